@@ -1,0 +1,27 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+
+/**
+ * Tables are declared by the domain that owns them, through declaration merging:
+ *   declare module '../database/database.js' { interface Database { users: UsersTable } }
+ * so each store types its own SQL without one central file every change must touch.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Database {}
+
+export type Db = Kysely<Database>;
+
+// bigint (int8) columns come back as strings by default; positions fit in a JS number for
+// centuries of appends at our rates, and numbers are what the API speaks.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createPool(connectionString: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000 });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

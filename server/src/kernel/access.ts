@@ -1,0 +1,110 @@
+import { AppError } from './errors.js';
+
+/**
+ * The one access module. Every route declares who may call it (`config.access`), every service
+ * receives the caller's AuthContext first and asks this module, never its own ad-hoc checks.
+ *
+ * Scopes are the unit of permission. Roles are named sets of scopes; personal API tokens carry a
+ * subset of their owner's scopes; apps carry only what an admin approved for them.
+ */
+export const SCOPES = {
+  account: 'Manage your own account: password, second factor, API tokens',
+  'events:read': 'Read ledger entries you wrote',
+  'events:write': 'Append ledger entries',
+  'ledger:read': 'Read every ledger entry, including the audit trail',
+  'ledger:verify': 'Check the ledger for tampering',
+  'users:manage': 'Create, disable and reset users',
+  'workspaces:read': 'See workspaces you belong to',
+  'workspaces:manage': 'Create workspaces and manage their members',
+  'settings:manage': 'Change instance-wide settings',
+} as const satisfies Record<string, string>;
+
+export type Scope = keyof typeof SCOPES;
+export const ALL_SCOPES = Object.keys(SCOPES) as Scope[];
+export const isScope = (s: string): s is Scope => Object.hasOwn(SCOPES, s);
+
+export const ROLES = {
+  admin: ALL_SCOPES,
+  member: ['account', 'events:read', 'events:write', 'workspaces:read'] satisfies Scope[],
+} as const satisfies Record<string, readonly Scope[]>;
+export type Role = keyof typeof ROLES;
+
+export type Actor =
+  | { kind: 'user'; userId: string; username: string; role: Role; via: 'session' | 'access_token' | 'api_token'; sessionId?: string; tokenId?: string }
+  | { kind: 'app'; appId: string; name: string }
+  | { kind: 'system' }
+  | { kind: 'anonymous' };
+
+export interface AuthContext {
+  actor: Actor;
+  scopes: ReadonlySet<Scope>;
+  requestId?: string;
+  ip?: string;
+}
+
+export const anonymous = (requestId?: string, ip?: string): AuthContext => ({ actor: { kind: 'anonymous' }, scopes: new Set(), requestId, ip });
+export const systemContext: AuthContext = { actor: { kind: 'system' }, scopes: new Set(ALL_SCOPES) };
+
+export function userContext(
+  user: { id: string; username: string; role: Role },
+  via: 'session' | 'access_token' | 'api_token',
+  extra: { sessionId?: string; tokenId?: string; scopes?: readonly string[]; requestId?: string; ip?: string } = {},
+): AuthContext {
+  const roleScopes = ROLES[user.role] as readonly Scope[];
+  // A token can narrow its owner's scopes, never widen them: a demoted user's old tokens shrink too.
+  const scopes = extra.scopes ? roleScopes.filter((s) => extra.scopes!.includes(s)) : roleScopes;
+  return {
+    actor: { kind: 'user', userId: user.id, username: user.username, role: user.role, via, sessionId: extra.sessionId, tokenId: extra.tokenId },
+    scopes: new Set(scopes),
+    requestId: extra.requestId,
+    ip: extra.ip,
+  };
+}
+
+/** What a route declares: anyone, any signed-in caller, or callers holding a scope. */
+export type RouteAccess = 'public' | 'authenticated' | { scope: Scope } | { anyScope: Scope[] } | { actor: Actor['kind'][]; scope?: Scope };
+
+export const can = (ctx: AuthContext, scope: Scope): boolean => ctx.scopes.has(scope);
+
+export function requireAuthenticated(ctx: AuthContext): void {
+  if (ctx.actor.kind === 'anonymous') throw new AppError('unauthenticated', 'Sign in or send a bearer token');
+}
+
+export function requireScope(ctx: AuthContext, scope: Scope): void {
+  requireAuthenticated(ctx);
+  if (!can(ctx, scope)) throw new AppError('forbidden', `This needs the ${scope} permission`);
+}
+
+export function requireUser(ctx: AuthContext): Extract<Actor, { kind: 'user' }> {
+  requireAuthenticated(ctx);
+  if (ctx.actor.kind !== 'user') throw new AppError('forbidden', 'Only a signed-in user can do this');
+  return ctx.actor;
+}
+
+export function enforceRouteAccess(access: RouteAccess, ctx: AuthContext): void {
+  if (access === 'public') return;
+  requireAuthenticated(ctx);
+  if (access === 'authenticated') return;
+  if ('scope' in access && !('actor' in access)) return requireScope(ctx, access.scope);
+  if ('anyScope' in access) {
+    if (!access.anyScope.some((s) => can(ctx, s))) throw new AppError('forbidden', `This needs one of: ${access.anyScope.join(', ')}`);
+    return;
+  }
+  if ('actor' in access) {
+    if (!access.actor.includes(ctx.actor.kind)) throw new AppError('forbidden', `Only ${access.actor.join(' or ')} callers can do this`);
+    if (access.scope) requireScope(ctx, access.scope);
+  }
+}
+
+/** Identifies an actor in the ledger and in idempotency keys. */
+export function actorRef(ctx: AuthContext): { kind: 'user' | 'app' | 'system' | 'anonymous'; id: string | null } {
+  const a = ctx.actor;
+  switch (a.kind) {
+    case 'user':
+      return { kind: 'user', id: a.userId };
+    case 'app':
+      return { kind: 'app', id: a.appId };
+    default:
+      return { kind: a.kind, id: null };
+  }
+}

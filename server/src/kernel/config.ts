@@ -1,0 +1,82 @@
+import path from 'node:path';
+
+/**
+ * Typed configuration, read once from the environment and validated at boot. A bad value stops
+ * the process with one line naming the setting and what it accepts (see main.ts).
+ */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed: expected an integer from ${min} to ${max}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(`${name}=${raw} is not allowed: expected an integer from ${min} to ${max}`);
+  return n;
+}
+
+function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed: expected one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not allowed: expected a URL (${protocols.join(' or ')})`);
+  }
+  if (!protocols.includes(u.protocol)) throw new ConfigError(`${name} is not allowed: expected a URL starting with ${protocols.join(' or ')}`);
+  return raw;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed: expected true or false`);
+}
+
+export function loadConfig(env: Env = process.env) {
+  const dataDir = path.resolve(env.CAIRN_DATA_DIR || './.cairn');
+  const secret = env.CAIRN_SECRET;
+  if (secret !== undefined && secret !== '' && secret.length < 32) {
+    throw new ConfigError('CAIRN_SECRET is not allowed: expected at least 32 characters of random text');
+  }
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || 'localhost',
+    dataDir,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    /** Size of the PostgreSQL pool per server process. */
+    dbPoolSize: int(env, 'CAIRN_DB_POOL_SIZE', 20, 1, 500),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    secret: secret || undefined,
+    publicUrl: url(env, 'CAIRN_PUBLIC_URL', ['http:', 'https:']),
+    accessTokenTtlSeconds: int(env, 'CAIRN_ACCESS_TOKEN_TTL', 900, 30, 86_400),
+    sessionTtlSeconds: int(env, 'CAIRN_SESSION_TTL', 14 * 86_400, 300, 365 * 86_400),
+    /** Login attempts per IP per minute before 429. */
+    loginRateLimit: int(env, 'CAIRN_LOGIN_RATE_LIMIT', 20, 1, 100_000),
+    /** Consecutive failed logins before the account locks, and for how long. */
+    lockoutThreshold: int(env, 'CAIRN_LOCKOUT_THRESHOLD', 5, 1, 1000),
+    lockoutSeconds: int(env, 'CAIRN_LOCKOUT_SECONDS', 900, 1, 86_400),
+    /** Largest request body accepted, in bytes. */
+    bodyLimit: int(env, 'CAIRN_BODY_LIMIT', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    /** How often the ledger seals a checkpoint over new entries, in ms. */
+    checkpointIntervalMs: int(env, 'CAIRN_CHECKPOINT_INTERVAL_MS', 5000, 100, 3_600_000),
+    /** Serve the built web app from web/dist. */
+    serveWeb: bool(env, 'CAIRN_SERVE_WEB', true),
+    /** Run background workers in this process. */
+    workers: bool(env, 'CAIRN_WORKERS', true),
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;

@@ -1,0 +1,70 @@
+/**
+ * The one error catalog. Every error a client can see has a stable snake_case code and an
+ * HTTP status here; routes and services throw `AppError`s built from this table so the same
+ * condition always answers the same way.
+ */
+export const errorCatalog = {
+  // 400
+  validation_failed: 400,
+  invalid_json: 400,
+  invalid_cursor: 400,
+  invalid_request: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  // 401
+  unauthenticated: 401,
+  invalid_credentials: 401,
+  invalid_token: 401,
+  token_expired: 401,
+  totp_required: 401,
+  totp_invalid: 401,
+  invalid_client: 401,
+  // 403
+  forbidden: 403,
+  csrf_failed: 403,
+  account_disabled: 403,
+  totp_enrolment_required: 403,
+  // 404
+  not_found: 404,
+  route_not_found: 404,
+  // 409
+  conflict: 409,
+  already_set_up: 409,
+  username_taken: 409,
+  // 422
+  unprocessable: 422,
+  schema_violation: 422,
+  // 423
+  account_locked: 423,
+  // 429
+  rate_limited: 429,
+  // 5xx (never for bad input)
+  internal_error: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.status = errorCatalog[code];
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;
+
+/** Shorthand used across services: `throw fail('not_found', 'No such event')`. */
+export function fail(code: ErrorCode, message: string, details?: unknown): AppError {
+  return new AppError(code, message, details);
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown; requestId?: string };
+}

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Canonical JSON (keys sorted by UTF-16 code units, no whitespace, JSON.stringify's number and
+ * string forms) so that data read back from jsonb hashes exactly as it did when appended:
+ * jsonb reorders keys and may rewrite number notation, but the parsed values survive.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJson(value[i]);
+    return out + ']';
+  }
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined) continue;
+    out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJson(v);
+    first = false;
+  }
+  return out + '}';
+}
+
+export const dataHash = (data: unknown): Buffer => createHash('sha256').update(canonicalJson(data)).digest();
+
+export interface HashedFields {
+  id: string;
+  stream: string | null;
+  streamSeq: number | null;
+  type: string;
+  typeVersion: number | null;
+  dataHash: Buffer;
+  actorKind: string;
+  actorId: string | null;
+  occurredAt: Date;
+  recordedAt: Date;
+  transactionId: string | null;
+  prevHash: Buffer | null;
+}
+
+/**
+ * An entry's hash covers every stored field but the position and writing transaction (assigned
+ * by the database) and the data itself, through its hash: that lets a deletion erase data while
+ * the chain still verifies, and the erasure is itself a ledger entry verify checks against.
+ */
+export function entryHash(f: HashedFields): Buffer {
+  const h = createHash('sha256');
+  h.update(f.prevHash ?? Buffer.alloc(32));
+  h.update(
+    JSON.stringify([
+      f.id,
+      f.stream,
+      f.streamSeq,
+      f.type,
+      f.typeVersion,
+      f.actorKind,
+      f.actorId,
+      f.occurredAt.toISOString(),
+      f.recordedAt.toISOString(),
+      f.transactionId,
+    ]),
+  );
+  h.update(f.dataHash);
+  return h.digest();
+}
+
+export function checkpointHash(prev: Buffer | null, entryHashes: Iterable<Buffer>): Buffer {
+  const h = createHash('sha256');
+  h.update(prev ?? Buffer.alloc(32));
+  for (const e of entryHashes) h.update(e);
+  return h.digest();
+}

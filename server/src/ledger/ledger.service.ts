@@ -1,0 +1,326 @@
+import { EventEmitter } from 'node:events';
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../database/database.js';
+import { AppError, fail } from '../kernel/errors.js';
+import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel/access.js';
+import { newId, isUuid } from '../kernel/ids.js';
+import type { Clock } from '../kernel/clock.js';
+import { canonicalJson, entryHash } from './ledger.hash.js';
+import { createHash } from 'node:crypto';
+import { ledgerStore, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
+
+export const MAX_DATA_BYTES = 1024 * 1024;
+export const MAX_BATCH = 10_000;
+export const TYPE_RE = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)+(?:\/[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)*$/;
+export const STREAM_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
+/** Types the system writes about itself; nobody appends them through the API. */
+export const SYSTEM_TYPE_PREFIXES = ['auth.', 'user.', 'token.', 'ledger.', 'workspace.', 'settings.', 'cairn.'];
+export const isSystemType = (t: string) => SYSTEM_TYPE_PREFIXES.some((p) => t.startsWith(p));
+
+export interface AppendInput {
+  type: string;
+  stream?: string | null;
+  data: Record<string, unknown>;
+  occurredAt?: string | Date;
+  transactionId?: string;
+}
+
+export interface PreparedEntry {
+  type: string;
+  typeVersion: number | null;
+  stream: string | null;
+  data: Record<string, unknown>;
+  occurredAt: Date;
+  transactionId: string | null;
+}
+
+export interface AppendResult {
+  id: string;
+  position: number;
+  /** Opaque resume point just after this entry. */
+  cursor: string;
+  /** True when a retry with an already-used transactionId returned the original entry. */
+  replayed: boolean;
+}
+
+export interface PublicEntry {
+  id: string;
+  position: number;
+  type: string;
+  typeVersion: number | null;
+  stream: string | null;
+  streamSeq: number | null;
+  data: unknown;
+  actor: { kind: string; id: string | null };
+  occurredAt: string;
+  recordedAt: string;
+  transactionId: string | null;
+  hash: string;
+}
+
+/**
+ * Extension points for later domains (event types, apps) without editing the ledger: they can
+ * validate or stamp a batch before it is written, and narrow what a caller may read.
+ */
+export interface LedgerHooks {
+  beforeAppend: Array<(ctx: AuthContext, entries: PreparedEntry[], db: Kysely<Database>) => Promise<void>>;
+  readScope: Array<(ctx: AuthContext, db: Kysely<Database>) => Promise<ReadScope | undefined>>;
+}
+
+export function encodeCursor(c: LedgerCursor): string {
+  return Buffer.from(`${c.tx}.${c.position}`).toString('base64url');
+}
+
+export function decodeCursor(s: string): LedgerCursor {
+  const bad = () => new AppError('invalid_cursor', 'The cursor is not one this server issued');
+  if (typeof s !== 'string' || s.length > 64 || !/^[A-Za-z0-9_-]+$/.test(s)) throw bad();
+  const m = /^(\d{1,19})\.(\d{1,19})$/.exec(Buffer.from(s, 'base64url').toString('latin1'));
+  if (!m) throw bad();
+  const position = Number(m[2]);
+  if (!Number.isSafeInteger(position) || BigInt(m[1]!) > 2n ** 63n - 1n) throw bad();
+  return { tx: m[1]!, position };
+}
+
+/** Rejects values PostgreSQL's jsonb cannot store (NUL, lone surrogates) and over-deep nesting, as 422 not 500. */
+function checkJsonValue(v: unknown, path: string, depth: number): void {
+  if (depth > 64) throw fail('unprocessable', `Data nests deeper than 64 levels at ${path || '/'}`, { pointer: path || '/' });
+  if (typeof v === 'string') {
+    if (v.includes('\u0000') || !v.isWellFormed()) throw fail('unprocessable', `Text at ${path || '/'} contains a NUL character or invalid Unicode`, { pointer: path || '/' });
+  } else if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw fail('unprocessable', `Number at ${path || '/'} is not finite`, { pointer: path || '/' });
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => checkJsonValue(x, `${path}/${i}`, depth + 1));
+  } else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (k.includes('\u0000') || !k.isWellFormed()) throw fail('unprocessable', `A key under ${path || '/'} contains a NUL character or invalid Unicode`, { pointer: path || '/' });
+      checkJsonValue(x, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
+    }
+  }
+}
+
+export function toPublicEntry(r: EntryRow): PublicEntry {
+  return {
+    id: r.id,
+    position: r.position,
+    type: r.type,
+    typeVersion: r.type_version,
+    stream: r.stream,
+    streamSeq: r.stream_seq,
+    data: r.data,
+    actor: { kind: r.actor_kind, id: r.actor_id },
+    occurredAt: r.occurred_at.toISOString(),
+    recordedAt: r.recorded_at.toISOString(),
+    transactionId: r.transaction_id,
+    hash: r.hash.toString('hex'),
+  };
+}
+
+const isRetryable = (e: unknown) => {
+  const code = (e as { code?: string }).code;
+  // deadlock, serialization failure, a concurrent retry claiming the same transactionId
+  return code === '40P01' || code === '40001' || code === '23505';
+};
+
+export class LedgerService {
+  /** Wakes live tails in this process as soon as our own appends commit. */
+  readonly appended = new EventEmitter().setMaxListeners(0);
+  readonly hooks: LedgerHooks = { beforeAppend: [], readScope: [] };
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Validates shape and allowed types; the caller's permission to write is checked by the route. */
+  prepare(ctx: AuthContext, inputs: AppendInput[], opts: { allowSystemTypes?: boolean } = {}): PreparedEntry[] {
+    if (!Array.isArray(inputs) || inputs.length === 0) throw fail('validation_failed', 'Send at least one event');
+    if (inputs.length > MAX_BATCH) throw fail('payload_too_large', `A batch holds at most ${MAX_BATCH} events`);
+    const seenTx = new Set<string>();
+    return inputs.map((e, i) => {
+      const at = (field: string) => `/events/${i}${field}`;
+      if (typeof e.type !== 'string' || !TYPE_RE.test(e.type) || e.type.length > 200) {
+        throw fail('validation_failed', `Event ${i}: type must be a dotted lower-case name such as note.created`, [{ pointer: at('/type'), message: 'invalid type name' }]);
+      }
+      if (isSystemType(e.type) && !opts.allowSystemTypes) {
+        throw fail('forbidden', `Event ${i}: the ${e.type.split('.')[0]}.* types are written by Cairn itself`, [{ pointer: at('/type'), message: 'reserved type' }]);
+      }
+      if (e.stream != null && (typeof e.stream !== 'string' || !STREAM_RE.test(e.stream))) {
+        throw fail('validation_failed', `Event ${i}: stream must be 1-200 characters of letters, digits and ._:/@-`, [{ pointer: at('/stream'), message: 'invalid stream name' }]);
+      }
+      if (e.data === null || typeof e.data !== 'object' || Array.isArray(e.data)) {
+        throw fail('validation_failed', `Event ${i}: data must be a JSON object`, [{ pointer: at('/data'), message: 'must be an object' }]);
+      }
+      let occurredAt = this.clock.now();
+      if (e.occurredAt !== undefined) {
+        const d = e.occurredAt instanceof Date ? e.occurredAt : typeof e.occurredAt === 'string' && /^\d{4}-\d\d-\d\dT/.test(e.occurredAt) ? new Date(e.occurredAt) : new Date(NaN);
+        if (Number.isNaN(d.getTime()) || d.getUTCFullYear() < 1 || d.getUTCFullYear() > 9999) {
+          throw fail('validation_failed', `Event ${i}: occurredAt must be an RFC 3339 date-time`, [{ pointer: at('/occurredAt'), message: 'invalid date-time' }]);
+        }
+        occurredAt = d;
+      }
+      let transactionId: string | null = null;
+      if (e.transactionId !== undefined) {
+        if (typeof e.transactionId !== 'string' || e.transactionId.length < 1 || e.transactionId.length > 200) {
+          throw fail('validation_failed', `Event ${i}: transactionId must be 1-200 characters`, [{ pointer: at('/transactionId'), message: 'invalid transactionId' }]);
+        }
+        if (seenTx.has(e.transactionId)) throw fail('validation_failed', `Event ${i}: transactionId repeats within the batch`, [{ pointer: at('/transactionId'), message: 'duplicate' }]);
+        seenTx.add(e.transactionId);
+        transactionId = e.transactionId;
+      }
+      checkJsonValue(e.data, at('/data'), 0);
+      return { type: e.type, typeVersion: null, stream: e.stream ?? null, data: e.data, occurredAt, transactionId };
+    });
+  }
+
+  /**
+   * Appends a batch atomically: all entries or none. Pass `db` to append inside a transaction the
+   * caller already holds (so a state change and its ledger entry commit together).
+   */
+  async append(ctx: AuthContext, entries: PreparedEntry[], opts: { db?: Kysely<Database> } = {}): Promise<AppendResult[]> {
+    const run = async (trx: Kysely<Database>) => {
+      for (const hook of this.hooks.beforeAppend) await hook(ctx, entries, trx);
+      return this.appendIn(trx, ctx, entries);
+    };
+    if (opts.db) return run(opts.db);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.db.transaction().execute(run);
+        if (result.some((r) => !r.replayed)) this.appended.emit('append');
+        return result;
+      } catch (e) {
+        if (attempt < 4 && isRetryable(e)) continue;
+        throw e;
+      }
+    }
+  }
+
+  /** Notifies live tails after a caller-managed transaction that appended has committed. */
+  notifyAppended(): void {
+    this.appended.emit('append');
+  }
+
+  private async appendIn(trx: Kysely<Database>, ctx: AuthContext, entries: PreparedEntry[]): Promise<AppendResult[]> {
+    const actor = actorRef(ctx);
+    const txIds = entries.flatMap((e) => (e.transactionId ? [e.transactionId] : []));
+    const existing = new Map((await ledgerStore.findByTransactionIds(trx, actor.kind, actor.id, txIds)).map((r) => [r.transaction_id, r]));
+    const fresh = entries.filter((e) => !e.transactionId || !existing.has(e.transactionId));
+
+    const streams = [...new Set(fresh.flatMap((e) => (e.stream ? [e.stream] : [])))];
+    const heads = await ledgerStore.lockStreamHeads(trx, streams);
+    const recordedAt = this.clock.now();
+    const rows: NewEntryRow[] = fresh.map((e) => {
+      const dataJson = canonicalJson(e.data);
+      if (dataJson.length > MAX_DATA_BYTES && Buffer.byteLength(dataJson) > MAX_DATA_BYTES) {
+        throw fail('payload_too_large', `An event's data is larger than ${MAX_DATA_BYTES} bytes`);
+      }
+      const dataHash = createHash('sha256').update(dataJson).digest();
+      let streamSeq: number | null = null;
+      let prevHash: Buffer | null = null;
+      if (e.stream) {
+        const head = heads.get(e.stream)!;
+        streamSeq = head.seq + 1;
+        prevHash = head.seq === 0 ? null : head.hash;
+      }
+      const row: NewEntryRow = {
+        id: newId(),
+        stream: e.stream,
+        streamSeq,
+        type: e.type,
+        typeVersion: e.typeVersion,
+        dataJson,
+        dataHash,
+        actorKind: actor.kind,
+        actorId: actor.id,
+        occurredAt: e.occurredAt,
+        recordedAt,
+        transactionId: e.transactionId,
+        prevHash,
+        hash: Buffer.alloc(0),
+      };
+      row.hash = entryHash(row);
+      if (e.stream) heads.set(e.stream, { seq: streamSeq!, hash: row.hash });
+      return row;
+    });
+    const inserted = rows.length ? await ledgerStore.insertEntries(trx, rows) : [];
+    await ledgerStore.updateStreamHeads(trx, heads);
+    const byId = new Map(inserted.map((r) => [r.id, r]));
+
+    let k = 0;
+    return entries.map((e) => {
+      const prior = e.transactionId ? existing.get(e.transactionId) : undefined;
+      if (prior) return { id: prior.id, position: prior.position, cursor: '', replayed: true };
+      const row = rows[k++]!;
+      const ins = byId.get(row.id)!;
+      return { id: row.id, position: ins.position, cursor: encodeCursor({ tx: ins.tx, position: ins.position }), replayed: false };
+    });
+  }
+
+  async readScope(ctx: AuthContext): Promise<ReadScope> {
+    requireAuthenticated(ctx);
+    for (const hook of this.hooks.readScope) {
+      const s = await hook(ctx, this.db);
+      if (s) return s;
+    }
+    if (can(ctx, 'ledger:read')) return { kind: 'all' };
+    const a = actorRef(ctx);
+    if (a.id && can(ctx, 'events:read')) return { kind: 'actor', actorKind: a.kind, actorId: a.id, excludeTypePrefixes: SYSTEM_TYPE_PREFIXES };
+    throw new AppError('forbidden', 'This needs the events:read permission');
+  }
+
+  async list(
+    ctx: AuthContext,
+    q: { after?: string; type?: string; stream?: string; from?: string; to?: string; limit?: number; excludeErased?: boolean },
+  ): Promise<{ events: PublicEntry[]; next: string | null }> {
+    const scope = await this.readScope(ctx);
+    return this.listScoped(scope, q);
+  }
+
+  async listScoped(scope: ReadScope, q: { after?: string; type?: string; stream?: string; from?: string; to?: string; limit?: number; excludeErased?: boolean }) {
+    const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    const parseDate = (s: string | undefined, name: string) => {
+      if (s === undefined) return undefined;
+      const d = /^\d{4}-\d\d-\d\d/.test(s) ? new Date(s) : new Date(NaN);
+      if (Number.isNaN(d.getTime())) throw fail('validation_failed', `${name} must be an RFC 3339 date-time`, [{ pointer: `/${name}`, message: 'invalid date-time' }]);
+      return d;
+    };
+    const rows = await ledgerStore.list(this.db, scope, {
+      after: q.after ? decodeCursor(q.after) : undefined,
+      type: q.type,
+      stream: q.stream,
+      from: parseDate(q.from, 'from'),
+      to: parseDate(q.to, 'to'),
+      limit,
+      excludeErased: q.excludeErased,
+    });
+    const last = rows[rows.length - 1];
+    return {
+      events: rows.map(toPublicEntry),
+      next: last ? encodeCursor({ tx: last.tx, position: last.position }) : (q.after ?? null),
+    };
+  }
+
+  /** Same as list, but with cursors per entry (for live tails). */
+  async page(scope: ReadScope, after: LedgerCursor | undefined, filter: { type?: string; stream?: string }, limit: number) {
+    const rows = await ledgerStore.list(this.db, scope, { after, type: filter.type, stream: filter.stream, limit });
+    return rows.map((r) => ({ entry: toPublicEntry(r), cursor: { tx: r.tx, position: r.position } }));
+  }
+
+  async get(ctx: AuthContext, id: string): Promise<PublicEntry> {
+    if (!isUuid(id)) throw fail('not_found', 'No such event');
+    const scope = await this.readScope(ctx);
+    const row = await ledgerStore.getById(this.db, id);
+    if (!row || !inScope(scope, row)) throw fail('not_found', 'No such event');
+    return toPublicEntry(row);
+  }
+}
+
+export function inScope(scope: ReadScope, row: { type: string; actor_kind: string; actor_id: string | null }): boolean {
+  switch (scope.kind) {
+    case 'all':
+      return true;
+    case 'types':
+      return scope.types.includes(row.type);
+    case 'actor':
+      return row.actor_kind === scope.actorKind && row.actor_id === scope.actorId && !scope.excludeTypePrefixes.some((p) => row.type.startsWith(p));
+  }
+}

@@ -1,0 +1,204 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database/database.js';
+
+type Exec = Kysely<Database>;
+
+export interface EntryRow {
+  position: number;
+  tx: string;
+  id: string;
+  stream: string | null;
+  stream_seq: number | null;
+  type: string;
+  type_version: number | null;
+  data: unknown;
+  data_hash: Buffer;
+  actor_kind: string;
+  actor_id: string | null;
+  occurred_at: Date;
+  recorded_at: Date;
+  transaction_id: string | null;
+  prev_hash: Buffer | null;
+  hash: Buffer;
+}
+
+export interface NewEntryRow {
+  id: string;
+  stream: string | null;
+  streamSeq: number | null;
+  type: string;
+  typeVersion: number | null;
+  dataJson: string;
+  dataHash: Buffer;
+  actorKind: string;
+  actorId: string | null;
+  occurredAt: Date;
+  recordedAt: Date;
+  transactionId: string | null;
+  prevHash: Buffer | null;
+  hash: Buffer;
+}
+
+/** Position in ledger order: the writing transaction, then the row's position within it. */
+export interface LedgerCursor {
+  tx: string;
+  position: number;
+}
+
+/**
+ * Who may see which entries. The ledger store knows nothing of roles or apps: the service turns
+ * the caller into one of these and the store turns it into SQL.
+ */
+export type ReadScope =
+  | { kind: 'all' }
+  | { kind: 'actor'; actorKind: string; actorId: string; excludeTypePrefixes: string[] }
+  | { kind: 'types'; types: string[] };
+
+export interface ListFilter {
+  after?: LedgerCursor;
+  type?: string;
+  stream?: string;
+  from?: Date;
+  to?: Date;
+  limit: number;
+  /** Leave tombstoned and superseded entries out (the personal event store's "current" view). */
+  excludeErased?: boolean;
+}
+
+const SELECT_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, prev_hash, hash`;
+
+function scopeSql(scope: ReadScope) {
+  switch (scope.kind) {
+    case 'all':
+      return sql`true`;
+    case 'actor':
+      return sql`actor_kind = ${scope.actorKind} AND actor_id = ${scope.actorId}${
+        scope.excludeTypePrefixes.length ? sql` AND NOT (type LIKE ANY(${scope.excludeTypePrefixes.map((p) => p.replace(/[\\%_]/g, '\\$&') + '%')}::text[]))` : sql``
+      }`;
+    case 'types':
+      return sql`type = ANY(${scope.types}::text[])`;
+  }
+}
+
+export const ledgerStore = {
+  async findByTransactionIds(db: Exec, actorKind: string, actorId: string | null, ids: string[]) {
+    if (!ids.length) return [];
+    const r = await sql<{ id: string; position: number; transaction_id: string }>`
+      SELECT id, position, transaction_id FROM ledger_entries
+      WHERE actor_kind = ${actorKind} AND actor_id IS NOT DISTINCT FROM ${actorId} AND transaction_id = ANY(${ids}::text[])`.execute(db);
+    return r.rows;
+  },
+
+  /**
+   * Locks the heads of the given streams, in sorted order so two batches touching the same
+   * streams cannot deadlock, creating heads for new streams. Returns each stream's current head.
+   */
+  async lockStreamHeads(db: Exec, streams: string[]): Promise<Map<string, { seq: number; hash: Buffer }>> {
+    const heads = new Map<string, { seq: number; hash: Buffer }>();
+    if (!streams.length) return heads;
+    const sorted = [...streams].sort();
+    const r = await sql<{ stream: string; seq: number; hash: Buffer }>`
+      INSERT INTO ledger_streams (stream, seq, hash)
+      SELECT s, 0, '\\x'::bytea FROM unnest(${sorted}::text[]) WITH ORDINALITY AS t(s, o) ORDER BY o
+      ON CONFLICT (stream) DO UPDATE SET seq = ledger_streams.seq
+      RETURNING stream, seq, hash`.execute(db);
+    for (const row of r.rows) heads.set(row.stream, { seq: row.seq, hash: row.hash });
+    return heads;
+  },
+
+  async insertEntries(db: Exec, rows: NewEntryRow[]): Promise<{ id: string; position: number; tx: string }[]> {
+    const col = <K extends keyof NewEntryRow>(k: K) => rows.map((r) => r[k]);
+    const r = await sql<{ id: string; position: number; tx: string }>`
+      INSERT INTO ledger_entries (id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id,
+                                  occurred_at, recorded_at, transaction_id, prev_hash, hash)
+      SELECT * FROM unnest(${col('id')}::uuid[], ${col('stream')}::text[], ${col('streamSeq')}::int[], ${col('type')}::text[],
+                           ${col('typeVersion')}::int[], ${col('dataJson')}::jsonb[], ${col('dataHash')}::bytea[],
+                           ${col('actorKind')}::text[], ${col('actorId')}::text[], ${col('occurredAt')}::timestamptz[],
+                           ${col('recordedAt')}::timestamptz[], ${col('transactionId')}::text[], ${col('prevHash')}::bytea[],
+                           ${col('hash')}::bytea[])
+      RETURNING id, position, tx::text AS tx`.execute(db);
+    return r.rows;
+  },
+
+  async updateStreamHeads(db: Exec, heads: Map<string, { seq: number; hash: Buffer }>): Promise<void> {
+    if (!heads.size) return;
+    const streams = [...heads.keys()];
+    await sql`
+      UPDATE ledger_streams s SET seq = v.seq, hash = v.hash
+      FROM unnest(${streams}::text[], ${streams.map((s) => heads.get(s)!.seq)}::int[], ${streams.map((s) => heads.get(s)!.hash)}::bytea[]) AS v(stream, seq, hash)
+      WHERE s.stream = v.stream`.execute(db);
+  },
+
+  /**
+   * Reads in ledger order, never past the oldest transaction still running: a transaction that
+   * commits late can only have an id at or above that bound, so it can never land behind a
+   * cursor a reader already holds.
+   */
+  async list(db: Exec, scope: ReadScope, f: ListFilter): Promise<EntryRow[]> {
+    const r = await sql<EntryRow>`
+      SELECT ${SELECT_COLS} FROM ledger_entries
+      WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+        ${f.after ? sql`AND (tx, position) > (${f.after.tx}::xid8, ${f.after.position}::bigint)` : sql``}
+        ${f.type ? sql`AND type = ${f.type}` : sql``}
+        ${f.stream ? sql`AND stream = ${f.stream}` : sql``}
+        ${f.from ? sql`AND occurred_at >= ${f.from}` : sql``}
+        ${f.to ? sql`AND occurred_at < ${f.to}` : sql``}
+        ${f.excludeErased ? sql`AND data IS NOT NULL` : sql``}
+        AND (${scopeSql(scope)})
+      ORDER BY tx, position
+      LIMIT ${f.limit}`.execute(db);
+    return r.rows;
+  },
+
+  async getById(db: Exec, id: string): Promise<EntryRow | undefined> {
+    const r = await sql<EntryRow>`SELECT ${SELECT_COLS} FROM ledger_entries WHERE id = ${id}`.execute(db);
+    return r.rows[0];
+  },
+
+  async eraseData(db: Exec, id: string): Promise<void> {
+    await sql`UPDATE ledger_entries SET data = NULL WHERE id = ${id}`.execute(db);
+  },
+
+  // --- tamper evidence -------------------------------------------------------------------
+
+  async lastCheckpoint(db: Exec) {
+    const r = await sql<{ id: number; upto_tx: string; upto_position: number; entry_count: number; hash: Buffer }>`
+      SELECT id, upto_tx::text AS upto_tx, upto_position, entry_count, hash FROM ledger_checkpoints ORDER BY id DESC LIMIT 1`.execute(db);
+    return r.rows[0];
+  },
+
+  async checkpoints(db: Exec) {
+    const r = await sql<{ id: number; upto_tx: string; upto_position: number; entry_count: number; prev_hash: Buffer | null; hash: Buffer }>`
+      SELECT id, upto_tx::text AS upto_tx, upto_position, entry_count, prev_hash, hash FROM ledger_checkpoints ORDER BY id`.execute(db);
+    return r.rows;
+  },
+
+  /** Hashes of sealed-to-be entries in ledger order, below the running-transaction horizon. */
+  async hashesAfter(db: Exec, after: LedgerCursor | undefined, limit: number) {
+    const r = await sql<{ tx: string; position: number; hash: Buffer }>`
+      SELECT tx::text AS tx, position, hash FROM ledger_entries
+      WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+        ${after ? sql`AND (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
+      ORDER BY tx, position LIMIT ${limit}`.execute(db);
+    return r.rows;
+  },
+
+  async insertCheckpoint(db: Exec, c: { uptoTx: string; uptoPosition: number; entryCount: number; prevHash: Buffer | null; hash: Buffer }) {
+    await sql`INSERT INTO ledger_checkpoints (upto_tx, upto_position, entry_count, prev_hash, hash)
+      VALUES (${c.uptoTx}::xid8, ${c.uptoPosition}, ${c.entryCount}, ${c.prevHash}, ${c.hash})`.execute(db);
+  },
+
+  /** Every entry in ledger order, for verification; paged by cursor. */
+  async scan(db: Exec, after: LedgerCursor | undefined, limit: number): Promise<EntryRow[]> {
+    const r = await sql<EntryRow>`
+      SELECT ${SELECT_COLS} FROM ledger_entries
+      ${after ? sql`WHERE (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
+      ORDER BY tx, position LIMIT ${limit}`.execute(db);
+    return r.rows;
+  },
+
+  async streamHeads(db: Exec) {
+    const r = await sql<{ stream: string; seq: number; hash: Buffer }>`SELECT stream, seq, hash FROM ledger_streams`.execute(db);
+    return r.rows;
+  },
+};
