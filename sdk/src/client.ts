@@ -1,0 +1,51 @@
+import { AuthApi } from './auth.js';
+import { EventsApi } from './events.js';
+import { HttpClient, type CairnClientOptions } from './http.js';
+import { LedgerApi } from './ledger.js';
+import { SetupApi, SystemApi } from './system.js';
+import { SettingsApi, UsersApi } from './users.js';
+import { WorkspacesApi } from './workspaces.js';
+
+/**
+ * The typed Cairn client. One property per domain; a new capability adds its own file and
+ * one line here.
+ *
+ *   const cairn = new CairnClient({ baseUrl: 'http://localhost:8080', token });
+ *   for await (const e of cairn.events.iterate({ type: 'note.created' })) console.log(e.data);
+ */
+export class CairnClient {
+  readonly http: HttpClient;
+  readonly system: SystemApi;
+  readonly setup: SetupApi;
+  readonly auth: AuthApi;
+  readonly users: UsersApi;
+  readonly settings: SettingsApi;
+  readonly workspaces: WorkspacesApi;
+  readonly events: EventsApi;
+  readonly ledger: LedgerApi;
+
+  constructor(opts: CairnClientOptions) {
+    this.http = new HttpClient(opts);
+    this.system = new SystemApi(this.http);
+    this.setup = new SetupApi(this.http);
+    this.auth = new AuthApi(this.http);
+    this.users = new UsersApi(this.http);
+    this.settings = new SettingsApi(this.http);
+    this.workspaces = new WorkspacesApi(this.http);
+    this.events = new EventsApi(this.http);
+    this.ledger = new LedgerApi(this.http);
+  }
+
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  /** Switches the bearer credential (e.g. after login, to the access token). */
+  setToken(token: string | undefined): void {
+    this.http.setToken(token);
+  }
+
+  health() {
+    return this.system.health();
+  }
+}

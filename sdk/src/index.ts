@@ -1,0 +1,10 @@
+export { CairnClient } from './client.js';
+export { CairnError, isCairnError, isAuthExpired } from './errors.js';
+export { HttpClient, CSRF_COOKIE, CSRF_HEADER, type CairnClientOptions, type FetchLike, type Query, type RequestOptions } from './http.js';
+export { SseParser, readSse, type SseMessage } from './sse.js';
+export * from './system.js';
+export * from './auth.js';
+export * from './users.js';
+export * from './workspaces.js';
+export * from './events.js';
+export * from './ledger.js';
