@@ -1,6 +1,8 @@
 import { CairnError, errorFromResponse, isAuthExpired, networkError } from './errors.js';
 
 export type FetchLike = typeof globalThis.fetch;
+/** Same values as the DOM's RequestCredentials (declared here so Node-only builds type-check). */
+export type Credentials = 'include' | 'same-origin' | 'omit';
 
 export interface CairnClientOptions {
   /** Where Cairn runs, e.g. http://localhost:8080. In the browser, '' means "this origin". */
@@ -13,7 +15,7 @@ export interface CairnClientOptions {
    * 'include' puts the client in cookie mode (the web app): the httpOnly session cookie
    * authenticates, writes carry the CSRF header, and a stale session is refreshed once.
    */
-  credentials?: RequestCredentials;
+  credentials?: Credentials;
   /** Reads the CSRF cookie; defaults to parsing `document.cookie` for `cairn_csrf`. */
   csrfToken?: () => string | undefined;
   /** Refresh the session once on 401 unauthenticated/token_expired; defaults to on in cookie mode. */
@@ -69,7 +71,7 @@ export class HttpClient {
   readonly baseUrl: string;
   private token: string | undefined;
   private readonly fetchImpl: FetchLike;
-  private readonly credentials: RequestCredentials | undefined;
+  private readonly credentials: Credentials | undefined;
   private readonly csrf: () => string | undefined;
   private readonly autoRefresh: boolean;
   private readonly extraHeaders: Record<string, string>;

@@ -1,0 +1,34 @@
+import { isCairnError } from '@cairn/sdk';
+
+/** A failure the CLI reports itself (bad flag value, missing login, unreadable file). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: string = 'cli_error',
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** One readable line, never a stack trace: `cairn: <message> (<code>)`. */
+export function errorLine(e: unknown): { line: string; exitCode: number } {
+  if (e instanceof CliError) return { line: `cairn: ${oneLine(e.message)} (${e.code})`, exitCode: e.exitCode };
+  if (isCairnError(e)) {
+    const hint = hints[e.code];
+    return { line: `cairn: ${oneLine(e.message)}${hint ? ` — ${hint}` : ''} (${e.code})`, exitCode: 1 };
+  }
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err?.code === 'string' && /^[A-Za-z_]+$/.test(err.code) ? err.code.toLowerCase() : 'unexpected_error';
+  const message = typeof err?.message === 'string' && err.message ? err.message : String(e);
+  return { line: `cairn: ${oneLine(message)} (${code})`, exitCode: 1 };
+}
+
+const hints: Record<string, string> = {
+  unauthenticated: 'run `cairn login` or set CAIRN_TOKEN',
+  invalid_token: 'run `cairn login` again or check CAIRN_TOKEN',
+  token_expired: 'run `cairn login` again',
+  totp_enrolment_required: 'enrol a second factor in the web app (Account page) first',
+};
+
+export const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ').trim();
