@@ -19,7 +19,9 @@ export function errorLine(e: unknown): { line: string; exitCode: number } {
     return { line: `cairn: ${oneLine(e.message)}${hint ? ` — ${hint}` : ''} (${e.code})`, exitCode: 1 };
   }
   const err = e as { code?: unknown; message?: unknown };
-  const code = typeof err?.code === 'string' && /^[A-Za-z_]+$/.test(err.code) ? err.code.toLowerCase() : 'unexpected_error';
+  // The server's ConfigError (a bad PORT, DATABASE_URL...) names the setting in its message.
+  const isConfig = (e as object | undefined)?.constructor?.name === 'ConfigError';
+  const code = isConfig ? 'invalid_config' : typeof err?.code === 'string' && /^[A-Za-z_]+$/.test(err.code) ? err.code.toLowerCase() : 'unexpected_error';
   const message = typeof err?.message === 'string' && err.message ? err.message : String(e);
   return { line: `cairn: ${oneLine(message)} (${code})`, exitCode: 1 };
 }

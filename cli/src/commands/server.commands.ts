@@ -14,18 +14,21 @@ async function serverExport<T>(name: string): Promise<T> {
   return fn as T;
 }
 
-type StartServer = () => Promise<{ close?: () => Promise<void>; url?: string } | unknown>;
-type RunMigrations = () => Promise<unknown>;
-type CreateFirstAdmin = (input: { username: string; password: string }) => Promise<{ id?: string; username?: string } | unknown>;
+// Signatures of server/src/index.ts exports (loaded by name so the CLI's type-check does not
+// compile the whole server).
+type ServerMain = () => Promise<void>;
+type RunMigrations = () => Promise<string[]>;
+type CreateFirstAdmin = (username: string, password: string) => Promise<unknown>;
 
 export function registerServerCommands(program: Command): void {
   program
     .command('serve')
     .description('start the Cairn server (API and web app); settings come from the environment (PORT, CAIRN_DATA_DIR, DATABASE_URL, ...)')
     .action(async () => {
-      const startServer = await serverExport<StartServer>('startServer');
-      // The server installs its own SIGINT/SIGTERM handling and keeps the process alive.
-      await startServer();
+      // The server's main() is what `npm start` runs: it logs where it listens, reports a bad
+      // setting in one line, and stops cleanly on SIGINT/SIGTERM.
+      const serverMain = await serverExport<ServerMain>('main');
+      await serverMain();
     });
 
   program
@@ -33,10 +36,8 @@ export function registerServerCommands(program: Command): void {
     .description('apply pending database migrations and exit (the server also does this at start)')
     .action(async () => {
       const runMigrations = await serverExport<RunMigrations>('runMigrations');
-      const result = await runMigrations();
-      const applied = (result as { applied?: unknown })?.applied;
-      if (Array.isArray(applied)) process.stdout.write(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'Database is up to date\n');
-      else process.stdout.write('Migrations applied\n');
+      const applied = await runMigrations();
+      process.stdout.write(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'Database is up to date\n');
     });
 
   const admin = program.command('admin').description('administration that works on the database directly, without a running server');
@@ -48,7 +49,7 @@ export function registerServerCommands(program: Command): void {
     .action(async (opts: { username: string; passwordStdin?: boolean }) => {
       const password = opts.passwordStdin ? await readStdinSecret('password') : await promptNewPassword();
       const createFirstAdmin = await serverExport<CreateFirstAdmin>('createFirstAdmin');
-      await createFirstAdmin({ username: opts.username, password });
+      await createFirstAdmin(opts.username, password);
       process.stdout.write(`Created admin ${opts.username}\n`);
     });
 }
