@@ -501,6 +501,8 @@ function statusOf(e: unknown): number | undefined {
 
 function isNotFound(e: unknown): boolean {
   const n = nameOf(e);
+  // A missing bucket is a broken deployment, not a missing blob (HEAD cannot tell them apart).
+  if (n === 'NoSuchBucket') return false;
   return n === 'NotFound' || n === 'NoSuchKey' || statusOf(e) === 404;
 }
 

@@ -1,0 +1,151 @@
+import fs from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+// s3rver ships no types; it is only used here, as a real S3 wire-protocol server on loopback.
+// @ts-expect-error no declaration file
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blobStoreContract, sha } from './blobs.contract.js';
+import { S3BlobStore } from './blobs.s3.js';
+
+const BUCKET = 'cairn-test';
+const MiB = 1024 * 1024;
+
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+async function startS3rver() {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'cairn-s3rver-'));
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: BUCKET }],
+  }) as S3rverInstance;
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await server.close();
+      await fs.rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+function storeAt(endpoint: string, prefix: string) {
+  return new S3BlobStore({
+    bucket: BUCKET,
+    prefix,
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    partSize: 5 * MiB,
+    queueSize: 2,
+  });
+}
+
+async function keysUnder(store: S3BlobStore, Prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let ContinuationToken: string | undefined;
+  do {
+    const page = await store.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix, ContinuationToken }));
+    for (const c of page.Contents ?? []) if (c.Key) out.push(c.Key);
+    ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (ContinuationToken);
+  return out;
+}
+
+async function emptyPrefix(store: S3BlobStore, prefix: string) {
+  const keys = await keysUnder(store, prefix);
+  for (let i = 0; i < keys.length; i += 500) {
+    await store.client.send(
+      new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects: keys.slice(i, i + 500).map((Key) => ({ Key })) } }),
+    );
+  }
+}
+
+blobStoreContract('S3 (s3rver on loopback)', async () => {
+  const s3 = await startS3rver();
+  const prefix = 'tenant-a/';
+  const store = storeAt(s3.endpoint, prefix);
+  return {
+    store,
+    // Anything under the prefix that is not a published blob address is a leftover.
+    leftovers: async () => (await keysUnder(store, prefix)).filter((k) => !/^tenant-a\/blobs\/[0-9a-f]{2}\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(k)),
+    plantLeftover: async () => {
+      await store.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}staging/crashed`, Body: 'half an upload' }));
+    },
+    reset: () => emptyPrefix(store, prefix),
+    close: async () => {
+      store.client.destroy();
+      await s3.close();
+    },
+    // Up to queueSize parts in flight plus the one being filled, plus the SDK's request buffers.
+    bufferBudget: 4 * 5 * MiB,
+    largeBodyThreshold: 5 * MiB,
+  };
+});
+
+describe('S3BlobStore specifics', () => {
+  let s3: Awaited<ReturnType<typeof startS3rver>>;
+  beforeAll(async () => {
+    s3 = await startS3rver();
+  });
+  afterAll(async () => {
+    await s3?.close();
+  });
+
+  it('keeps stores with different prefixes apart in one bucket', async () => {
+    const a = storeAt(s3.endpoint, 'a');
+    const b = storeAt(s3.endpoint, 'b/');
+    const { sha256 } = await a.put(Readable.from([Buffer.from('only in a')]));
+    expect(a.keyOf(sha256)).toBe(`a/blobs/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`);
+    expect(await a.has(sha256)).toBe(true);
+    expect(await b.has(sha256)).toBe(false);
+    const inB: string[] = [];
+    for await (const x of b.list()) inB.push(x.sha256);
+    expect(inB).toEqual([]);
+  });
+
+  it('ignores foreign objects under the blob prefix when listing', async () => {
+    const store = storeAt(s3.endpoint, 'mixed/');
+    await store.put(Readable.from([Buffer.from('real')]));
+    await store.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'mixed/blobs/zz/notes.txt', Body: 'x' }));
+    const h = sha('real');
+    await store.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: `mixed/blobs/00/00/${h}`, Body: 'wrong shard' }));
+    const seen: string[] = [];
+    for await (const x of store.list()) seen.push(x.sha256);
+    expect(seen).toEqual([h]);
+  });
+
+  it('reports an unreachable endpoint as blob_store_unavailable', async () => {
+    const dead = new S3BlobStore({
+      bucket: BUCKET,
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+    });
+    await expect(dead.has(sha('x'))).rejects.toMatchObject({ code: 'blob_store_unavailable' });
+    await expect(dead.put(Readable.from([Buffer.from('x')]))).rejects.toMatchObject({ code: 'blob_store_unavailable' });
+    dead.client.destroy();
+  });
+
+  it('reports a missing bucket as blob_store_unavailable, not as a missing blob', async () => {
+    const store = new S3BlobStore({
+      bucket: 'no-such-bucket',
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await expect(store.put(Readable.from([Buffer.from('x')]))).rejects.toMatchObject({ code: 'blob_store_unavailable' });
+    await expect(store.get(sha('x'))).rejects.toMatchObject({ code: 'blob_store_unavailable' });
+    store.client.destroy();
+  });
+});
