@@ -21,7 +21,7 @@ import { LIMITS } from './limits.js';
 type CharTest = (cp: number) => boolean;
 
 type Node =
-  | { t: 'char'; test: CharTest; variable: false; alt: false }
+  | { t: 'char'; test: CharTest; literal?: number; variable: false; alt: false }
   | { t: 'start' | 'end'; variable: false; alt: false }
   | { t: 'seq'; items: Node[]; variable: boolean; alt: boolean }
   | { t: 'alt'; options: Node[]; variable: boolean; alt: true }
@@ -125,8 +125,9 @@ class Parser {
     this.pos += 1;
     this.eat('?');
     if (node.t === 'start' || node.t === 'end') this.fail('an anchor cannot be repeated');
-    if ('*+?{'.includes(this.peekChar())) this.fail('nothing to repeat');
-    if (max === Infinity && node.variable) {
+    const after = this.peekChar();
+    if (after !== '' && '*+?{'.includes(after)) this.fail('nothing to repeat');
+    if (max === Infinity && node.variable && !separatedBody(node)) {
       this.fail('a repeated part inside an unbounded repetition (like (a+)+) can backtrack catastrophically');
     }
     if (max === Infinity && node.alt) {
@@ -154,8 +155,13 @@ class Parser {
         return { t: 'end', variable: false, alt: false };
       case '[':
         return char(this.classBody());
-      case '\\':
-        return char(this.escape(false));
+      case '\\': {
+        const e = this.peekChar();
+        if (e !== '' && 'dDwWsS'.includes(e)) return char(this.escape(false));
+        if (e === '') this.fail('pattern ends with a backslash');
+        this.pos += 1;
+        return literal(this.escapedCodePoint(e, false));
+      }
       case '(': {
         if (this.eat('?')) {
           if (!this.eat(':')) this.fail('only non-capturing groups "(?:" are supported; lookaround and named groups are not');
@@ -178,8 +184,7 @@ class Parser {
         this.pos -= 1;
         return this.fail(`lone "${c}" (escape it)`);
       default: {
-        const cp = c.codePointAt(0)!;
-        return char((x) => x === cp);
+        return literal(c.codePointAt(0)!);
       }
     }
   }
@@ -278,6 +283,33 @@ class Parser {
     this.pos += 1;
     return this.escapedCodePoint(e, true);
   }
+}
+
+/**
+ * The one nesting we allow under an unbounded repetition: a body that starts with a literal
+ * separator no other part of the body accepts, with a single variable part, like `( [a-z]+)*`.
+ * Iterations then begin exactly at the separators and each splits one way only, so even a
+ * backtracking engine has nothing to try twice.
+ */
+function separatedBody(node: Node): boolean {
+  if (node.t !== 'seq' || node.items.length < 2) return false;
+  const first = node.items[0]!;
+  if (first.t !== 'char' || first.literal === undefined) return false;
+  const sep = first.literal;
+  let variableParts = 0;
+  for (const item of node.items.slice(1)) {
+    if (item.t === 'char') {
+      if (item.test(sep)) return false;
+    } else if (item.t === 'repeat' && item.node.t === 'char') {
+      if (item.node.test(sep)) return false;
+      if (item.min !== item.max) variableParts += 1;
+    } else return false;
+  }
+  return variableParts === 1;
+}
+
+function literal(cp: number): Node {
+  return { t: 'char', test: (x) => x === cp, literal: cp, variable: false, alt: false };
 }
 
 function char(test: CharTest): Node {
