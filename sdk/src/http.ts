@@ -80,6 +80,8 @@ export class HttpClient {
   onRefresh: ((body: unknown) => void) | undefined;
   /** Called when a refresh failed: the session is over (the web app goes to the login page). */
   onSessionExpired: (() => void) | undefined;
+  /** Sees every CairnError before it is thrown (the web app reacts to totp_enrolment_required). */
+  onError: ((error: CairnError) => void) | undefined;
 
   constructor(opts: CairnClientOptions) {
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
@@ -167,7 +169,11 @@ export class HttpClient {
   /** JSON request; answers the parsed body (undefined for 204) or throws CairnError. */
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.raw(method, path, opts);
-    if (!res.ok) throw await errorFromResponse(res);
+    if (!res.ok) {
+      const err = await errorFromResponse(res);
+      this.onError?.(err);
+      throw err;
+    }
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     if (!text) return undefined as T;

@@ -1,0 +1,59 @@
+import { useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { api } from '../api.js';
+import { useAction } from '../hooks.js';
+import { Alert, Button, ErrorAlert, Section, TextField } from '../components/ui.js';
+
+export function PasswordSection() {
+  const { t } = useTranslation();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+  const [done, setDone] = useState(false);
+  const change = useAction(async () => {
+    await api.auth.changePassword({ currentPassword: current, newPassword: next });
+    setCurrent('');
+    setNext('');
+    setConfirm('');
+    setDone(true);
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    setDone(false);
+    if (next !== confirm) return setMismatch(true);
+    setMismatch(false);
+    void change.run();
+  };
+  return (
+    <Section title={t('account.password.title')}>
+      <form onSubmit={submit}>
+        {done && <Alert kind="success">{t('account.password.done')}</Alert>}
+        <ErrorAlert error={change.error} />
+        <TextField label={t('account.password.current')} type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
+        <TextField
+          label={t('account.password.new')}
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={12}
+          hint={t('setup.passwordHint')}
+          value={next}
+          onChange={(e) => setNext(e.target.value)}
+        />
+        <TextField
+          label={t('account.password.confirm')}
+          type="password"
+          autoComplete="new-password"
+          required
+          value={confirm}
+          error={mismatch ? t('setup.mismatch') : undefined}
+          onChange={(e) => setConfirm(e.target.value)}
+        />
+        <Button type="submit" variant="primary" pending={change.pending}>
+          {t('account.password.submit')}
+        </Button>
+      </form>
+    </Section>
+  );
+}

@@ -1,0 +1,164 @@
+import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
+import { useTranslation } from 'react-i18next';
+import { errorText } from '../api.js';
+
+export function Spinner({ label }: { label?: string }) {
+  const { t } = useTranslation();
+  return (
+    <span className="spinner" role="status">
+      <span className="spinner-dot" aria-hidden="true" />
+      <span className="visually-hidden">{label ?? t('app.loading')}</span>
+    </span>
+  );
+}
+
+export function PageLoading() {
+  const { t } = useTranslation();
+  return (
+    <div className="page-loading">
+      <Spinner />
+      <span aria-hidden="true">{t('app.loading')}</span>
+    </div>
+  );
+}
+
+type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & { pending?: boolean; variant?: 'primary' | 'secondary' | 'danger' | 'ghost' };
+
+export function Button({ pending, variant = 'secondary', className, disabled, children, type = 'button', ...rest }: ButtonProps) {
+  const { t } = useTranslation();
+  return (
+    <button type={type} className={`btn btn-${variant}${className ? ` ${className}` : ''}`} disabled={disabled || pending} aria-busy={pending || undefined} {...rest}>
+      {pending && <span className="spinner-dot" aria-hidden="true" />}
+      {children}
+      {pending && <span className="visually-hidden">{t('common.working')}</span>}
+    </button>
+  );
+}
+
+type TextFieldProps = InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: ReactNode; error?: string; ref?: Ref<HTMLInputElement> };
+
+export function TextField({ label, hint, error, id, className, ref, ...input }: TextFieldProps) {
+  const autoId = useId();
+  const inputId = id ?? autoId;
+  const hintId = hint ? `${inputId}-hint` : undefined;
+  const errorId = error ? `${inputId}-error` : undefined;
+  return (
+    <div className={`field${className ? ` ${className}` : ''}`}>
+      <label htmlFor={inputId}>{label}</label>
+      <input ref={ref} id={inputId} aria-invalid={error ? true : undefined} aria-describedby={[hintId, errorId].filter(Boolean).join(' ') || undefined} {...input} />
+      {hint && (
+        <p className="field-hint" id={hintId}>
+          {hint}
+        </p>
+      )}
+      {error && (
+        <p className="field-error" id={errorId}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function Alert({ kind, children }: { kind: 'error' | 'success' | 'info' | 'warning'; children: ReactNode }) {
+  return (
+    <div className={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
+}
+
+/** Shows a failed API call's message (translated when we know the code). Renders nothing without an error. */
+export function ErrorAlert({ error }: { error: unknown }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  return <Alert kind="error">{errorText(t, error)}</Alert>;
+}
+
+export function Section({ title, children, actions, id }: { title: string; children: ReactNode; actions?: ReactNode; id?: string }) {
+  const headingId = useId();
+  return (
+    <section className="card" aria-labelledby={headingId} id={id}>
+      <header className="card-header">
+        <h2 id={headingId}>{title}</h2>
+        {actions}
+      </header>
+      {children}
+    </section>
+  );
+}
+
+export function CopyButton({ text, label }: { text: string; label?: string }) {
+  const { t } = useTranslation();
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // Clipboard API unavailable (plain http on another host): fall back to a selection copy.
+      const area = document.createElement('textarea');
+      area.value = text;
+      document.body.append(area);
+      area.select();
+      document.execCommand('copy');
+      area.remove();
+    }
+    setCopied(true);
+  };
+  return (
+    <Button onClick={copy} aria-label={label ?? t('common.copy')}>
+      <span aria-live="polite">{copied ? t('common.copied') : t('common.copy')}</span>
+    </Button>
+  );
+}
+
+/** A side panel dialog: focus moves in on open, Escape or the close button closes, focus returns. */
+export function Drawer({ open, title, onClose, children }: { open: boolean; title: string; onClose: () => void; children: ReactNode }) {
+  const { t } = useTranslation();
+  const ref = useRef<HTMLDivElement>(null);
+  const titleId = useId();
+  useEffect(() => {
+    if (!open) return;
+    const previous = document.activeElement as HTMLElement | null;
+    ref.current?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') onClose();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      previous?.focus?.();
+    };
+  }, [open, onClose]);
+  if (!open) return null;
+  return (
+    <div className="drawer-backdrop" onClick={onClose}>
+      <div className="drawer" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={ref} tabIndex={-1} onClick={(e) => e.stopPropagation()}>
+        <header className="drawer-header">
+          <h2 id={titleId}>{title}</h2>
+          <Button variant="ghost" onClick={onClose} aria-label={t('common.close')}>
+            ✕
+          </Button>
+        </header>
+        <div className="drawer-body">{children}</div>
+      </div>
+    </div>
+  );
+}
+
+/** Formats an ISO timestamp for people, in their language; '—' for none. */
+export function DateTime({ value, fallback = '—' }: { value: string | null | undefined; fallback?: string }) {
+  const { i18n } = useTranslation();
+  if (!value) return <>{fallback}</>;
+  const d = new Date(value);
+  return (
+    <time dateTime={value} title={value}>
+      {d.toLocaleString(i18n.language, { dateStyle: 'medium', timeStyle: 'short' })}
+    </time>
+  );
+}

@@ -1,0 +1,20 @@
+/**
+ * The shell's navigation. A new capability adds one item here (and its page to routes.tsx);
+ * items the signed-in user has no scope for are hidden.
+ */
+export interface NavItem {
+  to: string;
+  /** i18n key of the label. */
+  label: string;
+  /** Scope needed to see the item. */
+  requires?: string;
+  /** Match the path exactly (for '/'). */
+  end?: boolean;
+}
+
+export const navItems: NavItem[] = [
+  { to: '/', label: 'nav.home', end: true },
+  { to: '/ledger', label: 'nav.ledger', requires: 'events:read' },
+  { to: '/account', label: 'nav.account' },
+  { to: '/admin/users', label: 'nav.users', requires: 'users:manage' },
+];

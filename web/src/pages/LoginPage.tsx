@@ -1,0 +1,100 @@
+import { useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { isCairnError } from '@cairn/sdk';
+import { api } from '../api.js';
+import { useSession } from '../session.js';
+import { useAction } from '../hooks.js';
+import { BareLayout } from '../components/Shell.js';
+import { Alert, Button, ErrorAlert, TextField } from '../components/ui.js';
+
+export function LoginPage({ expired }: { expired: boolean }) {
+  const { t } = useTranslation();
+  const { signedIn } = useSession();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const [step, setStep] = useState<'password' | 'totp'>('password');
+  const passwordRef = useRef<HTMLInputElement>(null);
+
+  const login = useAction(async (totp?: string) => {
+    try {
+      const res = await api.auth.login({ username: username.trim(), password, ...(totp ? { totp } : {}) });
+      await signedIn(res);
+    } catch (e) {
+      // The password was right: ask for the second factor, keeping what was typed.
+      if (isCairnError(e) && e.code === 'totp_required') {
+        setStep('totp');
+        return;
+      }
+      if (isCairnError(e) && e.code === 'totp_invalid') setCode('');
+      throw e;
+    }
+  });
+
+  const submitPassword = (e: FormEvent) => {
+    e.preventDefault();
+    void login.run();
+  };
+  const submitCode = (e: FormEvent) => {
+    e.preventDefault();
+    void login.run(code.replace(/\s+/g, ''));
+  };
+  const back = () => {
+    setStep('password');
+    setPassword('');
+    setCode('');
+    login.setError(undefined);
+    setTimeout(() => passwordRef.current?.focus(), 0);
+  };
+
+  return (
+    <BareLayout>
+      {step === 'password' ? (
+        <form className="card narrow" onSubmit={submitPassword} aria-labelledby="login-title">
+          <h1 id="login-title">{t('login.title')}</h1>
+          {expired && !login.error && <Alert kind="info">{t('login.expired')}</Alert>}
+          <ErrorAlert error={login.error} />
+          <TextField label={t('login.username')} name="username" autoComplete="username" required autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
+          <TextField
+            ref={passwordRef}
+            label={t('login.password')}
+            name="password"
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />
+          <Button type="submit" variant="primary" pending={login.pending} className="block">
+            {t('login.submit')}
+          </Button>
+        </form>
+      ) : (
+        <form className="card narrow" onSubmit={submitCode} aria-labelledby="totp-title">
+          <h1 id="totp-title">{t('login.totpTitle')}</h1>
+          <p className="muted">{t('login.totpIntro')}</p>
+          <ErrorAlert error={login.error} />
+          <TextField
+            label={t('login.totpCode')}
+            name="totp"
+            inputMode="numeric"
+            autoComplete="one-time-code"
+            pattern="[0-9 ]{6,8}"
+            maxLength={8}
+            required
+            autoFocus
+            className="code-field"
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+          <Button type="submit" variant="primary" pending={login.pending} className="block">
+            {t('login.totpSubmit')}
+          </Button>
+          <Button variant="ghost" className="block" onClick={back}>
+            {t('login.back')}
+          </Button>
+        </form>
+      )}
+    </BareLayout>
+  );
+}

@@ -1,0 +1,22 @@
+import type { ReactNode } from 'react';
+import { HomePage } from './pages/HomePage.js';
+import { LedgerPage } from './pages/LedgerPage.js';
+import { AccountPage } from './pages/AccountPage.js';
+import { AdminUsersPage } from './pages/AdminUsersPage.js';
+
+/**
+ * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
+ * `requires` is the scope needed; without it the page answers "not found" like any unknown path.
+ */
+export interface AppRoute {
+  path: string;
+  element: ReactNode;
+  requires?: string;
+}
+
+export const appRoutes: AppRoute[] = [
+  { path: '/', element: <HomePage /> },
+  { path: '/ledger', element: <LedgerPage />, requires: 'events:read' },
+  { path: '/account', element: <AccountPage /> },
+  { path: '/admin/users', element: <AdminUsersPage />, requires: 'users:manage' },
+];

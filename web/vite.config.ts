@@ -1,0 +1,24 @@
+import { defineConfig } from 'vite';
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+
+const api = process.env.CAIRN_DEV_API ?? 'http://localhost:8080';
+
+export default defineConfig({
+  plugins: [react()],
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // The server's Content-Security-Policy allows scripts from 'self' only: no inline scripts.
+    modulePreload: { polyfill: false },
+    sourcemap: true,
+  },
+  server: {
+    port: 5173,
+    proxy: {
+      // SSE needs the proxy not to buffer; http-proxy streams by default.
+      '/api': { target: api, changeOrigin: false },
+    },
+  },
+});
