@@ -1,2 +1,35 @@
-// Filled in by the foundation: starts one embedded PostgreSQL for the whole run.
-export default async function setup() {}
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { migrate } from '../src/database/migrations.js';
+import { createLogger } from '../src/kernel/logger.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Connection string (to the `postgres` database) of the run's throwaway cluster. */
+    pgAdminUrl: string;
+  }
+}
+
+export const TEMPLATE_DB = 'cairn_template';
+
+/**
+ * One real PostgreSQL for the whole run, migrated once into a template database; every test file
+ * clones the template (milliseconds) so files run in parallel without sharing state.
+ */
+export default async function setup(project: TestProject) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-test-'));
+  const pgServer = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), database: TEMPLATE_DB, durable: false });
+  const pool = new pg.Pool({ connectionString: pgServer.connectionString, max: 2 });
+  await migrate(pool);
+  await pool.end();
+  const adminUrl = pgServer.connectionString.replace(`/${TEMPLATE_DB}?`, '/postgres?');
+  project.provide('pgAdminUrl', adminUrl);
+  return async () => {
+    await pgServer.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+}

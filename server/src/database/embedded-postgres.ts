@@ -102,7 +102,7 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(opts: { dataDir: string; log: Logger; database?: string }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(opts: { dataDir: string; log: Logger; database?: string; durable?: boolean }): Promise<EmbeddedPostgres> {
   const { log } = opts;
   const bins = await binaries();
   const pgdata = path.join(opts.dataDir, 'pg');
@@ -148,12 +148,14 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log: Logger
     '-c', 'unix_socket_permissions=0700',
     '-c', 'max_connections=200',
     '-c', 'shared_buffers=256MB',
-    '-c', 'fsync=on',
-    '-c', 'synchronous_commit=on',
+    // Throwaway clusters (tests) skip durability; a real data directory never does.
+    ...(opts.durable === false ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : ['-c', 'fsync=on', '-c', 'synchronous_commit=on']),
     '-c', 'wal_compression=on',
     '-c', 'max_wal_size=2GB',
   ];
-  const child: ChildProcess = spawn(bins.postgres, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C reaches only us, and we stop PostgreSQL after the
+  // in-flight requests have finished instead of it dying under them.
+  const child: ChildProcess = spawn(bins.postgres, args, { ...spawnOpts, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let exited = false;
   let lastLines: string[] = [];
   const onOutput = (c: Buffer) => {
@@ -207,7 +209,7 @@ export async function startEmbeddedPostgres(opts: { dataDir: string; log: Logger
 
   return {
     connection: { ...connection, database },
-    connectionString: `postgresql://${superuser}@/${database}?host=${encodeURIComponent(socketDir)}`,
+    connectionString: `postgresql://${superuser}@localhost/${database}?host=${encodeURIComponent(socketDir)}`,
     stop,
   };
 }

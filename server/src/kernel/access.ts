@@ -108,3 +108,16 @@ export function actorRef(ctx: AuthContext): { kind: 'user' | 'app' | 'system' | 
       return { kind: a.kind, id: null };
   }
 }
+
+// --- workspaces ---------------------------------------------------------------------------
+/** Member roles on a workspace, weakest first; a role on a workspace applies to its subtree. */
+export const WORKSPACE_ROLES = ['viewer', 'member', 'manager'] as const;
+export type WorkspaceRole = (typeof WORKSPACE_ROLES)[number];
+
+export const workspaceRoleAtLeast = (role: WorkspaceRole, min: WorkspaceRole) => WORKSPACE_ROLES.indexOf(role) >= WORKSPACE_ROLES.indexOf(min);
+
+export function strongestWorkspaceRole(roles: readonly string[]): WorkspaceRole | null {
+  let best = -1;
+  for (const r of roles) best = Math.max(best, WORKSPACE_ROLES.indexOf(r as WorkspaceRole));
+  return best < 0 ? null : WORKSPACE_ROLES[best]!;
+}

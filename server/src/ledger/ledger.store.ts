@@ -90,18 +90,18 @@ export const ledgerStore = {
   },
 
   /**
-   * Locks the heads of the given streams, in sorted order so two batches touching the same
-   * streams cannot deadlock, creating heads for new streams. Returns each stream's current head.
+   * Serialises appends per stream while appends to other streams run in parallel. The advisory
+   * locks are taken (in one global order, so batches cannot deadlock) before this transaction
+   * writes anything, so it gets its transaction id only once it holds them: a stream's entries
+   * then sort in ledger order exactly as in stream order (unless the caller's transaction had
+   * already written before appending). Returns each stream's current head (seq 0 when new).
    */
   async lockStreamHeads(db: Exec, streams: string[]): Promise<Map<string, { seq: number; hash: Buffer }>> {
     const heads = new Map<string, { seq: number; hash: Buffer }>();
     if (!streams.length) return heads;
-    const sorted = [...streams].sort();
-    const r = await sql<{ stream: string; seq: number; hash: Buffer }>`
-      INSERT INTO ledger_streams (stream, seq, hash)
-      SELECT s, 0, '\\x'::bytea FROM unnest(${sorted}::text[]) WITH ORDINALITY AS t(s, o) ORDER BY o
-      ON CONFLICT (stream) DO UPDATE SET seq = ledger_streams.seq
-      RETURNING stream, seq, hash`.execute(db);
+    await sql`SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest(${streams}::text[]) AS s ORDER BY k) AS q`.execute(db);
+    const r = await sql<{ stream: string; seq: number; hash: Buffer }>`SELECT stream, seq, hash FROM ledger_streams WHERE stream = ANY(${streams}::text[])`.execute(db);
+    for (const s of streams) heads.set(s, { seq: 0, hash: Buffer.alloc(0) });
     for (const row of r.rows) heads.set(row.stream, { seq: row.seq, hash: row.hash });
     return heads;
   },
@@ -124,9 +124,9 @@ export const ledgerStore = {
     if (!heads.size) return;
     const streams = [...heads.keys()];
     await sql`
-      UPDATE ledger_streams s SET seq = v.seq, hash = v.hash
-      FROM unnest(${streams}::text[], ${streams.map((s) => heads.get(s)!.seq)}::int[], ${streams.map((s) => heads.get(s)!.hash)}::bytea[]) AS v(stream, seq, hash)
-      WHERE s.stream = v.stream`.execute(db);
+      INSERT INTO ledger_streams (stream, seq, hash)
+      SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => heads.get(s)!.seq)}::int[], ${streams.map((s) => heads.get(s)!.hash)}::bytea[])
+      ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`.execute(db);
   },
 
   /**
@@ -145,8 +145,18 @@ export const ledgerStore = {
         ${f.to ? sql`AND occurred_at < ${f.to}` : sql``}
         ${f.excludeErased ? sql`AND data IS NOT NULL` : sql``}
         AND (${scopeSql(scope)})
-      ORDER BY tx, position
+      ORDER BY ledger_entries.tx, ledger_entries.position
       LIMIT ${f.limit}`.execute(db);
+    return r.rows;
+  },
+
+  /** Every entry of a stream in chain order, for verification. */
+  async streamChains(db: Exec, afterStream: string | null, limit: number) {
+    const r = await sql<{ id: string; position: number; stream: string; stream_seq: number; prev_hash: Buffer | null; hash: Buffer }>`
+      SELECT id, position, stream, stream_seq, prev_hash, hash FROM ledger_entries
+      WHERE stream IS NOT NULL ${afterStream !== null ? sql`AND stream > ${afterStream}` : sql``}
+        AND stream IN (SELECT DISTINCT stream FROM ledger_entries WHERE stream IS NOT NULL ${afterStream !== null ? sql`AND stream > ${afterStream}` : sql``} ORDER BY stream LIMIT ${limit})
+      ORDER BY stream, stream_seq`.execute(db);
     return r.rows;
   },
 
@@ -179,7 +189,7 @@ export const ledgerStore = {
       SELECT tx::text AS tx, position, hash FROM ledger_entries
       WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
         ${after ? sql`AND (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
-      ORDER BY tx, position LIMIT ${limit}`.execute(db);
+      ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${limit}`.execute(db);
     return r.rows;
   },
 
@@ -193,7 +203,7 @@ export const ledgerStore = {
     const r = await sql<EntryRow>`
       SELECT ${SELECT_COLS} FROM ledger_entries
       ${after ? sql`WHERE (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
-      ORDER BY tx, position LIMIT ${limit}`.execute(db);
+      ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${limit}`.execute(db);
     return r.rows;
   },
 

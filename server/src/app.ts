@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import fastifyStatic from '@fastify/static';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { newId } from './kernel/ids.js';
+import { AppError } from './kernel/errors.js';
+import { anonymous, enforceRouteAccess } from './kernel/access.js';
+import { ErrorSchema, installErrorHandling } from './kernel/http.js';
+import type { Services } from './services.js';
+import { SESSION_COOKIE } from './auth/auth.service.js';
+import { healthRoutes } from './health/health.routes.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { usersRoutes } from './users/users.routes.js';
+import { workspacesRoutes } from './workspaces/workspaces.routes.js';
+import { ledgerRoutes } from './ledger/ledger.routes.js';
+
+export const VERSION = '0.1.0';
+const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Routes a user who must still enrol a second factor can reach. */
+const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
+
+/** Every domain's routes, in one list: a new capability adds one line here. */
+const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes];
+
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const { config, log, auth } = services;
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: config.bodyLimit,
+    trustProxy: process.env.CAIRN_TRUST_PROXY === 'true',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : newId();
+    },
+    disableRequestLogging: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    routerOptions: { maxParamLength: 200 },
+  }) as unknown as FastifyInstance;
+
+  // Bodies are validated strictly (no type coercion: 123 is not "123"); query strings and params
+  // arrive as text, so they may be coerced to the declared number/boolean types.
+  const strict = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: false, strict: false });
+  const lenient = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: 'array', strict: false });
+  addFormats.default(strict);
+  addFormats.default(lenient);
+  for (const a of [strict, lenient]) a.addSchema(ErrorSchema);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+
+  app.addSchema(ErrorSchema);
+  installErrorHandling(app);
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cookie);
+  await app.register(formbody);
+  await app.register(rateLimit, { global: false, errorResponseBuilder: (_req, ctx) => new AppError('rate_limited', `Too many requests; retry in ${Math.ceil(ctx.ttl / 1000)} s`, undefined, { 'retry-after': String(Math.ceil(ctx.ttl / 1000)) }) });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Cairn API', version: VERSION, description: 'Capture, register, version and share records about people. Errors are `{ error: { code, message, details?, requestId } }`.' },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'An access token from /auth/login or a personal API token (cairn_pat_...)' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Browser session; unsafe methods also need the X-CSRF-Token header' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true, uiConfig: { deepLinking: true } });
+  app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  // Every API route must say who may call it; a forgotten declaration stops the boot, not a leak.
+  app.addHook('onRoute', (route) => {
+    const url = route.url;
+    if (!url.startsWith('/api/') || url.startsWith('/api/docs')) return;
+    if (!route.config?.access) throw new Error(`route ${route.method} ${url} declares no access rule`);
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  app.addHook('onRequest', async (request) => {
+    const meta = { requestId: request.id, ip: request.ip };
+    request.auth = anonymous(meta.requestId, meta.ip);
+    const access = request.routeOptions.config?.access;
+    if (!access) return; // static files, docs, 404s
+    const header = request.headers.authorization;
+    if (header !== undefined) {
+      const m = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header);
+      if (!m) {
+        if (access !== 'public') throw new AppError('invalid_token', 'Send Authorization: Bearer <token>');
+      } else {
+        try {
+          request.auth = await auth.fromBearer(m[1]!, meta);
+        } catch (e) {
+          if (access !== 'public') throw e;
+        }
+      }
+    } else {
+      const cookieToken = request.cookies[SESSION_COOKIE];
+      if (cookieToken) {
+        const ctx = await auth.fromSessionCookie(cookieToken, meta).catch((e) => {
+          if (access !== 'public') throw e;
+          return undefined;
+        });
+        if (ctx) {
+          if (!SAFE_METHODS.has(request.method)) {
+            const sent = request.headers['x-csrf-token'];
+            const actor = ctx.actor as { sessionId?: string };
+            if (typeof sent !== 'string' || !actor.sessionId || sent !== auth.csrfFor(actor.sessionId)) {
+              throw new AppError('csrf_failed', 'Missing or wrong X-CSRF-Token header for a cookie-authenticated request');
+            }
+          }
+          request.auth = ctx;
+        }
+      }
+    }
+    enforceRouteAccess(access, request.auth);
+    if (request.auth.actor.kind === 'user' && !ENROLMENT_ALLOWED.test(request.url) && (await auth.mustEnrol(request.auth))) {
+      throw new AppError('totp_enrolment_required', 'An administrator requires a second factor: enrol one on your account page first');
+    }
+  });
+
+  // Registered on the root instance (not encapsulated) so shared schemas such as User and
+  // LedgerEntry, added by the module that owns them, resolve from later modules.
+  for (const mod of routeModules) await mod(app, services);
+
+  if (config.serveWeb && fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
+    await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
+    // Client-side routes fall back to the SPA; unknown /api paths stay JSON 404s.
+    app.setNotFoundHandler((request, reply) => {
+      if (request.method === 'GET' && !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html')) {
+        return reply.type('text/html').sendFile('index.html');
+      }
+      return reply.status(404).send({ error: { code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id } });
+    });
+  }
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,139 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { Services } from '../services.js';
+import { Obj, Uuid, errorResponses } from '../kernel/http.js';
+import { SCOPES } from '../kernel/access.js';
+import { CSRF_COOKIE, SESSION_COOKIE, type LoginResult } from './auth.service.js';
+
+const UserSchema = Type.Object(
+  {
+    id: Type.String(),
+    username: Type.String(),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+    totpEnabled: Type.Boolean(),
+    mustEnrolTotp: Type.Boolean(),
+    disabled: Type.Boolean(),
+    createdAt: Type.String(),
+  },
+  { $id: 'User' },
+);
+const LoginResponse = Type.Object({ accessToken: Type.String(), expiresIn: Type.Integer(), user: Type.Ref('User') });
+const TokenSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  createdAt: Type.String(),
+  expiresAt: Type.String(),
+  lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: Type.Union([Type.String(), Type.Null()]),
+});
+const Credentials = Obj({
+  username: Type.String({ minLength: 1, maxLength: 64 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  totp: Type.Optional(Type.String({ maxLength: 12 })),
+});
+
+export async function authRoutes(app: FastifyInstance, { auth, config }: Services) {
+  app.addSchema(UserSchema);
+  const secure = config.publicUrl?.startsWith('https:') ?? false;
+  const meta = (req: FastifyRequest) => ({ ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id });
+
+  const setSession = (reply: FastifyReply, r: LoginResult) => {
+    if (r.session.token) {
+      reply.setCookie(SESSION_COOKIE, r.session.token, { path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: r.session.maxAge });
+    }
+    reply.setCookie(CSRF_COOKIE, r.session.csrf, { path: '/', httpOnly: false, sameSite: 'lax', secure, maxAge: r.session.maxAge });
+    return { accessToken: r.accessToken, expiresIn: r.expiresIn, user: r.user };
+  };
+  const loginLimit = { max: config.loginRateLimit, timeWindow: 60_000 };
+
+  app.get('/api/v1/setup', {
+    config: { access: 'public' },
+    schema: { tags: ['auth'], summary: 'Whether the first admin still has to be created', response: { 200: Type.Object({ needsSetup: Type.Boolean() }) } },
+  }, async () => ({ needsSetup: await auth.needsSetup() }));
+
+  app.post('/api/v1/setup', {
+    config: { access: 'public', rateLimit: loginLimit },
+    schema: { tags: ['auth'], summary: 'Create the first admin (once) and sign in', body: Obj({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }) }), response: { 201: LoginResponse, ...errorResponses } },
+  }, async (req, reply) => {
+    const r = await auth.setup(req.body as { username: string; password: string }, meta(req));
+    return reply.status(201).send(setSession(reply, r));
+  });
+
+  app.post('/api/v1/auth/login', {
+    config: { access: 'public', rateLimit: loginLimit },
+    schema: { tags: ['auth'], summary: 'Sign in; sets the session cookie and answers an access token', body: Credentials, response: { 200: LoginResponse, ...errorResponses } },
+  }, async (req, reply) => setSession(reply, await auth.login(req.body as { username: string; password: string; totp?: string }, meta(req))));
+
+  app.post('/api/v1/auth/refresh', {
+    config: { access: { actor: ['user'] } },
+    schema: { tags: ['auth'], summary: 'A fresh access token for the browser session', response: { 200: LoginResponse, ...errorResponses } },
+  }, async (req, reply) => setSession(reply, await auth.refresh(req.auth)));
+
+  app.post('/api/v1/auth/logout', {
+    config: { access: { actor: ['user'] } },
+    schema: { tags: ['auth'], summary: 'End the session', response: { 204: Type.Null() } },
+  }, async (req, reply) => {
+    await auth.logout(req.auth);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(CSRF_COOKIE, { path: '/' });
+    return reply.status(204).send();
+  });
+
+  app.get('/api/v1/auth/me', {
+    config: { access: { actor: ['user'] } },
+    schema: { tags: ['auth'], summary: 'The signed-in user and their scopes', response: { 200: Type.Object({ user: Type.Ref('User'), scopes: Type.Array(Type.String()) }), ...errorResponses } },
+  }, async (req) => auth.me(req.auth));
+
+  app.get('/api/v1/auth/scopes', {
+    config: { access: 'authenticated' },
+    schema: { tags: ['auth'], summary: 'Every scope and what it allows', response: { 200: Type.Object({ scopes: Type.Array(Type.Object({ name: Type.String(), description: Type.String() })) }) } },
+  }, async () => ({ scopes: Object.entries(SCOPES).map(([name, description]) => ({ name, description })) }));
+
+  app.post('/api/v1/auth/password', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'Change your password', body: Obj({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Type.String({ maxLength: 1024 }) }), response: { 204: Type.Null(), ...errorResponses } },
+  }, async (req, reply) => {
+    const b = req.body as { currentPassword: string; newPassword: string };
+    await auth.changePassword(req.auth, b.currentPassword, b.newPassword);
+    return reply.status(204).send();
+  });
+
+  app.post('/api/v1/auth/totp/enrol', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'Start second-factor enrolment: a new secret and its otpauth URI', response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }), ...errorResponses } },
+  }, async (req) => auth.enrolTotp(req.auth));
+
+  app.post('/api/v1/auth/totp/confirm', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'Confirm enrolment with a current code', body: Obj({ code: Type.String({ maxLength: 12 }) }), response: { 200: Type.Object({ user: Type.Ref('User') }), ...errorResponses } },
+  }, async (req) => auth.confirmTotp(req.auth, (req.body as { code: string }).code));
+
+  app.post('/api/v1/auth/totp/disable', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'Turn the second factor off (needs a current code)', body: Obj({ code: Type.String({ maxLength: 12 }) }), response: { 200: Type.Object({ user: Type.Ref('User') }), ...errorResponses } },
+  }, async (req) => auth.disableTotp(req.auth, (req.body as { code: string }).code));
+
+  app.get('/api/v1/auth/tokens', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'Your personal API tokens', response: { 200: Type.Object({ tokens: Type.Array(TokenSchema) }), ...errorResponses } },
+  }, async (req) => ({ tokens: await auth.listTokens(req.auth) }));
+
+  app.post('/api/v1/auth/tokens', {
+    config: { access: { scope: 'account' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Create a personal API token; the secret is shown only in this answer',
+      body: Obj({ name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 64 }), expiresInDays: Type.Integer({ minimum: 1, maximum: 366 }) }),
+      response: { 201: Type.Object({ token: TokenSchema, secret: Type.String() }), ...errorResponses },
+    },
+  }, async (req, reply) => reply.status(201).send(await auth.createToken(req.auth, req.body as { name: string; scopes: string[]; expiresInDays: number })));
+
+  app.delete('/api/v1/auth/tokens/:id', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'Revoke a token', params: Obj({ id: Uuid }), response: { 204: Type.Null(), ...errorResponses } },
+  }, async (req, reply) => {
+    await auth.revokeToken(req.auth, (req.params as { id: string }).id);
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,377 @@
+import { sql } from 'kysely';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { createHmac } from 'node:crypto';
+import type { Db } from '../database/database.js';
+import type { Config } from '../kernel/config.js';
+import type { Clock } from '../kernel/clock.js';
+import { AppError, fail } from '../kernel/errors.js';
+import { newId, randomSecret, sha256, isUuid } from '../kernel/ids.js';
+import { SecretBox, deriveKey } from '../kernel/crypto.js';
+import {
+  ALL_SCOPES, ROLES, anonymous, isScope, requireScope, requireUser, userContext, type AuthContext, type Role, type Scope,
+} from '../kernel/access.js';
+import type { LedgerService } from '../ledger/ledger.service.js';
+import { authStore, type UserRow, type TokenRow } from './auth.store.js';
+import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './auth.passwords.js';
+import { checkTotp, newTotpSecret, totpUri } from './auth.totp.js';
+
+export const SESSION_COOKIE = 'cairn_session';
+export const CSRF_COOKIE = 'cairn_csrf';
+export const API_TOKEN_PREFIX = 'cairn_pat_';
+const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/;
+
+export interface PublicUser {
+  id: string;
+  username: string;
+  role: Role;
+  totpEnabled: boolean;
+  mustEnrolTotp: boolean;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export interface LoginResult {
+  accessToken: string;
+  expiresIn: number;
+  user: PublicUser;
+  /** For the route to set as cookies; never in the JSON body. */
+  session: { token: string; csrf: string; maxAge: number };
+}
+
+export function presentToken(t: TokenRow) {
+  return {
+    id: t.id,
+    name: t.name,
+    scopes: t.scopes,
+    createdAt: t.created_at.toISOString(),
+    expiresAt: t.expires_at.toISOString(),
+    lastUsedAt: t.last_used_at?.toISOString() ?? null,
+    revokedAt: t.revoked_at?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Accounts: first-run setup, sign-in with an optional second factor, sessions for browsers,
+ * short-lived access tokens and personal API tokens for programs, and the audit trail of each.
+ */
+export class AuthService {
+  private readonly jwtKey: Uint8Array;
+  private readonly csrfKey: Uint8Array;
+  private readonly totpBox: SecretBox;
+  private requireTotpCache: { value: boolean; at: number } | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: LedgerService,
+    private readonly config: Config & { secret: string },
+    private readonly clock: Clock,
+  ) {
+    this.jwtKey = deriveKey(config.secret, 'jwt-access');
+    this.csrfKey = deriveKey(config.secret, 'csrf');
+    this.totpBox = new SecretBox(config.secret, 'totp');
+  }
+
+  // --- presenting ------------------------------------------------------------------------
+
+  async requireTotpForAll(): Promise<boolean> {
+    const now = Date.now();
+    // Cached briefly: it is read on every request, changed almost never.
+    if (this.requireTotpCache && now - this.requireTotpCache.at < 2000) return this.requireTotpCache.value;
+    const value = (await authStore.getSetting<boolean>(this.db, 'requireTotp')) ?? false;
+    this.requireTotpCache = { value, at: now };
+    return value;
+  }
+
+  async present(u: UserRow): Promise<PublicUser> {
+    return {
+      id: u.id,
+      username: u.username,
+      role: u.role,
+      totpEnabled: u.totp_enabled,
+      mustEnrolTotp: !u.totp_enabled && (await this.requireTotpForAll()),
+      disabled: u.disabled_at !== null,
+      createdAt: u.created_at.toISOString(),
+    };
+  }
+
+  private audit(ctx: AuthContext, type: string, stream: string | null, data: Record<string, unknown>, db = this.db) {
+    return this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream, data }], { allowSystemTypes: true }), { db });
+  }
+
+  // --- first run -------------------------------------------------------------------------
+
+  async needsSetup(): Promise<boolean> {
+    return (await authStore.countUsers(this.db)) === 0;
+  }
+
+  /** Creates the first admin; refused once any user exists (also from the CLI). */
+  async createFirstAdmin(username: string, password: string): Promise<UserRow> {
+    this.checkUsername(username);
+    const problem = passwordProblem(password, username);
+    if (problem) throw fail('validation_failed', problem, [{ pointer: '/password', message: problem }]);
+    const passwordHash = await hashPassword(password);
+    return this.db.transaction().execute(async (trx) => {
+      // Serialises concurrent setups so exactly one can see an empty users table.
+      await sql`SELECT pg_advisory_xact_lock(${0x73657475})`.execute(trx);
+      if ((await authStore.countUsers(trx)) > 0) throw fail('already_set_up', 'Cairn is already set up; sign in instead');
+      const user = await authStore.insertUser(trx, { id: newId(), username, password_hash: passwordHash, role: 'admin' });
+      const ctx = userContext(user, 'session');
+      await this.audit(ctx, 'user.created', `user:${user.id}`, { userId: user.id, username, role: 'admin', firstAdmin: true }, trx);
+      return user;
+    });
+  }
+
+  private checkUsername(username: string) {
+    if (typeof username !== 'string' || !USERNAME_RE.test(username)) {
+      throw fail('validation_failed', 'Usernames are 2-64 letters, digits and . _ @ -, starting with a letter or digit', [{ pointer: '/username', message: 'invalid username' }]);
+    }
+  }
+
+  // --- sign-in ---------------------------------------------------------------------------
+
+  async login(input: { username: string; password: string; totp?: string }, meta: { ip?: string; userAgent?: string; requestId?: string }): Promise<LoginResult> {
+    const anon = anonymous(meta.requestId, meta.ip);
+    const user = typeof input.username === 'string' && input.username.length <= 64 ? await authStore.userByUsername(this.db, input.username) : undefined;
+    if (!user) {
+      await verifyPassword(await dummyHash(), input.password);
+      await this.audit(anon, 'auth.login_failed', null, { username: String(input.username).slice(0, 64), reason: 'unknown_user', ip: meta.ip ?? null });
+      throw fail('invalid_credentials', 'Wrong username or password');
+    }
+    if (user.locked_until && user.locked_until > this.clock.now()) {
+      throw new AppError('account_locked', 'Too many failed sign-ins: this account is locked for a while', { lockedUntil: user.locked_until.toISOString() }, {
+        'retry-after': String(Math.ceil((user.locked_until.getTime() - this.clock.now().getTime()) / 1000)),
+      });
+    }
+    const userCtx = userContext(user, 'session', { requestId: meta.requestId, ip: meta.ip });
+    const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid', message: string) => {
+      const r = await authStore.recordFailedLogin(this.db, user.id, this.config.lockoutThreshold, this.config.lockoutSeconds);
+      await this.audit(anon, 'auth.login_failed', `user:${user.id}`, { userId: user.id, reason, ip: meta.ip ?? null, locked: !!r?.locked_until && r.locked_until > this.clock.now() });
+      throw fail(code, message);
+    };
+    if (!(await verifyPassword(user.password_hash, input.password))) await failed('bad_password', 'invalid_credentials', 'Wrong username or password');
+    if (user.disabled_at) throw fail('account_disabled', 'This account is disabled; ask an administrator');
+    if (user.totp_enabled) {
+      if (!input.totp) throw fail('totp_required', 'Enter the 6-digit code from your authenticator app');
+      if (!(await checkTotp(this.totpBox.open(user.totp_secret_enc!), input.totp))) await failed('bad_totp', 'totp_invalid', 'That code is not valid; check your device clock and try again');
+    }
+    return this.db.transaction().execute(async (trx) => {
+      if (user.failed_logins > 0 || user.locked_until) await authStore.updateUser(trx, user.id, { failed_logins: 0, locked_until: null });
+      const session = await this.openSession(trx, user, meta);
+      await this.audit(userCtx, 'auth.login', `user:${user.id}`, { userId: user.id, sessionId: session.id, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 300) ?? null, secondFactor: user.totp_enabled }, trx);
+      return this.loginResult(user, session.id, session.token);
+    });
+  }
+
+  private async openSession(db: Db, user: UserRow, meta: { ip?: string; userAgent?: string }) {
+    const id = newId();
+    const token = `cs_${randomSecret()}`;
+    await authStore.insertSession(db, {
+      id,
+      user_id: user.id,
+      token_hash: sha256(token),
+      expires_at: new Date(this.clock.now().getTime() + this.config.sessionTtlSeconds * 1000),
+      user_agent: meta.userAgent?.slice(0, 300) ?? null,
+      ip: meta.ip ?? null,
+    });
+    return { id, token };
+  }
+
+  private async loginResult(user: UserRow, sessionId: string, sessionToken: string | undefined): Promise<LoginResult> {
+    const ttl = this.config.accessTokenTtlSeconds;
+    const accessToken = await new SignJWT({ sid: sessionId, typ: 'access' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(user.id)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(this.clock.now().getTime() / 1000) + ttl)
+      .sign(this.jwtKey);
+    return {
+      accessToken,
+      expiresIn: ttl,
+      user: await this.present(user),
+      session: { token: sessionToken ?? '', csrf: this.csrfFor(sessionId), maxAge: this.config.sessionTtlSeconds },
+    };
+  }
+
+  /** Double-submit token bound to the session, so a planted cookie from another session is useless. */
+  csrfFor(sessionId: string): string {
+    return createHmac('sha256', this.csrfKey).update(sessionId).digest('base64url');
+  }
+
+  /** Creates and signs in the first admin (the setup page's single step). */
+  async setup(input: { username: string; password: string }, meta: { ip?: string; userAgent?: string; requestId?: string }) {
+    const user = await this.createFirstAdmin(input.username, input.password);
+    const session = await this.openSession(this.db, user, meta);
+    return this.loginResult(user, session.id, session.token);
+  }
+
+  async refresh(ctx: AuthContext): Promise<LoginResult> {
+    const actor = requireUser(ctx);
+    if (actor.via !== 'session' || !actor.sessionId) throw fail('unauthenticated', 'Refreshing needs the browser session cookie');
+    const row = await authStore.activeSession(this.db, { id: actor.sessionId });
+    if (!row) throw fail('unauthenticated', 'The session has ended; sign in again');
+    return this.loginResult(row, actor.sessionId, undefined);
+  }
+
+  async logout(ctx: AuthContext): Promise<void> {
+    const actor = requireUser(ctx);
+    if (!actor.sessionId) return;
+    await authStore.revokeSession(this.db, actor.sessionId);
+    await this.audit(ctx, 'auth.logout', `user:${actor.userId}`, { userId: actor.userId, sessionId: actor.sessionId });
+  }
+
+  // --- resolving callers -----------------------------------------------------------------
+
+  private async contextFor(user: UserRow, via: 'session' | 'access_token' | 'api_token', extra: Parameters<typeof userContext>[2]): Promise<AuthContext> {
+    if (user.disabled_at) throw fail('account_disabled', 'This account is disabled');
+    return userContext(user, via, extra);
+  }
+
+  async fromSessionCookie(token: string, meta: { requestId?: string; ip?: string }): Promise<AuthContext | undefined> {
+    if (!token.startsWith('cs_') || token.length > 100) return undefined;
+    const row = await authStore.activeSession(this.db, { tokenHash: sha256(token) });
+    if (!row) return undefined;
+    return this.contextFor(row, 'session', { sessionId: row.session_id, ...meta });
+  }
+
+  async fromBearer(token: string, meta: { requestId?: string; ip?: string }): Promise<AuthContext> {
+    if (token.startsWith(API_TOKEN_PREFIX)) {
+      if (token.length > 200) throw fail('invalid_token', 'The bearer token is not valid');
+      const row = await authStore.activeToken(this.db, sha256(token));
+      if (!row || row.token_revoked_at) throw fail('invalid_token', 'The API token is not valid or was revoked');
+      if (row.token_expires_at <= this.clock.now()) throw fail('token_expired', 'The API token has expired');
+      if (!row.token_last_used_at || this.clock.now().getTime() - row.token_last_used_at.getTime() > 60_000) await authStore.touchToken(this.db, row.token_id);
+      return this.contextFor(row, 'api_token', { tokenId: row.token_id, scopes: row.token_scopes, ...meta });
+    }
+    let claims: { sub?: string; sid?: unknown; typ?: unknown };
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.jwtKey, { algorithms: ['HS256'], currentDate: this.clock.now() }));
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw fail('token_expired', 'The access token has expired; refresh it or sign in again');
+      throw fail('invalid_token', 'The bearer token is not valid');
+    }
+    if (claims.typ !== 'access' || typeof claims.sid !== 'string' || !isUuid(claims.sid)) throw fail('invalid_token', 'The bearer token is not valid');
+    const row = await authStore.activeSession(this.db, { id: claims.sid });
+    if (!row || row.id !== claims.sub) throw fail('invalid_token', 'The session behind this token has ended');
+    return this.contextFor(row, 'access_token', { sessionId: claims.sid, ...meta });
+  }
+
+  /** Users who must enrol a second factor may only reach their account until they do. */
+  async mustEnrol(ctx: AuthContext): Promise<boolean> {
+    if (ctx.actor.kind !== 'user') return false;
+    if (!(await this.requireTotpForAll())) return false;
+    const u = await authStore.userById(this.db, ctx.actor.userId);
+    return !!u && !u.totp_enabled;
+  }
+
+  // --- own account -----------------------------------------------------------------------
+
+  async me(ctx: AuthContext) {
+    const actor = requireUser(ctx);
+    const u = await authStore.userById(this.db, actor.userId);
+    if (!u) throw fail('unauthenticated', 'No such user');
+    return { user: await this.present(u), scopes: [...ctx.scopes] };
+  }
+
+  async changePassword(ctx: AuthContext, currentPassword: string, newPassword: string) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    const u = (await authStore.userById(this.db, actor.userId))!;
+    if (!(await verifyPassword(u.password_hash, currentPassword))) throw fail('invalid_credentials', 'The current password is wrong');
+    const problem = passwordProblem(newPassword, u.username);
+    if (problem) throw fail('validation_failed', problem, [{ pointer: '/newPassword', message: problem }]);
+    const password_hash = await hashPassword(newPassword);
+    await this.db.transaction().execute(async (trx) => {
+      await authStore.updateUser(trx, u.id, { password_hash });
+      await this.audit(ctx, 'user.password_changed', `user:${u.id}`, { userId: u.id }, trx);
+    });
+  }
+
+  async enrolTotp(ctx: AuthContext) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    const u = (await authStore.userById(this.db, actor.userId))!;
+    if (u.totp_enabled) throw fail('conflict', 'A second factor is already enabled; disable it first');
+    const secret = newTotpSecret();
+    await authStore.updateUser(this.db, u.id, { totp_secret_enc: this.totpBox.seal(secret) });
+    const issuer = this.config.publicUrl ? `Cairn (${new URL(this.config.publicUrl).host})` : 'Cairn';
+    return { secret, otpauthUri: totpUri(secret, u.username, issuer) };
+  }
+
+  async confirmTotp(ctx: AuthContext, code: string) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    const u = (await authStore.userById(this.db, actor.userId))!;
+    if (u.totp_enabled) throw fail('conflict', 'The second factor is already enabled');
+    if (!u.totp_secret_enc) throw fail('conflict', 'Start enrolment first');
+    if (!(await checkTotp(this.totpBox.open(u.totp_secret_enc), String(code)))) throw fail('totp_invalid', 'That code is not valid; check your device clock and try again');
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await authStore.updateUser(trx, u.id, { totp_enabled: true });
+      await this.audit(ctx, 'user.totp_enabled', `user:${u.id}`, { userId: u.id }, trx);
+      return { user: await this.present(updated) };
+    });
+  }
+
+  async disableTotp(ctx: AuthContext, code: string) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    const u = (await authStore.userById(this.db, actor.userId))!;
+    if (!u.totp_enabled) throw fail('conflict', 'No second factor is enabled');
+    if (!(await checkTotp(this.totpBox.open(u.totp_secret_enc!), String(code)))) throw fail('totp_invalid', 'That code is not valid');
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await authStore.updateUser(trx, u.id, { totp_enabled: false, totp_secret_enc: null });
+      await this.audit(ctx, 'user.totp_disabled', `user:${u.id}`, { userId: u.id }, trx);
+      return { user: await this.present(updated) };
+    });
+  }
+
+  // --- personal API tokens ---------------------------------------------------------------
+
+  async listTokens(ctx: AuthContext) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    return (await authStore.listTokens(this.db, actor.userId)).map(presentToken);
+  }
+
+  async createToken(ctx: AuthContext, input: { name: string; scopes: string[]; expiresInDays: number }) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    // A token cannot mint tokens: only an interactive session (or access token) can.
+    if (actor.via === 'api_token') throw fail('forbidden', 'API tokens cannot create other tokens');
+    const name = String(input.name ?? '').trim();
+    if (!name || name.length > 100) throw fail('validation_failed', 'Give the token a name of 1-100 characters', [{ pointer: '/name', message: 'required' }]);
+    const unknown = input.scopes.filter((s) => !isScope(s));
+    if (unknown.length) throw fail('validation_failed', `Unknown scopes: ${unknown.join(', ')}`, [{ pointer: '/scopes', message: 'unknown scope' }]);
+    const own = ROLES[actor.role] as readonly Scope[];
+    const beyond = input.scopes.filter((s) => !own.includes(s as Scope));
+    if (beyond.length) throw fail('forbidden', `You cannot grant scopes you do not hold: ${beyond.join(', ')}`);
+    if (!input.scopes.length) throw fail('validation_failed', 'Pick at least one scope', [{ pointer: '/scopes', message: 'empty' }]);
+    const secret = `${API_TOKEN_PREFIX}${randomSecret()}`;
+    return this.db.transaction().execute(async (trx) => {
+      const row = await authStore.insertToken(trx, {
+        id: newId(),
+        user_id: actor.userId,
+        name,
+        token_hash: sha256(secret),
+        scopes: [...new Set(input.scopes)],
+        expires_at: new Date(this.clock.now().getTime() + input.expiresInDays * 86_400_000),
+      });
+      await this.audit(ctx, 'token.created', `user:${actor.userId}`, { userId: actor.userId, tokenId: row.id, name, scopes: row.scopes, expiresAt: row.expires_at.toISOString() }, trx);
+      return { token: presentToken(row), secret };
+    });
+  }
+
+  async revokeToken(ctx: AuthContext, id: string) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    if (!isUuid(id)) throw fail('not_found', 'No such token');
+    await this.db.transaction().execute(async (trx) => {
+      const row = await authStore.revokeToken(trx, actor.userId, id);
+      if (!row) throw fail('not_found', 'No such token, or it is already revoked');
+      await this.audit(ctx, 'token.revoked', `user:${actor.userId}`, { userId: actor.userId, tokenId: id }, trx);
+    });
+  }
+
+  scopes() {
+    return ALL_SCOPES;
+  }
+}

@@ -1,0 +1,130 @@
+import { sql, type Generated, type Kysely, type Selectable } from 'kysely';
+import type { Database } from '../database/database.js';
+import type { Role } from '../kernel/access.js';
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: Role;
+  disabled_at: Date | null;
+  totp_secret_enc: string | null;
+  totp_enabled: Generated<boolean>;
+  failed_logins: Generated<number>;
+  locked_until: Date | null;
+  created_at: Generated<Date>;
+}
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  token_hash: Buffer;
+  created_at: Generated<Date>;
+  expires_at: Date;
+  revoked_at: Date | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: Buffer;
+  scopes: string[];
+  created_at: Generated<Date>;
+  expires_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+export interface SettingsTable {
+  key: string;
+  value: unknown;
+  updated_at: Date;
+}
+
+declare module '../database/database.js' {
+  interface Database {
+    users: UsersTable;
+    sessions: SessionsTable;
+    api_tokens: ApiTokensTable;
+    settings: SettingsTable;
+  }
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type TokenRow = Selectable<ApiTokensTable>;
+type Exec = Kysely<Database>;
+
+export const authStore = {
+  countUsers: async (db: Exec) => Number((await db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n),
+
+  userByUsername: (db: Exec, username: string) =>
+    db.selectFrom('users').selectAll().where(sql<boolean>`lower(username) = lower(${username})`).executeTakeFirst(),
+
+  userById: (db: Exec, id: string) => db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst(),
+
+  listUsers: (db: Exec) => db.selectFrom('users').selectAll().orderBy('created_at').execute(),
+
+  insertUser: (db: Exec, u: { id: string; username: string; password_hash: string; role: Role }) =>
+    db.insertInto('users').values(u).returningAll().executeTakeFirstOrThrow(),
+
+  updateUser: (db: Exec, id: string, patch: Partial<Omit<UserRow, 'id' | 'created_at'>>) =>
+    db.updateTable('users').set(patch).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
+
+  /** Counts a failure and locks the account when the threshold is reached, atomically. */
+  recordFailedLogin: async (db: Exec, id: string, threshold: number, lockSeconds: number) => {
+    const r = await sql<{ failed_logins: number; locked_until: Date | null }>`
+      UPDATE users SET
+        failed_logins = CASE WHEN failed_logins + 1 >= ${threshold} THEN 0 ELSE failed_logins + 1 END,
+        locked_until = CASE WHEN failed_logins + 1 >= ${threshold} THEN now() + make_interval(secs => ${lockSeconds}) ELSE locked_until END
+      WHERE id = ${id} RETURNING failed_logins, locked_until`.execute(db);
+    return r.rows[0];
+  },
+
+  insertSession: (db: Exec, s: { id: string; user_id: string; token_hash: Buffer; expires_at: Date; user_agent: string | null; ip: string | null }) =>
+    db.insertInto('sessions').values(s).execute(),
+
+  /** The session and its user in one round trip: this runs on every cookie or access-token request. */
+  activeSession: async (db: Exec, by: { tokenHash: Buffer } | { id: string }) => {
+    const r = await sql<UserRow & { session_id: string; session_expires_at: Date }>`
+      SELECT u.*, s.id AS session_id, s.expires_at AS session_expires_at
+      FROM sessions s JOIN users u ON u.id = s.user_id
+      WHERE ${'tokenHash' in by ? sql`s.token_hash = ${by.tokenHash}` : sql`s.id = ${by.id}`}
+        AND s.revoked_at IS NULL AND s.expires_at > now()`.execute(db);
+    return r.rows[0];
+  },
+
+  revokeSession: (db: Exec, id: string) => db.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).execute(),
+
+  revokeUserSessions: (db: Exec, userId: string) =>
+    db.updateTable('sessions').set({ revoked_at: new Date() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute(),
+
+  insertToken: (db: Exec, t: { id: string; user_id: string; name: string; token_hash: Buffer; scopes: string[]; expires_at: Date }) =>
+    db.insertInto('api_tokens').values(t).returningAll().executeTakeFirstOrThrow(),
+
+  listTokens: (db: Exec, userId: string) => db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute(),
+
+  revokeToken: (db: Exec, userId: string, id: string) =>
+    db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('user_id', '=', userId).where('revoked_at', 'is', null).returningAll().executeTakeFirst(),
+
+  /** The token and its owner in one round trip; last_used_at is touched at most once a minute. */
+  activeToken: async (db: Exec, tokenHash: Buffer) => {
+    const r = await sql<UserRow & { token_id: string; token_scopes: string[]; token_expires_at: Date; token_revoked_at: Date | null; token_last_used_at: Date | null }>`
+      SELECT u.*, t.id AS token_id, t.scopes AS token_scopes, t.expires_at AS token_expires_at,
+             t.revoked_at AS token_revoked_at, t.last_used_at AS token_last_used_at
+      FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ${tokenHash}`.execute(db);
+    return r.rows[0];
+  },
+
+  touchToken: (db: Exec, id: string) =>
+    sql`UPDATE api_tokens SET last_used_at = now() WHERE id = ${id} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`.execute(db),
+
+  getSetting: async <T>(db: Exec, key: string): Promise<T | undefined> =>
+    (await db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value as T | undefined,
+
+  setSetting: (db: Exec, key: string, value: unknown) =>
+    db
+      .insertInto('settings')
+      .values({ key, value: JSON.stringify(value), updated_at: new Date() })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: JSON.stringify(value), updated_at: new Date() }))
+      .execute(),
+};

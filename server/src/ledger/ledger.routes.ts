@@ -1,0 +1,175 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { sql } from 'kysely';
+import type { Services } from '../services.js';
+import { Obj, errorResponses } from '../kernel/http.js';
+import { decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
+import { verifyLedger } from './ledger.verify.js';
+import type { LedgerCursor } from './ledger.store.js';
+
+const EntrySchema = Type.Object(
+  {
+    id: Type.String(),
+    position: Type.Integer(),
+    type: Type.String(),
+    typeVersion: Type.Union([Type.Integer(), Type.Null()]),
+    stream: Type.Union([Type.String(), Type.Null()]),
+    streamSeq: Type.Union([Type.Integer(), Type.Null()]),
+    data: Type.Unknown(),
+    actor: Type.Object({ kind: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+    occurredAt: Type.String(),
+    recordedAt: Type.String(),
+    transactionId: Type.Union([Type.String(), Type.Null()]),
+    hash: Type.String(),
+  },
+  { $id: 'LedgerEntry' },
+);
+
+const NewEvent = Obj({
+  type: Type.String({ minLength: 1, maxLength: 200 }),
+  stream: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
+  data: Type.Object({}, { additionalProperties: true }),
+  occurredAt: Type.Optional(Type.String({ maxLength: 64 })),
+  transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+export const ListQuery = Obj({
+  type: Type.Optional(Type.String({ maxLength: 200 })),
+  stream: Type.Optional(Type.String({ maxLength: 200 })),
+  after: Type.Optional(Type.String({ maxLength: 64 })),
+  from: Type.Optional(Type.String({ maxLength: 64 })),
+  to: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
+
+export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Services) {
+  app.addSchema(EntrySchema);
+
+  app.post('/api/v1/events', {
+    config: { access: { anyScope: ['events:write'] } },
+    schema: {
+      tags: ['events'],
+      summary: 'Append a batch of events atomically',
+      description: 'All or nothing. A repeated transactionId (per caller) returns the original entry and writes nothing.',
+      body: Obj({ events: Type.Array(NewEvent, { minItems: 1, maxItems: MAX_BATCH }) }),
+      response: {
+        201: Type.Object({ events: Type.Array(Type.Object({ id: Type.String(), position: Type.Integer(), cursor: Type.String(), replayed: Type.Boolean() })) }),
+        200: Type.Object({ events: Type.Array(Type.Object({ id: Type.String(), position: Type.Integer(), cursor: Type.String(), replayed: Type.Boolean() })) }),
+        ...errorResponses,
+      },
+    },
+  }, async (req, reply) => {
+    const { events } = req.body as { events: AppendInput[] };
+    const result = await ledger.append(req.auth, ledger.prepare(req.auth, events));
+    return reply.status(result.every((r) => r.replayed) ? 200 : 201).send({ events: result });
+  });
+
+  app.get('/api/v1/events', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags: ['events'],
+      summary: 'Page through events in ledger order',
+      description: '`after` is the opaque `next` of the previous page. `from`/`to` filter on occurredAt (to is exclusive).',
+      querystring: ListQuery,
+      response: { 200: Type.Object({ events: Type.Array(Type.Ref('LedgerEntry')), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+    },
+  }, async (req) => ledger.list(req.auth, req.query as Record<string, string>));
+
+  app.get('/api/v1/events/stream', {
+    config: { access: 'authenticated' },
+    schema: {
+      tags: ['events'],
+      summary: 'Live tail (Server-Sent Events)',
+      description: 'Each entry is sent as `event: entry` with `id:` set to its cursor; reconnecting with Last-Event-ID resumes exactly after it. `backlog=N` starts N entries before the end when no cursor is given.',
+      querystring: Obj({ after: Type.Optional(Type.String({ maxLength: 64 })), type: Type.Optional(Type.String({ maxLength: 200 })), stream: Type.Optional(Type.String({ maxLength: 200 })), backlog: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })) }),
+    },
+  }, async (req, reply) => {
+    const q = req.query as { after?: string; type?: string; stream?: string; backlog?: number };
+    const scope = await ledger.readScope(req.auth);
+    const lastEventId = req.headers['last-event-id'];
+    const resume = typeof lastEventId === 'string' && lastEventId ? lastEventId : q.after;
+    let cursor: LedgerCursor | undefined = resume ? decodeCursor(resume) : await endCursor(q.backlog ?? 0);
+
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': req.id,
+    });
+    res.write(': connected\n\n');
+    let closed = false;
+    let wake: (() => void) | undefined;
+    const onAppend = () => wake?.();
+    const onShutdown = () => {
+      closed = true;
+      wake?.();
+    };
+    ledger.appended.on('append', onAppend);
+    ledger.appended.once('shutdown', onShutdown);
+    req.raw.on('close', () => {
+      closed = true;
+      wake?.();
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+    try {
+      while (!closed) {
+        const page = await ledger.page(scope, cursor, { type: q.type, stream: q.stream }, 500);
+        for (const { entry, cursor: c } of page) {
+          res.write(`id: ${encodeCursor(c)}\nevent: entry\ndata: ${JSON.stringify(entry)}\n\n`);
+          cursor = c;
+        }
+        if (page.length === 500) continue;
+        // Woken by our own appends at once; other servers' appends (and entries held back by a
+        // transaction still open) are picked up by the short poll.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 250);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        wake = undefined;
+      }
+    } catch (e) {
+      req.log.warn({ err: e }, 'live tail ended with an error');
+    } finally {
+      clearInterval(heartbeat);
+      ledger.appended.off('append', onAppend);
+      ledger.appended.off('shutdown', onShutdown);
+      res.end();
+    }
+  });
+
+  async function endCursor(backlog: number): Promise<LedgerCursor | undefined> {
+    const r = await sql<{ tx: string; position: number }>`
+      SELECT tx::text AS tx, position FROM ledger_entries WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY ledger_entries.tx DESC, ledger_entries.position DESC OFFSET ${backlog} LIMIT 1`.execute(db);
+    if (r.rows[0]) return r.rows[0];
+    return backlog > 0 ? undefined : { tx: '0', position: 0 };
+  }
+
+  app.get('/api/v1/events/:id', {
+    config: { access: 'authenticated' },
+    schema: { tags: ['events'], summary: 'One event', params: Obj({ id: Type.String({ maxLength: 64 }) }), response: { 200: Type.Ref('LedgerEntry'), ...errorResponses } },
+  }, async (req) => ledger.get(req.auth, (req.params as { id: string }).id));
+
+  app.post('/api/v1/ledger/verify', {
+    config: { access: { scope: 'ledger:verify' } },
+    schema: {
+      tags: ['ledger'],
+      summary: 'Check the ledger for tampering',
+      response: {
+        200: Type.Object({
+          ok: Type.Boolean(),
+          checked: Type.Integer(),
+          checkpoints: Type.Integer(),
+          problems: Type.Array(Type.Object({ kind: Type.String(), entryId: Type.Optional(Type.String()), position: Type.Optional(Type.Integer()), stream: Type.Optional(Type.String()), checkpoint: Type.Optional(Type.Integer()), message: Type.String() })),
+        }),
+        ...errorResponses,
+      },
+    },
+  }, async () => verifyLedger(db));
+}

@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { ConfigError, loadConfig, type Config } from './kernel/config.js';
+import { createLogger, type Logger } from './kernel/logger.js';
+import { createDb, createPool } from './database/database.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';
+import { migrate } from './database/migrations.js';
+import { createServices, type ResolvedConfig, type Services } from './services.js';
+import { buildApp, type App } from './app.js';
+import { sealCheckpoint } from './ledger/ledger.verify.js';
+
+/** The instance secret signs tokens and encrypts second-factor seeds; generated once per data dir. */
+export function resolveSecret(config: Config): string {
+  if (config.secret) return config.secret;
+  const file = path.join(config.dataDir, 'secret.key');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const secret = randomBytes(48).toString('base64url');
+    try {
+      fs.writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+      return secret;
+    } catch {
+      return fs.readFileSync(file, 'utf8').trim(); // another process won the race
+    }
+  }
+}
+
+export interface Database {
+  pool: pg.Pool;
+  embedded?: EmbeddedPostgres;
+  connectionString: string;
+  close(): Promise<void>;
+}
+
+/** Connects to DATABASE_URL, or starts the embedded PostgreSQL in the data directory. */
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  let embedded: EmbeddedPostgres | undefined;
+  let connectionString = config.databaseUrl;
+  if (!connectionString) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log });
+    connectionString = embedded.connectionString;
+  }
+  const pool = createPool(connectionString, config.dbPoolSize);
+  return {
+    pool,
+    embedded,
+    connectionString,
+    close: async () => {
+      await pool.end().catch(() => {});
+      await embedded?.stop();
+    },
+  };
+}
+
+export async function runMigrations(env = process.env): Promise<string[]> {
+  const config = loadConfig(env);
+  const log = createLogger(config.logLevel);
+  const database = await openDatabase(config, log);
+  try {
+    return await migrate(database.pool);
+  } finally {
+    await database.close();
+  }
+}
+
+/** Opens the database, migrates, and hands services to `fn` (CLI commands that need no HTTP). */
+export async function withServices<T>(fn: (s: Services) => Promise<T>, env = process.env): Promise<T> {
+  const config = loadConfig(env);
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(config, log);
+  try {
+    await migrate(database.pool);
+    const services = createServices({ config: { ...config, secret: resolveSecret(config) }, db: createDb(database.pool), pool: database.pool, log });
+    return await fn(services);
+  } finally {
+    await database.close();
+  }
+}
+
+export function createFirstAdmin(username: string, password: string, env = process.env) {
+  return withServices((s) => s.auth.createFirstAdmin(username, password), env);
+}
+
+export interface RunningServer {
+  app: App;
+  services: Services;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ResolvedConfig> = {}): Promise<RunningServer> {
+  const base = loadConfig(env);
+  const log = createLogger(base.logLevel);
+  const config: ResolvedConfig = { ...base, secret: resolveSecret(base), ...overrides };
+  const database = await openDatabase(config, log);
+  let app: App | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const applied = await migrate(database.pool);
+    if (applied.length) log.info({ applied }, 'applied migrations');
+    const services = createServices({ config, db: createDb(database.pool), pool: database.pool, log });
+    app = await buildApp(services);
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
+
+    let sealing = false;
+    timer = setInterval(() => {
+      if (sealing) return;
+      sealing = true;
+      sealCheckpoint(services.db)
+        .catch((err) => log.warn({ err }, 'ledger checkpoint failed'))
+        .finally(() => (sealing = false));
+    }, config.checkpointIntervalMs);
+    timer.unref();
+
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        clearInterval(timer);
+        services.ledger.appended.emit('shutdown');
+        await app!.close(); // stops accepting, lets in-flight requests finish
+        await database.close();
+      })());
+    return { app, services, url, stop };
+  } catch (e) {
+    clearInterval(timer);
+    await app?.close().catch(() => {});
+    await database.close();
+    throw e;
+  }
+}
+
+/** `npm start` / `cairn serve`: start, log where, stop cleanly on SIGINT/SIGTERM. */
+export async function main(): Promise<void> {
+  let server: RunningServer;
+  try {
+    server = await startServer();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`cairn: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`cairn: could not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  server.app.log.info(`Cairn is listening on ${server.url}`);
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    // npm forwards the terminal's signal too, so a second one while stopping is expected.
+    if (signalled) return;
+    signalled = true;
+    server.app.log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      server.app.log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    server
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        server.app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  void main();
+}

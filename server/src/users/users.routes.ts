@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Services } from '../services.js';
+import { Obj, Uuid, errorResponses } from '../kernel/http.js';
+import type { Role } from '../kernel/access.js';
+
+const IdParams = Obj({ id: Uuid });
+const UserOut = Type.Object({ user: Type.Ref('User') });
+
+export async function usersRoutes(app: FastifyInstance, { users }: Services) {
+  app.get('/api/v1/users', {
+    config: { access: { scope: 'users:manage' } },
+    schema: { tags: ['users'], summary: 'Every user', response: { 200: Type.Object({ users: Type.Array(Type.Ref('User')) }), ...errorResponses } },
+  }, async (req) => ({ users: await users.list(req.auth) }));
+
+  app.post('/api/v1/users', {
+    config: { access: { scope: 'users:manage' } },
+    schema: {
+      tags: ['users'],
+      summary: 'Create a user',
+      body: Obj({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }), role: Type.Union([Type.Literal('admin'), Type.Literal('member')]) }),
+      response: { 201: UserOut, ...errorResponses },
+    },
+  }, async (req, reply) => reply.status(201).send({ user: await users.create(req.auth, req.body as { username: string; password: string; role: Role }) }));
+
+  for (const [action, fn] of [
+    ['disable', users.disable],
+    ['enable', users.enable],
+    ['reset-totp', users.resetTotp],
+  ] as const) {
+    app.post(`/api/v1/users/:id/${action}`, {
+      config: { access: { scope: 'users:manage' } },
+      schema: { tags: ['users'], summary: `${action} a user`, params: IdParams, response: { 200: UserOut, ...errorResponses } },
+    }, async (req) => ({ user: await fn.call(users, req.auth, (req.params as { id: string }).id) }));
+  }
+
+  app.get('/api/v1/settings', {
+    config: { access: { scope: 'settings:manage' } },
+    schema: { tags: ['settings'], summary: 'Instance settings', response: { 200: Type.Object({ requireTotp: Type.Boolean() }), ...errorResponses } },
+  }, async (req) => users.getSettings(req.auth));
+
+  app.patch('/api/v1/settings', {
+    config: { access: { scope: 'settings:manage' } },
+    schema: { tags: ['settings'], summary: 'Change instance settings', body: Obj({ requireTotp: Type.Optional(Type.Boolean()) }), response: { 200: Type.Object({ requireTotp: Type.Boolean() }), ...errorResponses } },
+  }, async (req) => users.updateSettings(req.auth, req.body as { requireTotp?: boolean }));
+}

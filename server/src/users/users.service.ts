@@ -1,0 +1,89 @@
+import type { Db } from '../database/database.js';
+import { fail } from '../kernel/errors.js';
+import { newId, isUuid } from '../kernel/ids.js';
+import { requireScope, requireUser, type AuthContext, type Role } from '../kernel/access.js';
+import type { LedgerService } from '../ledger/ledger.service.js';
+import { authStore } from '../auth/auth.store.js';
+import type { AuthService } from '../auth/auth.service.js';
+import { hashPassword, passwordProblem } from '../auth/auth.passwords.js';
+
+const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/;
+
+/** Administration of other people's accounts; every change is an audit entry. */
+export class UsersService {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: LedgerService,
+    private readonly auth: AuthService,
+  ) {}
+
+  private audit(ctx: AuthContext, type: string, userId: string, data: Record<string, unknown>, db: Db) {
+    return this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream: `user:${userId}`, data: { userId, ...data } }], { allowSystemTypes: true }), { db });
+  }
+
+  async list(ctx: AuthContext) {
+    requireScope(ctx, 'users:manage');
+    return Promise.all((await authStore.listUsers(this.db)).map((u) => this.auth.present(u)));
+  }
+
+  async create(ctx: AuthContext, input: { username: string; password: string; role: Role }) {
+    requireScope(ctx, 'users:manage');
+    if (!USERNAME_RE.test(input.username)) throw fail('validation_failed', 'Usernames are 2-64 letters, digits and . _ @ -', [{ pointer: '/username', message: 'invalid username' }]);
+    const problem = passwordProblem(input.password, input.username);
+    if (problem) throw fail('validation_failed', problem, [{ pointer: '/password', message: problem }]);
+    const password_hash = await hashPassword(input.password);
+    return this.db.transaction().execute(async (trx) => {
+      if (await authStore.userByUsername(trx, input.username)) throw fail('username_taken', 'That username is taken');
+      let user;
+      try {
+        user = await authStore.insertUser(trx, { id: newId(), username: input.username, password_hash, role: input.role });
+      } catch (e) {
+        if ((e as { code?: string }).code === '23505') throw fail('username_taken', 'That username is taken');
+        throw e;
+      }
+      await this.audit(ctx, 'user.created', user.id, { username: user.username, role: user.role }, trx);
+      return this.auth.present(user);
+    });
+  }
+
+  private async change(ctx: AuthContext, id: string, type: string, patch: Parameters<typeof authStore.updateUser>[2], endSessions: boolean) {
+    requireScope(ctx, 'users:manage');
+    if (!isUuid(id)) throw fail('not_found', 'No such user');
+    return this.db.transaction().execute(async (trx) => {
+      const u = await authStore.userById(trx, id);
+      if (!u) throw fail('not_found', 'No such user');
+      const updated = await authStore.updateUser(trx, id, patch);
+      if (endSessions) await authStore.revokeUserSessions(trx, id);
+      await this.audit(ctx, type, id, {}, trx);
+      return this.auth.present(updated);
+    });
+  }
+
+  disable(ctx: AuthContext, id: string) {
+    const me = requireUser(ctx);
+    if (me.userId === id) throw fail('conflict', 'You cannot disable your own account');
+    return this.change(ctx, id, 'user.disabled', { disabled_at: new Date() }, true);
+  }
+
+  enable(ctx: AuthContext, id: string) {
+    return this.change(ctx, id, 'user.enabled', { disabled_at: null, failed_logins: 0, locked_until: null }, false);
+  }
+
+  resetTotp(ctx: AuthContext, id: string) {
+    return this.change(ctx, id, 'user.totp_reset', { totp_enabled: false, totp_secret_enc: null }, true);
+  }
+
+  async getSettings(ctx: AuthContext) {
+    requireScope(ctx, 'settings:manage');
+    return { requireTotp: await this.auth.requireTotpForAll() };
+  }
+
+  async updateSettings(ctx: AuthContext, patch: { requireTotp?: boolean }) {
+    requireScope(ctx, 'settings:manage');
+    await this.db.transaction().execute(async (trx) => {
+      if (patch.requireTotp !== undefined) await authStore.setSetting(trx, 'requireTotp', patch.requireTotp);
+      await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'settings.changed', stream: 'settings', data: patch }], { allowSystemTypes: true }), { db: trx });
+    });
+    return { requireTotp: (await authStore.getSetting<boolean>(this.db, 'requireTotp')) ?? false };
+  }
+}
