@@ -66,9 +66,12 @@ export interface EventPage<D = unknown> {
 export type TailStatus = 'connecting' | 'open' | 'reconnecting' | 'closed';
 
 export interface TailOptions {
-  /** Start after this cursor; without it the server decides where a fresh tail begins. */
+  /** Start after this cursor; without it the tail starts at the live end (minus `backlog`). */
   after?: string;
   type?: string;
+  stream?: string;
+  /** Without `after`: also send the last N entries (at most 1000) before going live. */
+  backlog?: number;
   signal?: AbortSignal;
   /** First reconnect delay (doubles up to maxReconnectDelayMs); the server's `retry:` overrides. */
   reconnectDelayMs?: number;
@@ -126,7 +129,7 @@ export class EventTail<D = unknown> implements AsyncIterable<LedgerEntry<D>> {
           const headers: Record<string, string> = { Accept: 'text/event-stream', 'Cache-Control': 'no-cache' };
           if (this._cursor) headers['Last-Event-ID'] = this._cursor;
           const res = await this.http.raw('GET', '/api/v1/events/stream', {
-            query: { after: this._cursor, type: this.opts.type },
+            query: { after: this._cursor, type: this.opts.type, stream: this.opts.stream, backlog: this._cursor ? undefined : this.opts.backlog },
             headers,
             signal,
           });

@@ -8,3 +8,4 @@ export * from './users.js';
 export * from './workspaces.js';
 export * from './events.js';
 export * from './ledger.js';
+export * from './instruments/index.js';

@@ -83,10 +83,12 @@ export function registerEventsCommands(program: Command): void {
     .command('tail')
     .description('follow new ledger entries live (Server-Sent Events), reconnecting when the connection drops; Ctrl-C stops')
     .option('--type <type>', 'only this event type')
+    .option('--stream <stream>', 'only this stream')
     .option('--after <cursor>', 'start after this cursor instead of at the live end')
+    .addOption(new Option('--backlog <n>', 'without --after: first print the last n entries (at most 1000)').argParser(positiveInt('--backlog')))
     .option('--json', 'print one JSON entry per line')
     .addOption(new Option('--max-retries <n>', 'give up after this many failed reconnects in a row').argParser(positiveInt('--max-retries')))
-    .action(async (opts: { type?: string; after?: string; json?: boolean; maxRetries?: number }) => {
+    .action(async (opts: { type?: string; stream?: string; after?: string; backlog?: number; json?: boolean; maxRetries?: number }) => {
       const client = await authedClient();
       const controller = new AbortController();
       const stop = () => controller.abort();
@@ -95,7 +97,9 @@ export function registerEventsCommands(program: Command): void {
       let wasOpen = false;
       const tail = client.events.tail({
         type: opts.type,
+        stream: opts.stream,
         after: opts.after,
+        backlog: opts.backlog,
         signal: controller.signal,
         ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
         onStatus: (status, err) => {

@@ -33,6 +33,8 @@ export function LedgerPage() {
     const tail = api.events.tail({
       type: type || undefined,
       after: cursor.current,
+      // Open on the most recent entries rather than an empty page.
+      backlog: 50,
       // A closed tail reports 'closed' after the next one started: only the current one speaks.
       onStatus: (s) => live && setStatus(s),
     });
