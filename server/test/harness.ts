@@ -9,6 +9,7 @@ import { createLogger } from '../src/kernel/logger.js';
 import { createDb, createPool } from '../src/database/database.js';
 import { createServices, type ResolvedConfig, type Services } from '../src/services.js';
 import { buildApp, type App } from '../src/app.js';
+import type { Clock } from '../src/kernel/clock.js';
 
 const TEMPLATE_DB = 'cairn_template';
 let counter = 0;
@@ -84,12 +85,12 @@ export async function startTestServer(env: Record<string, string> = {}, override
 }
 
 /** The app without a socket, for `inject()` tests; same services and hooks as production. */
-export async function createTestApp(env: Record<string, string> = {}): Promise<{ app: App; services: Services; pool: pg.Pool; stop(): Promise<void> }> {
+export async function createTestApp(env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<{ app: App; services: Services; pool: pg.Pool; stop(): Promise<void> }> {
   const database = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-app-'));
   const config = loadConfig({ DATABASE_URL: database.url, CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'silent', CAIRN_SERVE_WEB: 'false', ...env });
   const pool = createPool(database.url, 10);
-  const services = createServices({ config: { ...config, secret: 'test-secret-'.padEnd(48, 'x') }, db: createDb(pool), pool, log: createLogger('silent') });
+  const services = createServices({ config: { ...config, secret: 'test-secret-'.padEnd(48, 'x') }, db: createDb(pool), pool, log: createLogger('silent'), clock: opts.clock });
   const app = await buildApp(services);
   await app.ready();
   return {

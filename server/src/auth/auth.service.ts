@@ -82,6 +82,11 @@ export class AuthService {
     return value;
   }
 
+  /** Called after the settings change so this process sees it at once (others within 2 s). */
+  forgetCachedSettings(): void {
+    this.requireTotpCache = undefined;
+  }
+
   async present(u: UserRow): Promise<PublicUser> {
     return {
       id: u.id,

@@ -80,10 +80,16 @@ export class UsersService {
 
   async updateSettings(ctx: AuthContext, patch: { requireTotp?: boolean }) {
     requireScope(ctx, 'settings:manage');
+    if (patch.requireTotp && ctx.actor.kind === 'user') {
+      // Otherwise the admin who flips the switch is the first one locked into enrolment.
+      const me = await authStore.userById(this.db, ctx.actor.userId);
+      if (!me?.totp_enabled) throw fail('conflict', 'Enrol your own second factor before requiring one for everyone');
+    }
     await this.db.transaction().execute(async (trx) => {
       if (patch.requireTotp !== undefined) await authStore.setSetting(trx, 'requireTotp', patch.requireTotp);
       await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'settings.changed', stream: 'settings', data: patch }], { allowSystemTypes: true }), { db: trx });
     });
+    this.auth.forgetCachedSettings();
     return { requireTotp: (await authStore.getSetting<boolean>(this.db, 'requireTotp')) ?? false };
   }
 }
