@@ -316,8 +316,8 @@ function checkSeries(c: Checker, def: Record<string, unknown>, options: Validate
     const ptr = pointerOf('/content', i);
     const e = c.object(entry, ptr, ['name', 'edition'], ['name', 'edition']);
     if (!e) return;
-    const nameOk = c.string(e.name, pointerOf(ptr, 'name'), { max: 64, re: NAME_RE, what: 'an instrument name (slug)' });
-    const editionOk = c.integer(e.edition, pointerOf(ptr, 'edition'), 1, 1_000_000);
+    const nameOk = hasOwn(e, 'name') && c.string(e.name, pointerOf(ptr, 'name'), { max: 64, re: NAME_RE, what: 'an instrument name (slug)' });
+    const editionOk = hasOwn(e, 'edition') && c.integer(e.edition, pointerOf(ptr, 'edition'), 1, 1_000_000);
     if (!nameOk || !editionOk) return;
     const key = `${e.name}@${e.edition}`;
     if (seen.has(key)) c.error(ptr, `"${e.name}" edition ${e.edition} is listed twice`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExpressionError, VALUE, checkExpression, evaluate, type Shape } from './expression.engine.js';
-import type { DefinitionError } from './instrument.types.js';
+import type { DefinitionError, Expression } from './instrument.types.js';
 import { LIMITS } from './limits.js';
 
 const scope: Shape = {
@@ -125,15 +125,15 @@ describe('evaluate', () => {
   it('stops runaway evaluation with a step budget', () => {
     const list = Array.from({ length: 1000 }, (_, i) => i);
     // 1000 x 1000 x 1000 element visits if it were allowed to run.
-    const expr = { map: [{ var: 'l' }, { map: [[...list], { map: [[...list], 1] }] }] };
+    const expr: Expression = { map: [{ var: 'l' }, { map: [[...list], { map: [[...list], 1] }] }] };
     expect(() => evaluate(expr, { l: list })).toThrow(/steps/);
   });
 
   it('stops strings and arrays that double on every step', () => {
     const list = Array.from({ length: 100 }, (_, i) => i);
-    const doubleString = { reduce: [{ var: 'l' }, { cat: [{ var: 'accumulator' }, { var: 'accumulator' }] }, 'ab'] };
+    const doubleString: Expression = { reduce: [{ var: 'l' }, { cat: [{ var: 'accumulator' }, { var: 'accumulator' }] }, 'ab'] };
     expect(() => evaluate(doubleString, { l: list })).toThrow(/too long/);
-    const doubleArray = { reduce: [{ var: 'l' }, { merge: [{ var: 'accumulator' }, { var: 'accumulator' }] }, [1]] };
+    const doubleArray: Expression = { reduce: [{ var: 'l' }, { merge: [{ var: 'accumulator' }, { var: 'accumulator' }] }, [1]] };
     expect(() => evaluate(doubleArray, { l: list })).toThrow(/too long/);
   });
 

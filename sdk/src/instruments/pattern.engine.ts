@@ -20,12 +20,20 @@ import { LIMITS } from './limits.js';
 
 type CharTest = (cp: number) => boolean;
 
+/**
+ * `variable`: can match different lengths; `unbounded`: contains * + or {n,}; `alt`: contains
+ * alternation. These feed the lint below, not the matcher.
+ */
+type Flags = { variable: boolean; unbounded: boolean; alt: boolean };
 type Node =
-  | { t: 'char'; test: CharTest; literal?: number; variable: false; alt: false }
-  | { t: 'start' | 'end'; variable: false; alt: false }
-  | { t: 'seq'; items: Node[]; variable: boolean; alt: boolean }
-  | { t: 'alt'; options: Node[]; variable: boolean; alt: true }
-  | { t: 'repeat'; node: Node; min: number; max: number; variable: boolean; alt: boolean };
+  | ({ t: 'char'; test: CharTest; literal?: number } & Flags)
+  | ({ t: 'start' | 'end' } & Flags)
+  | ({ t: 'seq'; items: Node[] } & Flags)
+  | ({ t: 'alt'; options: Node[] } & Flags)
+  | ({ t: 'repeat'; node: Node; min: number; max: number } & Flags);
+
+const NO_FLAGS = { variable: false, unbounded: false, alt: false } as const;
+const anyFlag = (nodes: Node[], k: keyof Flags) => nodes.some((n) => n[k]);
 
 type Inst =
   | { op: 'char'; test: CharTest }
@@ -93,7 +101,7 @@ class Parser {
     const options = [this.sequence()];
     while (this.eat('|')) options.push(this.sequence());
     if (options.length === 1) return options[0]!;
-    return { t: 'alt', options, variable: options.some((o) => o.variable), alt: true };
+    return { t: 'alt', options, variable: anyFlag(options, 'variable'), unbounded: anyFlag(options, 'unbounded'), alt: true };
   }
 
   private sequence(): Node {
@@ -101,7 +109,7 @@ class Parser {
     while (this.pos < this.cps.length && this.peekChar() !== '|' && this.peekChar() !== ')') {
       items.push(this.quantified(this.atom()));
     }
-    return { t: 'seq', items, variable: items.some((i) => i.variable), alt: items.some((i) => i.alt) };
+    return { t: 'seq', items, variable: anyFlag(items, 'variable'), unbounded: anyFlag(items, 'unbounded'), alt: anyFlag(items, 'alt') };
   }
 
   private quantified(node: Node): Node {
@@ -133,7 +141,11 @@ class Parser {
     if (max === Infinity && node.alt) {
       this.fail('alternation inside an unbounded repetition (like (a|b)*) can backtrack catastrophically; use a class like [ab]*');
     }
-    return { t: 'repeat', node, min, max, variable: min !== max || node.variable, alt: node.alt };
+    // (.*a){12}: each of the 12 copies can split the input anew, n^12 for a backtracking engine.
+    if (max !== Infinity && max > 2 && node.unbounded && !separatedBody(node)) {
+      this.fail('an unbounded part repeated more than twice (like (.*a){3}) can backtrack for a very long time');
+    }
+    return { t: 'repeat', node, min, max, variable: min !== max || node.variable, unbounded: max === Infinity || node.unbounded, alt: node.alt };
   }
 
   /** Offset in UTF-16 units of a code point index, for slicing the source. */
@@ -150,9 +162,9 @@ class Parser {
       case '.':
         return char(not(LINE_TERMINATOR));
       case '^':
-        return { t: 'start', variable: false, alt: false };
+        return { t: 'start', ...NO_FLAGS };
       case '$':
-        return { t: 'end', variable: false, alt: false };
+        return { t: 'end', ...NO_FLAGS };
       case '[':
         return char(this.classBody());
       case '\\': {
@@ -309,11 +321,11 @@ function separatedBody(node: Node): boolean {
 }
 
 function literal(cp: number): Node {
-  return { t: 'char', test: (x) => x === cp, literal: cp, variable: false, alt: false };
+  return { t: 'char', test: (x) => x === cp, literal: cp, ...NO_FLAGS };
 }
 
 function char(test: CharTest): Node {
-  return { t: 'char', test, variable: false, alt: false };
+  return { t: 'char', test, ...NO_FLAGS };
 }
 
 function compile(node: Node): Inst[] {

@@ -28,6 +28,8 @@ const SAFE_PATTERNS = [
   'colou?r',
   '\\.\\*\\?\\(\\)\\[\\]\\{\\}\\|\\^\\$\\\\\\/',
   '[\\d.]+',
+  '[a-z]+( [a-z]+){0,3}',
+  '(.*a){2}',
 ];
 
 describe('matchesPattern', () => {
@@ -90,6 +92,8 @@ describe('compilePattern refuses', () => {
     ['( [a-z ]+)*', /unbounded repetition/],
     ['(a{1,2})+', /unbounded repetition/],
     ['(x+x+)+y', /unbounded repetition/],
+    ['(.*a){12}', /repeated more than twice/],
+    ['(a+b?){3}', /repeated more than twice/],
     ['\\1', /backreferences/],
     ['(a)\\1', /backreferences/],
     ['(?=a)', /lookaround/],
