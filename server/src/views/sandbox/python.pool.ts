@@ -1,7 +1,275 @@
-import { SandboxError, type HostQuery, type RunPayload } from './sandbox.js';
+/**
+ * Host side of the Python runtime: a small pool of pre-loaded Pyodide processes
+ * (pyodide.runner.mjs). Loading Pyodide takes seconds, so processes are started ahead of need;
+ * each runs exactly one view and is then killed and replaced, so nothing a view leaves behind
+ * in the interpreter can reach another run. The host kills a process at the deadline or when
+ * its resident memory runs away, and answers its events queries over IPC.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.js';
+import { SlotQueue } from './worker.queue.js';
+
+const RUNNER = fileURLToPath(new URL('./pyodide.runner.mjs', import.meta.url));
+const MiB = 1024 * 1024;
+/** V8 heap of a runner: Pyodide's JS side plus the JSON text passing through it. */
+const RUNNER_HEAP_MB = 256;
+/** Resident memory a run may add on top of its limit (JS-side copies, page cache) before the watchdog kills it. */
+const RSS_SLACK_MB = 192;
+const RSS_SAMPLE_MS = 50;
+/** Pyodide start plus our setup; past this a start is considered failed. */
+const START_TIMEOUT_MS = 60_000;
+
+interface RunnerMessage {
+  type: 'ready' | 'query' | 'done' | 'checked';
+  qid?: number;
+  query?: string;
+  ok?: boolean;
+  resultJson?: string;
+  message?: string;
+  error?: { code: SandboxErrorCode; message: string };
+}
+
+function pyodideEntry(): string {
+  const require = createRequire(import.meta.url);
+  return require.resolve('pyodide/pyodide.mjs');
+}
+
+/** Resident set size of a process, from /proc (Linux); null where that is not available. */
+function residentBytes(pid: number): number | null {
+  try {
+    const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
+    return Number(statm[1]) * 4096;
+  } catch {
+    return null;
+  }
+}
+
+class PyodideProcess {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  private listener: ((msg: RunnerMessage) => void) | null = null;
+  private exitListener: ((code: number | null, signal: NodeJS.Signals | null) => void) | null = null;
+  baselineRss = 0;
+  exited = false;
+  stderrTail = '';
+
+  constructor(entry: string) {
+    const pyodideDir = dirname(entry);
+    this.child = spawn(
+      process.execPath,
+      [
+        '--experimental-permission',
+        `--allow-fs-read=${pyodideDir}/`,
+        `--allow-fs-read=${RUNNER}`,
+        '--disallow-code-generation-from-strings',
+        `--max-old-space-size=${RUNNER_HEAP_MB}`,
+        '--no-warnings',
+        RUNNER,
+        entry,
+      ],
+      { env: {}, cwd: '/', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' },
+    );
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stderr?.on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-2000);
+    });
+    this.child.on('message', (msg: RunnerMessage) => this.listener?.(msg));
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      this.exitListener?.(code, signal);
+    });
+    this.child.on('error', () => {});
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        reject(new SandboxError('view_unavailable', 'The Python sandbox took too long to start'));
+      }, START_TIMEOUT_MS);
+      this.listener = (msg) => {
+        if (msg.type !== 'ready') return;
+        clearTimeout(timer);
+        this.listener = null;
+        this.exitListener = null;
+        this.baselineRss = residentBytes(this.child.pid ?? 0) ?? 0;
+        resolve();
+      };
+      this.exitListener = () => {
+        clearTimeout(timer);
+        reject(new SandboxError('view_unavailable', `The Python sandbox failed to start: ${this.stderrTail.trim().slice(-500)}`));
+      };
+    });
+    this.ready.catch(() => {});
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  private send(msg: unknown): void {
+    if (!this.exited && this.child.connected) this.child.send(msg as object);
+  }
+
+  run(payload: RunPayload, query: HostQuery): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      let settled = false;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        clearInterval(sampler);
+        this.listener = null;
+        this.exitListener = null;
+        // One run per process, whatever happened in it.
+        this.kill();
+        fn();
+      };
+      const fail = (code: SandboxErrorCode, message: string) => finish(() => reject(new SandboxError(code, message)));
+      const deadline = setTimeout(() => fail('view_timeout', 'The view ran out of time'), payload.limits.cpuMs);
+      const rssLimit = this.baselineRss + (payload.limits.memoryMb + RSS_SLACK_MB) * MiB;
+      const sampler = setInterval(() => {
+        const rss = residentBytes(this.child.pid ?? 0);
+        if (rss !== null && this.baselineRss > 0 && rss > rssLimit) fail('view_memory_exceeded', 'The view ran out of memory');
+      }, RSS_SAMPLE_MS);
+      this.exitListener = (code, signal) => {
+        const oom = signal === 'SIGABRT' || code === 134 || /heap out of memory|Out of memory/i.test(this.stderrTail);
+        fail(oom ? 'view_memory_exceeded' : 'view_runtime_error', oom ? 'The view ran out of memory' : 'The Python sandbox process stopped');
+      };
+      this.listener = (msg) => {
+        if (msg.type === 'query') {
+          const qid = msg.qid;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(String(msg.query));
+          } catch {
+            parsed = undefined;
+          }
+          query(parsed).then(
+            (json) => !settled && this.send({ type: 'queryResult', qid, ok: true, json }),
+            (err: unknown) =>
+              !settled &&
+              this.send({
+                type: 'queryResult',
+                qid,
+                ok: false,
+                error: { message: err instanceof Error ? err.message : 'The events query failed' },
+              }),
+          );
+        } else if (msg.type === 'done') {
+          if (msg.ok && typeof msg.resultJson === 'string') {
+            const json = msg.resultJson;
+            finish(() => resolve(json));
+          } else {
+            fail(msg.error?.code ?? 'view_runtime_error', String(msg.error?.message ?? 'The view failed'));
+          }
+        }
+      };
+      this.send({ type: 'run', payload });
+    });
+  }
+
+  check(files: Record<string, string>): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.kill();
+        reject(new SandboxError('view_unavailable', 'The Python sandbox did not answer'));
+      }, 10_000);
+      this.exitListener = () => {
+        clearTimeout(timer);
+        reject(new SandboxError('view_unavailable', 'The Python sandbox process stopped'));
+      };
+      this.listener = (msg) => {
+        if (msg.type !== 'checked') return;
+        clearTimeout(timer);
+        this.listener = null;
+        this.exitListener = null;
+        resolve(msg.ok ? null : String(msg.message ?? 'The view does not compile'));
+      };
+      this.send({ type: 'check', files });
+    });
+  }
+}
+
 export class PythonPool {
-  constructor(private readonly opts: { size: number; queueTimeoutMs: number }) {}
-  async run(_p: RunPayload, _q: HostQuery): Promise<string> { throw new SandboxError('view_unavailable', 'todo'); }
-  async check(_f: Record<string, string>): Promise<void> {}
-  async close(): Promise<void> {}
+  private readonly queue: SlotQueue<PyodideProcess>;
+  private readonly processes = new Set<PyodideProcess>();
+  private entry: string | null = null;
+  private startFailures = 0;
+  private lastStartError: SandboxError | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: { size: number; queueTimeoutMs: number }) {
+    this.queue = new SlotQueue(opts.queueTimeoutMs);
+    for (let i = 0; i < opts.size; i++) this.replenish();
+  }
+
+  /** Starts one process and offers it to the pool once Pyodide is loaded. */
+  private replenish(): void {
+    if (this.closed) return;
+    try {
+      this.entry ??= pyodideEntry();
+    } catch {
+      this.lastStartError = new SandboxError('view_unavailable', 'Pyodide is not installed');
+      this.startFailures = Infinity;
+      return;
+    }
+    const p = new PyodideProcess(this.entry);
+    this.processes.add(p);
+    p.child.once('exit', () => this.processes.delete(p));
+    p.ready.then(
+      () => {
+        this.startFailures = 0;
+        this.lastStartError = null;
+        if (this.closed) p.kill();
+        else this.queue.release(p);
+      },
+      (err: SandboxError) => {
+        this.startFailures++;
+        this.lastStartError = err;
+        // Back off so a broken installation does not turn into a fork loop.
+        if (this.startFailures < 5) setTimeout(() => this.replenish(), 500 * this.startFailures).unref();
+      },
+    );
+  }
+
+  private async acquire(): Promise<PyodideProcess> {
+    if (this.opts.size === 0) throw new SandboxError('view_unavailable', 'Python views are disabled on this server');
+    if (this.startFailures >= 5 && this.lastStartError) throw this.lastStartError;
+    for (;;) {
+      const p = await this.queue.acquire();
+      if (!p.exited) return p;
+      this.replenish();
+    }
+  }
+
+  async run(payload: RunPayload, query: HostQuery): Promise<string> {
+    const p = await this.acquire();
+    this.replenish();
+    return p.run(payload, query);
+  }
+
+  async check(files: Record<string, string>): Promise<void> {
+    const p = await this.acquire();
+    let problem: string | null;
+    try {
+      problem = await p.check(files);
+    } finally {
+      // Compiling executes none of the view's code, so the process stays clean and reusable.
+      if (p.exited) this.replenish();
+      else this.queue.release(p);
+    }
+    if (problem !== null) throw new SandboxError('view_compile_error', problem);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.close();
+    const exits = [...this.processes].map(
+      (p) => new Promise<void>((resolve) => (p.exited ? resolve() : (p.child.once('exit', () => resolve()), p.kill()))),
+    );
+    await Promise.all(exits);
+    this.processes.clear();
+  }
 }

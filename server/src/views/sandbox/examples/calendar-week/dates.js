@@ -1,0 +1,1 @@
+export const dayOf = (iso) => iso.slice(0, 10);

@@ -1,0 +1,387 @@
+import { createServer, type Server } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { activityEvents, expectedDailyCounts, loadExample, memoryEvents } from './sandbox.fixtures.js';
+import {
+  DEFAULT_LIMITS,
+  MAX_LIMITS,
+  SandboxError,
+  clampLimits,
+  createSandbox,
+  validateViewFiles,
+  type RunRequest,
+  type Sandbox,
+  type SandboxLimits,
+} from './sandbox.js';
+
+let sandbox: Sandbox;
+let server: Server;
+let port = 0;
+let connections = 0;
+
+beforeAll(async () => {
+  sandbox = createSandbox({ pythonWorkers: 0, javascriptWorkers: 1 });
+  server = createServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await sandbox.close();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const noEvents = async () => ({ events: [], next: null });
+
+function request(main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}): RunRequest {
+  return {
+    runtime: 'javascript',
+    files: { 'main.js': main },
+    configuration: null,
+    input: null,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    queryEvents: noEvents,
+    ...extra,
+  };
+}
+
+const run = (main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}) =>
+  sandbox.run(request(main, extra, limits));
+
+async function failure(p: Promise<unknown>): Promise<SandboxError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(SandboxError);
+    return e as SandboxError;
+  }
+  throw new Error('expected the run to fail');
+}
+
+// Every hostile run must leave the sandbox able to run the next view.
+afterEach(async () => {
+  const r = await run('export default ({ input }) => ({ echo: input })', { input: [1, 'two'] });
+  expect(r.result).toEqual({ echo: [1, 'two'] });
+});
+
+describe('JavaScript views: behaviour', () => {
+  it('passes configuration and input in and a JSON result out', async () => {
+    const r = await run(
+      'export default async function ({ configuration, input }) { return { sum: configuration.a + input.b, at: "é✓" } }',
+      { configuration: { a: 2 }, input: { b: 40 } },
+    );
+    expect(r.result).toEqual({ sum: 42, at: 'é✓' });
+    expect(r.resultJson).toBe('{"sum":42,"at":"é✓"}');
+    expect(r.stats.eventsRead).toBe(0);
+  });
+
+  it('resolves relative imports between the view files, and nothing else', async () => {
+    const files = {
+      'main.js': "import { twice } from './lib/math.js'; export default () => twice(21)",
+      'lib/math.js': "import { one } from '../one.js'; export const twice = (x) => x * 2 * one",
+      'one.js': 'export const one = 1',
+    };
+    expect((await sandbox.run({ ...request(''), files })).result).toBe(42);
+    for (const spec of ['fs', 'node:fs', 'std', 'os', '/etc/passwd', '../../../etc/passwd.js', './missing.js', 'https://example.com/x.js']) {
+      const e = await failure(run(`import x from ${JSON.stringify(spec)}; export default () => x`));
+      expect(e.code).toBe('view_compile_error');
+    }
+    const dynamic = await failure(run("export default async () => (await import('fs')).readFileSync('/etc/passwd', 'utf8')"));
+    expect(dynamic.code).toBe('view_runtime_error');
+  });
+
+  it('pages through events with next, counting what it read', async () => {
+    const all = activityEvents(2500, '2024-03-01T00:00:00Z', 10);
+    const { queryEvents, queries } = memoryEvents(all);
+    const r = await run(
+      `export default async ({ events }) => {
+        const ids = []; let after = null;
+        do { const p = await events.query({ type: 'activity.steps', after, limit: 300 }); for (const e of p.events) ids.push(e.id); after = p.next; } while (after);
+        return ids;
+      }`,
+      { queryEvents },
+    );
+    const expected = all.filter((e) => e.type === 'activity.steps').map((e) => e.id).sort();
+    expect([...(r.result as string[])].sort()).toEqual(expected);
+    expect(r.stats.eventsRead).toBe(expected.length);
+    expect(queries.length).toBe(Math.ceil(expected.length / 300));
+    expect(queries.every((q) => q.limit === 300 && q.type === 'activity.steps')).toBe(true);
+  });
+
+  it('defaults the page size to maxQueryLimit and refuses invalid queries', async () => {
+    const { queryEvents, queries } = memoryEvents([]);
+    await run("export default async ({ events }) => events.query({ type: 'a' })", { queryEvents }, { maxQueryLimit: 50 });
+    expect(queries[0]).toEqual({ type: 'a', limit: 50 });
+    for (const q of [
+      '{ type: "a", limit: 51 }',
+      '{ type: "a", limit: 0 }',
+      '{ type: "a", limit: 1.5 }',
+      '{}',
+      '{ type: 7 }',
+      '{ type: "a", from: "yesterday" }',
+      '{ type: "a", where: "1=1" }',
+      'null',
+      '"a"',
+    ]) {
+      const e = await failure(run(`export default async ({ events }) => events.query(${q})`, { queryEvents }, { maxQueryLimit: 50 }));
+      expect(e.code, q).toBe('view_query_invalid');
+    }
+    expect(queries).toHaveLength(1);
+  });
+
+  it('lets a view catch a failed query, and fails with the host error when it does not', async () => {
+    const queryEvents = async () => {
+      throw new SandboxError('view_query_invalid', 'event type not granted');
+    };
+    const caught = await run(
+      "export default async ({ events }) => { try { await events.query({ type: 'x' }) } catch (e) { return e.message } }",
+      { queryEvents },
+    );
+    expect(caught.result).toBe('event type not granted');
+    const e = await failure(run("export default async ({ events }) => events.query({ type: 'x' })", { queryEvents }));
+    expect(e.code).toBe('view_query_invalid');
+    expect(e.message).toBe('event type not granted');
+  });
+
+  it('reports errors thrown by the view with their message', async () => {
+    const e = await failure(run("export default () => { throw new TypeError('bad configuration') }"));
+    expect(e.code).toBe('view_runtime_error');
+    expect(e.message).toContain('TypeError: bad configuration');
+    expect((await failure(run('export const notDefault = 1'))).code).toBe('view_runtime_error');
+  });
+
+  it('rejects results that are not JSON', async () => {
+    for (const value of ['undefined', '() => 1', '10n', 'Symbol("s")', '(() => { const a = {}; a.a = a; return a })()']) {
+      const e = await failure(run(`export default () => ${value}`));
+      expect(e.code, value).toBe('view_invalid_result');
+    }
+  });
+
+  it('finds syntax errors at check time, before any run', async () => {
+    await expect(sandbox.check('javascript', { 'main.js': 'export default () => 1' })).resolves.toBeUndefined();
+    const e = await failure(sandbox.check('javascript', { 'main.js': 'export default () => 1', 'lib.js': 'export const x = (' }));
+    expect(e.code).toBe('view_compile_error');
+    expect(e.message).toContain('lib.js');
+    expect((await failure(run('export default () => {'))).code).toBe('view_compile_error');
+  });
+});
+
+describe('JavaScript views: the examples', () => {
+  it('calendar week returns the entries between the two dates, by day', async () => {
+    const entries = [
+      { id: 'c1', type: 'calendar.entry', occurredAt: '2024-05-06T09:00:00.000Z', data: { title: 'Standup', end: '2024-05-06T09:15:00.000Z' } },
+      { id: 'c2', type: 'calendar.entry', occurredAt: '2024-05-06T14:00:00.000Z', data: { title: 'Review' } },
+      { id: 'c3', type: 'calendar.entry', occurredAt: '2024-05-10T11:00:00.000Z', data: { title: 'Demo' } },
+      { id: 'c4', type: 'calendar.entry', occurredAt: '2024-05-13T09:00:00.000Z', data: { title: 'Next week' } },
+      { id: 'c5', type: 'calendar.entry', occurredAt: '2024-05-05T23:59:59.000Z', data: { title: 'Last week' } },
+      { id: 'x1', type: 'activity.steps', occurredAt: '2024-05-07T10:00:00.000Z', data: { steps: 10 } },
+    ];
+    const { queryEvents } = memoryEvents(entries);
+    const r = await sandbox.run({
+      ...request(''),
+      files: loadExample('calendar-week'),
+      configuration: { eventType: 'calendar.entry' },
+      input: { from: '2024-05-06T00:00:00Z', to: '2024-05-13T00:00:00Z' },
+      queryEvents,
+    });
+    expect(r.result).toEqual({
+      from: '2024-05-06T00:00:00Z',
+      to: '2024-05-13T00:00:00Z',
+      days: {
+        '2024-05-06': [
+          { id: 'c1', title: 'Standup', start: '2024-05-06T09:00:00.000Z', end: '2024-05-06T09:15:00.000Z' },
+          { id: 'c2', title: 'Review', start: '2024-05-06T14:00:00.000Z', end: null },
+        ],
+        '2024-05-10': [{ id: 'c3', title: 'Demo', start: '2024-05-10T11:00:00.000Z', end: null }],
+      },
+    });
+    expect(r.stats.eventsRead).toBe(3);
+  });
+
+  it('daily counts match a direct computation, zero days included', async () => {
+    const all = activityEvents(5000, '2024-03-01T00:00:00Z', 20);
+    const { queryEvents } = memoryEvents(all);
+    const input = { from: '2024-03-05', to: '2024-03-25' };
+    const r = await sandbox.run({
+      ...request(''),
+      files: loadExample('daily-counts-js'),
+      configuration: { eventType: 'activity.steps' },
+      input,
+      queryEvents,
+    });
+    const expected = expectedDailyCounts(all, 'activity.steps', input.from, input.to);
+    expect(r.result).toEqual(expected);
+    expect(Object.keys(expected)).toHaveLength(20);
+    expect(expected['2024-03-24']).toBe(0);
+  });
+});
+
+describe('JavaScript views: escapes and limits', () => {
+  it('has no process, require, environment, timers or network', async () => {
+    process.env.CAIRN_SANDBOX_PROBE = 'host-secret';
+    try {
+      const probe = await run(`export default () => ({
+        process: typeof process, require: typeof require, fetch: typeof fetch, setTimeout: typeof setTimeout,
+        setInterval: typeof setInterval, WebSocket: typeof WebSocket, XMLHttpRequest: typeof XMLHttpRequest,
+        std: typeof std, os: typeof os, Deno: typeof Deno, Bun: typeof Bun, globals: Object.getOwnPropertyNames(globalThis).filter((k) => /proc|req|env|fetch|host|cairn/i.test(k)),
+        viaFunction: typeof Function('return this')().process,
+      })`);
+      expect(probe.result).toEqual({
+        process: 'undefined', require: 'undefined', fetch: 'undefined', setTimeout: 'undefined', setInterval: 'undefined',
+        WebSocket: 'undefined', XMLHttpRequest: 'undefined', std: 'undefined', os: 'undefined', Deno: 'undefined', Bun: 'undefined',
+        globals: [], viaFunction: 'undefined',
+      });
+      for (const attempt of [
+        'process.env.CAIRN_SANDBOX_PROBE',
+        "require('fs').readFileSync('/etc/passwd', 'utf8')",
+        `fetch('http://127.0.0.1:${port}/')`,
+        "std.loadFile('/etc/passwd')",
+        "events.query.constructor('return process')().env",
+      ]) {
+        const e = await failure(run(`export default async ({ events }) => ${attempt}`));
+        expect(e.code, attempt).toBe('view_runtime_error');
+        expect(e.message).not.toContain('host-secret');
+      }
+      expect(connections).toBe(0);
+    } finally {
+      delete process.env.CAIRN_SANDBOX_PROBE;
+    }
+  });
+
+  it('stops infinite loops at the deadline, synchronous or not, without blocking the host', async () => {
+    let ticks = 0;
+    const interval = setInterval(() => ticks++, 20);
+    try {
+      const e = await failure(run('export default () => { for (;;) {} }', {}, { cpuMs: 1000 }));
+      expect(e.code).toBe('view_timeout');
+      // The loop ran on a worker thread: the host's event loop kept turning meanwhile.
+      expect(ticks).toBeGreaterThan(10);
+    } finally {
+      clearInterval(interval);
+    }
+    for (const main of [
+      'export default async ({ events }) => { await events.query({ type: "a" }); for (;;) {} }',
+      'export default () => { const f = () => Promise.resolve().then(f); return f() }',
+      'export default () => new Promise(() => {})',
+      'export default async () => { const g = async () => { await null; return g() }; return g() }',
+    ]) {
+      expect((await failure(run(main, {}, { cpuMs: 300 }))).code, main).toBe('view_timeout');
+    }
+  });
+
+  it('counts time spent waiting on the host against the deadline', async () => {
+    const slow = () => new Promise<never>(() => {});
+    const e = await failure(run("export default async ({ events }) => events.query({ type: 'a' })", { queryEvents: slow }, { cpuMs: 200 }));
+    expect(e.code).toBe('view_timeout');
+  });
+
+  it('stops deep recursion with a runtime error', async () => {
+    for (const main of [
+      'export default () => { const f = (n) => f(n + 1) + 1; return f(0) }',
+      'export default () => { const f = (n) => [f(n + 1)]; return f(0) }',
+      'export default () => JSON.stringify(JSON.parse("[".repeat(200000) + "]".repeat(200000)))',
+    ]) {
+      const e = await failure(run(main));
+      expect(e.code, main).toBe('view_runtime_error');
+    }
+  });
+
+  it('stops memory bombs at the memory limit', async () => {
+    for (const main of [
+      "export default () => { const a = []; for (;;) a.push('x'.repeat(1000) + a.length) }",
+      'export default () => { const a = []; let i = 0; for (;;) a.push(new Array(100).fill(i++)) }',
+      'export default () => new ArrayBuffer(100 * 1024 * 1024).byteLength',
+      "export default () => { let s = 'x'; for (;;) s = s + s }",
+    ]) {
+      const e = await failure(run(main, {}, { memoryMb: 32 }));
+      expect(['view_memory_exceeded']).toContain(e.code);
+    }
+    // ...and the limit is the template's: the same allocation fits a larger one.
+    expect((await run('export default () => new ArrayBuffer(100 * 1024 * 1024).byteLength', {}, { memoryMb: 128 })).result).toBe(
+      100 * 1024 * 1024,
+    );
+  });
+
+  it('refuses results over the size limit, counted in UTF-8 bytes', async () => {
+    const limits = { maxResultBytes: 10_000 };
+    expect((await failure(run("export default () => 'x'.repeat(5_000_000)", {}, limits))).code).toBe('view_output_too_large');
+    expect((await failure(run("export default () => Array.from({ length: 200_000 }, (_, i) => ({ i }))", {}, limits))).code).toBe(
+      'view_output_too_large',
+    );
+    // 6,000 characters but 12,002 bytes of JSON: short enough to copy out, too big to return.
+    expect((await failure(run("export default () => 'é'.repeat(6000)", {}, limits))).code).toBe('view_output_too_large');
+    expect((await run("export default () => 'é'.repeat(4000)", {}, limits)).resultJson.length).toBe(4002);
+  });
+
+  it('keeps prototype pollution inside the run that did it', async () => {
+    const polluted = await run(`export default ({ events }) => {
+      Object.prototype.polluted = 'yes'; Array.prototype.push = () => 0; JSON.parse = () => 'hijacked';
+      Object.defineProperty(Object.prototype, 'toJSON', { value: () => 'hijacked', configurable: true, writable: true });
+      return JSON.parse('{"__proto__": {"polluted": "host"}}');
+    }`);
+    expect(polluted.result).toBe('hijacked');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const clean = await run(
+      "export default ({ input }) => { const a = []; a.push(1); return { polluted: ({}).polluted ?? null, a, parsed: JSON.parse('[1]'), input } }",
+      { input: { x: 1 } },
+    );
+    expect(clean.result).toEqual({ polluted: null, a: [1], parsed: [1], input: { x: 1 } });
+  });
+
+  it('hands the host plain JSON: a __proto__ key in the result or in events pollutes nothing', async () => {
+    const queryEvents = async () => ({ events: [JSON.parse('{"__proto__": {"polluted": "from-event"}}')], next: null });
+    const r = await run(
+      `export default async ({ events }) => { const p = await events.query({ type: 'a' }); return { seen: ({}).polluted ?? null, out: JSON.parse('{"__proto__": {"polluted": "from-view"}}') } }`,
+      { queryEvents },
+    );
+    expect((r.result as { seen: unknown }).seen).toBeNull();
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf((r.result as { out: object }).out)).toBe(Object.prototype);
+  });
+
+  it('gives the view a frozen events API and no way to share state between runs', async () => {
+    const r = await run(`export default ({ events }) => {
+      let replaced = true; try { events.query = () => 1 } catch { replaced = false }
+      globalThis.stash = 'secret-of-run-1';
+      return { frozen: Object.isFrozen(events), replaced: events.query.toString().includes('hostQuery') ? false : replaced };
+    }`);
+    expect(r.result).toEqual({ frozen: true, replaced: false });
+    expect((await run('export default () => globalThis.stash ?? null')).result).toBeNull();
+  });
+});
+
+describe('limits and file validation', () => {
+  it('clamps per-template limits to the hard maxima', () => {
+    expect(clampLimits({})).toEqual(DEFAULT_LIMITS);
+    expect(clampLimits({ memoryMb: 10_000, cpuMs: 1e9, maxResultBytes: 1e12, maxQueryLimit: 1e9 })).toEqual(MAX_LIMITS);
+    expect(clampLimits({ memoryMb: -5, cpuMs: Number.NaN, maxQueryLimit: 0 })).toMatchObject({ memoryMb: 8, cpuMs: DEFAULT_LIMITS.cpuMs, maxQueryLimit: 1 });
+    expect(clampLimits({ cpuMs: 500.7 }).cpuMs).toBe(500);
+  });
+
+  it('refuses bad file sets with view_compile_error and a clear message', () => {
+    const bad = (runtime: string, files: unknown, message: RegExp) => {
+      try {
+        validateViewFiles(runtime, files);
+      } catch (e) {
+        expect(e).toBeInstanceOf(SandboxError);
+        expect((e as SandboxError).code).toBe('view_compile_error');
+        expect((e as SandboxError).message).toMatch(message);
+        return;
+      }
+      throw new Error('expected a refusal');
+    };
+    bad('javascript', { 'lib.js': '' }, /entry file main\.js is missing/);
+    bad('python', { 'main.js': '' }, /entry file main\.py is missing/);
+    bad('ruby', { 'main.rb': '' }, /runtime/);
+    bad('javascript', Object.fromEntries(Array.from({ length: 21 }, (_, i) => [i ? `f${i}.js` : 'main.js', ''])), /At most 20 files/);
+    for (const name of ['../x.js', '/abs.js', 'a/../b.js', 'x.py', 'sp ace.js', 'a\\b.js', '.hidden.js', 'a//b.js']) {
+      bad('javascript', { 'main.js': '', [name]: '' }, /Bad file name/);
+    }
+    bad('python', { 'main.py': '', 'my-lib.py': '' }, /Bad file name/);
+    bad('javascript', { 'main.js': 'x'.repeat(300 * 1024) }, /maximum is/);
+    bad('javascript', { 'main.js': 1 }, /must be a string/);
+    expect(() => validateViewFiles('python', { 'main.py': '', 'pkg/util.py': '' })).not.toThrow();
+  });
+});
