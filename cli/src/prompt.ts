@@ -27,23 +27,21 @@ async function nextLine(what: string): Promise<string> {
   return r.value;
 }
 
-/** Prints the question on stderr (stdout stays clean for output) and reads a visible answer. */
+/**
+ * Asks on stderr (stdout stays clean for output) and reads a visible answer. From a pipe the
+ * question is not printed: a script answering line by line has nobody to show it to.
+ */
 export async function ask(question: string, what: string): Promise<string> {
+  if (!process.stdin.isTTY) return (await nextLine(what)).trim();
   process.stderr.write(question);
-  if (!process.stdin.isTTY) {
-    const v = await nextLine(what);
-    process.stderr.write('\n');
-    return v.trim();
-  }
   return (await readTty(false)).trim();
 }
 
 /** Reads a secret without echoing it. */
 export async function askHidden(question: string, what: string): Promise<string> {
+  if (!process.stdin.isTTY) return nextLine(what);
   process.stderr.write(question);
-  const v = process.stdin.isTTY ? await readTty(true) : await nextLine(what);
-  if (!process.stdin.isTTY) process.stderr.write('\n');
-  return v;
+  return readTty(true);
 }
 
 function readTty(hidden: boolean): Promise<string> {
