@@ -103,19 +103,27 @@ function walk(def: InstrumentDefinition, answers: unknown, options: SubmissionOp
   return { data, ctx };
 }
 
-function isAbsent(v: unknown): boolean {
-  return (
-    v === undefined ||
-    v === null ||
-    v === '' ||
-    (Array.isArray(v) && v.length === 0) ||
-    (isPlainObject(v) && Object.keys(v).length === 0)
-  );
+/**
+ * What counts as "no answer": null or missing always; otherwise the empty value of the field's
+ * own type (a blank input, an empty list, an empty grid). An empty value of another type is a
+ * wrong answer, not a missing one.
+ */
+function isAbsent(kind: Field['kind'], v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  switch (kind) {
+    case 'multiselect':
+    case 'repeated':
+      return Array.isArray(v) && v.length === 0;
+    case 'likert':
+      return isPlainObject(v) && Object.keys(v).length === 0;
+    default:
+      // Blank inputs and blank CSV cells arrive as "".
+      return v === '';
+  }
 }
 
 function checkValue(ctx: Ctx, field: Field, raw: unknown, loc: Loc, data: Record<string, JsonValue>): JsonValue | undefined {
-  if (isAbsent(raw)) {
-    // A grid with some answers is checked item by item below; an empty one is simply unanswered.
+  if (isAbsent(field.kind, raw)) {
     if (field.required) return fail(ctx, loc, 'required', 'an answer is required');
     return undefined;
   }
