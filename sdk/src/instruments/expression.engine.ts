@@ -218,7 +218,7 @@ function ev(expr: unknown, data: unknown, state: EvalState, depth: number): Json
   tick(state);
   if (depth > LIMITS.expressionDepth * 2 + 4) throw new ExpressionError('expression nested too deeply');
   if (expr === null || typeof expr === 'string' || typeof expr === 'boolean') return expr;
-  if (typeof expr === 'number') return Number.isFinite(expr) ? expr : null;
+  if (typeof expr === 'number') return finite(expr);
   if (Array.isArray(expr)) {
     if (expr.length > LIMITS.evaluationValueLength) throw new ExpressionError('array literal too long');
     return expr.map((e) => ev(e, data, state, depth + 1));
@@ -397,8 +397,10 @@ function lookup(data: unknown, path: string): JsonValue | undefined {
   return cur as JsonValue | undefined;
 }
 
+/** JSON has no Infinity, NaN or -0. */
 function finite(n: number): number | null {
-  return Number.isFinite(n) ? n : null;
+  if (!Number.isFinite(n)) return null;
+  return n === 0 ? 0 : n;
 }
 
 /** Arithmetic only on numbers: a missing answer makes the result null rather than 0. */

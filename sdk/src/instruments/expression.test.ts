@@ -86,6 +86,7 @@ describe('evaluate', () => {
     expect(evaluate({ min: [1, 'x'] }, {})).toBeNull();
     expect(evaluate({ '*': [1e308, 10] }, {})).toBeNull();
     expect(evaluate({ '+': ['1', 2] }, {})).toBeNull();
+    expect(Object.is(evaluate({ '*': [-1, 0] }, {}), 0)).toBe(true);
   });
 
   it('handles strings and arrays', () => {

@@ -164,6 +164,13 @@ describe('repeated groups', () => {
     ]);
   });
 
+  it('refuses the holes of sparse arrays', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect(errs(KITCHEN_SINK_FORM, with_({ kids: [, { name: 'x' }] }))[0]).toMatchObject({ field: 'kids.0', code: 'wrong_type' });
+    // eslint-disable-next-line no-sparse-arrays
+    expect(errs(KITCHEN_SINK_FORM, with_({ langs: ['en', , 'fr'] }))[0]).toMatchObject({ pointer: '/langs/1', code: 'not_an_option' });
+  });
+
   it('checks item counts', () => {
     expect(errs(KITCHEN_SINK_FORM, with_({ kids: [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }] }))[0]).toMatchObject({ field: 'kids', code: 'too_many' });
     expect(errs(KITCHEN_SINK_FORM, with_({ kids: {} }))[0]).toMatchObject({ field: 'kids', code: 'wrong_type' });

@@ -202,7 +202,9 @@ function checkMultiSelect(ctx: Ctx, field: MultiSelectField, raw: unknown, loc: 
   if (raw.length > field.options.length) return fail(ctx, loc, 'too_many', `at most ${field.options.length} choices`);
   const chosen = new Set<string>();
   let ok = true;
-  raw.forEach((v, i) => {
+  // Index loops, not forEach/map: those skip the holes of sparse arrays a JS caller could pass.
+  for (let i = 0; i < raw.length; i++) {
+    const v: unknown = raw[i];
     const at: Loc = { field: loc.field, pointer: pointerOf(loc.pointer, i) };
     if (typeof v !== 'string' || !field.options.some((o) => o.value === v)) {
       fail(ctx, at, 'not_an_option', 'is not one of the options');
@@ -211,7 +213,7 @@ function checkMultiSelect(ctx: Ctx, field: MultiSelectField, raw: unknown, loc: 
       fail(ctx, at, 'duplicate', 'is chosen twice');
       ok = false;
     } else chosen.add(v);
-  });
+  }
   if (!ok) return undefined;
   if (field.minItems !== undefined && chosen.size < field.minItems) return fail(ctx, loc, 'too_few', `choose at least ${field.minItems}`);
   if (field.maxItems !== undefined && chosen.size > field.maxItems) return fail(ctx, loc, 'too_many', `choose at most ${field.maxItems}`);
@@ -232,10 +234,16 @@ function checkRepeated(
   if (field.minItems !== undefined && raw.length < field.minItems) return fail(ctx, loc, 'too_few', `at least ${field.minItems} entries`);
   const before = ctx.errors.length;
   const known = new Set(field.fields.map((f) => f.name));
-  const items = raw.map((entry, i) => {
+  const items: Array<Record<string, JsonValue>> = [];
+  for (let i = 0; i < raw.length; i++) {
+    const entry: unknown = raw[i];
     const itemLoc = child(loc, i);
     const item: Record<string, JsonValue> = {};
-    if (!isPlainObject(entry)) return fail(ctx, itemLoc, 'wrong_type', 'each entry must be an object') ?? item;
+    items.push(item);
+    if (!isPlainObject(entry)) {
+      fail(ctx, itemLoc, 'wrong_type', 'each entry must be an object');
+      continue;
+    }
     for (const key of Object.keys(entry)) {
       if (!known.has(key)) fail(ctx, child(itemLoc, key), 'unknown_field', `"${key}" is not a field of "${field.name}"`);
     }
@@ -247,8 +255,7 @@ function checkRepeated(
       const value = checkValue(ctx, sub, hasOwn(entry, sub.name) ? entry[sub.name] : undefined, subLoc, data);
       if (value !== undefined) item[sub.name] = value;
     }
-    return item;
-  });
+  }
   return ctx.errors.length === before ? items : undefined;
 }
 
