@@ -14,7 +14,7 @@ import addFormats from 'ajv-formats';
 import { newId } from './kernel/ids.js';
 import { AppError } from './kernel/errors.js';
 import { anonymous, enforceRouteAccess } from './kernel/access.js';
-import { ErrorSchema, installErrorHandling } from './kernel/http.js';
+import { ErrorSchema, installErrorHandling, installNotFound } from './kernel/http.js';
 import type { Services } from './services.js';
 import { SESSION_COOKIE } from './auth/auth.service.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -155,16 +155,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // LedgerEntry, added by the module that owns them, resolve from later modules.
   for (const mod of routeModules) await mod(app, services);
 
-  if (config.serveWeb && fs.existsSync(path.join(WEB_DIST, 'index.html'))) {
-    await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
-    // Client-side routes fall back to the SPA; unknown /api paths stay JSON 404s.
-    app.setNotFoundHandler((request, reply) => {
-      if (request.method === 'GET' && !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html')) {
-        return reply.type('text/html').sendFile('index.html');
-      }
-      return reply.status(404).send({ error: { code: 'route_not_found', message: `No route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id } });
-    });
-  }
+  const spa = config.serveWeb && fs.existsSync(path.join(WEB_DIST, 'index.html'));
+  if (spa) await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
+  installNotFound(app, { spa });
   return app;
 }
 

@@ -86,6 +86,14 @@ export function installErrorHandling(app: FastifyInstance): void {
     request.log.error({ err }, 'unhandled error');
     return reply.status(500).send(body(request, 'internal_error', 'Something went wrong on our side; the request id helps us find it'));
   });
+}
 
-  app.setNotFoundHandler((request, reply) => reply.status(404).send(body(request, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`)));
+/** Unknown /api paths answer a JSON 404; with the web app served, other GETs for HTML get the SPA. */
+export function installNotFound(app: FastifyInstance, opts: { spa: boolean }): void {
+  app.setNotFoundHandler((request, reply) => {
+    if (opts.spa && request.method === 'GET' && !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html')) {
+      return reply.type('text/html').sendFile('index.html');
+    }
+    return reply.status(404).send(body(request, 'route_not_found', `No route ${request.method} ${request.url.split('?')[0]}`));
+  });
 }
