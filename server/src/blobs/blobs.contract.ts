@@ -326,22 +326,28 @@ export function blobStoreContract(name: string, makeHarness: () => Promise<BlobS
       base = process.memoryUsage().arrayBuffers;
       const r = await store.put(g.stream);
       expect(r).toEqual({ sha256: g.digest(), size, created: true });
-      expect(peak).toBeLessThan(h.bufferBudget + 16 * 1024 * 1024);
+      // Budget plus headroom for transport buffers; buffering the blob would need at least 64 MiB.
+      const bound = h.bufferBudget + 24 * 1024 * 1024;
+      expect(bound).toBeLessThan(size);
+      expect(peak).toBeLessThan(bound);
 
       const hash = createHash('sha256');
       let read = 0;
       let readPeak = 0;
+      gc();
+      const readBase = process.memoryUsage().arrayBuffers;
       for await (const c of await store.get(r.sha256)) {
         hash.update(c as Buffer);
         read += (c as Buffer).length;
         if (read % (8 * 1024 * 1024) < (c as Buffer).length) {
           gc();
-          readPeak = Math.max(readPeak, process.memoryUsage().arrayBuffers - base);
+          readPeak = Math.max(readPeak, process.memoryUsage().arrayBuffers - readBase);
         }
       }
       expect(read).toBe(size);
       expect(hash.digest('hex')).toBe(r.sha256);
-      expect(readPeak).toBeLessThan(16 * 1024 * 1024);
+      // Socket buffers on loopback can hold several MiB in bursts; still far below the 64 MiB blob.
+      expect(readPeak).toBeLessThan(bound);
       const tail = await readAll(await store.get(r.sha256, { start: size - 10, end: size - 1 }));
       expect(tail.length).toBe(10);
     });

@@ -1,12 +1,10 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-// s3rver ships no types; it is only used here, as a real S3 wire-protocol server on loopback.
-// @ts-expect-error no declaration file
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobStoreContract, sha } from './blobs.contract.js';
 import { S3BlobStore } from './blobs.s3.js';
@@ -14,25 +12,38 @@ import { S3BlobStore } from './blobs.s3.js';
 const BUCKET = 'cairn-test';
 const MiB = 1024 * 1024;
 
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-
+/**
+ * Runs s3rver in its own process on 127.0.0.1 (free port, temp directory): a real S3 wire-protocol
+ * server whose memory does not mix with the client's, so the streaming test measures only the store.
+ */
 async function startS3rver() {
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'cairn-s3rver-'));
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: BUCKET }],
-  }) as S3rverInstance;
-  const { port } = await server.run();
+  const s3rverPath = createRequire(import.meta.url).resolve('s3rver');
+  const script = `
+    const S3rver = require(${JSON.stringify(s3rverPath)});
+    const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: ${JSON.stringify(directory)},
+      configureBuckets: [{ name: ${JSON.stringify(BUCKET)} }] });
+    server.run().then((a) => process.stdout.write('PORT ' + a.port + '\\n'), (e) => { console.error(e); process.exit(1); });
+    process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+  });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     close: async () => {
-      await server.close();
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
       await fs.rm(directory, { recursive: true, force: true });
     },
   };
@@ -87,7 +98,7 @@ blobStoreContract('S3 (s3rver on loopback)', async () => {
       store.client.destroy();
       await s3.close();
     },
-    // Up to queueSize parts in flight plus the one being filled, plus the SDK's request buffers.
+    // queueSize parts in flight, the part being filled and its concatenated copy.
     bufferBudget: 4 * 5 * MiB,
     largeBodyThreshold: 5 * MiB,
   };

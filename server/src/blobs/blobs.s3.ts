@@ -132,10 +132,15 @@ export class S3BlobStore implements BlobStore {
       hash.update(c);
     });
     try {
-      const first = await parts.next();
-      const second = await parts.next();
-      if (second.done) {
-        const buf = first.done ? Buffer.alloc(0) : first.value;
+      // Peek two parts to tell a single-PUT body from a multipart one. Held in one array that the
+      // upload empties as it goes, so sent parts can be garbage-collected.
+      const head: Buffer[] = [];
+      for (let i = 0; i < 2; i++) {
+        const r = await parts.next();
+        if (!r.done) head.push(r.value);
+      }
+      if (head.length < 2) {
+        const buf = head.pop() ?? Buffer.alloc(0);
         const sha256 = hash.digest('hex');
         checkFinal(sha256, size, o);
         if (await this.has(sha256)) return { sha256, size, created: false };
@@ -148,7 +153,6 @@ export class S3BlobStore implements BlobStore {
         })));
         return { sha256, size, created: true };
       }
-      const head = [first.value as Buffer, second.value];
       if (o.expectedSha256 !== undefined && (await this.has(o.expectedSha256))) {
         // Already stored: read the body only to prove it is what the caller claims, send nothing.
         for await (const _ of parts) void _;
@@ -327,7 +331,8 @@ export class S3BlobStore implements BlobStore {
     };
     try {
       const feed = async function* () {
-        yield* head;
+        // shift() so buffers already sent are not kept alive by this array for the whole upload.
+        while (head.length > 0) yield head.shift()!;
         yield* parts;
       };
       for await (const buf of feed()) {
