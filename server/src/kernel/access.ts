@@ -17,6 +17,8 @@ export const SCOPES = {
   'workspaces:read': 'See workspaces you belong to',
   'workspaces:manage': 'Create workspaces and manage their members',
   'settings:manage': 'Change instance-wide settings',
+  'event-types:manage': 'Register event types and new versions of their schemas',
+  'apps:manage': 'Register apps, approve and revoke their permissions',
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;

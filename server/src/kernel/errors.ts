@@ -9,6 +9,8 @@ export const errorCatalog = {
   invalid_json: 400,
   invalid_cursor: 400,
   invalid_request: 400,
+  invalid_grant: 400,
+  unsupported_grant_type: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
   // 401
@@ -34,6 +36,7 @@ export const errorCatalog = {
   // 422
   unprocessable: 422,
   schema_violation: 422,
+  invalid_schema: 422,
   // 423
   account_locked: 423,
   // 429
