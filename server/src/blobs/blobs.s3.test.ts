@@ -25,8 +25,10 @@ async function startS3rver() {
       configureBuckets: [{ name: ${JSON.stringify(BUCKET)} }] });
     server.run().then((a) => process.stdout.write('PORT ' + a.port + '\\n'), (e) => { console.error(e); process.exit(1); });
     process.on('SIGTERM', () => server.close().finally(() => process.exit(0)));
+    // If the test process dies without stopping us, its end of stdin closes: do not linger.
+    process.stdin.on('end', () => process.exit(0)).resume();
   `;
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
