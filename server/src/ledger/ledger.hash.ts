@@ -24,6 +24,57 @@ export function canonicalJson(value: unknown): string {
   return out + '}';
 }
 
+export class JsonValueError extends Error {
+  constructor(
+    readonly pointer: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const escapePointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
+const badText = (s: string) => s.includes('\u0000') || !s.isWellFormed();
+
+/**
+ * canonicalJson and the checks that keep PostgreSQL's jsonb from failing (NUL characters, lone
+ * surrogates, non-finite numbers, runaway nesting), in one walk: this is the ingest hot path.
+ */
+export function canonicalJsonChecked(value: unknown, pointer = '', depth = 0): string {
+  if (depth > 64) throw new JsonValueError(pointer || '/', 'nests deeper than 64 levels');
+  switch (typeof value) {
+    case 'string':
+      if (badText(value)) throw new JsonValueError(pointer || '/', 'contains a NUL character or invalid Unicode');
+      return JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new JsonValueError(pointer || '/', 'is not a finite number');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (value === null) return 'null';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJsonChecked(value[i], `${pointer}/${i}`, depth + 1);
+        return out + ']';
+      }
+      const keys = Object.keys(value).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        const v = (value as Record<string, unknown>)[k];
+        if (v === undefined) continue;
+        if (badText(k)) throw new JsonValueError(pointer || '/', 'has a key with a NUL character or invalid Unicode');
+        out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJsonChecked(v, `${pointer}/${escapePointer(k)}`, depth + 1);
+        first = false;
+      }
+      return out + '}';
+    }
+    default:
+      throw new JsonValueError(pointer || '/', 'is not a JSON value');
+  }
+}
+
 export const dataHash = (data: unknown): Buffer => createHash('sha256').update(canonicalJson(data)).digest();
 
 export interface HashedFields {

@@ -5,7 +5,7 @@ import { AppError, fail } from '../kernel/errors.js';
 import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel/access.js';
 import { newId, isUuid } from '../kernel/ids.js';
 import type { Clock } from '../kernel/clock.js';
-import { canonicalJson, entryHash } from './ledger.hash.js';
+import { JsonValueError, canonicalJsonChecked, entryHash } from './ledger.hash.js';
 import { createHash } from 'node:crypto';
 import { ledgerStore, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
 
@@ -30,6 +30,8 @@ export interface PreparedEntry {
   typeVersion: number | null;
   stream: string | null;
   data: Record<string, unknown>;
+  /** Canonical JSON of data, computed once while checking it. */
+  dataJson: string;
   occurredAt: Date;
   transactionId: string | null;
 }
@@ -79,23 +81,6 @@ export function decodeCursor(s: string): LedgerCursor {
   const position = Number(m[2]);
   if (!Number.isSafeInteger(position) || BigInt(m[1]!) > 2n ** 63n - 1n) throw bad();
   return { tx: m[1]!, position };
-}
-
-/** Rejects values PostgreSQL's jsonb cannot store (NUL, lone surrogates) and over-deep nesting, as 422 not 500. */
-function checkJsonValue(v: unknown, path: string, depth: number): void {
-  if (depth > 64) throw fail('unprocessable', `Data nests deeper than 64 levels at ${path || '/'}`, { pointer: path || '/' });
-  if (typeof v === 'string') {
-    if (v.includes('\u0000') || !v.isWellFormed()) throw fail('unprocessable', `Text at ${path || '/'} contains a NUL character or invalid Unicode`, { pointer: path || '/' });
-  } else if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw fail('unprocessable', `Number at ${path || '/'} is not finite`, { pointer: path || '/' });
-  } else if (Array.isArray(v)) {
-    v.forEach((x, i) => checkJsonValue(x, `${path}/${i}`, depth + 1));
-  } else if (v !== null && typeof v === 'object') {
-    for (const [k, x] of Object.entries(v)) {
-      if (k.includes('\u0000') || !k.isWellFormed()) throw fail('unprocessable', `A key under ${path || '/'} contains a NUL character or invalid Unicode`, { pointer: path || '/' });
-      checkJsonValue(x, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`, depth + 1);
-    }
-  }
 }
 
 export function toPublicEntry(r: EntryRow): PublicEntry {
@@ -167,8 +152,17 @@ export class LedgerService {
         seenTx.add(e.transactionId);
         transactionId = e.transactionId;
       }
-      checkJsonValue(e.data, at('/data'), 0);
-      return { type: e.type, typeVersion: null, stream: e.stream ?? null, data: e.data, occurredAt, transactionId };
+      let dataJson: string;
+      try {
+        dataJson = canonicalJsonChecked(e.data, at('/data'));
+      } catch (err) {
+        if (err instanceof JsonValueError) throw fail('unprocessable', `Event ${i}: the value at ${err.pointer} ${err.message}`, { pointer: err.pointer });
+        throw err;
+      }
+      if (dataJson.length > MAX_DATA_BYTES / 4 && Buffer.byteLength(dataJson) > MAX_DATA_BYTES) {
+        throw fail('payload_too_large', `Event ${i}: data is larger than ${MAX_DATA_BYTES} bytes`);
+      }
+      return { type: e.type, typeVersion: null, stream: e.stream ?? null, data: e.data, dataJson, occurredAt, transactionId };
     });
   }
 
@@ -177,14 +171,14 @@ export class LedgerService {
    * caller already holds (so a state change and its ledger entry commit together).
    */
   async append(ctx: AuthContext, entries: PreparedEntry[], opts: { db?: Kysely<Database> } = {}): Promise<AppendResult[]> {
-    const run = async (trx: Kysely<Database>) => {
-      for (const hook of this.hooks.beforeAppend) await hook(ctx, entries, trx);
-      return this.appendIn(trx, ctx, entries);
-    };
-    if (opts.db) return run(opts.db);
+    for (const hook of this.hooks.beforeAppend) await hook(ctx, entries, opts.db ?? this.db);
+    if (opts.db) return this.appendIn(opts.db, ctx, entries);
+    // A batch with no streams and no transactionIds is one INSERT statement, atomic on its own:
+    // no BEGIN/COMMIT round trips, no locks. Anything else needs the transaction.
+    const simple = entries.every((e) => !e.stream && !e.transactionId);
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await this.db.transaction().execute(run);
+        const result = simple ? await this.appendIn(this.db, ctx, entries) : await this.db.transaction().execute((trx) => this.appendIn(trx, ctx, entries));
         if (result.some((r) => !r.replayed)) this.appended.emit('append');
         return result;
       } catch (e) {
@@ -209,10 +203,7 @@ export class LedgerService {
     const heads = await ledgerStore.lockStreamHeads(trx, streams);
     const recordedAt = this.clock.now();
     const rows: NewEntryRow[] = fresh.map((e) => {
-      const dataJson = canonicalJson(e.data);
-      if (dataJson.length > MAX_DATA_BYTES && Buffer.byteLength(dataJson) > MAX_DATA_BYTES) {
-        throw fail('payload_too_large', `An event's data is larger than ${MAX_DATA_BYTES} bytes`);
-      }
+      const dataJson = e.dataJson;
       const dataHash = createHash('sha256').update(dataJson).digest();
       let streamSeq: number | null = null;
       let prevHash: Buffer | null = null;
