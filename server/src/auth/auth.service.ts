@@ -238,7 +238,17 @@ export class AuthService {
     return this.contextFor(row, 'session', { sessionId: row.session_id, ...meta });
   }
 
+  /**
+   * Bearer formats owned by other domains (apps' access tokens): each resolver answers a context
+   * for the tokens it recognises, throws for a recognised but bad one, or passes (undefined).
+   */
+  readonly bearerResolvers: Array<(token: string, meta: { requestId?: string; ip?: string }) => Promise<AuthContext | undefined>> = [];
+
   async fromBearer(token: string, meta: { requestId?: string; ip?: string }): Promise<AuthContext> {
+    for (const resolve of this.bearerResolvers) {
+      const ctx = await resolve(token, meta);
+      if (ctx) return ctx;
+    }
     if (token.startsWith(API_TOKEN_PREFIX)) {
       if (token.length > 200) throw fail('invalid_token', 'The bearer token is not valid');
       const row = await authStore.activeToken(this.db, sha256(token));
