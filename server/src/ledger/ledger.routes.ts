@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { sql } from 'kysely';
 import type { Services } from '../services.js';
 import { Obj, errorResponses } from '../kernel/http.js';
-import { decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
+import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
 import { verifyLedger } from './ledger.verify.js';
 import type { LedgerCursor } from './ledger.store.js';
 
@@ -40,6 +40,7 @@ export const ListQuery = Obj({
   from: Type.Optional(Type.String({ maxLength: 64 })),
   to: Type.Optional(Type.String({ maxLength: 64 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  current: Type.Optional(Type.Boolean({ description: 'Only current versions: leave out deleted and superseded (modified) entries. Always on for app and type-granted callers.' })),
 });
 
 export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Services) {
@@ -73,7 +74,10 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
       querystring: ListQuery,
       response: { 200: Type.Object({ events: Type.Array(Type.Ref('LedgerEntry')), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
     },
-  }, async (req) => ledger.list(req.auth, req.query as Record<string, string>));
+  }, async (req) => {
+    const { current, ...q } = req.query as Record<string, string> & { current?: boolean };
+    return ledger.list(req.auth, { ...q, excludeErased: current === true });
+  });
 
   app.get('/api/v1/events/stream', {
     config: { access: 'authenticated' },
@@ -86,6 +90,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
   }, async (req, reply) => {
     const q = req.query as { after?: string; type?: string; stream?: string; backlog?: number };
     const scope = await ledger.readScope(req.auth);
+    checkTypeFilter(scope, q.type);
     const lastEventId = req.headers['last-event-id'];
     const resume = typeof lastEventId === 'string' && lastEventId ? lastEventId : q.after;
     let cursor: LedgerCursor | undefined = resume ? decodeCursor(resume) : await endCursor(q.backlog ?? 0);

@@ -267,6 +267,7 @@ export class LedgerService {
   }
 
   async listScoped(scope: ReadScope, q: { after?: string; type?: string; stream?: string; from?: string; to?: string; limit?: number; excludeErased?: boolean }) {
+    checkTypeFilter(scope, q.type);
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
     const parseDate = (s: string | undefined, name: string) => {
       if (s === undefined) return undefined;
@@ -312,6 +313,17 @@ export function inScope(scope: ReadScope, row: { type: string; actor_kind: strin
     case 'types':
       return scope.types.includes(row.type);
     case 'actor':
-      return row.actor_kind === scope.actorKind && row.actor_id === scope.actorId && !scope.excludeTypePrefixes.some((p) => row.type.startsWith(p));
+      return (
+        row.actor_kind === scope.actorKind &&
+        row.actor_id === scope.actorId &&
+        !scope.excludeTypePrefixes.some((p) => row.type.startsWith(p)) &&
+        (!scope.types || scope.types.includes(row.type))
+      );
   }
+}
+
+/** Asking for a type the caller's grants do not cover is refused, not answered with an empty page. */
+export function checkTypeFilter(scope: ReadScope, type: string | undefined): void {
+  const types = scope.kind === 'all' ? undefined : scope.types;
+  if (type !== undefined && types && !types.includes(type)) throw new AppError('forbidden', `You have no read grant on ${type}`);
 }

@@ -51,8 +51,8 @@ export interface LedgerCursor {
  */
 export type ReadScope =
   | { kind: 'all' }
-  | { kind: 'actor'; actorKind: string; actorId: string; excludeTypePrefixes: string[] }
-  | { kind: 'types'; types: string[] };
+  | { kind: 'actor'; actorKind: string; actorId: string; excludeTypePrefixes: string[]; types?: string[]; currentOnly?: boolean }
+  | { kind: 'types'; types: string[]; currentOnly?: boolean };
 
 export interface ListFilter {
   after?: LedgerCursor;
@@ -74,7 +74,7 @@ function scopeSql(scope: ReadScope) {
     case 'actor':
       return sql`actor_kind = ${scope.actorKind} AND actor_id = ${scope.actorId}${
         scope.excludeTypePrefixes.length ? sql` AND NOT (type LIKE ANY(${scope.excludeTypePrefixes.map((p) => p.replace(/[\\%_]/g, '\\$&') + '%')}::text[]))` : sql``
-      }`;
+      }${scope.types ? sql` AND type = ANY(${scope.types}::text[])` : sql``}`;
     case 'types':
       return sql`type = ANY(${scope.types}::text[])`;
   }
@@ -143,7 +143,9 @@ export const ledgerStore = {
         ${f.stream ? sql`AND stream = ${f.stream}` : sql``}
         ${f.from ? sql`AND occurred_at >= ${f.from}` : sql``}
         ${f.to ? sql`AND occurred_at < ${f.to}` : sql``}
-        ${f.excludeErased ? sql`AND data IS NOT NULL` : sql``}
+        ${f.excludeErased || (scope.kind !== 'all' && scope.currentOnly)
+          ? sql`AND data IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ledger_superseded s WHERE s.entry_id = ledger_entries.id)`
+          : sql``}
         AND (${scopeSql(scope)})
       ORDER BY ledger_entries.tx, ledger_entries.position
       LIMIT ${f.limit}`.execute(db);
