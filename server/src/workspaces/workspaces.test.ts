@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, setupAdmin } from '../../test/harness.js';
+import type { App } from '../app.js';
+
+let app: App;
+let stop: () => Promise<void>;
+let admin: string;
+
+beforeAll(async () => {
+  ({ app, stop } = await createTestApp());
+  admin = (await setupAdmin(app)).authorization;
+});
+afterAll(() => stop());
+
+async function user(username: string) {
+  const created = await app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: admin }, payload: { username, password: `${username} password 1`, role: 'member' } });
+  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: `${username} password 1` } });
+  return { id: created.json().user.id as string, authorization: `Bearer ${login.json().accessToken}` };
+}
+const create = (authorization: string, name: string, parentId?: string) =>
+  app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: { authorization }, payload: { name, ...(parentId ? { parentId } : {}) } });
+
+describe('workspaces', () => {
+  it('nest, and a role on a workspace covers its whole subtree but nothing beside it', async () => {
+    const country = (await create(admin, 'Country')).json().workspace;
+    const north = (await create(admin, 'North', country.id)).json().workspace;
+    const south = (await create(admin, 'South', country.id)).json().workspace;
+    const office = (await create(admin, 'Office 1', north.id)).json().workspace;
+    expect(office.path).toBe(`/${country.id}/${north.id}/${office.id}/`);
+
+    const ana = await user('ana');
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${north.id}/members/${ana.id}`, headers: { authorization: admin }, payload: { role: 'manager' } })).statusCode).toBe(204);
+
+    const visible = (await app.inject({ url: '/api/v1/workspaces', headers: { authorization: ana.authorization } })).json().workspaces.map((w: { name: string; role: string }) => [w.name, w.role]);
+    expect(visible).toEqual([['North', 'manager'], ['Office 1', 'manager']]);
+
+    // A manager of North can create under North and under its descendants, not under South or at the top.
+    expect((await create(ana.authorization, 'Office 2', office.id)).statusCode).toBe(201);
+    expect((await create(ana.authorization, 'Sneaky', south.id)).statusCode).toBe(404);
+    expect((await create(ana.authorization, 'Top')).statusCode).toBe(403);
+
+    // Membership is managed by managers of the workspace or an ancestor; others see nothing.
+    const bo = await user('bo');
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${office.id}/members/${bo.id}`, headers: { authorization: ana.authorization }, payload: { role: 'viewer' } })).statusCode).toBe(204);
+    expect((await app.inject({ url: `/api/v1/workspaces/${office.id}/members`, headers: { authorization: bo.authorization } })).json().members.map((m: { username: string }) => m.username)).toEqual(['bo']);
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${office.id}/members/${ana.id}`, headers: { authorization: bo.authorization }, payload: { role: 'manager' } })).statusCode).toBe(403);
+    expect((await app.inject({ url: `/api/v1/workspaces/${south.id}/members`, headers: { authorization: bo.authorization } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${office.id}/members/${bo.id}`, headers: { authorization: ana.authorization } })).statusCode).toBe(204);
+    expect((await app.inject({ url: '/api/v1/workspaces', headers: { authorization: bo.authorization } })).json().workspaces).toEqual([]);
+  });
+
+  it('refuses duplicate sibling names, unknown roles and unknown users clearly', async () => {
+    const a = (await create(admin, 'Dup')).json().workspace;
+    expect((await create(admin, 'dup')).json().error.code).toBe('conflict');
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${a.id}/members/00000000-0000-0000-0000-000000000000`, headers: { authorization: admin }, payload: { role: 'owner' } })).json().error.code).toBe('validation_failed');
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${a.id}/members/00000000-0000-0000-0000-000000000000`, headers: { authorization: admin }, payload: { role: 'viewer' } })).json().error.code).toBe('not_found');
+  });
+});
