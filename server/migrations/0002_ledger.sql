@@ -1,6 +1,6 @@
 -- The append-only ledger. See docs/architecture.md#ledger for the ordering and tamper-evidence design.
 CREATE TABLE ledger_entries (
-  position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  position bigint GENERATED ALWAYS AS IDENTITY,
   -- The writing transaction's id. Readers only read below the oldest running transaction
   -- (pg_snapshot_xmin), ordered by (tx, position): nothing can commit into a range already read.
   tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
@@ -18,9 +18,10 @@ CREATE TABLE ledger_entries (
   transaction_id text,
   prev_hash bytea,
   hash bytea NOT NULL,
-  CHECK ((stream IS NULL) = (stream_seq IS NULL))
+  CHECK ((stream IS NULL) = (stream_seq IS NULL)),
+  -- Ledger order is the key: every tail and page reads along it.
+  PRIMARY KEY (tx, position)
 );
-CREATE INDEX ledger_order_idx ON ledger_entries (tx, position);
 CREATE INDEX ledger_type_order_idx ON ledger_entries (type, tx, position);
 CREATE UNIQUE INDEX ledger_stream_seq_key ON ledger_entries (stream, stream_seq) WHERE stream IS NOT NULL;
 CREATE UNIQUE INDEX ledger_transaction_key ON ledger_entries (actor_kind, actor_id, transaction_id) WHERE transaction_id IS NOT NULL;

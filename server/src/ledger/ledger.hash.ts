@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /**
  * Canonical JSON (keys sorted by UTF-16 code units, no whitespace, JSON.stringify's number and
@@ -75,7 +75,8 @@ export function canonicalJsonChecked(value: unknown, pointer = '', depth = 0): s
   }
 }
 
-export const dataHash = (data: unknown): Buffer => createHash('sha256').update(canonicalJson(data)).digest();
+export const dataHash = (data: unknown): Buffer => hash('sha256', canonicalJson(data), 'buffer');
+export const jsonHash = (json: string): Buffer => hash('sha256', json, 'buffer');
 
 export interface HashedFields {
   id: string;
@@ -98,24 +99,20 @@ export interface HashedFields {
  * the chain still verifies, and the erasure is itself a ledger entry verify checks against.
  */
 export function entryHash(f: HashedFields): Buffer {
-  const h = createHash('sha256');
-  h.update(f.prevHash ?? Buffer.alloc(32));
-  h.update(
-    JSON.stringify([
-      f.id,
-      f.stream,
-      f.streamSeq,
-      f.type,
-      f.typeVersion,
-      f.actorKind,
-      f.actorId,
-      f.occurredAt.toISOString(),
-      f.recordedAt.toISOString(),
-      f.transactionId,
-    ]),
-  );
-  h.update(f.dataHash);
-  return h.digest();
+  // One string, one one-shot hash: this runs for every appended entry.
+  const fields = JSON.stringify([
+    f.id,
+    f.stream,
+    f.streamSeq,
+    f.type,
+    f.typeVersion,
+    f.actorKind,
+    f.actorId,
+    f.occurredAt.toISOString(),
+    f.recordedAt.toISOString(),
+    f.transactionId,
+  ]);
+  return hash('sha256', `${f.prevHash ? f.prevHash.toString('hex') : ''}|${fields}|${f.dataHash.toString('hex')}`, 'buffer');
 }
 
 export function checkpointHash(prev: Buffer | null, entryHashes: Iterable<Buffer>): Buffer {

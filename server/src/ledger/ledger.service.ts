@@ -5,8 +5,7 @@ import { AppError, fail } from '../kernel/errors.js';
 import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel/access.js';
 import { newId, isUuid } from '../kernel/ids.js';
 import type { Clock } from '../kernel/clock.js';
-import { JsonValueError, canonicalJsonChecked, entryHash } from './ledger.hash.js';
-import { createHash } from 'node:crypto';
+import { JsonValueError, canonicalJsonChecked, entryHash, jsonHash } from './ledger.hash.js';
 import { ledgerStore, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
 
 export const MAX_DATA_BYTES = 1024 * 1024;
@@ -14,7 +13,7 @@ export const MAX_BATCH = 10_000;
 export const TYPE_RE = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)+(?:\/[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)*$/;
 export const STREAM_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 /** Types the system writes about itself; nobody appends them through the API. */
-export const SYSTEM_TYPE_PREFIXES = ['auth.', 'user.', 'token.', 'ledger.', 'workspace.', 'settings.', 'cairn.'];
+export const SYSTEM_TYPE_PREFIXES = ['auth.', 'user.', 'token.', 'ledger.', 'workspace.', 'settings.', 'cairn.', 'dataset.'];
 export const isSystemType = (t: string) => SYSTEM_TYPE_PREFIXES.some((p) => t.startsWith(p));
 
 export interface AppendInput {
@@ -204,7 +203,7 @@ export class LedgerService {
     const recordedAt = this.clock.now();
     const rows: NewEntryRow[] = fresh.map((e) => {
       const dataJson = e.dataJson;
-      const dataHash = createHash('sha256').update(dataJson).digest();
+      const dataHash = jsonHash(dataJson);
       let streamSeq: number | null = null;
       let prevHash: Buffer | null = null;
       if (e.stream) {
