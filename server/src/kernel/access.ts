@@ -19,6 +19,9 @@ export const SCOPES = {
   'settings:manage': 'Change instance-wide settings',
   'event-types:manage': 'Register event types and new versions of their schemas',
   'apps:manage': 'Register apps, approve and revoke their permissions',
+  'instruments:manage': 'Upload instruments, publish new editions and retire them',
+  'records:read': 'Read subjects, sessions and records in workspaces where you hold a role',
+  'records:write': 'Create subjects, sessions and records; edit, delete and import them (with a member role on the workspace)',
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;
@@ -27,7 +30,7 @@ export const isScope = (s: string): s is Scope => Object.hasOwn(SCOPES, s);
 
 export const ROLES = {
   admin: ALL_SCOPES,
-  member: ['account', 'events:read', 'events:write', 'workspaces:read'] satisfies Scope[],
+  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'records:read', 'records:write'] satisfies Scope[],
 } as const satisfies Record<string, readonly Scope[]>;
 export type Role = keyof typeof ROLES;
 

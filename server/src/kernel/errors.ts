@@ -33,10 +33,18 @@ export const errorCatalog = {
   conflict: 409,
   already_set_up: 409,
   username_taken: 409,
+  session_active: 409,
+  session_ended: 409,
+  instrument_retired: 409,
+  version_conflict: 409,
   // 422
   unprocessable: 422,
   schema_violation: 422,
   invalid_schema: 422,
+  invalid_instrument_definition: 422,
+  invalid_submission: 422,
+  invalid_import: 422,
+  invalid_identifier: 422,
   // 423
   account_locked: 423,
   // 429
