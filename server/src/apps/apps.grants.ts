@@ -1,0 +1,162 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, Db } from '../database/database.js';
+import { fail } from '../kernel/errors.js';
+import { can, requireScope, requireUser, type AuthContext } from '../kernel/access.js';
+import { isUuid } from '../kernel/ids.js';
+import { SYSTEM_TYPE_PREFIXES, isSystemType, type LedgerService, type PreparedEntry } from '../ledger/ledger.service.js';
+import type { EntryRow } from '../ledger/ledger.store.js';
+import type { EventTypesService } from '../event-types/event-types.service.js';
+import { checkTypeName } from '../event-types/event-types.service.js';
+
+export type Operation = 'read' | 'create' | 'modify' | 'delete';
+export interface Rights {
+  read: boolean;
+  create: boolean;
+  modify: boolean;
+  delete: boolean;
+}
+export type Grants = Map<string, Rights>;
+
+interface RightsRow {
+  event_type: string;
+  can_read: boolean;
+  can_create: boolean;
+  can_modify: boolean;
+  can_delete: boolean;
+}
+const toGrants = (rows: RightsRow[]): Grants =>
+  new Map(rows.map((r) => [r.event_type, { read: r.can_read, create: r.can_create, modify: r.can_modify, delete: r.can_delete }]));
+
+/**
+ * Per-event-type grants, for apps (approved permission requests) and for people's API tokens
+ * (grants the owner puts on a token). They plug into the ledger through its hooks, so every read
+ * and append path (list, get, the live stream, append) is narrowed without the ledger knowing
+ * about apps. Grants are read from the database on every request: a revoke takes effect on the
+ * very next request, on every server.
+ */
+export class GrantsService {
+  /** Entries the events service already authorised as modifications (they need modify, not create). */
+  readonly authorisedModifications = new WeakSet<PreparedEntry>();
+
+  constructor(
+    private readonly db: Db,
+    ledger: LedgerService,
+    private readonly eventTypes: EventTypesService,
+  ) {
+    ledger.hooks.readScope.push((ctx, db) => this.readScope(ctx, db));
+    ledger.hooks.beforeAppend.push((ctx, entries, db) => this.checkAppend(ctx, entries, db));
+  }
+
+  /** The caller's per-type grants, or null when the caller is not restricted to event types. */
+  async grantsFor(ctx: AuthContext, db: Kysely<Database> = this.db): Promise<Grants | null> {
+    const a = ctx.actor;
+    if (a.kind === 'app') {
+      const r = await sql<RightsRow>`
+        SELECT event_type, can_read, can_create, can_modify, can_delete FROM app_permission_requests
+        WHERE app_id = ${a.appId} AND status = 'approved'`.execute(db);
+      return toGrants(r.rows);
+    }
+    if (a.kind === 'user' && a.via === 'api_token' && a.tokenId) {
+      const r = await sql<RightsRow>`
+        SELECT event_type, can_read, can_create, can_modify, can_delete FROM token_event_grants WHERE token_id = ${a.tokenId}`.execute(db);
+      return r.rows.length ? toGrants(r.rows) : null;
+    }
+    return null;
+  }
+
+  private async readScope(ctx: AuthContext, db: Kysely<Database>) {
+    const grants = await this.grantsFor(ctx, db);
+    if (!grants) return undefined;
+    const types = [...grants].filter(([, g]) => g.read).map(([t]) => t);
+    if (ctx.actor.kind === 'app') return { kind: 'types' as const, types, currentOnly: true };
+    if (ctx.actor.kind === 'user') {
+      requireScope(ctx, 'events:read');
+      return { kind: 'actor' as const, actorKind: 'user', actorId: ctx.actor.userId, excludeTypePrefixes: SYSTEM_TYPE_PREFIXES, types, currentOnly: true };
+    }
+    return undefined;
+  }
+
+  private async checkAppend(ctx: AuthContext, entries: PreparedEntry[], db: Kysely<Database>) {
+    // Cairn's own audit entries (written with allowSystemTypes) are not the caller's events.
+    if (entries.every((e) => isSystemType(e.type))) return;
+    const grants = await this.grantsFor(ctx, db);
+    if (!grants) return;
+    entries.forEach((e, i) => {
+      if (isSystemType(e.type) || this.authorisedModifications.has(e)) return;
+      if (!grants.get(e.type)?.create) {
+        throw fail('forbidden', `Event ${i}: you have no create grant on ${e.type}`, [{ pointer: `/events/${i}/type`, message: 'no create grant' }]);
+      }
+    });
+  }
+
+  /**
+   * May the caller perform `op` on this stored entry? Judged on the entry's own type (never on
+   * anything the request says). Answers not_found when the caller may not even know it exists.
+   */
+  async authorise(ctx: AuthContext, row: EntryRow, op: Operation): Promise<void> {
+    const hidden = () => fail('not_found', 'No such event');
+    if (isSystemType(row.type)) throw hidden();
+    const grants = await this.grantsFor(ctx);
+    if (grants) {
+      if (ctx.actor.kind === 'user' && !(row.actor_kind === 'user' && row.actor_id === ctx.actor.userId)) throw hidden();
+      const g = grants.get(row.type);
+      if (!g) throw hidden();
+      if (!g[op]) {
+        if (!g.read) throw hidden();
+        throw fail('forbidden', `You have no ${op} grant on ${row.type}`);
+      }
+      return;
+    }
+    // Unrestricted people act on their own entries (administrators read everything, but changing
+    // someone else's data goes through their grants, not around them).
+    const user = ctx.actor.kind === 'user' ? ctx.actor : undefined;
+    const own = !!user && row.actor_kind === 'user' && row.actor_id === user.userId;
+    if (!own) {
+      if (op === 'read' && can(ctx, 'ledger:read')) return;
+      throw hidden();
+    }
+    requireScope(ctx, op === 'read' ? 'events:read' : 'events:write');
+  }
+
+  // --- grants on personal API tokens ---------------------------------------------------
+
+  private async ownToken(ctx: AuthContext, tokenId: string) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    if (!isUuid(tokenId)) throw fail('not_found', 'No such token');
+    const r = await sql<{ id: string }>`SELECT id FROM api_tokens WHERE id = ${tokenId} AND user_id = ${actor.userId} AND revoked_at IS NULL`.execute(this.db);
+    if (!r.rows[0]) throw fail('not_found', 'No such token');
+    return actor;
+  }
+
+  async tokenGrants(ctx: AuthContext, tokenId: string) {
+    await this.ownToken(ctx, tokenId);
+    const r = await sql<RightsRow>`SELECT event_type, can_read, can_create, can_modify, can_delete FROM token_event_grants WHERE token_id = ${tokenId} ORDER BY event_type`.execute(this.db);
+    return r.rows.map(presentRights);
+  }
+
+  /** Replaces a token's event-type grants; an empty list lifts the restriction. */
+  async setTokenGrants(ctx: AuthContext, tokenId: string, grants: ({ eventType: string } & Partial<Rights>)[]) {
+    const actor = await this.ownToken(ctx, tokenId);
+    // A token cannot widen itself: only a session (or access token) sets grants.
+    if (actor.via === 'api_token') throw fail('forbidden', 'API tokens cannot change token grants');
+    const seen = new Set<string>();
+    for (const [i, g] of grants.entries()) {
+      checkTypeName(g.eventType, `/grants/${i}/eventType`);
+      if (seen.has(g.eventType)) throw fail('validation_failed', `${g.eventType} is listed twice`, [{ pointer: `/grants/${i}/eventType`, message: 'duplicate' }]);
+      seen.add(g.eventType);
+      if (!(await this.eventTypes.exists(g.eventType))) throw fail('validation_failed', `No event type ${g.eventType}`, [{ pointer: `/grants/${i}/eventType`, message: 'not registered' }]);
+      if (!g.read && !g.create && !g.modify && !g.delete) throw fail('validation_failed', 'A grant needs at least one of read, create, modify, delete', [{ pointer: `/grants/${i}`, message: 'empty grant' }]);
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await sql`DELETE FROM token_event_grants WHERE token_id = ${tokenId}`.execute(trx);
+      for (const g of grants) {
+        await sql`INSERT INTO token_event_grants (token_id, event_type, can_read, can_create, can_modify, can_delete)
+          VALUES (${tokenId}, ${g.eventType}, ${!!g.read}, ${!!g.create}, ${!!g.modify}, ${!!g.delete})`.execute(trx);
+      }
+    });
+    return this.tokenGrants(ctx, tokenId);
+  }
+}
+
+export const presentRights = (r: RightsRow) => ({ eventType: r.event_type, read: r.can_read, create: r.can_create, modify: r.can_modify, delete: r.can_delete });
