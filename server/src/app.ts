@@ -22,6 +22,8 @@ import { authRoutes } from './auth/auth.routes.js';
 import { usersRoutes } from './users/users.routes.js';
 import { workspacesRoutes } from './workspaces/workspaces.routes.js';
 import { ledgerRoutes } from './ledger/ledger.routes.js';
+import { eventTypesRoutes } from './event-types/event-types.routes.js';
+import { appsRoutes } from './apps/apps.routes.js';
 
 export const VERSION = '0.1.0';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -30,7 +32,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
-const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes];
+const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;
