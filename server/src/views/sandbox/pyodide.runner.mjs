@@ -12,13 +12,31 @@ import os from 'node:os';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
+import childProcess from 'node:child_process';
 
 const PAGE = 64 * 1024;
 const send = process.send?.bind(process);
 const onMessage = process.on.bind(process, 'message');
 const exit = process.exit.bind(process);
 if (!send) exit(2);
+// The host went away (crashed, killed): so do we, rather than linger as an orphan.
+process.on('disconnect', () => exit(0));
 const pyodideModule = process.argv[2];
+// 'plain': load Pyodide from its files. 'make-snapshot': load, set up, send the host a memory
+// snapshot and exit. 'from-snapshot': wait for that snapshot from the host and start from it,
+// which takes a fraction of a plain load.
+const mode = process.argv[3] ?? 'plain';
+let snapshot;
+if (mode === 'from-snapshot') {
+  snapshot = await new Promise((resolve) => {
+    const first = (msg) => {
+      if (msg?.type !== 'snapshot') return;
+      process.off('message', first);
+      resolve(msg.snapshot);
+    };
+    onMessage(first);
+  });
+}
 
 // ---- hardening that must happen before anything else runs --------------------------------
 
@@ -39,6 +57,12 @@ for (const k of ['lookup', 'lookupService', 'resolve', 'resolve4', 'resolve6', '
   dns.promises[k] = refuse('DNS');
   dns.Resolver.prototype[k] = refuse('DNS');
   dns.promises.Resolver.prototype[k] = refuse('DNS');
+}
+
+// Emscripten's system() calls require('child_process').spawnSync. The permission model refuses
+// it anyway; refusing it here too turns that into an ordinary error instead of a crash.
+for (const k of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']) {
+  childProcess[k] = refuse('starting programs');
 }
 
 // Pyodide's NODEFS reads process.binding('constants') at start, and the permission model
@@ -83,7 +107,8 @@ const py = await loadPyodide({
   stdout: () => {},
   stderr: () => {},
   stdin: () => null,
-  checkAPIVersion: true,
+  ...(mode === 'make-snapshot' ? { _makeSnapshot: true } : {}),
+  ...(snapshot ? { _loadSnapshot: snapshot } : {}),
 });
 WebAssembly.Memory = RealMemory;
 
@@ -92,6 +117,12 @@ import sys, json, inspect, importlib, traceback
 
 sys.dont_write_bytecode = True
 sys.setrecursionlimit(800)
+
+import os as _os, posix as _posix
+def _cairn_no_programs(*args, **kwargs):
+    raise OSError("starting programs is not available in the view sandbox")
+_os.system = _os.popen = _posix.system = _cairn_no_programs
+del _os, _posix
 
 def _cairn_error(code, message):
     return "E" + json.dumps({"code": code, "message": str(message)[:4000]})
@@ -162,6 +193,12 @@ def _cairn_check(files):
             return f"{name}: {e}"
     return None
 `);
+if (mode === 'make-snapshot') {
+  // Taken before any hardening below and before any view code: the image holds only a freshly
+  // started interpreter with the definitions above.
+  send({ type: 'snapshot', snapshot: py.makeMemorySnapshot() }, () => exit(0));
+  await new Promise(() => {});
+}
 const runInPython = py.globals.get('_cairn_run');
 const checkInPython = py.globals.get('_cairn_check');
 

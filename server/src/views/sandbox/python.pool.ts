@@ -24,7 +24,8 @@ const RSS_SAMPLE_MS = 50;
 const START_TIMEOUT_MS = 60_000;
 
 interface RunnerMessage {
-  type: 'ready' | 'query' | 'done' | 'checked';
+  type: 'ready' | 'query' | 'done' | 'checked' | 'snapshot';
+  snapshot?: Uint8Array;
   qid?: number;
   query?: string;
   ok?: boolean;
@@ -48,6 +49,49 @@ function residentBytes(pid: number): number | null {
   }
 }
 
+function spawnRunner(entry: string, mode: 'plain' | 'make-snapshot' | 'from-snapshot'): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      '--experimental-permission',
+      `--allow-fs-read=${dirname(entry)}/`,
+      `--allow-fs-read=${RUNNER}`,
+      '--disallow-code-generation-from-strings',
+      `--max-old-space-size=${RUNNER_HEAP_MB}`,
+      '--no-warnings',
+      RUNNER,
+      entry,
+      mode,
+    ],
+    // 'advanced' so the start-up snapshot travels as bytes, not as a JSON array of numbers.
+    { env: {}, cwd: '/', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'advanced' },
+  );
+}
+
+/**
+ * Loads Pyodide once in a throwaway runner and returns its memory image, from which every
+ * later runner starts in a fraction of the time. Null when that fails: runners then load plainly.
+ */
+function makeSnapshot(entry: string, children: Set<ChildProcess>): Promise<Uint8Array | null> {
+  return new Promise((resolve) => {
+    const child = spawnRunner(entry, 'make-snapshot');
+    children.add(child);
+    child.unref();
+    child.channel?.unref();
+    const timer = setTimeout(() => child.kill('SIGKILL'), START_TIMEOUT_MS);
+    let snapshot: Uint8Array | null = null;
+    child.on('message', (msg: RunnerMessage) => {
+      if (msg.type === 'snapshot' && msg.snapshot instanceof Uint8Array) snapshot = msg.snapshot;
+    });
+    child.on('error', () => {});
+    child.on('exit', () => {
+      children.delete(child);
+      clearTimeout(timer);
+      resolve(snapshot);
+    });
+  });
+}
+
 class PyodideProcess {
   readonly child: ChildProcess;
   readonly ready: Promise<void>;
@@ -57,26 +101,16 @@ class PyodideProcess {
   exited = false;
   stderrTail = '';
 
-  constructor(entry: string) {
-    const pyodideDir = dirname(entry);
-    this.child = spawn(
-      process.execPath,
-      [
-        '--experimental-permission',
-        `--allow-fs-read=${pyodideDir}/`,
-        `--allow-fs-read=${RUNNER}`,
-        '--disallow-code-generation-from-strings',
-        `--max-old-space-size=${RUNNER_HEAP_MB}`,
-        '--no-warnings',
-        RUNNER,
-        entry,
-      ],
-      { env: {}, cwd: '/', stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json' },
-    );
+  constructor(entry: string, snapshot: Uint8Array | null) {
+    this.child = spawnRunner(entry, snapshot ? 'from-snapshot' : 'plain');
+    if (snapshot) this.child.send({ type: 'snapshot', snapshot });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-2000);
     });
+    // Idle runners must not keep the host alive; a run in progress holds its own timers.
+    this.child.unref();
+    this.child.channel?.unref();
     this.child.on('message', (msg: RunnerMessage) => this.listener?.(msg));
     this.child.on('exit', (code, signal) => {
       this.exited = true;
@@ -196,6 +230,8 @@ export class PythonPool {
   private readonly queue: SlotQueue<PyodideProcess>;
   private readonly processes = new Set<PyodideProcess>();
   private entry: string | null = null;
+  private snapshot: Promise<Uint8Array | null> | null = null;
+  private readonly snapshotMakers = new Set<ChildProcess>();
   private startFailures = 0;
   private lastStartError: SandboxError | null = null;
   private closed = false;
@@ -215,7 +251,14 @@ export class PythonPool {
       this.startFailures = Infinity;
       return;
     }
-    const p = new PyodideProcess(this.entry);
+    const entry = this.entry;
+    this.snapshot ??= makeSnapshot(entry, this.snapshotMakers);
+    void this.snapshot.then((snapshot) => this.startProcess(entry, snapshot));
+  }
+
+  private startProcess(entry: string, snapshot: Uint8Array | null): void {
+    if (this.closed) return;
+    const p = new PyodideProcess(entry, snapshot);
     this.processes.add(p);
     p.child.once('exit', () => this.processes.delete(p));
     p.ready.then(
@@ -228,6 +271,8 @@ export class PythonPool {
       (err: SandboxError) => {
         this.startFailures++;
         this.lastStartError = err;
+        // A snapshot that does not start is dropped: the next runners load Pyodide plainly.
+        if (snapshot) this.snapshot = Promise.resolve(null);
         // Back off so a broken installation does not turn into a fork loop.
         if (this.startFailures < 5) setTimeout(() => this.replenish(), 500 * this.startFailures).unref();
       },
@@ -266,6 +311,7 @@ export class PythonPool {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.close();
+    for (const child of this.snapshotMakers) child.kill('SIGKILL');
     const exits = [...this.processes].map(
       (p) => new Promise<void>((resolve) => (p.exited ? resolve() : (p.child.once('exit', () => resolve()), p.kill()))),
     );
