@@ -4,6 +4,7 @@ import { activityEvents, expectedDailyCounts, loadExample, memoryEvents } from '
 import {
   DEFAULT_LIMITS,
   MAX_LIMITS,
+  MAX_QUERIES_IN_FLIGHT,
   SandboxError,
   clampLimits,
   createSandbox,
@@ -129,6 +130,24 @@ describe('JavaScript views: behaviour', () => {
       expect(e.code, q).toBe('view_query_invalid');
     }
     expect(queries).toHaveLength(1);
+  });
+
+  it('lets a run have at most a few queries in flight', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const queryEvents = async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return { events: [{ n: 1 }], next: null };
+    };
+    const r = await run(
+      "export default async ({ events }) => (await Promise.all(Array.from({ length: 40 }, () => events.query({ type: 'a' })))).length",
+      { queryEvents },
+    );
+    expect(r.result).toBe(40);
+    expect(r.stats.eventsRead).toBe(40);
+    expect(most).toBe(MAX_QUERIES_IN_FLIGHT);
   });
 
   it('lets a view catch a failed query, and fails with the host error when it does not', async () => {
@@ -349,6 +368,29 @@ describe('JavaScript views: escapes and limits', () => {
     }`);
     expect(r.result).toEqual({ frozen: true, replaced: false });
     expect((await run('export default () => globalThis.stash ?? null')).result).toBeNull();
+  });
+});
+
+describe('JavaScript views: scheduling', () => {
+  it('queues concurrent runs on the workers and answers each its own result', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => run('export default async ({ input }) => { await null; return input * 2 }', { input: i })),
+    );
+    expect(results.map((r) => r.result)).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
+  });
+
+  it('fails with view_unavailable when no worker frees up within the queue timeout', async () => {
+    const small = createSandbox({ pythonWorkers: 0, javascriptWorkers: 1, queueTimeoutMs: 100 });
+    try {
+      const busy = small.run(request('export default () => { for (;;) {} }', {}, { cpuMs: 1500 }));
+      const queued = await failure(small.run(request('export default () => 1')));
+      expect(queued.code).toBe('view_unavailable');
+      expect((await failure(busy)).code).toBe('view_timeout');
+      expect((await small.run(request('export default () => 1'))).result).toBe(1);
+    } finally {
+      await small.close();
+    }
+    expect((await failure(small.run(request('export default () => 1')))).code).toBe('view_unavailable');
   });
 });
 

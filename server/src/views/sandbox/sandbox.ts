@@ -142,11 +142,17 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       const started = performance.now();
       let eventsRead = 0;
       let hostFailure: unknown;
+      const slots = new Semaphore(MAX_QUERIES_IN_FLIGHT);
       const query = async (raw: unknown): Promise<string> => {
         let page: EventsPage;
         try {
           const q = checkQuery(raw, limits);
-          page = await req.queryEvents(q);
+          await slots.acquire();
+          try {
+            page = await req.queryEvents(q);
+          } finally {
+            slots.release();
+          }
         } catch (e) {
           hostFailure ??= e;
           throw e;
@@ -196,6 +202,29 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       await Promise.all([js.close(), py.close()]);
     },
   };
+}
+
+/**
+ * Queries one run may have in flight at once: a view firing a thousand `events.query` calls
+ * in parallel waits for its turn instead of taking a thousand database connections.
+ */
+export const MAX_QUERIES_IN_FLIGHT = 4;
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 function toJsonText(value: unknown, what: string): string {
