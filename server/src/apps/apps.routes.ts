@@ -107,7 +107,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
     schema: {
       tags: ['apps'],
       summary: 'Permission requests, newest first (status=pending for the ones awaiting a decision)',
-      querystring: Obj({ status: Type.Optional(RequestStatus), appId: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      querystring: Obj({ status: Type.Optional(RequestStatus), appId: Type.Optional(Type.String({ format: 'uuid' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       response: { 200: Type.Object({ requests: Type.Array(Type.Ref('PermissionRequest')) }), ...errorResponses },
     },
   }, async (req) => ({ requests: await apps.listRequests(req.auth, req.query as { status?: string; appId?: string; limit?: number }) }));
