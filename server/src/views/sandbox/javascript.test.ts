@@ -162,6 +162,12 @@ describe('JavaScript views: behaviour', () => {
     const e = await failure(run("export default async ({ events }) => events.query({ type: 'x' })", { queryEvents }));
     expect(e.code).toBe('view_query_invalid');
     expect(e.message).toBe('event type not granted');
+    // A view that handled the failure and then failed on its own reports its own error.
+    const own = await failure(
+      run("export default async ({ events }) => { try { await events.query({ type: 'x' }) } catch {} throw new Error('mine') }", { queryEvents }),
+    );
+    expect(own.code).toBe('view_runtime_error');
+    expect(own.message).toContain('Error: mine');
   });
 
   it('reports errors thrown by the view with their message', async () => {

@@ -178,7 +178,14 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
       } catch (e) {
         // A view that lets a failed query propagate fails with the host's own reason (an
         // invalid query, a revoked permission...), not with a generic runtime error.
-        if (hostFailure !== undefined && isSandboxError(e) && e.code === 'view_runtime_error') throw hostFailure;
+        if (
+          hostFailure instanceof Error &&
+          isSandboxError(e) &&
+          e.code === 'view_runtime_error' &&
+          e.message.includes(hostFailure.message)
+        ) {
+          throw hostFailure;
+        }
         throw e;
       }
       if (Buffer.byteLength(resultJson, 'utf8') > limits.maxResultBytes) {
