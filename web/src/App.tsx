@@ -49,7 +49,8 @@ export function App() {
     return (
       <Routes>
         <Route path="/login" element={<LoginPage expired={state.expired} />} />
-        <Route path="*" element={<Navigate to={here === '/' || here.startsWith('/setup') ? '/login' : `/login?next=${encodeURIComponent(here)}`} replace />} />
+        {/* Come back to the page asked for, except after a deliberate sign-out. */}
+        <Route path="*" element={<Navigate to={state.signedOut || here === '/' || here.startsWith('/setup') ? '/login' : `/login?next=${encodeURIComponent(here)}`} replace />} />
       </Routes>
     );
   }

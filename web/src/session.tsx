@@ -6,7 +6,8 @@ export type SessionState =
   | { status: 'loading' }
   | { status: 'error'; error: unknown }
   | { status: 'setup' }
-  | { status: 'anonymous'; expired: boolean }
+  /** expired: the session ended by itself; signedOut: the person clicked "Sign out". */
+  | { status: 'anonymous'; expired: boolean; signedOut?: boolean }
   | { status: 'signed-in'; user: User; scopes: string[] };
 
 interface SessionApi {
@@ -66,7 +67,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   const signOut = useCallback(async () => {
     await api.auth.logout().catch(() => {});
-    setState({ status: 'anonymous', expired: false });
+    setState({ status: 'anonymous', expired: false, signedOut: true });
   }, []);
 
   const updateUser = useCallback((user: User) => {

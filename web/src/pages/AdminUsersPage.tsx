@@ -151,8 +151,16 @@ export function AdminUsersPage() {
 function PolicySection() {
   const { t } = useTranslation();
   const settings = useLoad(() => api.settings.get());
+  // Optimistic: the switch moves at once and moves back if the server refuses.
   const save = useAction(async (requireTotp: boolean) => {
-    settings.setData(await api.settings.update({ requireTotp }));
+    const before = settings.data;
+    settings.setData((s) => (s ? { ...s, requireTotp } : s));
+    try {
+      settings.setData(await api.settings.update({ requireTotp }));
+    } catch (e) {
+      settings.setData(before);
+      throw e;
+    }
   });
   const id = useId();
   return (

@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isCairnError } from '@cairn/sdk';
 import { api } from '../api.js';
@@ -15,6 +15,11 @@ export function LoginPage({ expired }: { expired: boolean }) {
   const [code, setCode] = useState('');
   const [step, setStep] = useState<'password' | 'totp'>('password');
   const passwordRef = useRef<HTMLInputElement>(null);
+  const codeRef = useRef<HTMLInputElement>(null);
+  // The code step replaces the form the person was typing in: put the caret in the code field.
+  useEffect(() => {
+    if (step === 'totp') codeRef.current?.focus();
+  }, [step]);
 
   const login = useAction(async (totp?: string) => {
     try {
@@ -75,6 +80,7 @@ export function LoginPage({ expired }: { expired: boolean }) {
           <p className="muted">{t('login.totpIntro')}</p>
           <ErrorAlert error={login.error} />
           <TextField
+            ref={codeRef}
             label={t('login.totpCode')}
             name="totp"
             inputMode="numeric"
@@ -82,7 +88,6 @@ export function LoginPage({ expired }: { expired: boolean }) {
             pattern="[0-9 ]{6,8}"
             maxLength={8}
             required
-            autoFocus
             className="code-field"
             value={code}
             onChange={(e) => setCode(e.target.value)}
