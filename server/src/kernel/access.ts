@@ -22,6 +22,9 @@ export const SCOPES = {
   'instruments:manage': 'Upload instruments, publish new editions and retire them',
   'records:read': 'Read subjects, sessions and records in workspaces where you hold a role',
   'records:write': 'Create subjects, sessions and records; edit, delete and import them (with a member role on the workspace)',
+  'datasets:read': 'Read datasets shared with you (public ones need no permission)',
+  'datasets:write': 'Create datasets and change those you are an editor of',
+  'datasets:manage': 'Administer every dataset, whoever owns it',
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;
@@ -30,7 +33,7 @@ export const isScope = (s: string): s is Scope => Object.hasOwn(SCOPES, s);
 
 export const ROLES = {
   admin: ALL_SCOPES,
-  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'records:read', 'records:write'] satisfies Scope[],
+  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'records:read', 'records:write', 'datasets:read', 'datasets:write'] satisfies Scope[],
 } as const satisfies Record<string, readonly Scope[]>;
 export type Role = keyof typeof ROLES;
 

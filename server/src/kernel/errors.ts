@@ -13,6 +13,11 @@ export const errorCatalog = {
   unsupported_grant_type: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  blob_invalid_hash: 400,
+  // datasets and blobs (docs/datasets.md)
+  blob_too_large: 413,
+  quota_exceeded: 413,
+  blob_range_invalid: 416,
   // 401
   unauthenticated: 401,
   invalid_credentials: 401,
@@ -29,6 +34,8 @@ export const errorCatalog = {
   // 404
   not_found: 404,
   route_not_found: 404,
+  blob_not_found: 404,
+  path_not_found: 404,
   // 409
   conflict: 409,
   already_set_up: 409,
@@ -37,6 +44,12 @@ export const errorCatalog = {
   session_ended: 409,
   instrument_retired: 409,
   version_conflict: 409,
+  path_case_collision: 409,
+  path_conflict: 409,
+  draft_conflict: 409,
+  draft_invalid: 409,
+  version_exists: 409,
+  session_closed: 409,
   // 422
   unprocessable: 422,
   schema_violation: 422,
@@ -45,6 +58,12 @@ export const errorCatalog = {
   invalid_submission: 422,
   invalid_import: 422,
   invalid_identifier: 422,
+  blob_hash_mismatch: 422,
+  blob_size_mismatch: 422,
+  path_invalid: 422,
+  path_traversal: 422,
+  path_too_long: 422,
+  upload_missing: 422,
   // 423
   account_locked: 423,
   // 429
@@ -52,6 +71,7 @@ export const errorCatalog = {
   // 5xx (never for bad input)
   internal_error: 500,
   unavailable: 503,
+  blob_store_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;

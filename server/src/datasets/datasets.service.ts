@@ -1,0 +1,623 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import semver from 'semver';
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../database/database.js';
+import { fail } from '../kernel/errors.js';
+import { isUuid, newId } from '../kernel/ids.js';
+import { actorRef, can, requireUser, type AuthContext } from '../kernel/access.js';
+import type { Logger } from '../kernel/logger.js';
+import type { LedgerService } from '../ledger/ledger.service.js';
+import type { JobRunner } from '../jobs/jobs.runner.js';
+import type { BlobStore } from '../blobs/blobs.store.js';
+import { isSha256 } from '../blobs/blobs.store.js';
+import { authStore } from '../auth/auth.store.js';
+import { DatasetTree, EMPTY_TREE_HASH, type FileEntry, type TreeChange } from './datasets.tree.js';
+import { normalizePath } from './datasets.paths.js';
+import { diffEntries, lineDiff, LINE_DIFF_DEFAULTS } from './datasets.diff.js';
+import { datasetsStore, type DatasetsTable, type VersionsTable } from './datasets.store.js';
+import { DATASET_ROLES, hashReviewToken, requireDatasetRole, REVIEW_PREFIX, roleOn, type DatasetCaller, type DatasetRole } from './datasets.access.js';
+import { runBuiltinChecks, type Issue } from './datasets.checks.js';
+import { runBidsValidator } from './datasets.bids.js';
+import { mapErrors } from './datasets.errors.js';
+
+export const VALIDATE_TASK = 'datasets.validate';
+/** Largest change set one commit takes (a 20,000-file upload is one commit). */
+export const MAX_CHANGES = 200_000;
+export const PREVIEW_MAX_BYTES = 256 * 1024;
+
+export interface DatasetsConfig {
+  datasetQuotaBytes: number;
+  bidsValidator: boolean;
+}
+
+export interface CreateDatasetInput {
+  title: string;
+  description?: string;
+  license?: string;
+  authors?: string[];
+  modalities?: string[];
+  profile?: 'generic' | 'bids';
+  public?: boolean;
+  readme?: string;
+}
+
+export type UpdateDatasetInput = Partial<Omit<CreateDatasetInput, 'readme' | 'profile'>> & { quotaBytes?: number | null };
+
+export const presentVersion = (v: VersionsTable) => ({
+  id: v.id,
+  kind: v.kind,
+  tag: v.tag,
+  changelog: v.changelog,
+  rootHash: v.root_hash,
+  fileCount: v.file_count,
+  size: v.size,
+  revision: v.revision,
+  validation: { status: v.validated_revision === v.revision ? v.validation_status : 'pending', revision: v.validated_revision },
+  createdAt: v.created_at.toISOString(),
+  updatedAt: v.updated_at.toISOString(),
+  deprecated: v.deprecated_at ? { at: v.deprecated_at.toISOString(), reason: v.deprecated_reason ?? '' } : null,
+});
+export type PublicVersion = ReturnType<typeof presentVersion>;
+
+const presentDataset = (d: DatasetsTable, role: DatasetRole | null) => ({
+  id: d.id,
+  accession: d.accession,
+  title: d.title,
+  description: d.description,
+  license: d.license,
+  authors: d.authors as string[],
+  modalities: d.modalities,
+  profile: d.profile,
+  public: d.public,
+  ownerId: d.owner_id,
+  quotaBytes: d.quota_bytes,
+  role,
+  createdAt: d.created_at.toISOString(),
+  updatedAt: d.updated_at.toISOString(),
+});
+
+const cleanList = (xs: string[] | undefined, max: number) => (xs ? [...new Set(xs.map((x) => x.trim()).filter(Boolean))].slice(0, max) : undefined);
+
+/**
+ * Datasets: versioned file trees. The draft is the one mutable version; commits apply change sets
+ * to it atomically under a row lock on the dataset (so concurrent commits are serialised, never
+ * interleaved), write a ledger entry in the same transaction and enqueue validation.
+ */
+export class DatasetsService {
+  /** Recently used trees, keyed by version id and root hash (a hash names one exact content). */
+  private readonly trees = new Map<string, DatasetTree>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: LedgerService,
+    readonly blobs: BlobStore,
+    private readonly jobs: JobRunner,
+    private readonly config: DatasetsConfig,
+    private readonly log: Logger,
+  ) {}
+
+  access(caller: DatasetCaller, key: string, min: DatasetRole) {
+    return requireDatasetRole(this.db, caller, key, min);
+  }
+
+  private async record(trx: Kysely<Database>, ctx: AuthContext, datasetId: string, type: string, data: Record<string, unknown>) {
+    await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream: `dataset:${datasetId}`, data: { datasetId, ...data } }], { allowSystemTypes: true }), { db: trx });
+  }
+
+  // --- datasets ------------------------------------------------------------------------------
+  async create(ctx: AuthContext, input: CreateDatasetInput) {
+    const user = requireUser(ctx);
+    if (!can(ctx, 'datasets:write')) throw fail('forbidden', 'This needs the datasets:write permission');
+    const title = input.title.trim();
+    if (!title) throw fail('validation_failed', 'A dataset needs a title', [{ pointer: '/title', message: 'empty' }]);
+    const id = newId();
+    await this.jobs.ready();
+    const created = await this.db.transaction().execute(async (trx) => {
+      const accession = await datasetsStore.nextAccession(trx);
+      const ds = await datasetsStore.insert(trx, {
+        id,
+        accession,
+        title,
+        description: input.description ?? '',
+        license: input.license?.trim() ?? '',
+        authors: cleanList(input.authors, 200) ?? [],
+        modalities: (cleanList(input.modalities, 50) ?? []).map((m) => m.toLowerCase()),
+        profile: input.profile ?? 'generic',
+        public: input.public ?? false,
+        owner_id: user.userId,
+        quota_bytes: null,
+      });
+      const draft = await datasetsStore.insertVersion(trx, {
+        id: newId(),
+        dataset_id: id,
+        kind: 'draft',
+        tag: null,
+        changelog: null,
+        root_hash: EMPTY_TREE_HASH,
+        file_count: 0,
+        size: 0,
+        revision: 0,
+        validated_revision: null,
+        validation_status: 'pending',
+        created_by: user.userId,
+      });
+      await this.record(trx, ctx, id, 'dataset.created', { accession, title, public: ds.public, profile: ds.profile });
+      return { ds, draft };
+    });
+    this.ledger.notifyAppended();
+    if (input.readme !== undefined && input.readme !== '') {
+      const r = await this.blobs.put(Readable.from([Buffer.from(input.readme, 'utf8')]));
+      await this.applyChanges({ auth: ctx }, id, [{ op: 'put', path: 'README.md', sha256: r.sha256, size: r.size }], { trustedHashes: new Map([[r.sha256, r.size]]) });
+    } else {
+      await this.enqueueValidation(created.ds.id);
+    }
+    return this.get({ auth: ctx }, id);
+  }
+
+  async get(caller: DatasetCaller, key: string) {
+    const { ds, role } = await this.access(caller, key, 'read');
+    const versions = await datasetsStore.versions(this.db, ds.id);
+    const draft = versions.find((v) => v.kind === 'draft')!;
+    const snapshots = versions.filter((v) => v.kind === 'snapshot');
+    const latest = snapshots.map((s) => s.tag!).sort(semver.rcompare)[0] ?? null;
+    return {
+      ...presentDataset(ds, role),
+      // Readers who cannot edit see the draft only when there is no snapshot yet? No: drafts are work in progress for editors.
+      draft: role === 'read' ? null : presentVersion(draft),
+      snapshots: snapshots.map(presentVersion).sort((a, b) => semver.rcompare(a.tag!, b.tag!)),
+      latestSnapshot: latest,
+    };
+  }
+
+  async update(caller: DatasetCaller, key: string, input: UpdateDatasetInput) {
+    const { ds, role } = await this.access(caller, key, 'edit');
+    if ((input.public !== undefined && input.public !== ds.public) || input.quotaBytes !== undefined) {
+      if (role !== 'admin') throw fail('forbidden', 'Only dataset admins can change visibility');
+      if (input.quotaBytes !== undefined && !can(caller.auth, 'datasets:manage')) throw fail('forbidden', 'Only instance administrators can change a quota');
+    }
+    const patch: Partial<DatasetsTable> = {};
+    if (input.title !== undefined) {
+      if (!input.title.trim()) throw fail('validation_failed', 'A dataset needs a title', [{ pointer: '/title', message: 'empty' }]);
+      patch.title = input.title.trim();
+    }
+    if (input.description !== undefined) patch.description = input.description;
+    if (input.license !== undefined) patch.license = input.license.trim();
+    if (input.authors !== undefined) patch.authors = cleanList(input.authors, 200);
+    if (input.modalities !== undefined) patch.modalities = cleanList(input.modalities, 50)!.map((m) => m.toLowerCase());
+    if (input.public !== undefined) patch.public = input.public;
+    if (input.quotaBytes !== undefined) patch.quota_bytes = input.quotaBytes;
+    if (Object.keys(patch).length === 0) return this.get(caller, ds.id);
+    await this.db.transaction().execute(async (trx) => {
+      await datasetsStore.update(trx, ds.id, patch);
+      const data: Record<string, unknown> = { ...patch };
+      if (input.public !== undefined && input.public !== ds.public) await this.record(trx, caller.auth, ds.id, input.public ? 'dataset.published' : 'dataset.unpublished', {});
+      await this.record(trx, caller.auth, ds.id, 'dataset.updated', { changes: data });
+    });
+    this.ledger.notifyAppended();
+    return this.get(caller, ds.id);
+  }
+
+  async search(ctx: AuthContext, q: { q?: string; modality?: string; license?: string; scope?: 'public' | 'mine' | 'all'; limit?: number; offset?: number }) {
+    const a = actorRef(ctx);
+    const userId = ctx.actor.kind === 'user' && (can(ctx, 'datasets:read') || can(ctx, 'datasets:write')) ? a.id : null;
+    const scope = q.scope ?? 'all';
+    if (scope === 'mine' && !userId) throw fail('unauthenticated', 'Sign in to list your datasets');
+    const r = await datasetsStore.search(this.db, {
+      text: q.q?.trim() || undefined,
+      modality: q.modality?.toLowerCase(),
+      license: q.license,
+      scope,
+      userId,
+      everything: can(ctx, 'datasets:manage'),
+      limit: Math.min(Math.max(q.limit ?? 50, 1), 200),
+      offset: Math.max(q.offset ?? 0, 0),
+    });
+    const datasets = [];
+    for (const d of r.rows) datasets.push(presentDataset(d, await roleOn(this.db, { auth: ctx }, d)));
+    return { datasets, total: r.total, facets: r.facets };
+  }
+
+  // --- members and reviewer links ---------------------------------------------------------------
+  async members(caller: DatasetCaller, key: string) {
+    const { ds } = await this.access(caller, key, 'read');
+    if (caller.auth.actor.kind === 'anonymous') throw fail('unauthenticated', 'Sign in to see who has access');
+    const owner = await authStore.userById(this.db, ds.owner_id);
+    const members = (await datasetsStore.members(this.db, ds.id)).map((m) => ({ userId: m.user_id, username: m.username, role: m.role }));
+    return { owner: { userId: ds.owner_id, username: owner?.username ?? '' }, members };
+  }
+
+  async setMember(caller: DatasetCaller, key: string, userId: string, role: string) {
+    const { ds } = await this.access(caller, key, 'admin');
+    if (!(DATASET_ROLES as readonly string[]).includes(role)) throw fail('validation_failed', `role must be one of ${DATASET_ROLES.join(', ')}`, [{ pointer: '/role', message: 'invalid role' }]);
+    if (!isUuid(userId) || !(await authStore.userById(this.db, userId))) throw fail('not_found', 'No such user');
+    if (userId === ds.owner_id) throw fail('conflict', 'The owner is always an admin of the dataset');
+    await this.db.transaction().execute(async (trx) => {
+      await datasetsStore.setMember(trx, ds.id, userId, role);
+      await this.record(trx, caller.auth, ds.id, 'dataset.member_set', { userId, role });
+    });
+    this.ledger.notifyAppended();
+  }
+
+  async removeMember(caller: DatasetCaller, key: string, userId: string) {
+    const { ds } = await this.access(caller, key, 'admin');
+    await this.db.transaction().execute(async (trx) => {
+      if (!isUuid(userId) || !(await datasetsStore.removeMember(trx, ds.id, userId))) throw fail('not_found', 'That user is not a member');
+      await this.record(trx, caller.auth, ds.id, 'dataset.member_removed', { userId });
+    });
+    this.ledger.notifyAppended();
+  }
+
+  async createReviewerLink(caller: DatasetCaller, key: string, input: { expiresInDays?: number; note?: string }) {
+    const { ds } = await this.access(caller, key, 'admin');
+    const user = requireUser(caller.auth);
+    const days = input.expiresInDays ?? 30;
+    if (!Number.isInteger(days) || days < 1 || days > 365) throw fail('validation_failed', 'expiresInDays must be 1-365', [{ pointer: '/expiresInDays', message: 'out of range' }]);
+    const token = REVIEW_PREFIX + randomBytes(24).toString('base64url');
+    const id = newId();
+    const link = await this.db.transaction().execute(async (trx) => {
+      const l = await datasetsStore.insertLink(trx, { id, dataset_id: ds.id, token_hash: hashReviewToken(token), note: (input.note ?? '').slice(0, 500), created_by: user.userId, expires_at: new Date(Date.now() + days * 86_400_000) });
+      // The token itself never reaches the ledger: it is a bearer secret.
+      await this.record(trx, caller.auth, ds.id, 'dataset.reviewer_link_created', { linkId: id, expiresAt: l.expires_at.toISOString() });
+      return l;
+    });
+    this.ledger.notifyAppended();
+    return { ...presentLink(link), token };
+  }
+
+  async reviewerLinks(caller: DatasetCaller, key: string) {
+    const { ds } = await this.access(caller, key, 'admin');
+    return (await datasetsStore.links(this.db, ds.id)).map(presentLink);
+  }
+
+  async revokeReviewerLink(caller: DatasetCaller, key: string, linkId: string) {
+    const { ds } = await this.access(caller, key, 'admin');
+    await this.db.transaction().execute(async (trx) => {
+      if (!isUuid(linkId) || !(await datasetsStore.revokeLink(trx, ds.id, linkId))) throw fail('not_found', 'No such active reviewer link');
+      await this.record(trx, caller.auth, ds.id, 'dataset.reviewer_link_revoked', { linkId });
+    });
+    this.ledger.notifyAppended();
+  }
+
+  // --- versions and trees ------------------------------------------------------------------------
+  /** Resolves `draft`, a tag (`1.0.0` or `v1.0.0`) or a version id; readers cannot see the draft. */
+  async version(caller: DatasetCaller, key: string, ver: string) {
+    const { ds, role } = await this.access(caller, key, 'read');
+    const v = typeof ver === 'string' && ver.length <= 80 ? await datasetsStore.version(this.db, ds.id, ver) : undefined;
+    if (!v || (v.kind === 'draft' && role === 'read')) throw fail('not_found', `No version ${JSON.stringify(ver)} of ${ds.accession}`);
+    return { ds, role, version: v };
+  }
+
+  async treeOf(db: Kysely<Database>, v: VersionsTable): Promise<DatasetTree> {
+    const k = `${v.id}:${v.root_hash}`;
+    const hit = this.trees.get(k);
+    if (hit) {
+      this.trees.delete(k);
+      this.trees.set(k, hit);
+      return hit;
+    }
+    const tree = DatasetTree.fromEntries(await datasetsStore.files(db, v.id), { trusted: true });
+    if (tree.rootHash !== v.root_hash) this.log.error({ versionId: v.id }, 'stored files do not match the version root hash');
+    this.cacheTree(v.id, tree);
+    return tree;
+  }
+
+  private cacheTree(versionId: string, tree: DatasetTree) {
+    this.trees.set(`${versionId}:${tree.rootHash}`, tree);
+    while (this.trees.size > 16) this.trees.delete(this.trees.keys().next().value!);
+  }
+
+  async tree(caller: DatasetCaller, key: string, ver: string, folder = '') {
+    const { version } = await this.version(caller, key, ver);
+    const tree = await this.treeOf(this.db, version);
+    return mapErrors(async () => ({ version: presentVersion(version), path: folder, children: tree.list(folder) }));
+  }
+
+  async files(caller: DatasetCaller, key: string, ver: string, folder = '') {
+    const { version } = await this.version(caller, key, ver);
+    const tree = await this.treeOf(this.db, version);
+    return mapErrors(async () => ({ version: presentVersion(version), files: tree.entries(folder) }));
+  }
+
+  async file(caller: DatasetCaller, key: string, ver: string, filePath: string): Promise<{ entry: FileEntry; version: VersionsTable; ds: DatasetsTable }> {
+    const { ds, version } = await this.version(caller, key, ver);
+    const tree = await this.treeOf(this.db, version);
+    const entry = await mapErrors(async () => tree.file(filePath));
+    if (!entry) throw fail('path_not_found', `No file ${JSON.stringify(filePath)} in this version`);
+    return { entry, version, ds };
+  }
+
+  async readSmall(entry: FileEntry, max: number): Promise<Buffer> {
+    if (entry.size > max) throw fail('payload_too_large', 'File too large');
+    const chunks: Buffer[] = [];
+    for await (const c of await mapErrors(() => this.blobs.get(entry.sha256))) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async preview(caller: DatasetCaller, key: string, ver: string, filePath: string) {
+    const { entry } = await this.file(caller, key, ver, filePath);
+    const base = { path: entry.path, size: entry.size, sha256: entry.sha256 };
+    if (entry.size > PREVIEW_MAX_BYTES) return { ...base, kind: 'too_large' as const, limit: PREVIEW_MAX_BYTES };
+    const bytes = await this.readSmall(entry, PREVIEW_MAX_BYTES);
+    let text: string;
+    try {
+      if (bytes.includes(0)) throw new Error('binary');
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return { ...base, kind: 'binary' as const };
+    }
+    if (/\.json$/i.test(entry.path)) {
+      try {
+        return { ...base, kind: 'json' as const, text, json: JSON.parse(text) as unknown };
+      } catch {
+        return { ...base, kind: 'text' as const, text };
+      }
+    }
+    if (/\.tsv$/i.test(entry.path)) {
+      const rows = text.split('\n').filter((l, i, a) => !(i === a.length - 1 && l === '')).slice(0, 1001).map((l) => l.replace(/\r$/, '').split('\t'));
+      return { ...base, kind: 'tsv' as const, text, rows };
+    }
+    return { ...base, kind: 'text' as const, text };
+  }
+
+  async diff(caller: DatasetCaller, key: string, from: string, to: string) {
+    const a = await this.version(caller, key, from);
+    const b = await this.version(caller, key, to);
+    const [ta, tb] = [await this.treeOf(this.db, a.version), await this.treeOf(this.db, b.version)];
+    return { from: presentVersion(a.version), to: presentVersion(b.version), ...diffEntries(ta.entries(), tb.entries()) };
+  }
+
+  /** A line diff of one file between two versions (`oldPath` for a renamed file). */
+  async lineDiff(caller: DatasetCaller, key: string, from: string, to: string, filePath: string, oldPath?: string) {
+    const a = await this.version(caller, key, from);
+    const b = await this.version(caller, key, to);
+    const before = (await this.treeOf(this.db, a.version)).file(normalizePath(oldPath ?? filePath));
+    const after = (await this.treeOf(this.db, b.version)).file(normalizePath(filePath));
+    if (!before && !after) throw fail('path_not_found', `No file ${JSON.stringify(filePath)} in either version`);
+    const max = LINE_DIFF_DEFAULTS.maxBytes;
+    if ((before?.size ?? 0) > max || (after?.size ?? 0) > max) return { path: filePath, oldPath: oldPath ?? filePath, diff: { kind: 'too_large' as const } };
+    const bb = before ? await this.readSmall(before, max) : Buffer.alloc(0);
+    const ab = after ? await this.readSmall(after, max) : Buffer.alloc(0);
+    return { path: filePath, oldPath: oldPath ?? filePath, diff: lineDiff(bb, ab) };
+  }
+
+  // --- commits ----------------------------------------------------------------------------------
+  /**
+   * Applies a change set to the draft atomically. `trustedHashes` are blobs the caller just proved
+   * (uploaded in its session); any other `put` must name content the caller can already read.
+   */
+  async applyChanges(
+    caller: DatasetCaller,
+    key: string,
+    changes: TreeChange[],
+    opts: { baseRevision?: number; message?: string; trustedHashes?: Map<string, number>; sessionId?: string; onCommitted?: (trx: Kysely<Database>) => Promise<void> } = {},
+  ) {
+    const { ds } = await this.access(caller, key, 'edit');
+    const user = requireUser(caller.auth);
+    if (!Array.isArray(changes) || changes.length === 0) throw fail('validation_failed', 'Send at least one change', [{ pointer: '/changes', message: 'empty' }]);
+    if (changes.length > MAX_CHANGES) throw fail('payload_too_large', `A commit holds at most ${MAX_CHANGES} changes`);
+    const wanted = new Map<string, number>();
+    changes.forEach((c, i) => {
+      if (c.op !== 'put') return;
+      if (!isSha256(c.sha256)) throw fail('blob_invalid_hash', `Change ${i}: sha256 must be 64 lowercase hexadecimal characters`, [{ pointer: `/changes/${i}/sha256`, message: 'invalid hash' }]);
+      if (!Number.isSafeInteger(c.size) || c.size < 0) throw fail('validation_failed', `Change ${i}: size must be a non-negative integer`, [{ pointer: `/changes/${i}/size`, message: 'invalid size' }]);
+      wanted.set(c.sha256, c.size);
+    });
+    const unknown = [...wanted.keys()].filter((h) => !opts.trustedHashes?.has(h));
+    const known = await datasetsStore.knownBlobs(this.db, unknown, { datasetId: ds.id, userId: user.userId, everything: can(caller.auth, 'datasets:manage'), sessionId: opts.sessionId });
+    for (const [h, s] of opts.trustedHashes ?? []) known.set(h, s);
+    const missing = [...wanted.keys()].filter((h) => !known.has(h));
+    if (missing.length) {
+      throw fail('upload_missing', `${missing.length} file(s) reference content that was not uploaded; upload them first`, { missing: missing.slice(0, 100) });
+    }
+    changes.forEach((c, i) => {
+      if (c.op === 'put' && known.get(c.sha256) !== c.size) {
+        throw fail('blob_size_mismatch', `Change ${i}: ${c.path} announces ${c.size} bytes, its content has ${known.get(c.sha256)}`, [{ pointer: `/changes/${i}/size`, message: 'size mismatch' }]);
+      }
+    });
+
+    await this.jobs.ready();
+    const result = await mapErrors(() =>
+      this.db.transaction().execute(async (trx) => {
+        // The row lock serialises commits (and snapshots) on one dataset; different datasets proceed in parallel.
+        const locked = await datasetsStore.lock(trx, ds.id);
+        const draft = await datasetsStore.draft(trx, ds.id);
+        if (opts.baseRevision !== undefined && opts.baseRevision !== draft.revision) {
+          throw fail('draft_conflict', `The draft is at revision ${draft.revision}, not ${opts.baseRevision}: someone else committed; review and retry`, { revision: draft.revision, rootHash: draft.root_hash });
+        }
+        await opts.onCommitted?.(trx);
+        const before = await this.treeOf(trx, draft);
+        const after = before.apply(changes);
+        if (after.rootHash === before.rootHash) return { draft, tree: before, changed: false, summary: diffEntries([], []).summary };
+        const quota = locked.quota_bytes ?? this.config.datasetQuotaBytes;
+        if (after.size > quota) throw fail('quota_exceeded', `The draft would hold ${after.size} bytes, over this dataset's quota of ${quota}`, { size: after.size, quota });
+        const old = new Map(before.entries().map((e) => [e.path, e]));
+        const removed: string[] = [];
+        const added: FileEntry[] = [];
+        const nextEntries = after.entries();
+        const nextPaths = new Set<string>();
+        for (const e of nextEntries) {
+          nextPaths.add(e.path);
+          const o = old.get(e.path);
+          if (!o) added.push(e);
+          else if (o.sha256 !== e.sha256 || o.size !== e.size) {
+            removed.push(e.path);
+            added.push(e);
+          }
+        }
+        for (const p of old.keys()) if (!nextPaths.has(p)) removed.push(p);
+        await datasetsStore.writeFiles(trx, draft.id, removed, added);
+        const updated = await datasetsStore.updateVersion(trx, draft.id, {
+          root_hash: after.rootHash,
+          file_count: after.fileCount,
+          size: after.size,
+          revision: draft.revision + 1,
+          validation_status: 'pending',
+        });
+        const summary = diffEntries(before.entries(), nextEntries).summary;
+        await this.record(trx, caller.auth, ds.id, 'dataset.committed', {
+          revision: updated.revision,
+          rootHash: after.rootHash,
+          fileCount: after.fileCount,
+          size: after.size,
+          summary,
+          ...(opts.message ? { message: opts.message.slice(0, 2000) } : {}),
+          ...(opts.sessionId ? { sessionId: opts.sessionId } : {}),
+          // Small change sets are recorded whole; large ones by their count (entries stay under 1 MiB).
+          ...(changes.length <= 500 ? { changes } : { changeCount: changes.length }),
+        });
+        await this.jobs.enqueue(trx, VALIDATE_TASK, { datasetId: ds.id }, { jobKey: `validate:${ds.id}`, maxAttempts: 3 });
+        return { draft: updated, tree: after, changed: true, summary };
+      }),
+    );
+    if (result.changed) {
+      this.cacheTree(result.draft.id, result.tree);
+      this.ledger.notifyAppended();
+    }
+    return { draft: presentVersion(result.draft), changed: result.changed, summary: result.summary };
+  }
+
+  // --- snapshots ------------------------------------------------------------------------------
+  async snapshot(caller: DatasetCaller, key: string, input: { bump?: 'major' | 'minor' | 'patch'; version?: string; changelog: string }) {
+    const { ds } = await this.access(caller, key, 'edit');
+    const user = requireUser(caller.auth);
+    const changelog = (input.changelog ?? '').trim();
+    if (!changelog) throw fail('validation_failed', 'A snapshot needs a changelog', [{ pointer: '/changelog', message: 'empty' }]);
+    if ((input.bump === undefined) === (input.version === undefined)) throw fail('validation_failed', 'Give either bump (major, minor, patch) or version', [{ pointer: '/bump', message: 'one of bump or version' }]);
+    let draft = await datasetsStore.draft(this.db, ds.id);
+    if (draft.file_count === 0) throw fail('draft_invalid', 'The draft is empty: upload files before taking a snapshot');
+    // Never snapshot on a stale verdict: validate now if the background job has not caught up.
+    if (draft.validated_revision !== draft.revision) {
+      await this.validate(ds.id);
+      draft = await datasetsStore.draft(this.db, ds.id);
+    }
+    const snap = await this.db.transaction().execute(async (trx) => {
+      await datasetsStore.lock(trx, ds.id);
+      const d = await datasetsStore.draft(trx, ds.id);
+      if (d.revision !== draft.revision || d.validated_revision !== d.revision) throw fail('draft_conflict', 'The draft changed while it was being validated; retry');
+      if (d.validation_status === 'failed') {
+        const errors = (await datasetsStore.issues(trx, d.id)).filter((i) => i.severity === 'error');
+        throw fail('draft_invalid', `The draft has ${errors.length} validation error(s); fix them before taking a snapshot`, { issues: errors.slice(0, 50).map(presentIssue) });
+      }
+      const tags = await datasetsStore.snapshotTags(trx, ds.id);
+      const latest = tags.sort(semver.rcompare)[0];
+      let tag: string;
+      if (input.version !== undefined) {
+        const v = semver.valid(input.version.replace(/^v/, ''));
+        if (!v) throw fail('validation_failed', `${JSON.stringify(input.version)} is not a semantic version such as 1.2.0`, [{ pointer: '/version', message: 'not semver' }]);
+        if (tags.includes(v)) throw fail('version_exists', `Version ${v} already exists`);
+        if (latest && !semver.gt(v, latest)) throw fail('version_exists', `Version ${v} must be greater than the latest snapshot ${latest}`);
+        tag = v;
+      } else {
+        tag = latest ? semver.inc(latest, input.bump!)! : input.bump === 'patch' ? '0.0.1' : input.bump === 'minor' ? '0.1.0' : '1.0.0';
+      }
+      const v = await datasetsStore.insertVersion(trx, {
+        id: newId(),
+        dataset_id: ds.id,
+        kind: 'snapshot',
+        tag,
+        changelog,
+        root_hash: d.root_hash,
+        file_count: d.file_count,
+        size: d.size,
+        revision: 0,
+        validated_revision: 0,
+        validation_status: d.validation_status,
+        created_by: user.userId,
+      });
+      await datasetsStore.copyFiles(trx, d.id, v.id);
+      const issues = await datasetsStore.issues(trx, d.id);
+      await datasetsStore.replaceIssues(trx, v.id, 0, issues.map((i) => ({ code: i.code, severity: i.severity, file: i.file, message: i.message })));
+      await this.record(trx, caller.auth, ds.id, 'dataset.snapshot_created', { versionId: v.id, tag, changelog, rootHash: v.root_hash, fileCount: v.file_count, size: v.size });
+      return v;
+    });
+    this.ledger.notifyAppended();
+    return presentVersion(snap);
+  }
+
+  async deprecate(caller: DatasetCaller, key: string, tag: string, reason: string) {
+    const { ds, version } = await this.version(caller, key, tag);
+    await this.access(caller, ds.id, 'admin');
+    if (version.kind !== 'snapshot') throw fail('validation_failed', 'Only snapshots can be deprecated');
+    if (!reason?.trim()) throw fail('validation_failed', 'Give a reason for the deprecation', [{ pointer: '/reason', message: 'empty' }]);
+    if (version.deprecated_at) throw fail('conflict', `${version.tag} is already deprecated`);
+    const v = await this.db.transaction().execute(async (trx) => {
+      const u = await datasetsStore.updateVersion(trx, version.id, { deprecated_at: new Date(), deprecated_reason: reason.trim().slice(0, 2000) });
+      await this.record(trx, caller.auth, ds.id, 'dataset.snapshot_deprecated', { versionId: version.id, tag: version.tag, reason: u.deprecated_reason });
+      return u;
+    });
+    this.ledger.notifyAppended();
+    return presentVersion(v);
+  }
+
+  // --- validation -----------------------------------------------------------------------------
+  async enqueueValidation(datasetId: string) {
+    await this.jobs.ready();
+    await this.jobs.enqueue(this.db, VALIDATE_TASK, { datasetId }, { jobKey: `validate:${datasetId}`, maxAttempts: 3 });
+  }
+
+  async validationOf(caller: DatasetCaller, key: string, ver: string) {
+    const { version } = await this.version(caller, key, ver);
+    const current = version.validated_revision === version.revision;
+    return {
+      version: presentVersion(version),
+      status: current ? version.validation_status : 'pending',
+      issues: current ? (await datasetsStore.issues(this.db, version.id)).map(presentIssue) : [],
+    };
+  }
+
+  async requestValidation(caller: DatasetCaller, key: string) {
+    const { ds } = await this.access(caller, key, 'edit');
+    await this.enqueueValidation(ds.id);
+  }
+
+  /** Validates the draft as it is now; a result for a revision that has since changed is dropped. */
+  async validate(datasetId: string): Promise<void> {
+    const draft = await datasetsStore.draft(this.db, datasetId);
+    const ds = (await datasetsStore.byIdOrAccession(this.db, datasetId))!;
+    const entries = (await this.treeOf(this.db, draft)).entries();
+    const issues: Issue[] = await mapErrors(() => runBuiltinChecks(entries, ds.profile, (e) => this.readSmall(e, Number.MAX_SAFE_INTEGER)));
+    if (this.config.bidsValidator) issues.push(...(await this.runBids(entries, ds.profile === 'bids' || entries.some((e) => e.path === 'dataset_description.json'))));
+    const status = issues.some((i) => i.severity === 'error') ? 'failed' : issues.length ? 'warnings' : 'passed';
+    await this.db.transaction().execute(async (trx) => {
+      const now = await trx.selectFrom('dataset_versions').select(['revision']).where('id', '=', draft.id).forUpdate().executeTakeFirstOrThrow();
+      if (now.revision !== draft.revision) return;
+      await datasetsStore.replaceIssues(trx, draft.id, draft.revision, issues);
+      await datasetsStore.updateVersion(trx, draft.id, { validated_revision: draft.revision, validation_status: status });
+    });
+  }
+
+  private async runBids(entries: FileEntry[], applies: boolean): Promise<Issue[]> {
+    if (!applies) return [];
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cairn-bids-'));
+    try {
+      for (const e of entries) {
+        const target = path.join(dir, ...e.path.split('/'));
+        await fs.mkdir(path.dirname(target), { recursive: true });
+        await pipeline(await this.blobs.get(e.sha256), (await fs.open(target, 'w')).createWriteStream());
+      }
+      return await runBidsValidator(dir, { ignoreNiftiHeaders: false });
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async history(caller: DatasetCaller, key: string, after?: string, limit?: number) {
+    const { ds } = await this.access(caller, key, 'read');
+    return this.ledger.listScoped({ kind: 'all' }, { stream: `dataset:${ds.id}`, after, limit });
+  }
+}
+
+export const presentIssue = (i: { code: string; severity: string; file: string | null; message: string }) => ({ code: i.code, severity: i.severity, file: i.file, message: i.message });
+const presentLink = (l: { id: string; note: string; created_at: Date; expires_at: Date; revoked_at: Date | null }) => ({
+  id: l.id,
+  note: l.note,
+  createdAt: l.created_at.toISOString(),
+  expiresAt: l.expires_at.toISOString(),
+  revokedAt: l.revoked_at?.toISOString() ?? null,
+  active: !l.revoked_at && l.expires_at > new Date(),
+});

@@ -1,0 +1,266 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Server as TusServer } from '@tus/server';
+import { FileStore } from '@tus/file-store';
+import type { Upload } from '@tus/utils';
+import type pg from 'pg';
+import type { Db } from '../database/database.js';
+import { fail, isAppError, AppError } from '../kernel/errors.js';
+import { isUuid, newId } from '../kernel/ids.js';
+import { requireUser, type AuthContext } from '../kernel/access.js';
+import type { Logger } from '../kernel/logger.js';
+import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
+import type { TreeChange } from './datasets.tree.js';
+import { datasetsStore, type UploadRow, type UploadSessionRow } from './datasets.store.js';
+import type { DatasetCaller } from './datasets.access.js';
+import { toAppError } from './datasets.errors.js';
+import type { DatasetsService } from './datasets.service.js';
+
+export const TUS_PATH = '/api/v1/uploads/tus';
+export const SESSION_TTL_MS = 7 * 86_400_000;
+/** Held shared while a blob is taken in and recorded, exclusive while GC decides what to delete. */
+export const BLOB_GC_LOCK = 0x63626c62; // 'cblb'
+const AUTH = Symbol.for('cairn.auth');
+
+export interface UploadsConfig {
+  datasetQuotaBytes: number;
+  userUploadQuotaBytes: number;
+  uploadDir: string;
+}
+
+/** tus hooks see srvx requests; the node request (with our auth context) hangs off them. */
+function authOf(req: unknown): AuthContext | undefined {
+  const r = req as { runtime?: { node?: { req?: IncomingMessage } }; node?: { req?: IncomingMessage } };
+  const node = r.runtime?.node?.req ?? r.node?.req;
+  return (node as unknown as Record<symbol, AuthContext> | undefined)?.[AUTH];
+}
+
+export function attachAuth(raw: IncomingMessage, auth: AuthContext): void {
+  (raw as unknown as Record<symbol, AuthContext>)[AUTH] = auth;
+}
+
+/** tus turns a thrown { status_code, body } into the response; our bodies are the usual JSON errors. */
+function tusError(e: unknown): { status_code: number; body: string } {
+  const err = toAppError(e);
+  if (isAppError(err)) return { status_code: err.status, body: JSON.stringify({ error: { code: err.code, message: err.message, ...(err.details !== undefined ? { details: err.details } : {}) } }) };
+  throw e;
+}
+
+/**
+ * Upload sessions and resumable uploads. A client opens a session on a dataset, asks which of its
+ * files' hashes the server already has, sends the others through tus (in parallel, resumable at
+ * the byte), then commits one change set that references them; nothing reaches the draft before
+ * that commit. A finished upload is moved into the blob store (no copy on the same filesystem)
+ * after its bytes hash to what the client announced.
+ */
+export class UploadsService {
+  readonly tus: TusServer;
+
+  constructor(
+    private readonly db: Db,
+    private readonly pool: pg.Pool,
+    private readonly blobs: BlobStore,
+    private readonly datasets: DatasetsService,
+    private readonly config: UploadsConfig,
+    private readonly log: Logger,
+  ) {
+    this.tus = new TusServer({
+      path: TUS_PATH,
+      datastore: new FileStore({ directory: config.uploadDir }),
+      relativeLocation: true,
+      respectForwardedHeaders: false,
+      // Each session's bytes are bounded by the quotas; tus asks before accepting an Upload-Length.
+      maxSize: async (req) => this.maxSizeFor(authOf(req)),
+      onUploadCreate: async (req, upload) => {
+        try {
+          await this.onCreate(authOf(req), upload);
+          return {};
+        } catch (e) {
+          throw tusError(e);
+        }
+      },
+      onIncomingRequest: async (req, id) => {
+        try {
+          await this.ownedUpload(authOf(req), id);
+        } catch (e) {
+          throw tusError(e);
+        }
+      },
+      onUploadFinish: async (req, upload) => {
+        try {
+          const row = await this.ownedUpload(authOf(req), upload.id);
+          const r = await this.ingest(row);
+          return { status_code: 204, headers: { 'Upload-Sha256': r.sha256 } };
+        } catch (e) {
+          throw tusError(e);
+        }
+      },
+      onResponseError: (_req, err) => {
+        if ('status_code' in err) return undefined;
+        this.log.error({ err }, 'upload failed');
+        return { status_code: 500, body: JSON.stringify({ error: { code: 'internal_error', message: 'The upload failed on our side' } }) };
+      },
+    });
+  }
+
+  private async maxSizeFor(auth: AuthContext | undefined): Promise<number> {
+    if (!auth || auth.actor.kind !== 'user') return 0;
+    const staged = await datasetsStore.stagedBytes(this.db, auth.actor.userId);
+    return Math.max(0, this.config.userUploadQuotaBytes - staged);
+  }
+
+  async createSession(caller: DatasetCaller, key: string) {
+    const { ds } = await this.datasets.access(caller, key, 'edit');
+    const user = requireUser(caller.auth);
+    const s = await datasetsStore.insertSession(this.db, { id: newId(), dataset_id: ds.id, user_id: user.userId, status: 'open', created_at: new Date(), expires_at: new Date(Date.now() + SESSION_TTL_MS) });
+    return presentSession(s);
+  }
+
+  /** The caller's open session on this dataset, or a clear refusal. */
+  async openSession(caller: DatasetCaller, key: string, sessionId: string): Promise<UploadSessionRow> {
+    const { ds } = await this.datasets.access(caller, key, 'edit');
+    const user = requireUser(caller.auth);
+    const s = isUuid(sessionId) ? await datasetsStore.session(this.db, sessionId) : undefined;
+    if (!s || s.dataset_id !== ds.id || s.user_id !== user.userId) throw fail('not_found', 'No such upload session');
+    if (s.status !== 'open' || s.expires_at <= new Date()) throw fail('session_closed', `This upload session is ${s.status === 'open' ? 'expired' : s.status}; start a new one`);
+    return s;
+  }
+
+  /** Which of these hashes the caller need not send (see knownBlobs for why not "anything stored"). */
+  async check(caller: DatasetCaller, key: string, sessionId: string, hashes: string[]) {
+    const s = await this.openSession(caller, key, sessionId);
+    const bad = hashes.findIndex((h) => !isSha256(h));
+    if (bad >= 0) throw fail('blob_invalid_hash', `sha256/${bad} is not 64 lowercase hexadecimal characters`, [{ pointer: `/sha256/${bad}`, message: 'invalid hash' }]);
+    await this.ingestPending(s.id);
+    const known = await datasetsStore.knownBlobs(this.db, [...new Set(hashes)], { datasetId: s.dataset_id, userId: s.user_id, everything: false, sessionId: s.id });
+    if (hashes.includes(EMPTY_SHA256)) known.set(EMPTY_SHA256, 0);
+    return { have: [...known.keys()] };
+  }
+
+  async commit(caller: DatasetCaller, key: string, sessionId: string, input: { changes: TreeChange[]; baseRevision?: number; message?: string }) {
+    const s = await this.openSession(caller, key, sessionId);
+    await this.ingestPending(s.id);
+    const trusted = new Map<string, number>([[EMPTY_SHA256, 0]]);
+    if (input.changes.some((c) => c.op === 'put' && c.sha256 === EMPTY_SHA256)) await this.blobs.put(Readable.from([]));
+    return this.datasets.applyChanges(caller, key, input.changes, {
+      baseRevision: input.baseRevision,
+      message: input.message,
+      sessionId: s.id,
+      trustedHashes: trusted,
+      onCommitted: async (trx) => {
+        const now = await trx.selectFrom('dataset_upload_sessions').select('status').where('id', '=', s.id).forUpdate().executeTakeFirstOrThrow();
+        if (now.status !== 'open') throw fail('session_closed', 'This upload session was already committed');
+        await datasetsStore.setSessionStatus(trx, s.id, 'committed');
+      },
+    });
+  }
+
+  async abort(caller: DatasetCaller, key: string, sessionId: string) {
+    const s = await this.openSession(caller, key, sessionId);
+    await datasetsStore.setSessionStatus(this.db, s.id, 'aborted');
+    await this.removeStaged(s.id);
+  }
+
+  private async onCreate(auth: AuthContext | undefined, upload: Upload) {
+    if (!auth) throw fail('unauthenticated', 'Sign in to upload');
+    const sessionId = upload.metadata?.sessionId ?? '';
+    const s = isUuid(sessionId) ? await datasetsStore.session(this.db, sessionId) : undefined;
+    if (!s || auth.actor.kind !== 'user' || s.user_id !== auth.actor.userId) throw fail('not_found', 'No such upload session (metadata sessionId)');
+    if (s.status !== 'open' || s.expires_at <= new Date()) throw fail('session_closed', 'This upload session is closed; start a new one');
+    // The session opener's edit right is re-checked: it may have been revoked since.
+    await this.datasets.access({ auth }, s.dataset_id, 'edit');
+    if (upload.size === undefined) throw fail('validation_failed', 'Send Upload-Length: deferred lengths are not supported');
+    const expected = upload.metadata?.sha256 || null;
+    if (expected !== null && !isSha256(expected)) throw fail('blob_invalid_hash', 'metadata sha256 must be 64 lowercase hexadecimal characters');
+    const ds = (await datasetsStore.byIdOrAccession(this.db, s.dataset_id))!;
+    const quota = ds.quota_bytes ?? this.config.datasetQuotaBytes;
+    // The commit checks the draft's resulting total; a single file over the whole quota can be refused now.
+    if (upload.size > quota) throw fail('quota_exceeded', `A file of ${upload.size} bytes does not fit in this dataset's quota of ${quota} bytes`, { quota });
+    await datasetsStore.insertUpload(this.db, { id: upload.id, session_id: s.id, size: upload.size, expected_sha256: expected });
+  }
+
+  private async ownedUpload(auth: AuthContext | undefined, id: string): Promise<UploadRow> {
+    const row = typeof id === 'string' && id.length <= 200 ? await datasetsStore.upload(this.db, id) : undefined;
+    const s = row ? await datasetsStore.session(this.db, row.session_id) : undefined;
+    if (!row || !s || !auth || auth.actor.kind !== 'user' || s.user_id !== auth.actor.userId) throw fail('not_found', 'No such upload');
+    if (s.status !== 'open') throw fail('session_closed', 'This upload session is closed');
+    return row;
+  }
+
+  /**
+   * Moves a complete staged upload into the blob store. Idempotent: a crash between the last byte
+   * and this step is finished by `ingestPending` on the next check or commit.
+   */
+  async ingest(row: UploadRow): Promise<{ sha256: string; size: number }> {
+    if (row.sha256) return { sha256: row.sha256, size: row.size };
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock_shared($1)', [BLOB_GC_LOCK]);
+      try {
+        const staged = path.join(this.config.uploadDir, row.id);
+        let r;
+        try {
+          r = await this.blobs.putFile(staged, { ...(row.expected_sha256 ? { expectedSha256: row.expected_sha256 } : {}), expectedSize: row.size, maxBytes: row.size });
+        } catch (e) {
+          if (e instanceof BlobError && (e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch')) {
+            // Wrong bytes can never become right: drop the upload so a retry starts from zero.
+            await this.tus.datastore.remove(row.id).catch(() => {});
+            await this.db.deleteFrom('dataset_uploads').where('id', '=', row.id).execute();
+          }
+          throw e;
+        }
+        await datasetsStore.finishUpload(this.db, row.id, r.sha256);
+        await fs.rm(path.join(this.config.uploadDir, `${row.id}.json`), { force: true });
+        return r;
+      } finally {
+        await client.query('SELECT pg_advisory_unlock_shared($1)', [BLOB_GC_LOCK]).catch(() => {});
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Finishes uploads whose bytes all arrived but which were not taken in (server killed at the last byte). */
+  async ingestPending(sessionId: string): Promise<void> {
+    for (const row of await datasetsStore.unfinishedUploads(this.db, sessionId)) {
+      let size: number;
+      try {
+        size = (await fs.stat(path.join(this.config.uploadDir, row.id))).size;
+      } catch {
+        continue;
+      }
+      if (size !== row.size) continue;
+      try {
+        await this.ingest(row);
+      } catch (e) {
+        if (!(e instanceof BlobError) && !(e instanceof AppError)) throw e;
+        this.log.warn({ err: e, uploadId: row.id }, 'could not take in a finished upload');
+      }
+    }
+  }
+
+  private async removeStaged(sessionId: string) {
+    for (const u of await datasetsStore.uploadsOf(this.db, sessionId)) {
+      if (!u.sha256) await this.tus.datastore.remove(u.id).catch(() => {});
+    }
+  }
+
+  /** Periodic: forgets expired and closed sessions (a day after closing) and their staged bytes. */
+  async cleanup(now = new Date()): Promise<number> {
+    const rows = await datasetsStore.expiredSessions(this.db, now);
+    let n = 0;
+    for (const s of rows) {
+      if (s.status !== 'open' && s.expires_at > now && now.getTime() - s.created_at.getTime() < 86_400_000) continue;
+      await this.removeStaged(s.id);
+      await datasetsStore.deleteSession(this.db, s.id);
+      n++;
+    }
+    return n;
+  }
+}
+
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+const presentSession = (s: UploadSessionRow) => ({ id: s.id, datasetId: s.dataset_id, status: s.status, expiresAt: s.expires_at.toISOString(), tusEndpoint: TUS_PATH });
