@@ -24,6 +24,9 @@ import { workspacesRoutes } from './workspaces/workspaces.routes.js';
 import { ledgerRoutes } from './ledger/ledger.routes.js';
 import { eventTypesRoutes } from './event-types/event-types.routes.js';
 import { appsRoutes } from './apps/apps.routes.js';
+import { instrumentsRoutes } from './instruments/instruments.routes.js';
+import { datahubRoutes } from './datahub/datahub.routes.js';
+import { datasetsRoutes } from './datasets/datasets.routes.js';
 
 export const VERSION = '0.1.0';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -32,7 +35,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
-const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes];
+const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

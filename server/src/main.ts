@@ -100,12 +100,15 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
   const database = await openDatabase(config, log);
   let app: App | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let jobs: Services['jobs'] | undefined;
   try {
     const applied = await migrate(database.pool);
     if (applied.length) log.info({ applied }, 'applied migrations');
     const services = createServices({ config, db: createDb(database.pool), pool: database.pool, log });
     app = await buildApp(services);
     await app.listen({ port: config.port, host: config.host });
+    jobs = services.jobs;
+    if (config.workers) await jobs.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
@@ -126,12 +129,14 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
         clearInterval(timer);
         services.ledger.appended.emit('shutdown');
         await app!.close(); // stops accepting, lets in-flight requests finish
+        await jobs?.stop(); // lets running jobs finish before their database goes away
         await database.close();
       })());
     return { app, services, url, stop };
   } catch (e) {
     clearInterval(timer);
     await app?.close().catch(() => {});
+    await jobs?.stop().catch(() => {});
     await database.close();
     throw e;
   }

@@ -11,6 +11,18 @@ import { EventTypesService } from './event-types/event-types.service.js';
 import { EventsService } from './event-types/events.service.js';
 import { GrantsService } from './apps/apps.grants.js';
 import { AppsService } from './apps/apps.service.js';
+import path from 'node:path';
+import { createBlobStore } from './blobs/blobs.config.js';
+import { JobRunner } from './jobs/jobs.runner.js';
+import { DatasetsService } from './datasets/datasets.service.js';
+import { UploadsService } from './datasets/datasets.uploads.js';
+import { registerDatasetJobs } from './datasets/datasets.jobs.js';
+import { InstrumentsService } from './instruments/instruments.service.js';
+import { SubjectsService } from './datahub/subjects.service.js';
+import { RecordsService } from './datahub/records.service.js';
+import { ExportsService } from './datahub/exports.service.js';
+import { ImportsService } from './datahub/imports.service.js';
+import { DatahubService } from './datahub/datahub.service.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -33,7 +45,20 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
     defaultRateLimitPerMinute: 600,
   });
   auth.bearerResolvers.push((token, meta) => apps.fromBearer(token, meta));
-  return { ...deps, clock, ledger, auth, users, workspaces, eventTypes, grants, events, apps };
+  const instruments = new InstrumentsService(deps.db, ledger, clock);
+  const subjects = new SubjectsService(deps.db, ledger, workspaces, clock, deps.config.secret);
+  const records = new RecordsService(deps.db, ledger, subjects, instruments, clock);
+  const exports = new ExportsService(deps.db, deps.pool, subjects, workspaces, instruments);
+  const imports = new ImportsService(deps.db, ledger, subjects, workspaces, instruments, clock);
+  const datahub = new DatahubService(deps.db, workspaces, subjects, imports, instruments, clock);
+  const jobs = new JobRunner(deps.pool, deps.log);
+  const blobs = createBlobStore(deps.config.blobs, deps.config.dataDir);
+  const datasets = new DatasetsService(deps.db, ledger, blobs, jobs, deps.config, deps.log);
+  // Resumable uploads are staged next to the blobs so taking one in is a rename, not a copy.
+  const uploadDir = deps.config.uploadDir ?? (deps.config.blobs.store === 'local' ? path.join(deps.config.blobs.dir ?? path.join(deps.config.dataDir, 'blobs'), '.tus') : path.join(deps.config.dataDir, 'uploads'));
+  const uploads = new UploadsService(deps.db, deps.pool, blobs, datasets, { ...deps.config, uploadDir }, deps.log);
+  registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
+  return { ...deps, clock, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { loadBlobConfig } from '../blobs/blobs.config.js';
 
 /**
  * Typed configuration, read once from the environment and validated at boot. A bad value stops
@@ -76,6 +77,18 @@ export function loadConfig(env: Env = process.env) {
     serveWeb: bool(env, 'CAIRN_SERVE_WEB', true),
     /** Run background workers in this process. */
     workers: bool(env, 'CAIRN_WORKERS', true),
+    /** Where dataset file contents live (docs/datasets.md). */
+    blobs: loadBlobConfig(env),
+    /** Default largest total size of one dataset's draft, in bytes (per dataset overridable). */
+    datasetQuotaBytes: int(env, 'CAIRN_DATASET_QUOTA_BYTES', 1024 ** 4, 0, Number.MAX_SAFE_INTEGER),
+    /** Largest total of bytes one user may have staged in open upload sessions. */
+    userUploadQuotaBytes: int(env, 'CAIRN_USER_UPLOAD_QUOTA_BYTES', 1024 ** 4, 0, Number.MAX_SAFE_INTEGER),
+    /** Where unfinished resumable uploads are staged; default: inside the local blob directory (same filesystem). */
+    uploadDir: env.CAIRN_UPLOAD_DIR ? path.resolve(env.CAIRN_UPLOAD_DIR) : undefined,
+    /** Unreferenced blobs are deleted after this many seconds of being unreferenced. */
+    blobGcGraceSeconds: int(env, 'CAIRN_BLOB_GC_GRACE_SECONDS', 86_400, 0, 365 * 86_400),
+    /** Enables the BIDS validator plugin (needs `bids-validator` 1.x installed, see docs/datasets.md). */
+    bidsValidator: bool(env, 'CAIRN_BIDS_VALIDATOR', false),
   };
 }
 
