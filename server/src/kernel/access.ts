@@ -25,6 +25,7 @@ export const SCOPES = {
   'datasets:read': 'Read datasets shared with you (public ones need no permission)',
   'datasets:write': 'Create datasets and change those you are an editor of',
   'datasets:manage': 'Administer every dataset, whoever owns it',
+  'views:manage': 'Register view templates (code that runs over events) and see every view instance',
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;

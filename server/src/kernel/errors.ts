@@ -64,6 +64,18 @@ export const errorCatalog = {
   path_traversal: 422,
   path_too_long: 422,
   upload_missing: 422,
+  // views (docs/views.md): a failed run is the view's fault, not the caller's request, but
+  // retrying it unchanged fails the same way, so 422 (408 would invite automatic retries)
+  view_timeout: 422,
+  view_memory_exceeded: 422,
+  view_output_too_large: 422,
+  view_runtime_error: 422,
+  view_invalid_result: 422,
+  view_compile_error: 422,
+  view_query_invalid: 422,
+  view_not_approved: 403,
+  view_template_in_use: 409,
+  view_unavailable: 503,
   // 423
   account_locked: 423,
   // 429
