@@ -1,0 +1,171 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database/database.js';
+
+export interface SubjectsTable {
+  id: string;
+  workspace_id: string;
+  identifier: string;
+  identifier_kind: 'custom' | 'derived';
+  date_of_birth: string | null;
+  sex: 'female' | 'male' | 'other' | null;
+  created_at: Date;
+}
+export interface SessionsTable {
+  id: string;
+  workspace_id: string;
+  subject_id: string;
+  kind: 'in_person' | 'retrospective' | 'remote';
+  date: Date;
+  started_at: Date;
+  ended_at: Date | null;
+  created_by_kind: string;
+  created_by_id: string | null;
+}
+export interface RecordsTable {
+  id: string;
+  workspace_id: string;
+  subject_id: string;
+  session_id: string;
+  instrument_name: string;
+  instrument_edition: number;
+  date: Date;
+  data: unknown;
+  measures: unknown;
+  version: number;
+  import_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  created_by_kind: string;
+  created_by_id: string | null;
+  deleted_at: Date | null;
+  deleted_reason: string | null;
+}
+export interface DatahubSettingsTable {
+  workspace_id: string;
+  subject_id_pattern: string | null;
+}
+declare module '../database/database.js' {
+  interface Database {
+    subjects: SubjectsTable;
+    datahub_sessions: SessionsTable;
+    records: RecordsTable;
+    datahub_settings: DatahubSettingsTable;
+  }
+}
+type Exec = Kysely<Database>;
+
+// date columns come back as JS Dates in local time from pg; read them as text instead.
+const SUBJECT_COLS = sql`id, workspace_id, identifier, identifier_kind, to_char(date_of_birth, 'YYYY-MM-DD') AS date_of_birth, sex, created_at`;
+
+export const datahubStore = {
+  settings: (db: Exec, workspaceId: string) => db.selectFrom('datahub_settings').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst(),
+
+  async setSettings(db: Exec, s: DatahubSettingsTable) {
+    await db.insertInto('datahub_settings').values(s).onConflict((oc) => oc.column('workspace_id').doUpdateSet({ subject_id_pattern: s.subject_id_pattern })).execute();
+  },
+
+  // --- subjects --------------------------------------------------------------------------
+  async subject(db: Exec, id: string): Promise<SubjectsTable | undefined> {
+    return (await sql<SubjectsTable>`SELECT ${SUBJECT_COLS} FROM subjects WHERE id = ${id}`.execute(db)).rows[0];
+  },
+
+  async subjectByIdentifier(db: Exec, workspaceId: string, identifier: string): Promise<SubjectsTable | undefined> {
+    return (await sql<SubjectsTable>`SELECT ${SUBJECT_COLS} FROM subjects WHERE workspace_id = ${workspaceId} AND identifier = ${identifier}`.execute(db)).rows[0];
+  },
+
+  async subjectsByIdentifiers(db: Exec, workspaceId: string, identifiers: string[]) {
+    return (await sql<SubjectsTable>`SELECT ${SUBJECT_COLS} FROM subjects WHERE workspace_id = ${workspaceId} AND identifier = ANY(${identifiers}::text[])`.execute(db)).rows;
+  },
+
+  /** Inserts; answers false when the identifier is taken in the workspace. */
+  async insertSubject(db: Exec, s: SubjectsTable): Promise<boolean> {
+    const r = await db.insertInto('subjects').values(s).onConflict((oc) => oc.columns(['workspace_id', 'identifier']).doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+
+  /** A page of subjects by identifier prefix (case-insensitive), with record counts and last activity. */
+  async searchSubjects(db: Exec, workspaceId: string, q: { prefix?: string; after?: string; limit: number }) {
+    const like = q.prefix ? q.prefix.toLowerCase().replace(/[\\%_]/g, '\\$&') + '%' : undefined;
+    return (
+      await sql<SubjectsTable & { record_count: number; last_record_at: Date | null }>`
+        SELECT ${SUBJECT_COLS},
+               (SELECT count(*)::int FROM records r WHERE r.subject_id = s.id AND r.deleted_at IS NULL) AS record_count,
+               (SELECT max(date) FROM records r WHERE r.subject_id = s.id AND r.deleted_at IS NULL) AS last_record_at
+        FROM subjects s
+        WHERE workspace_id = ${workspaceId}
+          ${like ? sql`AND lower(identifier) LIKE ${like}` : sql``}
+          ${q.after !== undefined ? sql`AND identifier > ${q.after}` : sql``}
+        ORDER BY identifier LIMIT ${q.limit}`.execute(db)
+    ).rows;
+  },
+
+  // --- sessions --------------------------------------------------------------------------
+  session: (db: Exec, id: string) => db.selectFrom('datahub_sessions').selectAll().where('id', '=', id).executeTakeFirst(),
+
+  activeSession: (db: Exec, subjectId: string) => db.selectFrom('datahub_sessions').selectAll().where('subject_id', '=', subjectId).where('ended_at', 'is', null).executeTakeFirst(),
+
+  sessions: (db: Exec, subjectId: string) => db.selectFrom('datahub_sessions').selectAll().where('subject_id', '=', subjectId).orderBy('started_at', 'desc').limit(500).execute(),
+
+  async insertSession(db: Exec, s: SessionsTable): Promise<void> {
+    await db.insertInto('datahub_sessions').values(s).execute();
+  },
+
+  endSession: (db: Exec, id: string, at: Date) => db.updateTable('datahub_sessions').set({ ended_at: at }).where('id', '=', id).where('ended_at', 'is', null).returningAll().executeTakeFirst(),
+
+  // --- records ---------------------------------------------------------------------------
+  record: (db: Exec, id: string) => db.selectFrom('records').selectAll().where('id', '=', id).executeTakeFirst(),
+
+  recordForUpdate: (db: Exec, id: string) => db.selectFrom('records').selectAll().where('id', '=', id).forUpdate().executeTakeFirst(),
+
+  async insertRecords(db: Exec, rows: RecordsTable[]): Promise<void> {
+    if (!rows.length) return;
+    const col = <K extends keyof RecordsTable>(k: K) => rows.map((r) => r[k]);
+    await sql`
+      INSERT INTO records (id, workspace_id, subject_id, session_id, instrument_name, instrument_edition, date, data, measures,
+                           version, import_id, created_at, updated_at, created_by_kind, created_by_id)
+      SELECT * FROM unnest(${col('id')}::uuid[], ${col('workspace_id')}::uuid[], ${col('subject_id')}::uuid[], ${col('session_id')}::uuid[],
+                           ${col('instrument_name')}::text[], ${col('instrument_edition')}::int[], ${col('date')}::timestamptz[],
+                           ${rows.map((r) => JSON.stringify(r.data))}::jsonb[], ${rows.map((r) => JSON.stringify(r.measures))}::jsonb[],
+                           ${col('version')}::int[], ${col('import_id')}::uuid[], ${col('created_at')}::timestamptz[], ${col('updated_at')}::timestamptz[],
+                           ${col('created_by_kind')}::text[], ${col('created_by_id')}::text[])`.execute(db);
+  },
+
+  async updateRecord(db: Exec, id: string, set: { data: unknown; measures: unknown; version: number; updated_at: Date }) {
+    await db.updateTable('records').set({ data: JSON.stringify(set.data), measures: JSON.stringify(set.measures), version: set.version, updated_at: set.updated_at }).where('id', '=', id).execute();
+  },
+
+  async deleteRecord(db: Exec, id: string, at: Date, reason: string, version: number) {
+    await db.updateTable('records').set({ deleted_at: at, deleted_reason: reason, version, updated_at: at }).where('id', '=', id).execute();
+  },
+
+  subjectRecords: (db: Exec, subjectId: string, f: { instrument?: string; edition?: number; limit: number }) => {
+    let q = db.selectFrom('records').selectAll().where('subject_id', '=', subjectId).where('deleted_at', 'is', null);
+    if (f.instrument) q = q.where('instrument_name', '=', f.instrument);
+    if (f.edition !== undefined) q = q.where('instrument_edition', '=', f.edition);
+    return q.orderBy('date').orderBy('id').limit(f.limit).execute();
+  },
+
+  // --- dashboard -------------------------------------------------------------------------
+  async summary(db: Exec, workspaceId: string, since: Date) {
+    const counts = (
+      await sql<{ subjects: number; sessions: number; records: number; active_sessions: number }>`
+        SELECT (SELECT count(*)::int FROM subjects WHERE workspace_id = ${workspaceId}) AS subjects,
+               (SELECT count(*)::int FROM datahub_sessions WHERE workspace_id = ${workspaceId}) AS sessions,
+               (SELECT count(*)::int FROM datahub_sessions WHERE workspace_id = ${workspaceId} AND ended_at IS NULL) AS active_sessions,
+               (SELECT count(*)::int FROM records WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL) AS records`.execute(db)
+    ).rows[0]!;
+    const byInstrument = (
+      await sql<{ instrument_name: string; instrument_edition: number; n: number; last: Date }>`
+        SELECT instrument_name, instrument_edition, count(*)::int AS n, max(date) AS last FROM records
+        WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL
+        GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 100`.execute(db)
+    ).rows;
+    const weekly = (
+      await sql<{ week: string; n: number }>`
+        SELECT to_char(date_trunc('week', date AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week, count(*)::int AS n FROM records
+        WHERE workspace_id = ${workspaceId} AND deleted_at IS NULL AND date >= ${since}
+        GROUP BY 1 ORDER BY 1`.execute(db)
+    ).rows;
+    return { counts, byInstrument, weekly };
+  },
+};

@@ -1,0 +1,224 @@
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import type pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import ExcelJS from 'exceljs';
+import type { Db } from '../database/database.js';
+import { fail } from '../kernel/errors.js';
+import type { AuthContext } from '../kernel/access.js';
+import { isUuid } from '../kernel/ids.js';
+import type { InstrumentsService } from '../instruments/instruments.service.js';
+import { NAME_RE } from '../instruments/instruments.service.js';
+import type { FormInstrument } from '../../../sdk/src/instruments/index.js';
+import { unionColumns, answerToCell, type Column } from './datahub.columns.js';
+import type { SubjectsService } from './subjects.service.js';
+import type { WorkspacesService } from '../workspaces/workspaces.service.js';
+
+export const EXPORT_FORMATS = ['csv', 'tsv', 'xlsx', 'json'] as const;
+export const EXPORT_SHAPES = ['wide', 'long'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+export type ExportShape = (typeof EXPORT_SHAPES)[number];
+
+export interface ExportRequest {
+  format: ExportFormat;
+  shape: ExportShape;
+  instrument?: string;
+  edition?: number;
+}
+
+export interface ExportStream {
+  stream: Readable;
+  contentType: string;
+  filename: string;
+}
+
+/** SQL literal for COPY, which takes no bind parameters. Inputs are validated before they get here. */
+const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+const ISO = `to_char(r.date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+const FIXED = ['record_id', 'subject', 'session_id', 'date', 'instrument', 'edition'];
+
+function columnSql(c: Column): string {
+  const f = `r.data->${lit(c.field)}`;
+  switch (c.type) {
+    case 'likert':
+      return `${f}->>${lit(c.item!)}`;
+    case 'multiselect':
+      return `CASE WHEN jsonb_typeof(${f}) = 'array' THEN array_to_string(ARRAY(SELECT jsonb_array_elements_text(${f})), ';') END`;
+    case 'measure':
+      return `r.measures->>${lit(c.measure!)}`;
+    default:
+      return `r.data->>${lit(c.field)}`;
+  }
+}
+
+/** Joins COPY's one-JSON-value-per-line output into a JSON array, byte-exactly, in constant memory. */
+function jsonArray(): Transform {
+  let started = false;
+  let held = '';
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      // latin1 round-trips bytes unchanged, and "\n" (0x0A) never occurs inside a UTF-8 sequence.
+      const text = held + chunk.toString('latin1');
+      held = text.slice(-1);
+      const body = text.slice(0, -1).replace(/\n/g, ',\n');
+      cb(null, Buffer.from((started ? '' : '[\n') + body, 'latin1'));
+      started = true;
+    },
+    flush(cb) {
+      cb(null, Buffer.from((started ? '' : '[') + (held === '\n' ? '\n' : held) + ']\n', 'latin1'));
+    },
+  });
+}
+
+/**
+ * Streamed exports. CSV, TSV and JSON are produced by PostgreSQL itself (COPY ... TO STDOUT)
+ * and piped to the response with backpressure, so the server holds one socket buffer whatever
+ * the size; Excel rows come from a server-side cursor in batches into exceljs's streaming writer.
+ */
+export class ExportsService {
+  constructor(
+    private readonly db: Db,
+    private readonly pool: pg.Pool,
+    private readonly subjects: SubjectsService,
+    private readonly workspaces: WorkspacesService,
+    private readonly instruments: InstrumentsService,
+  ) {}
+
+  async forWorkspace(ctx: AuthContext, workspaceId: string, req: ExportRequest): Promise<ExportStream> {
+    await this.workspaces.requireRole(ctx, workspaceId, 'viewer');
+    return this.build({ workspaceId }, req, 'workspace');
+  }
+
+  async forSubject(ctx: AuthContext, subjectId: string, req: ExportRequest): Promise<ExportStream> {
+    const s = await this.subjects.subjectFor(ctx, subjectId, 'viewer');
+    return this.build({ workspaceId: s.workspace_id, subjectId: s.id }, req, `subject-${s.identifier.slice(0, 16).replace(/[^A-Za-z0-9._-]/g, '_')}`);
+  }
+
+  private async forms(name: string, edition?: number): Promise<FormInstrument[]> {
+    if (!NAME_RE.test(name)) throw fail('not_found', 'No such instrument');
+    const rows = await this.db.selectFrom('instruments').select(['edition', 'kind']).where('name', '=', name).orderBy('edition', 'desc').execute();
+    const editions = rows.filter((r) => edition === undefined || r.edition === edition);
+    if (!editions.length) throw fail('not_found', 'No such instrument edition');
+    if (editions[0]!.kind !== 'form') throw fail('validation_failed', `${name} is a series; export each of its forms`, [{ in: 'querystring', pointer: '/instrument', message: 'a series has no records' }]);
+    return Promise.all(editions.map(async (e) => (await this.instruments.definition(name, e.edition)) as FormInstrument));
+  }
+
+  private async build(scope: { workspaceId: string; subjectId?: string }, req: ExportRequest, label: string): Promise<ExportStream> {
+    if (req.instrument === undefined && req.edition !== undefined) throw fail('validation_failed', 'edition needs instrument', [{ in: 'querystring', pointer: '/edition', message: 'needs instrument' }]);
+    if (req.shape === 'wide' && req.format !== 'json' && req.instrument === undefined) {
+      throw fail('validation_failed', 'A wide table has one column per field, so it needs an instrument (or use the long shape, or JSON)', [{ in: 'querystring', pointer: '/instrument', message: 'required for wide tables' }]);
+    }
+    const forms = req.instrument !== undefined ? await this.forms(req.instrument, req.edition) : [];
+    if (!isUuid(scope.workspaceId) || (scope.subjectId && !isUuid(scope.subjectId))) throw fail('not_found', 'No such workspace');
+    const where = [`r.workspace_id = ${lit(scope.workspaceId)}`, 'r.deleted_at IS NULL'];
+    if (scope.subjectId) where.push(`r.subject_id = ${lit(scope.subjectId)}`);
+    if (req.instrument !== undefined) where.push(`r.instrument_name = ${lit(req.instrument)}`);
+    if (req.edition !== undefined) where.push(`r.instrument_edition = ${Number(req.edition)}`);
+    const from = `FROM records r JOIN subjects s ON s.id = r.subject_id WHERE ${where.join(' AND ')}`;
+    const order = req.instrument !== undefined ? 'ORDER BY r.instrument_edition, r.date, r.id' : 'ORDER BY r.date, r.id';
+    const fixed = `r.id AS record_id, s.identifier AS subject, r.session_id, ${ISO} AS date, r.instrument_name AS instrument, r.instrument_edition AS edition`;
+    const columns = req.shape === 'wide' ? unionColumns(forms, true) : [];
+    const base = `${[label, req.instrument, req.edition !== undefined ? `e${req.edition}` : undefined, req.shape].filter(Boolean).join('-')}`;
+
+    let select: string;
+    if (req.shape === 'wide') {
+      select = `SELECT ${fixed}${columns.map((c) => `, ${columnSql(c)} AS ${ident(c.header)}`).join('')} ${from} ${order}`;
+    } else if (forms.length) {
+      // Long, one instrument: every column of the wide table (fields, then measures) as a row, in definition order.
+      const cols = unionColumns(forms, true);
+      const kinds = cols.map((c) => lit(c.type === 'measure' ? 'measure' : 'field')).join(',');
+      const names = cols.map((c) => lit(c.header.startsWith('measure:') ? c.measure! : c.header)).join(',');
+      const values = `CASE v.i ${cols.map((c, i) => `WHEN ${i + 1} THEN ${columnSql(c)}`).join(' ')} END`;
+      select = `SELECT ${fixed}, v.kind, v.name, ${values} AS value ${from.replace('WHERE', `CROSS JOIN unnest(ARRAY[${kinds || "''"}]::text[], ARRAY[${names || "''"}]::text[]) WITH ORDINALITY AS v(kind, name, i) WHERE ${cols.length ? '' : 'false AND '}`)} ${order}, v.i`;
+    } else {
+      // Long, any instruments: top-level answers and measures as stored.
+      const fixed0 = `r0.id AS record_id, r0.identifier AS subject, r0.session_id, ${ISO.replace('r.date', 'r0.date')} AS date, r0.instrument_name AS instrument, r0.instrument_edition AS edition`;
+      select = `SELECT ${fixed0}, v.kind, v.name, v.value FROM (SELECT r.*, s.identifier ${from}) r0
+        CROSS JOIN LATERAL (SELECT 'field' AS kind, key AS name, CASE WHEN jsonb_typeof(value) IN ('object', 'array') THEN value::text ELSE value #>> '{}' END AS value, 1 AS o FROM jsonb_each(r0.data)
+                            UNION ALL SELECT 'measure', key, value #>> '{}', 2 FROM jsonb_each(r0.measures)) v
+        ORDER BY r0.date, r0.id, v.o, v.name`;
+    }
+
+    if (req.format === 'csv' || req.format === 'tsv') {
+      const delimiter = req.format === 'tsv' ? ", DELIMITER E'\\t'" : '';
+      return { stream: await this.copy(`COPY (${select}) TO STDOUT WITH (FORMAT csv, HEADER true${delimiter})`), contentType: req.format === 'csv' ? 'text/csv; charset=utf-8' : 'text/tab-separated-values; charset=utf-8', filename: `${base}.${req.format}` };
+    }
+    if (req.format === 'json') {
+      const object = req.shape === 'wide' && !forms.length
+        ? `SELECT json_build_object('recordId', r.id, 'subject', s.identifier, 'sessionId', r.session_id, 'date', ${ISO}, 'instrument', r.instrument_name, 'edition', r.instrument_edition, 'data', r.data, 'measures', r.measures)::text ${from} ${order}`
+        : `SELECT row_to_json(t)::text FROM (${select}) t`;
+      // CSV mode with a quote and a delimiter that never occur in JSON text (control characters are
+      // always escaped there) writes each value raw: no COPY text-format backslash doubling.
+      const stream = await this.copy(`COPY (${object}) TO STDOUT WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')`);
+      return { stream: stream.pipe(jsonArray()), contentType: 'application/json; charset=utf-8', filename: `${base}.json` };
+    }
+    return { stream: await this.excel(select, req.shape === 'wide' ? columns : undefined), contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', filename: `${base}.xlsx` };
+  }
+
+  /** Runs COPY ... TO STDOUT on a dedicated connection, released (or discarded if cut short) at the end. */
+  private async copy(statement: string): Promise<Readable> {
+    const client = await this.pool.connect();
+    let released = false;
+    const release = (broken: boolean) => {
+      if (released) return;
+      released = true;
+      client.release(broken ? new Error('export interrupted') : undefined);
+    };
+    const stream = client.query(copyTo(statement));
+    stream.once('end', () => release(false));
+    stream.once('error', () => release(true));
+    stream.once('close', () => release(!stream.readableEnded));
+    return stream;
+  }
+
+  private async excel(select: string, wideColumns: Column[] | undefined): Promise<Readable> {
+    const client = await this.pool.connect();
+    const out = new PassThrough();
+    const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
+    const sheet = workbook.addWorksheet('records');
+    const numeric = new Set((wideColumns ?? []).filter((c) => c.type === 'number' || c.type === 'likert').map((c) => c.header));
+    const run = async () => {
+      let ok = false;
+      try {
+        await client.query('BEGIN READ ONLY');
+        await client.query(`DECLARE export_cursor NO SCROLL CURSOR FOR ${select}`);
+        let header: string[] | undefined;
+        for (;;) {
+          const res = await client.query({ text: 'FETCH 2000 FROM export_cursor', rowMode: 'array' });
+          if (!header) {
+            header = res.fields.map((f) => f.name);
+            sheet.addRow(header).commit();
+          }
+          for (const row of res.rows as unknown[][]) {
+            sheet.addRow(row.map((v, i) => cell(v, header![i]!, numeric))).commit();
+          }
+          if (res.rows.length < 2000) break;
+          // Let the response drain before reading more: memory stays flat whatever the size.
+          if (out.writableNeedDrain || out.readableLength > 1 << 20) await new Promise<void>((r) => out.once('drain', () => r()));
+        }
+        await client.query('COMMIT');
+        await sheet.commit();
+        await workbook.commit();
+        ok = true;
+      } catch (e) {
+        out.destroy(e as Error);
+      } finally {
+        client.release(ok ? undefined : new Error('export interrupted'));
+      }
+    };
+    void run();
+    return out;
+  }
+}
+
+function cell(v: unknown, header: string, numeric: Set<string>): unknown {
+  if (v === null || v === undefined) return null;
+  if (header === 'edition') return Number(v);
+  if (typeof v === 'string' && numeric.has(header) && v !== '' && Number.isFinite(Number(v))) return Number(v);
+  if (typeof v === 'string' && header.startsWith('measure:')) {
+    if (v === 'true' || v === 'false') return v === 'true';
+    if (/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)) return Number(v);
+  }
+  if (typeof v === 'string' && (v === 'true' || v === 'false') && !FIXED.includes(header)) return v === 'true';
+  return typeof v === 'object' ? answerToCell(v) : v;
+}

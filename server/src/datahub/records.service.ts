@@ -1,0 +1,198 @@
+import { sql } from 'kysely';
+import type { Db } from '../database/database.js';
+import { fail } from '../kernel/errors.js';
+import { requireAuthenticated, type AuthContext } from '../kernel/access.js';
+import type { Clock } from '../kernel/clock.js';
+import { newId, isUuid } from '../kernel/ids.js';
+import type { LedgerService } from '../ledger/ledger.service.js';
+import { ledgerStore } from '../ledger/ledger.store.js';
+import type { InstrumentsService } from '../instruments/instruments.service.js';
+import { validateSubmission, type FormInstrument, type SubmissionError } from '../../../sdk/src/instruments/index.js';
+import { datahubStore, type RecordsTable } from './datahub.store.js';
+import { byActor, type SubjectsService } from './subjects.service.js';
+
+export const presentRecord = (r: RecordsTable) => ({
+  id: r.id,
+  workspaceId: r.workspace_id,
+  subjectId: r.subject_id,
+  sessionId: r.session_id,
+  instrument: { name: r.instrument_name, edition: r.instrument_edition },
+  date: r.date.toISOString(),
+  data: r.data,
+  measures: r.measures,
+  version: r.version,
+  importId: r.import_id,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+  deleted: r.deleted_at !== null,
+  deletedAt: r.deleted_at?.toISOString() ?? null,
+  deletedReason: r.deleted_reason,
+});
+
+export const todayOf = (clock: Clock) => clock.now().toISOString().slice(0, 10);
+
+export function submissionFailed(errors: SubmissionError[]) {
+  return fail('invalid_submission', `The answers have ${errors.length} error(s); the first: ${errors[0]!.field || '(whole submission)'}: ${errors[0]!.message}`, { errors });
+}
+
+/**
+ * Records: one submission of one form edition, in a session. Each record is a ledger stream
+ * (`record:<id>`: created, updated..., deleted); the `records` table is its projection, written
+ * in the same transaction.
+ */
+export class RecordsService {
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: LedgerService,
+    private readonly subjects: SubjectsService,
+    private readonly instruments: InstrumentsService,
+    private readonly clock: Clock,
+  ) {}
+
+  validate(form: FormInstrument, data: unknown) {
+    return validateSubmission(form, data, { today: todayOf(this.clock) });
+  }
+
+  async create(ctx: AuthContext, sessionId: string, input: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string }) {
+    const session = await this.subjects.sessionFor(ctx, sessionId, 'member');
+    if (session.ended_at) throw fail('session_ended', 'This session has ended; start a new one to capture more records');
+    const form = await this.instruments.formForCapture(input.instrument.name, input.instrument.edition);
+    const result = this.validate(form, input.data);
+    if (!result.ok) throw submissionFailed(result.errors);
+    const now = this.clock.now();
+    const row: RecordsTable = {
+      id: newId(),
+      workspace_id: session.workspace_id,
+      subject_id: session.subject_id,
+      session_id: session.id,
+      instrument_name: form.name,
+      instrument_edition: form.edition,
+      date: session.kind === 'retrospective' ? session.date : now,
+      data: result.data,
+      measures: result.measures,
+      version: 1,
+      import_id: null,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+      deleted_reason: null,
+      ...byActor(ctx),
+    };
+    const entries = this.ledger.prepare(ctx, [{ type: 'record.created', stream: `record:${row.id}`, transactionId: input.transactionId, data: createdData(row) }], { allowSystemTypes: true });
+    const replayedEntry = await this.db.transaction().execute(async (trx) => {
+      const [res] = await this.ledger.append(ctx, entries, { db: trx });
+      if (res!.replayed) return res!.id;
+      await datahubStore.insertRecords(trx, [row]);
+      return undefined;
+    });
+    if (replayedEntry) {
+      // A retry of a submission that already succeeded: answer the original record.
+      const prior = await ledgerStore.getById(this.db, replayedEntry);
+      const original = await datahubStore.record(this.db, (prior!.data as { recordId: string }).recordId);
+      return { record: presentRecord(original!), replayed: true };
+    }
+    this.ledger.notifyAppended();
+    return { record: presentRecord(row), replayed: false };
+  }
+
+  private async recordFor(ctx: AuthContext, id: string, min: 'viewer' | 'member') {
+    requireAuthenticated(ctx);
+    const r = isUuid(id) ? await datahubStore.record(this.db, id) : undefined;
+    if (!r) throw fail('not_found', 'No such record');
+    await this.subjects.roleFor(ctx, r.workspace_id, min, 'record');
+    return r;
+  }
+
+  /** The record with the edition it was captured with (it always renders with that edition). */
+  async get(ctx: AuthContext, id: string) {
+    const r = await this.recordFor(ctx, id, 'viewer');
+    const subject = await datahubStore.subject(this.db, r.subject_id);
+    const definition = await this.instruments.definition(r.instrument_name, r.instrument_edition);
+    return { record: presentRecord(r), subject: { id: subject!.id, identifier: subject!.identifier }, definition };
+  }
+
+  async history(ctx: AuthContext, id: string) {
+    const r = await this.recordFor(ctx, id, 'viewer');
+    // Read the stream directly rather than through the ledger's tail (which stops below running
+    // transactions): a record's own history must include what was just written.
+    const rows = (
+      await sql<{ id: string; type: string; data: unknown; actor_kind: string; actor_id: string | null; recorded_at: Date; stream_seq: number }>`
+        SELECT e.id, e.type, e.data, e.actor_kind, e.actor_id, e.recorded_at, e.stream_seq FROM ledger_entries e
+        WHERE e.stream = ${'record:' + r.id} ORDER BY e.stream_seq`.execute(this.db)
+    ).rows;
+    const userIds = [...new Set(rows.flatMap((e) => (e.actor_kind === 'user' && e.actor_id && isUuid(e.actor_id) ? [e.actor_id] : [])))];
+    const names = new Map(
+      userIds.length ? (await sql<{ id: string; username: string }>`SELECT id::text, username FROM users WHERE id = ANY(${userIds}::uuid[])`.execute(this.db)).rows.map((u) => [u.id, u.username]) : [],
+    );
+    return rows.map((e) => {
+      const d = (e.data ?? {}) as { version?: number; data?: unknown; measures?: unknown; reason?: string };
+      return {
+        entryId: e.id,
+        type: e.type,
+        version: d.version ?? 1,
+        data: d.data ?? null,
+        measures: d.measures ?? null,
+        reason: d.reason ?? null,
+        actor: { kind: e.actor_kind, id: e.actor_id, username: e.actor_id ? (names.get(e.actor_id) ?? null) : null },
+        at: e.recorded_at.toISOString(),
+      };
+    });
+  }
+
+  async update(ctx: AuthContext, id: string, input: { data: unknown; version: number }) {
+    const r = await this.recordFor(ctx, id, 'member');
+    const form = (await this.instruments.definition(r.instrument_name, r.instrument_edition)) as FormInstrument;
+    const result = this.validate(form, input.data);
+    if (!result.ok) throw submissionFailed(result.errors);
+    const version = input.version + 1;
+    const entries = this.ledger.prepare(ctx, [{ type: 'record.updated', stream: `record:${r.id}`, data: { recordId: r.id, version, data: result.data, measures: result.measures } }], { allowSystemTypes: true });
+    const now = this.clock.now();
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const cur = await datahubStore.recordForUpdate(trx, r.id);
+      if (!cur || cur.deleted_at) throw fail('not_found', 'No such record (it was deleted)');
+      if (cur.version !== input.version) throw fail('version_conflict', `The record changed since you read it (now version ${cur.version}); reload and try again`, { version: cur.version });
+      await datahubStore.updateRecord(trx, r.id, { data: result.data, measures: result.measures, version, updated_at: now });
+      await this.ledger.append(ctx, entries, { db: trx });
+      return { ...cur, data: result.data, measures: result.measures, version, updated_at: now };
+    });
+    this.ledger.notifyAppended();
+    return presentRecord(updated);
+  }
+
+  /** A tombstone: the record leaves every read and export; its history stays in the ledger. */
+  async remove(ctx: AuthContext, id: string, reason: string) {
+    const r = await this.recordFor(ctx, id, 'member');
+    const why = reason.trim();
+    if (!why) throw fail('validation_failed', 'Say why the record is deleted', [{ pointer: '/reason', message: 'required' }]);
+    const now = this.clock.now();
+    await this.db.transaction().execute(async (trx) => {
+      const cur = await datahubStore.recordForUpdate(trx, r.id);
+      if (!cur || cur.deleted_at) throw fail('not_found', 'No such record (it was deleted)');
+      const version = cur.version + 1;
+      await datahubStore.deleteRecord(trx, r.id, now, why, version);
+      await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'record.deleted', stream: `record:${r.id}`, data: { recordId: r.id, version, reason: why } }], { allowSystemTypes: true }), { db: trx });
+    });
+    this.ledger.notifyAppended();
+  }
+
+  async forSubject(ctx: AuthContext, subjectId: string, f: { instrument?: string; edition?: number; limit?: number }) {
+    const s = await this.subjects.subjectFor(ctx, subjectId, 'viewer');
+    const rows = await datahubStore.subjectRecords(this.db, s.id, { instrument: f.instrument, edition: f.edition, limit: Math.min(Math.max(f.limit ?? 1000, 1), 5000) });
+    return rows.map(presentRecord);
+  }
+}
+
+export function createdData(row: RecordsTable) {
+  return {
+    recordId: row.id,
+    workspaceId: row.workspace_id,
+    subjectId: row.subject_id,
+    sessionId: row.session_id,
+    instrument: { name: row.instrument_name, edition: row.instrument_edition },
+    date: row.date.toISOString(),
+    version: 1,
+    data: row.data as Record<string, unknown>,
+    measures: row.measures as Record<string, unknown>,
+    ...(row.import_id ? { importId: row.import_id } : {}),
+  };
+}

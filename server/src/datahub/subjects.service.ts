@@ -1,0 +1,222 @@
+import type { Db } from '../database/database.js';
+import { AppError, fail } from '../kernel/errors.js';
+import { actorRef, requireAuthenticated, type AuthContext, type WorkspaceRole } from '../kernel/access.js';
+import type { Clock } from '../kernel/clock.js';
+import { deriveKey } from '../kernel/crypto.js';
+import { newId, isUuid } from '../kernel/ids.js';
+import type { LedgerService } from '../ledger/ledger.service.js';
+import type { WorkspacesService } from '../workspaces/workspaces.service.js';
+import { compilePattern, matchesPattern, PatternError, isValidDate } from '../../../sdk/src/instruments/index.js';
+import { datahubStore, type SessionsTable, type SubjectsTable } from './datahub.store.js';
+
+/** Derived identifiers are hex HMAC-SHA256 digests computed in the browser (docs/instruments.md). */
+export const DERIVED_ID_RE = /^[0-9a-f]{64}$/;
+/** Custom identifiers: printable, no spaces at the ends, whatever the workspace pattern adds. */
+export const CUSTOM_ID_RE = /^[\p{L}\p{N}][\p{L}\p{N}._\-/ ]{0,62}[\p{L}\p{N}._\-/]$|^[\p{L}\p{N}]$/u;
+export const SEXES = ['female', 'male', 'other'] as const;
+export const SESSION_KINDS = ['in_person', 'retrospective', 'remote'] as const;
+
+export const presentSubject = (s: SubjectsTable & { record_count?: number; last_record_at?: Date | null }) => ({
+  id: s.id,
+  workspaceId: s.workspace_id,
+  identifier: s.identifier,
+  identifierKind: s.identifier_kind,
+  dateOfBirth: s.date_of_birth,
+  sex: s.sex,
+  createdAt: s.created_at.toISOString(),
+  ...(s.record_count !== undefined ? { recordCount: s.record_count, lastRecordAt: s.last_record_at?.toISOString() ?? null } : {}),
+});
+
+export const presentSession = (s: SessionsTable) => ({
+  id: s.id,
+  workspaceId: s.workspace_id,
+  subjectId: s.subject_id,
+  kind: s.kind,
+  date: s.date.toISOString(),
+  startedAt: s.started_at.toISOString(),
+  endedAt: s.ended_at?.toISOString() ?? null,
+  active: s.ended_at === null,
+});
+
+/**
+ * Subjects (who the data is about) and sessions (when it was captured). Every check goes through
+ * the workspace the subject belongs to; callers without a role there are told the subject does
+ * not exist, never that it is forbidden, so ids leak nothing across workspaces.
+ */
+export class SubjectsService {
+  readonly identityKey: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: LedgerService,
+    private readonly workspaces: WorkspacesService,
+    private readonly clock: Clock,
+    instanceSecret: string,
+  ) {
+    this.identityKey = Buffer.from(deriveKey(instanceSecret, 'datahub:subject-identifier')).toString('base64url');
+  }
+
+  /** The HMAC key browsers use to derive identifiers from personal information. */
+  identityKeyFor(ctx: AuthContext) {
+    requireAuthenticated(ctx);
+    return { algorithm: 'HMAC-SHA256', version: 1, key: this.identityKey };
+  }
+
+  /** requireRole, with "no such workspace" turned into "no such <thing>" for resources found by id. */
+  async roleFor(ctx: AuthContext, workspaceId: string, min: WorkspaceRole, what: string): Promise<WorkspaceRole> {
+    try {
+      return await this.workspaces.requireRole(ctx, workspaceId, min);
+    } catch (e) {
+      if (e instanceof AppError && e.code === 'not_found') throw fail('not_found', `No such ${what}`);
+      throw e;
+    }
+  }
+
+  async settings(ctx: AuthContext, workspaceId: string) {
+    await this.workspaces.requireRole(ctx, workspaceId, 'viewer');
+    const s = await datahubStore.settings(this.db, workspaceId);
+    return { subjectIdPattern: s?.subject_id_pattern ?? null };
+  }
+
+  async setSettings(ctx: AuthContext, workspaceId: string, input: { subjectIdPattern: string | null }) {
+    await this.workspaces.requireRole(ctx, workspaceId, 'manager');
+    const pattern = input.subjectIdPattern === '' ? null : input.subjectIdPattern;
+    if (pattern !== null) {
+      try {
+        compilePattern(pattern);
+      } catch (e) {
+        if (e instanceof PatternError) throw fail('validation_failed', `subjectIdPattern: ${e.message}`, [{ pointer: '/subjectIdPattern', message: e.message }]);
+        throw e;
+      }
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await datahubStore.setSettings(trx, { workspace_id: workspaceId, subject_id_pattern: pattern });
+      await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'datahub.settings_changed', stream: `workspace:${workspaceId}`, data: { workspaceId, subjectIdPattern: pattern } }], { allowSystemTypes: true }), { db: trx });
+    });
+    this.ledger.notifyAppended();
+    return { subjectIdPattern: pattern };
+  }
+
+  /** Checks an identifier for a workspace; answers the reason it is refused, or null. */
+  identifierProblem(kind: string, identifier: string, pattern: string | null): string | null {
+    if (kind === 'derived') return DERIVED_ID_RE.test(identifier) ? null : 'a derived identifier is 64 lower-case hex digits (computed by the app)';
+    if (kind !== 'custom') return 'identifierKind must be custom or derived';
+    if (DERIVED_ID_RE.test(identifier)) return 'a custom identifier cannot look like a derived one (64 hex digits)';
+    if (!CUSTOM_ID_RE.test(identifier)) return 'a custom identifier is 1-64 letters, digits, spaces and ._-/ (not starting or ending with a space)';
+    if (pattern !== null && !matchesPattern(pattern, identifier)) return `does not match this workspace's pattern ${pattern}`;
+    return null;
+  }
+
+  async create(ctx: AuthContext, workspaceId: string, input: { identifier: string; identifierKind: 'custom' | 'derived'; dateOfBirth?: string | null; sex?: string | null }) {
+    await this.workspaces.requireRole(ctx, workspaceId, 'member');
+    const pattern = (await datahubStore.settings(this.db, workspaceId))?.subject_id_pattern ?? null;
+    const problem = this.identifierProblem(input.identifierKind, input.identifier, pattern);
+    if (problem) throw fail('invalid_identifier', `identifier ${problem}`, [{ pointer: '/identifier', message: problem }]);
+    const dob = input.dateOfBirth ?? null;
+    if (dob !== null && (!isValidDate(dob) || dob > this.clock.now().toISOString().slice(0, 10) || dob < '1850-01-01')) {
+      throw fail('validation_failed', 'dateOfBirth must be a real date YYYY-MM-DD, not in the future', [{ pointer: '/dateOfBirth', message: 'invalid date' }]);
+    }
+    const sex = input.sex ?? null;
+    if (sex !== null && !(SEXES as readonly string[]).includes(sex)) throw fail('validation_failed', `sex must be one of ${SEXES.join(', ')}`, [{ pointer: '/sex', message: 'invalid value' }]);
+    const subject: SubjectsTable = { id: newId(), workspace_id: workspaceId, identifier: input.identifier, identifier_kind: input.identifierKind, date_of_birth: dob, sex: sex as SubjectsTable['sex'], created_at: this.clock.now() };
+    const entries = this.ledger.prepare(ctx, [{ type: 'subject.created', stream: `subject:${subject.id}`, data: { subjectId: subject.id, workspaceId, identifier: subject.identifier, identifierKind: subject.identifier_kind, dateOfBirth: dob, sex } }], { allowSystemTypes: true });
+    await this.db.transaction().execute(async (trx) => {
+      if (!(await datahubStore.insertSubject(trx, subject))) {
+        const existing = await datahubStore.subjectByIdentifier(trx, workspaceId, subject.identifier);
+        throw fail('conflict', 'A subject with this identifier exists in the workspace', { subjectId: existing?.id });
+      }
+      await this.ledger.append(ctx, entries, { db: trx });
+    });
+    this.ledger.notifyAppended();
+    return presentSubject(subject);
+  }
+
+  async list(ctx: AuthContext, workspaceId: string, q: { q?: string; after?: string; limit?: number }) {
+    await this.workspaces.requireRole(ctx, workspaceId, 'viewer');
+    const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    const rows = await datahubStore.searchSubjects(this.db, workspaceId, { prefix: q.q?.trim() || undefined, after: q.after, limit });
+    return { subjects: rows.map(presentSubject), next: rows.length === limit ? rows[rows.length - 1]!.identifier : null };
+  }
+
+  /** The subject, after checking the caller's role on its workspace. */
+  async subjectFor(ctx: AuthContext, subjectId: string, min: WorkspaceRole): Promise<SubjectsTable> {
+    requireAuthenticated(ctx);
+    const s = isUuid(subjectId) ? await datahubStore.subject(this.db, subjectId) : undefined;
+    if (!s) throw fail('not_found', 'No such subject');
+    await this.roleFor(ctx, s.workspace_id, min, 'subject');
+    return s;
+  }
+
+  async get(ctx: AuthContext, subjectId: string) {
+    const s = await this.subjectFor(ctx, subjectId, 'viewer');
+    const active = await datahubStore.activeSession(this.db, s.id);
+    return { ...presentSubject(s), activeSession: active ? presentSession(active) : null };
+  }
+
+  async sessions(ctx: AuthContext, subjectId: string) {
+    const s = await this.subjectFor(ctx, subjectId, 'viewer');
+    return (await datahubStore.sessions(this.db, s.id)).map(presentSession);
+  }
+
+  async startSession(ctx: AuthContext, subjectId: string, input: { kind: string; date?: string }) {
+    const subject = await this.subjectFor(ctx, subjectId, 'member');
+    if (!(SESSION_KINDS as readonly string[]).includes(input.kind)) throw fail('validation_failed', `kind must be one of ${SESSION_KINDS.join(', ')}`, [{ pointer: '/kind', message: 'invalid kind' }]);
+    const now = this.clock.now();
+    let date = now;
+    if (input.kind === 'retrospective') {
+      const d = typeof input.date === 'string' && /^\d{4}-\d\d-\d\d(T|$)/.test(input.date) ? new Date(input.date) : new Date(NaN);
+      if (Number.isNaN(d.getTime()) || d.getTime() > now.getTime() + 60_000 || d.getUTCFullYear() < 1900) {
+        throw fail('validation_failed', 'A retrospective session needs the date the data refers to (YYYY-MM-DD or a date-time), not in the future', [{ pointer: '/date', message: 'invalid date' }]);
+      }
+      date = d;
+    } else if (input.date !== undefined) {
+      throw fail('validation_failed', 'Only retrospective sessions take a date; the others happen now', [{ pointer: '/date', message: 'not allowed for this kind' }]);
+    }
+    const session: SessionsTable = { id: newId(), workspace_id: subject.workspace_id, subject_id: subject.id, kind: input.kind as SessionsTable['kind'], date, started_at: now, ended_at: null, ...byActor(ctx) };
+    const entries = this.ledger.prepare(ctx, [{ type: 'session.started', stream: `subject:${subject.id}`, data: { sessionId: session.id, subjectId: subject.id, workspaceId: subject.workspace_id, kind: session.kind, date: date.toISOString() } }], { allowSystemTypes: true });
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await datahubStore.insertSession(trx, session);
+        await this.ledger.append(ctx, entries, { db: trx });
+      });
+    } catch (e) {
+      if ((e as { code?: string; constraint?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'datahub_sessions_one_active') {
+        const active = await datahubStore.activeSession(this.db, subject.id);
+        throw fail('session_active', 'This subject already has an active session: continue it or end it first', { sessionId: active?.id });
+      }
+      throw e;
+    }
+    this.ledger.notifyAppended();
+    return presentSession(session);
+  }
+
+  async sessionFor(ctx: AuthContext, sessionId: string, min: WorkspaceRole): Promise<SessionsTable> {
+    requireAuthenticated(ctx);
+    const s = isUuid(sessionId) ? await datahubStore.session(this.db, sessionId) : undefined;
+    if (!s) throw fail('not_found', 'No such session');
+    await this.roleFor(ctx, s.workspace_id, min, 'session');
+    return s;
+  }
+
+  async getSession(ctx: AuthContext, sessionId: string) {
+    return presentSession(await this.sessionFor(ctx, sessionId, 'viewer'));
+  }
+
+  async endSession(ctx: AuthContext, sessionId: string) {
+    const s = await this.sessionFor(ctx, sessionId, 'member');
+    const entries = this.ledger.prepare(ctx, [{ type: 'session.ended', stream: `subject:${s.subject_id}`, data: { sessionId: s.id, subjectId: s.subject_id } }], { allowSystemTypes: true });
+    const ended = await this.db.transaction().execute(async (trx) => {
+      const row = await datahubStore.endSession(trx, s.id, this.clock.now());
+      if (!row) throw fail('session_ended', 'This session has already ended');
+      await this.ledger.append(ctx, entries, { db: trx });
+      return row;
+    });
+    this.ledger.notifyAppended();
+    return presentSession(ended);
+  }
+}
+
+export function byActor(ctx: AuthContext) {
+  const a = actorRef(ctx);
+  return { created_by_kind: a.kind, created_by_id: a.id };
+}
