@@ -14,17 +14,17 @@ export function registerDatasetJobs(jobs: JobRunner, deps: { datasets: DatasetsS
     const { datasetId } = payload as { datasetId: string };
     await deps.datasets.validate(datasetId);
   });
-  jobs.register('blobs.sweep', async () => {
+  jobs.register('blobs:sweep', async () => {
     const swept = await deps.blobs.sweep(new Date(Date.now() - 3_600_000));
     const sessions = await deps.uploads.cleanup();
     if (swept || sessions) deps.log.info({ swept, sessions }, 'blob staging swept');
   });
-  jobs.register('blobs.gc', async () => {
+  jobs.register('blobs:gc', async () => {
     const deleted = await collectGarbage(deps.pool, deps.blobs, deps.gcGraceSeconds);
     if (deleted) deps.log.info({ deleted }, 'unreferenced blobs deleted');
   });
-  jobs.schedule('*/15 * * * *', 'blobs.sweep');
-  jobs.schedule('17 3 * * *', 'blobs.gc');
+  jobs.schedule('*/15 * * * *', 'blobs:sweep');
+  jobs.schedule('17 3 * * *', 'blobs:gc');
 }
 
 /**

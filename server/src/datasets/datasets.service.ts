@@ -25,7 +25,7 @@ import { runBuiltinChecks, type Issue } from './datasets.checks.js';
 import { runBidsValidator } from './datasets.bids.js';
 import { mapErrors } from './datasets.errors.js';
 
-export const VALIDATE_TASK = 'datasets.validate';
+export const VALIDATE_TASK = 'datasets:validate';
 /** Largest change set one commit takes (a 20,000-file upload is one commit). */
 export const MAX_CHANGES = 200_000;
 export const PREVIEW_MAX_BYTES = 256 * 1024;

@@ -38,9 +38,9 @@ export class JobRunner {
     this.tasks[name] = (payload, helpers) => handler(payload, helpers);
   }
 
-  /** A crontab line without the task, e.g. schedule('*\/15 * * * *', 'blobs.sweep'). */
+  /** A crontab line without the task, e.g. schedule('*\/15 * * * *', 'blobs:sweep'). */
   schedule(pattern: string, task: string, payload: Record<string, unknown> = {}): void {
-    this.cron.push(`${pattern} ${task} ?fill=0 ${JSON.stringify(payload)}`);
+    this.cron.push(Object.keys(payload).length ? `${pattern} ${task} ${JSON.stringify(payload)}` : `${pattern} ${task}`);
   }
 
   get taskNames(): string[] {
