@@ -89,7 +89,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
     },
   }, async (req, reply) => {
     const q = req.query as { after?: string; type?: string; stream?: string; backlog?: number };
-    const scope = await ledger.readScope(req.auth);
+    let scope = await ledger.readScope(req.auth);
     checkTypeFilter(scope, q.type);
     const lastEventId = req.headers['last-event-id'];
     const resume = typeof lastEventId === 'string' && lastEventId ? lastEventId : q.after;
@@ -121,6 +121,9 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
     const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
     try {
       while (!closed) {
+        // Re-read each round: a revoked grant or app ends an open stream too (the error ends it).
+        scope = await ledger.readScope(req.auth);
+        checkTypeFilter(scope, q.type);
         const page = await ledger.page(scope, cursor, { type: q.type, stream: q.stream }, 500);
         for (const { entry, cursor: c } of page) {
           res.write(`id: ${encodeCursor(c)}\nevent: entry\ndata: ${JSON.stringify(entry)}\n\n`);
