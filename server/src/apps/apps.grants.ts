@@ -52,8 +52,9 @@ export class GrantsService {
     const a = ctx.actor;
     if (a.kind === 'app') {
       const r = await sql<RightsRow>`
-        SELECT event_type, can_read, can_create, can_modify, can_delete FROM app_permission_requests
-        WHERE app_id = ${a.appId} AND status = 'approved'`.execute(db);
+        SELECT r.event_type, r.can_read, r.can_create, r.can_modify, r.can_delete FROM app_permission_requests r
+        JOIN apps ON apps.id = r.app_id AND apps.revoked_at IS NULL
+        WHERE r.app_id = ${a.appId} AND r.status = 'approved'`.execute(db);
       return toGrants(r.rows);
     }
     if (a.kind === 'user' && a.via === 'api_token' && a.tokenId) {

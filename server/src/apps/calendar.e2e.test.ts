@@ -9,7 +9,8 @@ let server: TestServer;
 let adminAuth: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // No background workers: nothing here needs them.
+  server = await startTestServer({ CAIRN_WORKERS: 'false' });
   const r = await call('POST', '/api/v1/setup', { username: 'admin', password: 'correct horse battery staple' });
   expect(r.status).toBe(201);
   adminAuth = `Bearer ${r.body.accessToken}`;
@@ -138,8 +139,14 @@ describe('the calendar app', () => {
     expect(other.status).toBe(403);
     expect((await call('GET', '/api/v1/events?type=contacts.example%2Fperson', undefined, app)).status).toBe(403);
 
-    // Refused after its grant is revoked.
+    // Refused after its grant is revoked; an open live stream ends too.
+    const open = await fetch(`${server.url}/api/v1/events/stream?type=${encodeURIComponent(TYPE)}`, { headers: { authorization: app } });
+    const openReader = open.body!.getReader();
     expect((await call('POST', `/api/v1/permission-requests/${ask.body.id}/revoke`, undefined, adminAuth)).status).toBe(200);
+    for (;;) {
+      const { done } = await openReader.read();
+      if (done) break;
+    }
     expect((await call('POST', '/api/v1/events', { events: [week[0]] }, app)).status).toBe(403);
     expect((await call('GET', `/api/v1/events?type=${encodeURIComponent(TYPE)}`, undefined, app)).status).toBe(403);
     expect((await call('PATCH', `/api/v1/events/${edited.body.id}`, { data: lunch.data }, app)).status).toBe(404);
