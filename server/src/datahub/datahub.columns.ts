@@ -1,4 +1,4 @@
-import type { Field, FormInstrument, ScalarField } from '../../../sdk/src/instruments/index.js';
+import type { Field, FormInstrument, ScalarField } from '@cairn/sdk/instruments';
 
 /**
  * How a form's answers become flat columns (exports, import templates) and back. One column per

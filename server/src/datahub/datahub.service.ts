@@ -4,7 +4,7 @@ import type { AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import type { WorkspacesService } from '../workspaces/workspaces.service.js';
-import { validateSubmission, type FormInstrument } from '../../../sdk/src/instruments/index.js';
+import { validateSubmission, type FormInstrument } from '@cairn/sdk/instruments';
 import { datahubStore } from './datahub.store.js';
 import type { SubjectsService } from './subjects.service.js';
 import type { AcceptedRow, ImportsService } from './imports.service.js';

@@ -8,7 +8,7 @@ import type { AuthContext } from '../kernel/access.js';
 import { isUuid } from '../kernel/ids.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import { NAME_RE } from '../instruments/instruments.service.js';
-import type { FormInstrument } from '../../../sdk/src/instruments/index.js';
+import type { FormInstrument } from '@cairn/sdk/instruments';
 import { unionColumns, answerToCell, type Column } from './datahub.columns.js';
 import type { SubjectsService } from './subjects.service.js';
 import type { WorkspacesService } from '../workspaces/workspaces.service.js';

@@ -8,12 +8,12 @@ import { newId } from '../kernel/ids.js';
 import type { LedgerService, AppendInput } from '../ledger/ledger.service.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import type { WorkspacesService } from '../workspaces/workspaces.service.js';
-import type { FormInstrument, JsonValue, MeasureValue } from '../../../sdk/src/instruments/index.js';
+import type { FormInstrument, JsonValue, MeasureValue } from '@cairn/sdk/instruments';
 import { cellToAnswer, fieldColumns, type Column } from './datahub.columns.js';
 import { datahubStore, type RecordsTable, type SessionsTable, type SubjectsTable } from './datahub.store.js';
 import { DERIVED_ID_RE, byActor, type SubjectsService } from './subjects.service.js';
 import { createdData, todayOf } from './records.service.js';
-import { validateSubmission } from '../../../sdk/src/instruments/index.js';
+import { validateSubmission } from '@cairn/sdk/instruments';
 
 export const MAX_IMPORT_ROWS = 200_000;
 export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;

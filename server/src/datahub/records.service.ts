@@ -7,7 +7,7 @@ import { newId, isUuid } from '../kernel/ids.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { ledgerStore } from '../ledger/ledger.store.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
-import { validateSubmission, type FormInstrument, type SubmissionError } from '../../../sdk/src/instruments/index.js';
+import { validateSubmission, type FormInstrument, type SubmissionError } from '@cairn/sdk/instruments';
 import { datahubStore, type RecordsTable } from './datahub.store.js';
 import { byActor, type SubjectsService } from './subjects.service.js';
 

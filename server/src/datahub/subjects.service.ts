@@ -6,7 +6,7 @@ import { deriveKey } from '../kernel/crypto.js';
 import { newId, isUuid } from '../kernel/ids.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import type { WorkspacesService } from '../workspaces/workspaces.service.js';
-import { compilePattern, matchesPattern, PatternError, isValidDate } from '../../../sdk/src/instruments/index.js';
+import { compilePattern, matchesPattern, PatternError, isValidDate } from '@cairn/sdk/instruments';
 import { datahubStore, type SessionsTable, type SubjectsTable } from './datahub.store.js';
 
 /** Derived identifiers are hex HMAC-SHA256 digests computed in the browser (docs/instruments.md). */

@@ -5,7 +5,7 @@ import type { Clock } from '../kernel/clock.js';
 import type { Logger } from '../kernel/logger.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { canonicalJson, jsonHash } from '../ledger/ledger.hash.js';
-import { validateDefinition, isForm, type FormInstrument, type InstrumentDefinition } from '../../../sdk/src/instruments/index.js';
+import { validateDefinition, isForm, type FormInstrument, type InstrumentDefinition } from '@cairn/sdk/instruments';
 import { LIBRARY_INSTRUMENTS } from './library/index.js';
 import { instrumentsStore, type InstrumentsTable } from './instruments.store.js';
 

@@ -3,8 +3,7 @@
  * upload, so they go through the same validation as any other definition; a broken one fails
  * loudly at import rather than at a respondent's screen.
  */
-// TODO(lead): import from '@cairn/sdk' (or '@cairn/sdk/instruments') once the SDK index exports the engine.
-import { validateDefinition, type InstrumentDefinition } from '../../../../sdk/src/instruments/index.js';
+import { validateDefinition, type InstrumentDefinition } from '@cairn/sdk/instruments';
 import consent from './consent.json' with { type: 'json' };
 import demographics from './demographics.json' with { type: 'json' };
 import gad7 from './gad-7.json' with { type: 'json' };
