@@ -134,12 +134,13 @@ def _cairn_trace(e):
     return "\n".join(lines)
 
 def _cairn_events(host_query):
-    async def query(type, from_=None, to=None, after=None, limit=None):
+    async def query(type, from_=None, to=None, after=None, limit=None, filter=None):
         q = {"type": type}
         if from_ is not None: q["from"] = from_
         if to is not None: q["to"] = to
         if after is not None: q["after"] = after
         if limit is not None: q["limit"] = limit
+        if filter is not None: q["filter"] = filter
         return json.loads(await host_query(json.dumps(q)))
     class Events:
         __slots__ = ()

@@ -61,12 +61,15 @@ export interface EventsQuery {
   to?: string;
   after?: string;
   limit?: number;
+  /** Only events whose data contains this JSON object (PostgreSQL's jsonb `@>`). */
+  filter?: Record<string, unknown>;
 }
 
-export interface EventsPage {
-  events: unknown[];
-  next: string | null;
-}
+/**
+ * A page of events: either as values, or already serialised (`eventsJson`, a JSON array of
+ * `count` events) so a reader that gets JSON text from the database hands it on untouched.
+ */
+export type EventsPage = { events: unknown[]; next: string | null } | { eventsJson: string; count: number; next: string | null };
 
 export interface RunRequest {
   runtime: ViewRuntime;
@@ -157,7 +160,12 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
           hostFailure ??= e;
           throw e;
         }
-        if (!page || !Array.isArray(page.events)) {
+        const next = JSON.stringify(page?.next ?? null);
+        if (page && 'eventsJson' in page && typeof page.eventsJson === 'string' && Number.isInteger(page.count)) {
+          eventsRead += page.count;
+          return `{"events":${page.eventsJson},"next":${next}}`;
+        }
+        if (!page || !('events' in page) || !Array.isArray(page.events)) {
           const e = new SandboxError('view_unavailable', 'The events reader answered a malformed page');
           hostFailure ??= e;
           throw e;
@@ -245,7 +253,8 @@ function toJsonText(value: unknown, what: string): string {
   return text;
 }
 
-const QUERY_KEYS = new Set(['type', 'from', 'to', 'after', 'limit']);
+const QUERY_KEYS = new Set(['type', 'from', 'to', 'after', 'limit', 'filter']);
+const MAX_FILTER_BYTES = 4096;
 const MAX_QUERY_STRING = 256;
 
 /** Validates what the view asked for; the host reader applies scoping on top of this. */
@@ -272,6 +281,17 @@ export function checkQuery(raw: unknown, limits: SandboxLimits): EventsQuery {
       throw bad(`events.query "limit" must be an integer from 1 to ${limits.maxQueryLimit}`);
     }
     out.limit = q.limit;
+  }
+  if (q.filter !== undefined && q.filter !== null) {
+    if (typeof q.filter !== 'object' || Array.isArray(q.filter)) throw bad('events.query "filter" must be an object');
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(q.filter);
+    } catch {
+      text = undefined;
+    }
+    if (text === undefined || text.length > MAX_FILTER_BYTES) throw bad(`events.query "filter" must be JSON of at most ${MAX_FILTER_BYTES} characters`);
+    out.filter = JSON.parse(text) as Record<string, unknown>;
   }
   return out;
 }

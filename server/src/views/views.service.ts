@@ -1,0 +1,551 @@
+import type { Kysely } from 'kysely';
+import type { Database, Db } from '../database/database.js';
+import { AppError, fail } from '../kernel/errors.js';
+import { can, requireAuthenticated, requireScope, type AuthContext } from '../kernel/access.js';
+import { isUuid, newId, sha256, sha256Hex } from '../kernel/ids.js';
+import type { Logger } from '../kernel/logger.js';
+import { JsonValueError, canonicalJson, canonicalJsonChecked } from '../ledger/ledger.hash.js';
+import type { LedgerService } from '../ledger/ledger.service.js';
+import type { AppsService } from '../apps/apps.service.js';
+import type { GrantsService } from '../apps/apps.grants.js';
+import type { EventTypesService } from '../event-types/event-types.service.js';
+import { checkTypeName } from '../event-types/event-types.service.js';
+import {
+  clampLimits,
+  createSandbox,
+  isSandboxError,
+  SandboxError,
+  validateViewFiles,
+  type EventsPage,
+  type EventsQuery,
+  type Sandbox,
+  type SandboxOptions,
+  type ViewRuntime,
+} from './sandbox/sandbox.js';
+import { viewsStore, type InstanceRow, type OccurredCursor, type RunnableRow, type TemplateRow, type TemplateVersionRow } from './views.store.js';
+
+export const MAX_EVENT_TYPES = 20;
+export const MAX_CONFIGURATION_BYTES = 64 * 1024;
+export const MAX_INPUT_BYTES = 256 * 1024;
+/** Results above this are returned but not cached: the cache is for the cheap, frequent case. */
+export const MAX_CACHED_RESULT_BYTES = 1024 * 1024;
+/** Distinct inputs remembered per instance; older ones are forgotten first. */
+export const CACHED_INPUTS_PER_INSTANCE = 32;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,99}$/;
+const MAX_DESCRIPTION = 2000;
+// PostgreSQL's timestamptz covers 4713 BC .. 294276 AD, JavaScript dates ±275760 years: dates
+// beyond this range are clamped so a silly bound never turns into a database error.
+const MIN_DATE_MS = Date.UTC(-4000, 0, 1);
+const MAX_DATE_MS = Date.UTC(200000, 0, 1);
+
+export interface RegisterTemplateInput {
+  name: string;
+  runtime: ViewRuntime;
+  files: Record<string, string>;
+  eventTypes?: string[];
+  description?: string;
+  limits?: Record<string, unknown>;
+}
+
+export interface RunOutcome {
+  /** The result exactly as the view serialised it. */
+  resultJson: string;
+  stats: { durationMs: number; eventsRead: number; cached: boolean };
+}
+
+const bad = (pointer: string, message: string) => fail('validation_failed', message, [{ pointer, message }]);
+
+/** The view's failures keep their own stable codes on the HTTP side. */
+export function toAppError(e: unknown): unknown {
+  if (isSandboxError(e)) return new AppError(e.code, e.message);
+  return e;
+}
+
+function encodeCursor(c: OccurredCursor): string {
+  return Buffer.from(`${c.micros}.${c.id}`).toString('base64url');
+}
+
+function decodeCursor(s: string): OccurredCursor {
+  const m = /^(-?\d{1,19})\.([0-9a-f-]{36})$/.exec(Buffer.from(s, 'base64url').toString('latin1'));
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(s) || !m || !isUuid(m[2]!)) throw new SandboxError('view_query_invalid', 'events.query "after" is not a cursor this server issued');
+  return { micros: m[1]!, id: m[2]! };
+}
+
+function queryDate(s: string | undefined, what: string): Date | undefined {
+  if (s === undefined) return undefined;
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new SandboxError('view_query_invalid', `events.query "${what}" must be an ISO 8601 date`);
+  return new Date(Math.min(MAX_DATE_MS, Math.max(MIN_DATE_MS, t)));
+}
+
+/**
+ * Views: templates (admin-registered code, versioned), instances (an app's use of a template
+ * with a fixed configuration) and runs in the sandbox, with a result cache keyed on the state of
+ * the events the view may read. See docs/views.md.
+ */
+export class ViewsService {
+  private sandboxInstance: Sandbox | undefined;
+  private closed = false;
+  /** Template versions are immutable, so their sources can be kept once loaded. */
+  private readonly filesCache = new Map<string, Record<string, string>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ledger: LedgerService,
+    private readonly apps: AppsService,
+    private readonly grants: GrantsService,
+    private readonly eventTypes: EventTypesService,
+    private readonly log: Logger,
+    private readonly sandboxOptions: SandboxOptions = { pythonWorkers: 1 },
+  ) {}
+
+  // --- sandbox lifecycle -----------------------------------------------------------------
+
+  /**
+   * One sandbox per process, started on first need (or by `warmUp` at boot): a server that never
+   * runs a view, a CLI command or a test of another domain pays nothing for it (an idle Python
+   * process costs ~180 MB).
+   */
+  private sandbox(): Sandbox {
+    if (this.closed) throw new AppError('view_unavailable', 'The server is shutting down');
+    this.sandboxInstance ??= createSandbox(this.sandboxOptions);
+    return this.sandboxInstance;
+  }
+
+  warmUp(): void {
+    if (!this.closed) this.sandbox();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const s = this.sandboxInstance;
+    this.sandboxInstance = undefined;
+    await s?.close();
+  }
+
+  private async audit(ctx: AuthContext, db: Kysely<Database>, type: string, stream: string, data: Record<string, unknown>) {
+    await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream, data }], { allowSystemTypes: true }), { db });
+  }
+
+  // --- templates -------------------------------------------------------------------------
+
+  async registerTemplate(ctx: AuthContext, input: RegisterTemplateInput): Promise<{ created: boolean; template: ReturnType<ViewsService['presentVersion']> & { id: string; name: string; latestVersion: number } }> {
+    requireScope(ctx, 'views:manage');
+    const name = typeof input.name === 'string' ? input.name.trim() : '';
+    if (!NAME_RE.test(name)) throw bad('/name', 'Template names are 1-100 letters, digits, spaces and . _ / -, starting with a letter or digit');
+    const description = input.description ?? '';
+    if (typeof description !== 'string' || description.length > MAX_DESCRIPTION) throw bad('/description', `The description is at most ${MAX_DESCRIPTION} characters`);
+    try {
+      validateViewFiles(input.runtime, input.files);
+    } catch (e) {
+      throw toAppError(e);
+    }
+    const runtime = input.runtime;
+    const files = input.files;
+    const eventTypes = await this.checkEventTypes(input.eventTypes ?? []);
+    const limits = clampLimits(this.checkLimits(input.limits));
+    try {
+      await this.sandbox().check(runtime, files);
+    } catch (e) {
+      throw toAppError(e);
+    }
+    const contentHash = sha256(canonicalJson({ runtime, files, eventTypes, limits, description }));
+    const createdBy = ctx.actor.kind === 'user' ? ctx.actor.userId : null;
+    const out = await this.db.transaction().execute(async (trx) => {
+      let template = await viewsStore.templateByName(trx, name);
+      let version = 1;
+      if (!template) {
+        const id = newId();
+        template = (await viewsStore.insertTemplate(trx, { id, name, createdBy })) ?? (await viewsStore.templateByName(trx, name));
+        if (!template) throw fail('conflict', 'The template was registered concurrently; try again');
+        if (template.id !== id) version = template.latest_version + 1;
+      } else {
+        version = template.latest_version + 1;
+      }
+      if (version > 1) {
+        const latest = (await viewsStore.version(trx, template.id, template.latest_version))!;
+        // The same sources, types and limits again is not a new version.
+        if (latest.content_hash.equals(contentHash)) return { created: false, template, row: latest };
+        await viewsStore.setLatestVersion(trx, template.id, version);
+      }
+      const row = await viewsStore.insertVersion(trx, { templateId: template.id, version, runtime, description, files, eventTypes, limits: { ...limits }, contentHash, createdBy });
+      await this.audit(ctx, trx, 'cairn.view.template_registered', `view-template:${template.id}`, {
+        templateId: template.id,
+        name,
+        version,
+        runtime,
+        eventTypes,
+        limits: { ...limits },
+        // Hashes, not sources: the ledger says what ran; the sources live with the version.
+        files: Object.fromEntries(Object.entries(files).map(([f, src]) => [f, sha256Hex(src)])),
+      });
+      return { created: true, template: { ...template, latest_version: version }, row };
+    });
+    if (out.created) this.ledger.notifyAppended();
+    return { created: out.created, template: { id: out.template.id, name: out.template.name, latestVersion: out.template.latest_version, ...this.presentVersion(out.row) } };
+  }
+
+  private async checkEventTypes(types: unknown): Promise<string[]> {
+    if (!Array.isArray(types)) throw bad('/eventTypes', 'eventTypes must be a list of event type names');
+    if (types.length > MAX_EVENT_TYPES) throw bad('/eventTypes', `A view reads at most ${MAX_EVENT_TYPES} event types`);
+    const seen = new Set<string>();
+    for (const [i, t] of types.entries()) {
+      const name = checkTypeName(t, `/eventTypes/${i}`);
+      if (seen.has(name)) throw bad(`/eventTypes/${i}`, `${name} is listed twice`);
+      if (!(await this.eventTypes.exists(name))) throw bad(`/eventTypes/${i}`, `No event type ${name}: register it first`);
+      seen.add(name);
+    }
+    return [...seen].sort();
+  }
+
+  private checkLimits(limits: unknown): Record<string, number> {
+    if (limits === undefined || limits === null) return {};
+    if (typeof limits !== 'object' || Array.isArray(limits)) throw bad('/limits', 'limits must be an object');
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(limits)) {
+      if (!['memoryMb', 'cpuMs', 'maxResultBytes', 'maxQueryLimit'].includes(k)) throw bad(`/limits/${k}`, `Unknown limit ${k.slice(0, 40)}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw bad(`/limits/${k}`, `${k} must be a positive integer`);
+      out[k] = v;
+    }
+    return out;
+  }
+
+  presentVersion(v: Pick<TemplateVersionRow, 'version' | 'runtime' | 'description' | 'event_types' | 'limits' | 'created_at'> & { files?: Record<string, string>; file_names?: string[]; instances?: number }) {
+    return {
+      version: v.version,
+      runtime: v.runtime,
+      description: v.description,
+      eventTypes: v.event_types,
+      limits: clampLimits(v.limits),
+      files: v.file_names ?? Object.keys(v.files ?? {}).sort(),
+      createdAt: v.created_at.toISOString(),
+      ...(v.instances !== undefined ? { instances: v.instances } : {}),
+    };
+  }
+
+  private requireAppOrManager(ctx: AuthContext) {
+    requireAuthenticated(ctx);
+    if (ctx.actor.kind !== 'app' && !can(ctx, 'views:manage')) throw fail('forbidden', 'This needs the views:manage permission');
+  }
+
+  async listTemplates(ctx: AuthContext) {
+    this.requireAppOrManager(ctx);
+    const rows = await viewsStore.listTemplates(this.db);
+    const manager = can(ctx, 'views:manage');
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      latestVersion: r.latest_version,
+      runtime: r.runtime,
+      description: r.description,
+      eventTypes: r.event_types,
+      limits: clampLimits(r.limits),
+      createdAt: r.created_at.toISOString(),
+      updatedAt: r.version_created_at.toISOString(),
+      // Which apps use what is the administrator's business, not other apps'.
+      ...(manager ? { instances: r.instances } : {}),
+    }));
+  }
+
+  private async template(id: string): Promise<TemplateRow> {
+    const t = isUuid(id) ? await viewsStore.templateById(this.db, id) : undefined;
+    if (!t) throw fail('not_found', 'No such view template');
+    return t;
+  }
+
+  async templateDetail(ctx: AuthContext, id: string) {
+    this.requireAppOrManager(ctx);
+    const t = await this.template(id);
+    const manager = can(ctx, 'views:manage');
+    const versions = await viewsStore.versions(this.db, t.id);
+    const latest = manager ? await viewsStore.version(this.db, t.id, t.latest_version) : undefined;
+    return {
+      id: t.id,
+      name: t.name,
+      latestVersion: t.latest_version,
+      createdAt: t.created_at.toISOString(),
+      versions: versions.map((v) => {
+        const p = this.presentVersion(v);
+        if (!manager) delete (p as { instances?: number }).instances;
+        return p;
+      }),
+      // The code is shown to administrators (who approve it), not to every app.
+      ...(latest ? { sources: latest.files } : {}),
+    };
+  }
+
+  async templateVersion(ctx: AuthContext, id: string, version: number) {
+    requireScope(ctx, 'views:manage');
+    const t = await this.template(id);
+    const v = Number.isSafeInteger(version) ? await viewsStore.version(this.db, t.id, version) : undefined;
+    if (!v) throw fail('not_found', `No version ${version} of this template`);
+    return { id: t.id, name: t.name, ...this.presentVersion(v), sources: v.files };
+  }
+
+  async deleteTemplate(ctx: AuthContext, id: string): Promise<void> {
+    requireScope(ctx, 'views:manage');
+    await this.template(id);
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const t = await viewsStore.lockTemplate(trx, id);
+        if (!t) throw fail('not_found', 'No such view template');
+        const n = await viewsStore.countInstancesOfTemplate(trx, id);
+        if (n > 0) throw fail('view_template_in_use', `${n} view instance${n === 1 ? ' uses' : 's use'} this template; delete them first`, { instances: n });
+        await viewsStore.deleteTemplate(trx, id);
+        await this.audit(ctx, trx, 'cairn.view.template_deleted', `view-template:${id}`, { templateId: id, name: t.name, versions: t.latest_version });
+      });
+    } catch (e) {
+      // An instance created in the same instant: the foreign key refused the delete.
+      if ((e as { code?: string }).code === '23503') throw fail('view_template_in_use', 'A view instance uses this template; delete it first');
+      throw e;
+    }
+    for (const k of this.filesCache.keys()) if (k.startsWith(`${id}@`)) this.filesCache.delete(k);
+    this.ledger.notifyAppended();
+  }
+
+  // --- instances -------------------------------------------------------------------------
+
+  private requireApp(ctx: AuthContext) {
+    requireAuthenticated(ctx);
+    if (ctx.actor.kind !== 'app') throw fail('forbidden', 'Only an app can do this');
+    return ctx.actor;
+  }
+
+  async createInstance(ctx: AuthContext, input: { templateId: string; templateVersion?: number; configuration?: unknown }) {
+    const actor = this.requireApp(ctx);
+    const t = await this.template(input.templateId).catch(() => {
+      throw bad('/templateId', 'No such view template');
+    });
+    const version = input.templateVersion ?? t.latest_version;
+    const v = await viewsStore.version(this.db, t.id, version);
+    if (!v) throw bad('/templateVersion', `No version ${version} of this template`);
+    const configurationJson = jsonArgument(input.configuration ?? {}, '/configuration', MAX_CONFIGURATION_BYTES);
+
+    const id = newId();
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await viewsStore.insertInstance(trx, { id, appId: actor.appId, templateId: t.id, templateVersion: v.version, configurationJson, requests: [] });
+        await this.audit(ctx, trx, 'cairn.view.instance_created', `view:${id}`, { instanceId: id, appId: actor.appId, templateId: t.id, templateVersion: v.version });
+      });
+    } catch (e) {
+      if ((e as { code?: string }).code === '23503') throw bad('/templateId', 'No such view template');
+      throw e;
+    }
+    this.ledger.notifyAppended();
+
+    // Ask for read on every type the template reads, unless the app already holds or awaits it.
+    // A request carries the app's current rights on the type too: approving it supersedes the
+    // old grant, which must not lose the app its create/modify/delete rights.
+    const current = (await this.grants.grantsFor(ctx)) ?? new Map();
+    const mine = await this.apps.myRequests(ctx);
+    const requests: { eventType: string; requestId: string | null }[] = [];
+    for (const type of v.event_types) {
+      const g = current.get(type);
+      const existing =
+        mine.find((r) => r.eventType === type && r.status === 'approved' && r.read) ?? mine.find((r) => r.eventType === type && r.status === 'pending' && r.read);
+      if (existing) {
+        requests.push({ eventType: type, requestId: existing.id });
+        continue;
+      }
+      const r = await this.apps.requestPermission(ctx, {
+        eventType: type,
+        read: true,
+        create: !!g?.create,
+        modify: !!g?.modify,
+        delete: !!g?.delete,
+        message: `The view "${t.name}" (version ${v.version}) reads ${type}.`,
+      });
+      requests.push({ eventType: type, requestId: r.id });
+    }
+    await viewsStore.setInstanceRequests(this.db, id, requests);
+    return this.instance(ctx, id);
+  }
+
+  private async ownInstance(ctx: AuthContext, id: string): Promise<RunnableRow> {
+    requireAuthenticated(ctx);
+    const row = isUuid(id) ? await viewsStore.runnable(this.db, id) : undefined;
+    // Another app's instance does not exist as far as this caller knows.
+    const visible = row && (ctx.actor.kind === 'app' ? row.app_id === ctx.actor.appId : can(ctx, 'views:manage'));
+    if (!row || !visible) throw fail('not_found', 'No such view');
+    return row;
+  }
+
+  async instance(ctx: AuthContext, id: string) {
+    const row = await this.ownInstance(ctx, id);
+    const readable = await viewsStore.readableTypes(this.db, row.app_id, row.event_types);
+    const statuses = await viewsStore.requestStatuses(this.db, row.permission_requests.map((r) => r.requestId).filter((x): x is string => !!x));
+    return this.presentInstance(row, readable, statuses);
+  }
+
+  async listInstances(ctx: AuthContext, f: { appId?: string; templateId?: string; limit?: number }) {
+    requireAuthenticated(ctx);
+    let appId = f.appId;
+    if (ctx.actor.kind === 'app') appId = ctx.actor.appId;
+    else requireScope(ctx, 'views:manage');
+    if (appId !== undefined && !isUuid(appId)) throw bad('/appId', 'appId must be a UUID');
+    if (f.templateId !== undefined && !isUuid(f.templateId)) throw bad('/templateId', 'templateId must be a UUID');
+    const rows = await viewsStore.listInstances(this.db, { appId, templateId: f.templateId, limit: Math.min(1000, f.limit ?? 500) });
+    const grants = await viewsStore.readGrantsOfApps(this.db, [...new Set(rows.map((r) => r.app_id))]);
+    const statuses = await viewsStore.requestStatuses(this.db, rows.flatMap((r) => r.permission_requests.map((p) => p.requestId)).filter((x): x is string => !!x));
+    return rows.map((r) => ({
+      ...this.presentInstance(r, new Set(r.event_types.filter((t) => grants.has(`${r.app_id} ${t}`))), statuses),
+      appName: r.app_name,
+    }));
+  }
+
+  private presentInstance(row: RunnableRow, readable: Set<string>, statuses: Map<string, string>) {
+    const missing = row.event_types.filter((t) => !readable.has(t));
+    return {
+      id: row.id,
+      appId: row.app_id,
+      templateId: row.template_id,
+      templateName: row.template_name,
+      templateVersion: row.template_version,
+      runtime: row.runtime,
+      eventTypes: row.event_types,
+      configuration: row.configuration,
+      status: missing.length ? ('awaiting_approval' as const) : ('ready' as const),
+      missingGrants: missing,
+      permissionRequests: row.permission_requests.map((p) => ({
+        eventType: p.eventType,
+        requestId: p.requestId,
+        status: (p.requestId ? statuses.get(p.requestId) : undefined) ?? 'unknown',
+      })),
+      createdAt: row.created_at.toISOString(),
+      stats: presentStats(row),
+    };
+  }
+
+  async deleteInstance(ctx: AuthContext, id: string): Promise<void> {
+    const row = await this.ownInstance(ctx, id);
+    await this.db.transaction().execute(async (trx) => {
+      await viewsStore.deleteInstance(trx, row.id);
+      await this.audit(ctx, trx, 'cairn.view.instance_deleted', `view:${row.id}`, { instanceId: row.id, appId: row.app_id, templateId: row.template_id });
+    });
+    this.ledger.notifyAppended();
+  }
+
+  // --- runs ------------------------------------------------------------------------------
+
+  private async filesOf(templateId: string, version: number): Promise<Record<string, string>> {
+    const key = `${templateId}@${version}`;
+    let files = this.filesCache.get(key);
+    if (!files) {
+      files = await viewsStore.files(this.db, templateId, version);
+      if (!files) throw fail('not_found', 'No such view template');
+      if (this.filesCache.size >= 200) this.filesCache.delete(this.filesCache.keys().next().value!);
+      this.filesCache.set(key, files);
+    }
+    return files;
+  }
+
+  /**
+   * Runs an instance for its app. The same input over the same events answers from the cache;
+   * otherwise the view runs in the sandbox, reading only the template's types, all of which the
+   * app must hold a read grant on right now.
+   */
+  async run(ctx: AuthContext, id: string, input: unknown): Promise<RunOutcome> {
+    const actor = this.requireApp(ctx);
+    const row = await this.ownInstance(ctx, id);
+    const inputJson = jsonArgument(input ?? null, '/input', MAX_INPUT_BYTES);
+    const readable = await viewsStore.readableTypes(this.db, actor.appId, row.event_types);
+    const missing = row.event_types.filter((t) => !readable.has(t));
+    if (missing.length) {
+      throw new AppError('view_not_approved', `This view needs a read grant on ${missing.join(', ')}; an administrator has not approved it (yet)`, { missingGrants: missing });
+    }
+    const started = performance.now();
+    const inputHash = sha256(inputJson);
+    const state = await viewsStore.stateKey(this.db, row.event_types);
+    const hit = await viewsStore.cachedResult(this.db, row.id, inputHash, state.key);
+    if (hit) {
+      const durationMs = Math.round(performance.now() - started);
+      await viewsStore.recordRun(this.db, row.id, { ok: true, cached: true, durationMs, eventsRead: 0, errorCode: null });
+      return { resultJson: hit.result_json, stats: { durationMs, eventsRead: 0, cached: true } };
+    }
+    const allowed = new Set(row.event_types);
+    let outcome;
+    try {
+      outcome = await this.sandbox().run({
+        runtime: row.runtime,
+        files: await this.filesOf(row.template_id, row.template_version),
+        configuration: row.configuration,
+        input: JSON.parse(inputJson),
+        limits: clampLimits(row.limits),
+        queryEvents: (q) => this.readEvents(allowed, q),
+      });
+    } catch (e) {
+      const err = toAppError(e);
+      const durationMs = Math.round(performance.now() - started);
+      const code = err instanceof AppError ? err.code : 'internal_error';
+      await viewsStore.recordRun(this.db, row.id, { ok: false, cached: false, durationMs, eventsRead: 0, errorCode: code }).catch(() => {});
+      throw err;
+    }
+    const { resultJson, stats } = outcome;
+    // Only a key no late transaction can slip under may vouch for a result (see stateKey).
+    if (state.stable && Buffer.byteLength(resultJson, 'utf8') <= MAX_CACHED_RESULT_BYTES) {
+      await viewsStore
+        .storeResult(this.db, { instanceId: row.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead, keep: CACHED_INPUTS_PER_INSTANCE })
+        .catch((err) => this.log.warn({ err }, 'could not cache a view result'));
+    }
+    const durationMs = Math.round(performance.now() - started);
+    await viewsStore.recordRun(this.db, row.id, { ok: true, cached: false, durationMs, eventsRead: stats.eventsRead, errorCode: null });
+    return { resultJson, stats: { durationMs, eventsRead: stats.eventsRead, cached: false } };
+  }
+
+  /** The host side of `events.query`: scoped to the view's granted types, current events only. */
+  private async readEvents(allowed: Set<string>, q: EventsQuery): Promise<EventsPage> {
+    if (!allowed.has(q.type)) {
+      throw new SandboxError('view_query_invalid', `This view may not read ${q.type.slice(0, 200)}: it reads ${[...allowed].join(', ') || 'no event types'}`);
+    }
+    let filterJson: string | undefined;
+    if (q.filter !== undefined) {
+      try {
+        filterJson = canonicalJsonChecked(q.filter);
+      } catch {
+        throw new SandboxError('view_query_invalid', 'events.query "filter" contains a value the database cannot store (NUL, invalid Unicode, too deep)');
+      }
+    }
+    const page = await viewsStore
+      .eventsPage(this.db, {
+        type: q.type,
+        from: queryDate(q.from, 'from'),
+        to: queryDate(q.to, 'to'),
+        after: q.after !== undefined ? decodeCursor(q.after) : undefined,
+        limit: q.limit ?? 1000,
+        filterJson,
+      })
+      .catch((err: unknown) => {
+        this.log.warn({ err }, 'view events query failed');
+        throw new SandboxError('view_unavailable', 'The events could not be read');
+      });
+    const limit = q.limit ?? 1000;
+    const next = page.n >= limit && page.last_micros !== null && page.last_id !== null ? encodeCursor({ micros: page.last_micros, id: page.last_id }) : null;
+    return { eventsJson: page.events, count: page.n, next };
+  }
+}
+
+function presentStats(row: InstanceRow) {
+  return {
+    runs: row.runs,
+    cacheHits: row.cache_hits,
+    failures: row.failures,
+    eventsRead: row.events_read,
+    averageDurationMs: row.runs ? Math.round(row.total_duration_ms / row.runs) : null,
+    lastRunAt: row.last_run_at?.toISOString() ?? null,
+    lastDurationMs: row.last_duration_ms,
+    lastErrorCode: row.last_error_code,
+  };
+}
+
+/** Checks a JSON argument the database will store or hash, and answers its canonical text. */
+function jsonArgument(value: unknown, pointer: string, maxBytes: number): string {
+  let text: string;
+  try {
+    text = canonicalJsonChecked(value);
+  } catch (e) {
+    if (e instanceof JsonValueError) throw bad(`${pointer}${e.pointer === '/' ? '' : e.pointer}`, `${pointer.slice(1)} ${e.message}`);
+    throw e;
+  }
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) throw bad(pointer, `${pointer.slice(1)} is larger than ${maxBytes} bytes`);
+  return text;
+}

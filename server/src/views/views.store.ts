@@ -1,0 +1,315 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database/database.js';
+
+type Exec = Kysely<Database>;
+
+export interface TemplateRow {
+  id: string;
+  name: string;
+  latest_version: number;
+  created_by: string | null;
+  created_at: Date;
+}
+
+export interface TemplateVersionRow {
+  template_id: string;
+  version: number;
+  runtime: 'javascript' | 'python';
+  description: string;
+  files: Record<string, string>;
+  event_types: string[];
+  limits: Record<string, number>;
+  content_hash: Buffer;
+  created_by: string | null;
+  created_at: Date;
+}
+
+export interface InstanceRow {
+  id: string;
+  app_id: string;
+  template_id: string;
+  template_version: number;
+  configuration: unknown;
+  permission_requests: { eventType: string; requestId: string | null }[];
+  created_at: Date;
+  runs: number;
+  cache_hits: number;
+  failures: number;
+  events_read: number;
+  total_duration_ms: number;
+  last_run_at: Date | null;
+  last_duration_ms: number | null;
+  last_error_code: string | null;
+}
+
+/** An instance joined with what running it needs from its pinned template version. */
+export interface RunnableRow extends InstanceRow {
+  template_name: string;
+  runtime: 'javascript' | 'python';
+  event_types: string[];
+  limits: Record<string, number>;
+}
+
+export interface EventsPageRow {
+  n: number;
+  /** The page as JSON text built by PostgreSQL: `[{id,type,occurredAt,data},...]`. */
+  events: string;
+  last_micros: string | null;
+  last_id: string | null;
+}
+
+/** Keyset position in (occurred_at, id) order; microseconds keep the cursor exact. */
+export interface OccurredCursor {
+  micros: string;
+  id: string;
+}
+
+export interface StateKey {
+  key: string;
+  /** False while a transaction older than the newest entry of these types may still commit. */
+  stable: boolean;
+}
+
+const bigintParse = (v: string | number) => Number(v);
+
+export const viewsStore = {
+  // --- templates -------------------------------------------------------------------------
+
+  async templateByName(db: Exec, name: string): Promise<TemplateRow | undefined> {
+    const r = await sql<TemplateRow>`SELECT * FROM view_templates WHERE name = ${name} FOR UPDATE`.execute(db);
+    return r.rows[0];
+  },
+
+  async templateById(db: Exec, id: string): Promise<TemplateRow | undefined> {
+    const r = await sql<TemplateRow>`SELECT * FROM view_templates WHERE id = ${id}`.execute(db);
+    return r.rows[0];
+  },
+
+  async insertTemplate(db: Exec, t: { id: string; name: string; createdBy: string | null }): Promise<TemplateRow | undefined> {
+    const r = await sql<TemplateRow>`
+      INSERT INTO view_templates (id, name, latest_version, created_by) VALUES (${t.id}, ${t.name}, 1, ${t.createdBy})
+      ON CONFLICT (name) DO NOTHING RETURNING *`.execute(db);
+    return r.rows[0];
+  },
+
+  async setLatestVersion(db: Exec, id: string, version: number): Promise<void> {
+    await sql`UPDATE view_templates SET latest_version = ${version} WHERE id = ${id}`.execute(db);
+  },
+
+  async insertVersion(
+    db: Exec,
+    v: { templateId: string; version: number; runtime: string; description: string; files: Record<string, string>; eventTypes: string[]; limits: Record<string, number>; contentHash: Buffer; createdBy: string | null },
+  ): Promise<TemplateVersionRow> {
+    const r = await sql<TemplateVersionRow>`
+      INSERT INTO view_template_versions (template_id, version, runtime, description, files, event_types, limits, content_hash, created_by)
+      VALUES (${v.templateId}, ${v.version}, ${v.runtime}, ${v.description}, ${JSON.stringify(v.files)}::jsonb, ${v.eventTypes}::text[],
+              ${JSON.stringify(v.limits)}::jsonb, ${v.contentHash}, ${v.createdBy})
+      RETURNING *`.execute(db);
+    return r.rows[0]!;
+  },
+
+  async version(db: Exec, templateId: string, version: number): Promise<TemplateVersionRow | undefined> {
+    const r = await sql<TemplateVersionRow>`SELECT * FROM view_template_versions WHERE template_id = ${templateId} AND version = ${version}`.execute(db);
+    return r.rows[0];
+  },
+
+  /** Every version of a template, newest first, without sources. */
+  async versions(db: Exec, templateId: string) {
+    const r = await sql<Omit<TemplateVersionRow, 'files'> & { file_names: string[]; instances: number }>`
+      SELECT v.template_id, v.version, v.runtime, v.description, v.event_types, v.limits, v.content_hash, v.created_by, v.created_at,
+             ARRAY(SELECT jsonb_object_keys(v.files) ORDER BY 1) AS file_names,
+             (SELECT count(*)::int FROM view_instances i WHERE i.template_id = v.template_id AND i.template_version = v.version) AS instances
+      FROM view_template_versions v WHERE v.template_id = ${templateId} ORDER BY v.version DESC`.execute(db);
+    return r.rows;
+  },
+
+  /** Templates with their latest version's summary and how many instances use them. */
+  async listTemplates(db: Exec) {
+    const r = await sql<TemplateRow & Pick<TemplateVersionRow, 'runtime' | 'description' | 'event_types' | 'limits'> & { version_created_at: Date; instances: number }>`
+      SELECT t.*, v.runtime, v.description, v.event_types, v.limits, v.created_at AS version_created_at,
+             (SELECT count(*)::int FROM view_instances i WHERE i.template_id = t.id) AS instances
+      FROM view_templates t JOIN view_template_versions v ON v.template_id = t.id AND v.version = t.latest_version
+      ORDER BY t.name`.execute(db);
+    return r.rows;
+  },
+
+  async countInstancesOfTemplate(db: Exec, templateId: string): Promise<number> {
+    const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM view_instances WHERE template_id = ${templateId}`.execute(db);
+    return r.rows[0]!.n;
+  },
+
+  async deleteTemplate(db: Exec, id: string): Promise<boolean> {
+    const r = await sql`DELETE FROM view_templates WHERE id = ${id}`.execute(db);
+    return Number(r.numAffectedRows ?? 0) > 0;
+  },
+
+  async lockTemplate(db: Exec, id: string): Promise<TemplateRow | undefined> {
+    const r = await sql<TemplateRow>`SELECT * FROM view_templates WHERE id = ${id} FOR UPDATE`.execute(db);
+    return r.rows[0];
+  },
+
+  // --- instances -------------------------------------------------------------------------
+
+  async insertInstance(
+    db: Exec,
+    i: { id: string; appId: string; templateId: string; templateVersion: number; configurationJson: string; requests: { eventType: string; requestId: string | null }[] },
+  ): Promise<InstanceRow> {
+    const r = await sql<InstanceRow>`
+      INSERT INTO view_instances (id, app_id, template_id, template_version, configuration, permission_requests)
+      VALUES (${i.id}, ${i.appId}, ${i.templateId}, ${i.templateVersion}, ${i.configurationJson}::jsonb, ${JSON.stringify(i.requests)}::jsonb)
+      RETURNING *`.execute(db);
+    return fixCounts(r.rows[0]!);
+  },
+
+  async setInstanceRequests(db: Exec, id: string, requests: { eventType: string; requestId: string | null }[]): Promise<void> {
+    await sql`UPDATE view_instances SET permission_requests = ${JSON.stringify(requests)}::jsonb WHERE id = ${id}`.execute(db);
+  },
+
+  async runnable(db: Exec, id: string): Promise<RunnableRow | undefined> {
+    const r = await sql<RunnableRow>`
+      SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits
+      FROM view_instances i
+      JOIN view_template_versions v ON v.template_id = i.template_id AND v.version = i.template_version
+      JOIN view_templates t ON t.id = i.template_id
+      WHERE i.id = ${id}`.execute(db);
+    return r.rows[0] ? fixCounts(r.rows[0]) : undefined;
+  },
+
+  async files(db: Exec, templateId: string, version: number): Promise<Record<string, string> | undefined> {
+    const r = await sql<{ files: Record<string, string> }>`SELECT files FROM view_template_versions WHERE template_id = ${templateId} AND version = ${version}`.execute(db);
+    return r.rows[0]?.files;
+  },
+
+  async listInstances(db: Exec, f: { appId?: string; templateId?: string; limit: number }) {
+    const r = await sql<RunnableRow & { app_name: string }>`
+      SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits, a.name AS app_name
+      FROM view_instances i
+      JOIN view_template_versions v ON v.template_id = i.template_id AND v.version = i.template_version
+      JOIN view_templates t ON t.id = i.template_id
+      JOIN apps a ON a.id = i.app_id
+      WHERE true ${f.appId ? sql`AND i.app_id = ${f.appId}` : sql``} ${f.templateId ? sql`AND i.template_id = ${f.templateId}` : sql``}
+      ORDER BY a.name, i.created_at
+      LIMIT ${f.limit}`.execute(db);
+    return r.rows.map(fixCounts);
+  },
+
+  async deleteInstance(db: Exec, id: string): Promise<void> {
+    await sql`DELETE FROM view_instances WHERE id = ${id}`.execute(db);
+  },
+
+  /** Read grants the app holds right now on the given types (approved requests only). */
+  async readableTypes(db: Exec, appId: string, types: string[]): Promise<Set<string>> {
+    const r = await sql<{ event_type: string }>`
+      SELECT event_type FROM app_permission_requests
+      WHERE app_id = ${appId} AND status = 'approved' AND can_read AND event_type = ANY(${types}::text[])`.execute(db);
+    return new Set(r.rows.map((x) => x.event_type));
+  },
+
+  /** Status of the given permission requests (the apps module's table, read only). */
+  async requestStatuses(db: Exec, ids: string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map();
+    const r = await sql<{ id: string; status: string }>`SELECT id, status FROM app_permission_requests WHERE id = ANY(${ids}::uuid[])`.execute(db);
+    return new Map(r.rows.map((x) => [x.id, x.status]));
+  },
+
+  /** (app, type) pairs with an approved read grant, for the given apps. */
+  async readGrantsOfApps(db: Exec, appIds: string[]): Promise<Set<string>> {
+    if (!appIds.length) return new Set();
+    const r = await sql<{ app_id: string; event_type: string }>`
+      SELECT app_id, event_type FROM app_permission_requests WHERE app_id = ANY(${appIds}::uuid[]) AND status = 'approved' AND can_read`.execute(db);
+    return new Set(r.rows.map((x) => `${x.app_id} ${x.event_type}`));
+  },
+
+  async recordRun(db: Exec, id: string, s: { ok: boolean; cached: boolean; durationMs: number; eventsRead: number; errorCode: string | null }): Promise<void> {
+    await sql`
+      UPDATE view_instances SET
+        runs = runs + 1,
+        cache_hits = cache_hits + ${s.cached ? 1 : 0},
+        failures = failures + ${s.ok ? 0 : 1},
+        events_read = events_read + ${s.eventsRead},
+        total_duration_ms = total_duration_ms + ${s.durationMs},
+        last_run_at = now(),
+        last_duration_ms = ${s.durationMs},
+        last_error_code = ${s.errorCode}
+      WHERE id = ${id}`.execute(db);
+  },
+
+  // --- reading events for a view ---------------------------------------------------------
+
+  /**
+   * One page of current events of one type in (occurred_at, id) order over [from, to), through
+   * the (type, occurred_at, id) index. PostgreSQL builds the page's JSON itself: the rows travel
+   * to the sandbox as one string, never parsed and re-serialised on the way.
+   */
+  async eventsPage(db: Exec, q: { type: string; from?: Date; to?: Date; after?: OccurredCursor; limit: number; filterJson?: string }): Promise<EventsPageRow> {
+    const r = await sql<EventsPageRow>`
+      WITH page AS (
+        SELECT e.id, e.type, e.occurred_at, e.data FROM ledger_entries e
+        WHERE e.type = ${q.type}
+          ${q.from ? sql`AND e.occurred_at >= ${q.from}` : sql``}
+          ${q.to ? sql`AND e.occurred_at < ${q.to}` : sql``}
+          ${q.after ? sql`AND (e.occurred_at, e.id) > (timestamptz 'epoch' + ${q.after.micros}::bigint * interval '1 microsecond', ${q.after.id}::uuid)` : sql``}
+          ${q.filterJson ? sql`AND e.data @> ${q.filterJson}::jsonb` : sql``}
+          AND e.data IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM ledger_superseded s WHERE s.entry_id = e.id)
+        ORDER BY e.occurred_at, e.id
+        LIMIT ${q.limit}
+      ), last AS (
+        SELECT occurred_at, id FROM page ORDER BY occurred_at DESC, id DESC LIMIT 1
+      )
+      SELECT (SELECT count(*)::int FROM page) AS n,
+             (SELECT coalesce(json_agg(json_build_object(
+                 'id', id, 'type', type,
+                 'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                 'data', data) ORDER BY occurred_at, id), '[]')::text FROM page) AS events,
+             (SELECT (extract(epoch FROM occurred_at) * 1000000)::bigint::text FROM last) AS last_micros,
+             (SELECT id::text FROM last) AS last_id`.execute(db);
+    return r.rows[0]!;
+  },
+
+  /**
+   * What a cached result of a view over `types` depends on: for each type, the newest entry of
+   * that type and the newest erasure of one of its events, in ledger order. Appends, modifications
+   * (a new entry of the same type) and deletions (a ledger.erased entry naming the type) all move
+   * it. Ledger order is transaction order, so a transaction that started earlier but commits later
+   * can land *below* the newest entry; `stable` is true only when no transaction older than the
+   * newest entry is still running, and only a stable key may be stored with a result.
+   */
+  async stateKey(db: Exec, types: string[]): Promise<StateKey> {
+    const r = await sql<{ key: string; stable: boolean }>`
+      WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+      k AS (
+        SELECT t.type,
+          (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
+          (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
+        FROM unnest(${types}::text[]) AS t(type)
+      )
+      SELECT coalesce(string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type), '') AS key,
+             coalesce(bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)), true) AS stable
+      FROM k, h GROUP BY h.xmin`.execute(db);
+    return r.rows[0] ?? { key: '', stable: true };
+  },
+
+  async cachedResult(db: Exec, instanceId: string, inputHash: Buffer, stateKey: string): Promise<{ result_json: string; events_read: number } | undefined> {
+    const r = await sql<{ result_json: string; events_read: number }>`
+      SELECT result_json, events_read FROM view_results WHERE instance_id = ${instanceId} AND input_hash = ${inputHash} AND state_key = ${stateKey}`.execute(db);
+    return r.rows[0];
+  },
+
+  /** Stores a result and keeps only the `keep` most recent inputs of the instance. */
+  async storeResult(db: Exec, r: { instanceId: string; inputHash: Buffer; stateKey: string; resultJson: string; eventsRead: number; keep: number }): Promise<void> {
+    await sql`
+      INSERT INTO view_results (instance_id, input_hash, state_key, result_json, events_read)
+      VALUES (${r.instanceId}, ${r.inputHash}, ${r.stateKey}, ${r.resultJson}, ${r.eventsRead})
+      ON CONFLICT (instance_id, input_hash) DO UPDATE SET state_key = excluded.state_key, result_json = excluded.result_json,
+        events_read = excluded.events_read, stored_at = now()`.execute(db);
+    await sql`
+      DELETE FROM view_results WHERE instance_id = ${r.instanceId} AND input_hash NOT IN (
+        SELECT input_hash FROM view_results WHERE instance_id = ${r.instanceId} ORDER BY stored_at DESC LIMIT ${r.keep})`.execute(db);
+  },
+};
+
+function fixCounts<T extends InstanceRow>(row: T): T {
+  for (const k of ['runs', 'cache_hits', 'failures', 'events_read', 'total_duration_ms'] as const) (row as InstanceRow)[k] = bigintParse(row[k]);
+  return row;
+}
