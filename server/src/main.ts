@@ -130,6 +130,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
         services.ledger.appended.emit('shutdown');
         await app!.close(); // stops accepting, lets in-flight requests finish
         await jobs?.stop(); // lets running jobs finish before their database goes away
+        await services.views.close(); // worker threads and Python sandbox processes
         await database.close();
       })());
     return { app, services, url, stop };
@@ -156,6 +157,8 @@ export async function main(): Promise<void> {
     process.exit(1);
   }
   server.app.log.info(`Cairn is listening on ${server.url}`);
+  // A long-running server starts its view sandbox now (Pyodide takes seconds to load), not on the first run.
+  server.services.views.warmUp();
   let signalled = false;
   const shutdown = (signal: string) => {
     // npm forwards the terminal's signal too, so a second one while stopping is expected.

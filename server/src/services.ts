@@ -23,6 +23,7 @@ import { RecordsService } from './datahub/records.service.js';
 import { ExportsService } from './datahub/exports.service.js';
 import { ImportsService } from './datahub/imports.service.js';
 import { DatahubService } from './datahub/datahub.service.js';
+import { ViewsService } from './views/views.service.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -58,7 +59,9 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const uploadDir = deps.config.uploadDir ?? (deps.config.blobs.store === 'local' ? path.join(deps.config.blobs.dir ?? path.join(deps.config.dataDir, 'blobs'), '.tus') : path.join(deps.config.dataDir, 'uploads'));
   const uploads = new UploadsService(deps.db, deps.pool, blobs, datasets, { ...deps.config, uploadDir }, deps.log);
   registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
-  return { ...deps, clock, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads };
+  // The view sandbox starts on first use (see ViewsService.warmUp) and stops when the app closes.
+  const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, { pythonWorkers: 1 });
+  return { ...deps, clock, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views };
 }
 
 export type Services = ReturnType<typeof createServices>;
