@@ -9,3 +9,4 @@ export * from './workspaces.js';
 export * from './events.js';
 export * from './ledger.js';
 export * from './instruments/index.js';
+export * from './datahub.js';
