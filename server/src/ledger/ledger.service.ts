@@ -82,7 +82,7 @@ export function decodeCursor(s: string): LedgerCursor {
   return { tx: m[1]!, position };
 }
 
-export function toPublicEntry(r: EntryRow): PublicEntry {
+export function toPublicEntry(r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): PublicEntry {
   return {
     id: r.id,
     position: r.position,

@@ -66,6 +66,9 @@ export interface ListFilter {
 }
 
 const SELECT_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, prev_hash, hash`;
+/** What readers are shown (no data_hash or prev_hash): a thousand-entry page moves and parses less. */
+const READ_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, hash`;
+export type ReadRow = Omit<EntryRow, 'data_hash' | 'prev_hash'>;
 
 function scopeSql(scope: ReadScope) {
   switch (scope.kind) {
@@ -134,9 +137,9 @@ export const ledgerStore = {
    * commits late can only have an id at or above that bound, so it can never land behind a
    * cursor a reader already holds.
    */
-  async list(db: Exec, scope: ReadScope, f: ListFilter): Promise<EntryRow[]> {
-    const r = await sql<EntryRow>`
-      SELECT ${SELECT_COLS} FROM ledger_entries
+  async list(db: Exec, scope: ReadScope, f: ListFilter): Promise<ReadRow[]> {
+    const r = await sql<ReadRow>`
+      SELECT ${READ_COLS} FROM ledger_entries
       WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
         ${f.after ? sql`AND (tx, position) > (${f.after.tx}::xid8, ${f.after.position}::bigint)` : sql``}
         ${f.type ? sql`AND type = ${f.type}` : sql``}
