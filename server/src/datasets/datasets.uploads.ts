@@ -82,6 +82,8 @@ export class UploadsService {
         }
       },
       onIncomingRequest: async (req, id) => {
+        // Creation is checked by onUploadCreate (the upload does not exist yet).
+        if (req.method === 'POST') return;
         try {
           await this.ownedUpload(authOf(req), id);
         } catch (e) {
