@@ -147,6 +147,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
         'Form-encoded (application/x-www-form-urlencoded, as RFC 6749 says) or JSON. Client credentials in the body (client_id, client_secret) or in HTTP Basic. ' +
         'Errors keep Cairn\'s shape: `error.code` is the OAuth error (invalid_client 401, unsupported_grant_type 400, invalid_request 400).',
       security: [],
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: Type.Object(
         {
           grant_type: Type.Optional(Type.String({ maxLength: 100 })),

@@ -407,3 +407,31 @@ describe('bad input', () => {
     }
   });
 });
+
+describe('OpenAPI', () => {
+  it('documents every apps and event-types route', async () => {
+    const doc = (await app.inject({ url: '/api/openapi.json' })).json();
+    const paths = Object.keys(doc.paths);
+    for (const p of [
+      '/api/v1/apps',
+      '/api/v1/apps/{id}',
+      '/api/v1/apps/me',
+      '/api/v1/apps/associate',
+      '/api/v1/apps/{id}/association-code',
+      '/api/v1/apps/{id}/revoke',
+      '/api/v1/oauth/token',
+      '/api/v1/apps/me/permission-requests',
+      '/api/v1/permission-requests',
+      '/api/v1/permission-requests/{id}/approve',
+      '/api/v1/permission-requests/{id}/revoke',
+      '/api/v1/auth/tokens/{id}/event-grants',
+      '/api/v1/event-types',
+      '/api/v1/event-types/{*}',
+      '/api/v1/events/{id}/versions',
+    ]) {
+      expect(paths, p).toContain(p);
+    }
+    expect(Object.keys(doc.paths['/api/v1/events/{id}'])).toEqual(expect.arrayContaining(['get', 'patch', 'delete']));
+    expect(Object.keys(doc.paths['/api/v1/oauth/token'].post.requestBody.content)).toEqual(expect.arrayContaining(['application/json', 'application/x-www-form-urlencoded']));
+  });
+});
