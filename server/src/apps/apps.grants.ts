@@ -40,7 +40,7 @@ export class GrantsService {
 
   constructor(
     private readonly db: Db,
-    ledger: LedgerService,
+    private readonly ledger: LedgerService,
     private readonly eventTypes: EventTypesService,
   ) {
     ledger.hooks.readScope.push((ctx, db) => this.readScope(ctx, db));
@@ -155,7 +155,10 @@ export class GrantsService {
         await sql`INSERT INTO token_event_grants (token_id, event_type, can_read, can_create, can_modify, can_delete)
           VALUES (${tokenId}, ${g.eventType}, ${!!g.read}, ${!!g.create}, ${!!g.modify}, ${!!g.delete})`.execute(trx);
       }
+      const data = { userId: actor.userId, tokenId, grants: grants.map((g) => ({ eventType: g.eventType, read: !!g.read, create: !!g.create, modify: !!g.modify, delete: !!g.delete })) };
+      await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'token.event_grants_set', stream: `user:${actor.userId}`, data }], { allowSystemTypes: true }), { db: trx });
     });
+    this.ledger.notifyAppended();
     return this.tokenGrants(ctx, tokenId);
   }
 }

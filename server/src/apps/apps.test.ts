@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
+import fc from 'fast-check';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
 import type { App } from '../app.js';
 import type { Services } from '../services.js';
@@ -354,6 +355,8 @@ describe("people's API tokens with event grants", () => {
     const set = await app.inject({ method: 'PUT', url: `/api/v1/auth/tokens/${tokenId}/event-grants`, headers: { authorization: member }, payload: { grants: [{ eventType: 'alpha.example/item', read: true, modify: true }] } });
     expect(set.statusCode, set.body).toBe(200);
     expect(set.json().grants).toEqual([{ eventType: 'alpha.example/item', read: true, create: false, modify: true, delete: false }]);
+    const audit = await pool.query(`SELECT data FROM ledger_entries WHERE type = 'token.event_grants_set' ORDER BY position DESC LIMIT 1`);
+    expect(audit.rows[0].data).toMatchObject({ tokenId, grants: [{ eventType: 'alpha.example/item', read: true, modify: true }] });
     expect((await app.inject({ method: 'PUT', url: `/api/v1/auth/tokens/${tokenId}/event-grants`, headers: { authorization: pat }, payload: { grants: [] } })).statusCode).toBe(403);
     expect((await app.inject({ method: 'PUT', url: `/api/v1/auth/tokens/${tokenId}/event-grants`, headers: { authorization: admin }, payload: { grants: [] } })).statusCode).toBe(404);
     expect((await app.inject({ method: 'PUT', url: `/api/v1/auth/tokens/${tokenId}/event-grants`, headers: { authorization: member }, payload: { grants: [{ eventType: 'nope.example/x', read: true }] } })).statusCode).toBe(400);
@@ -405,6 +408,31 @@ describe('bad input', () => {
       expect(r.statusCode, `${method} ${url} ${r.body}`).toBeLessThan(500);
       expect(typeof r.json().error.code).toBe('string');
     }
+  });
+});
+
+describe('bad input, property-based', () => {
+  it('random bodies on the app endpoints never cause a 5xx', async () => {
+    const a = await newApp('Prop', { rateLimitPerMinute: 100_000 });
+    await granted(a.auth, 'alpha.example/item', { read: true, create: true, modify: true, delete: true });
+    const id = (await append(a.auth, [{ type: 'alpha.example/item', data: { n: 1 } }])).json().events[0].id;
+    const body = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(fc.constantFrom('eventType', 'read', 'data', 'grant_type', 'client_id', 'associationCode', 'message', 'n'), fc.jsonValue({ maxDepth: 2 })));
+    const target = fc.constantFrom(
+      ['POST', '/api/v1/apps/me/permission-requests'],
+      ['PATCH', `/api/v1/events/${id}`],
+      ['POST', '/api/v1/oauth/token'],
+      ['POST', '/api/v1/apps/associate'],
+      ['POST', '/api/v1/events'],
+      ['POST', '/api/v1/event-types'],
+    );
+    await fc.assert(
+      fc.asyncProperty(target, body, async ([method, url], payload) => {
+        const r = await app.inject({ method: method as 'POST', url, headers: { authorization: a.auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+        expect(r.statusCode, `${method} ${url} ${JSON.stringify(payload)} -> ${r.body}`).toBeLessThan(500);
+        if (r.statusCode >= 400) expect(typeof r.json().error.code).toBe('string');
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 
