@@ -1,0 +1,207 @@
+import { useMemo, useState } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import type { CaptureRecord, ExportFormat, SessionKind } from '@cairn/sdk';
+import { localise } from '@cairn/sdk/instruments';
+import { useAction, useLoad } from '../../hooks.js';
+import { useUser } from '../../session.js';
+import { Button, DateTime, ErrorAlert, Section, Spinner } from '../../components/ui.js';
+import { formatValue } from '../../components/instrument-renderer/InstrumentRenderer.js';
+import { datahub, linearTrend } from './datahub.api.js';
+import { TrendChart } from './TrendChart.js';
+
+export function SubjectPage() {
+  const { t, i18n } = useTranslation();
+  const { id } = useParams() as { id: string };
+  const { can } = useUser();
+  const navigate = useNavigate();
+  const subject = useLoad(() => datahub.subject(id));
+  const records = useLoad(() => datahub.records(id));
+  const instruments = useLoad(() => datahub.instruments.list({ includeRetired: true }));
+  const [kind, setKind] = useState<SessionKind>('in_person');
+  const [date, setDate] = useState('');
+  const start = useAction(async () => {
+    const s = await datahub.startSession(id, kind === 'retrospective' ? { kind, date } : { kind });
+    navigate(`/datahub/sessions/${s.id}/capture`);
+  });
+  const end = useAction(async (sessionId: string) => {
+    await datahub.endSession(sessionId);
+    await subject.reload();
+  });
+
+  const groups = useMemo(() => {
+    const m = new Map<string, CaptureRecord[]>();
+    for (const r of records.data ?? []) {
+      const k = `${r.instrument.name}@${r.instrument.edition}`;
+      m.set(k, [...(m.get(k) ?? []), r]);
+    }
+    return [...m.entries()];
+  }, [records.data]);
+  const title = (name: string) => {
+    const i = instruments.data?.find((x) => x.name === name);
+    return i ? localise(i.title, i18n.language, i.languages) : name;
+  };
+
+  // Every numeric measure of every instrument, for the graph.
+  const measureKeys = useMemo(() => {
+    const keys = new Set<string>();
+    for (const r of records.data ?? []) for (const [k, v] of Object.entries(r.measures)) if (typeof v === 'number') keys.add(`${r.instrument.name}:${k}`);
+    return [...keys].sort();
+  }, [records.data]);
+  const [measure, setMeasure] = useState<string>('');
+  const chosen = measure || measureKeys[0] || '';
+  const points = useMemo(() => {
+    const [name, key] = chosen.split(':');
+    return (records.data ?? [])
+      .filter((r) => r.instrument.name === name && typeof r.measures[key!] === 'number')
+      .map((r) => ({ t: Date.parse(r.date) / 1000, v: r.measures[key!] as number }));
+  }, [chosen, records.data]);
+  const trend = linearTrend(points.map((p) => ({ x: p.t, y: p.v })));
+
+  if (subject.loading) return <Spinner />;
+  if (subject.error || !subject.data) return <ErrorAlert error={subject.error} />;
+  const s = subject.data;
+  const active = s.activeSession;
+  return (
+    <div className="page">
+      <p>
+        <Link to={`/datahub/w/${s.workspaceId}/subjects`}>← {t('datahub.subjects.title')}</Link>
+      </p>
+      <h1>
+        {t('datahub.subject.title', { identifier: s.identifierKind === 'derived' ? `${s.identifier.slice(0, 12)}…` : s.identifier })}
+        {s.identifierKind === 'derived' && <span className="badge">{t('datahub.subject.derivedId')}</span>}
+      </h1>
+      <p className="muted">
+        {t('datahub.subjects.dateOfBirth')}: {s.dateOfBirth ?? '—'} · {t('datahub.subjects.sex')}: {t(`datahub.subjects.sexes.${s.sex ?? 'unknown'}`)}
+      </p>
+      <div className="grid-2">
+        <Section title={t('datahub.subject.session')}>
+          <ErrorAlert error={start.error ?? end.error} />
+          {active ? (
+            <>
+              <p>
+                {t('datahub.subject.active', { kind: t(`datahub.subject.kinds.${active.kind}`), when: new Date(active.startedAt).toLocaleString(i18n.language) })}
+              </p>
+              {can('records:write') && (
+                <div className="row">
+                  <Link className="btn btn-primary" to={`/datahub/sessions/${active.id}/capture`}>
+                    {t('datahub.subject.capture')}
+                  </Link>
+                  <Button pending={end.pending} onClick={() => void end.run(active.id)}>
+                    {t('datahub.subject.end')}
+                  </Button>
+                </div>
+              )}
+            </>
+          ) : (
+            <>
+              <p className="muted">{t('datahub.subject.noSession')}</p>
+              {can('records:write') && (
+                <form
+                  onSubmit={(e) => {
+                    e.preventDefault();
+                    void start.run();
+                  }}
+                >
+                  <div className="field">
+                    <label htmlFor="session-kind">{t('datahub.subject.kind')}</label>
+                    <select id="session-kind" value={kind} onChange={(e) => setKind(e.target.value as SessionKind)}>
+                      {(['in_person', 'retrospective', 'remote'] as const).map((k) => (
+                        <option key={k} value={k}>
+                          {t(`datahub.subject.kinds.${k}`)}
+                        </option>
+                      ))}
+                    </select>
+                  </div>
+                  {kind === 'retrospective' && (
+                    <div className="field">
+                      <label htmlFor="session-date">{t('datahub.subject.date')}</label>
+                      <input id="session-date" type="date" required value={date} max={new Date().toISOString().slice(0, 10)} onChange={(e) => setDate(e.target.value)} />
+                    </div>
+                  )}
+                  <Button type="submit" variant="primary" pending={start.pending}>
+                    {t('datahub.subject.start')}
+                  </Button>
+                </form>
+              )}
+            </>
+          )}
+        </Section>
+        <Section title={t('datahub.subject.graph')}>
+          {measureKeys.length === 0 ? (
+            <p className="muted">{t('datahub.subject.noRecords')}</p>
+          ) : (
+            <>
+              <div className="field">
+                <label htmlFor="graph-measure">{t('datahub.subject.measure')}</label>
+                <select id="graph-measure" value={chosen} onChange={(e) => setMeasure(e.target.value)}>
+                  {measureKeys.map((k) => (
+                    <option key={k} value={k}>
+                      {title(k.split(':')[0]!)} — {k.split(':')[1]}
+                    </option>
+                  ))}
+                </select>
+              </div>
+              <TrendChart points={points} label={chosen.split(':')[1] ?? ''} trendLabel={t('datahub.subject.trend')} />
+              {trend && <p className="muted small" data-testid="trend-slope">{t('datahub.subject.slope', { slope: (trend.slope * 30 * 86400).toFixed(2) })}</p>}
+            </>
+          )}
+        </Section>
+      </div>
+      <Section
+        title={t('datahub.subject.records')}
+        actions={
+          <span className="row">
+            {(['csv', 'xlsx', 'json'] as ExportFormat[]).map((f) => (
+              <a key={f} className="btn btn-ghost" href={datahub.exportUrl({ subjectId: id }, { format: f, shape: f === 'json' ? 'wide' : 'long' })} download>
+                {f.toUpperCase()}
+              </a>
+            ))}
+          </span>
+        }
+      >
+        <ErrorAlert error={records.error} />
+        {groups.length === 0 && <p className="muted">{t('datahub.subject.noRecords')}</p>}
+        {groups.map(([key, rs]) => {
+          const [name, edition] = key.split('@');
+          const measureNames = [...new Set(rs.flatMap((r) => Object.keys(r.measures)))];
+          return (
+            <div key={key} className="record-group">
+              <h3>
+                {title(name!)} <span className="muted small">{t('datahub.subject.edition', { edition })}</span>
+              </h3>
+              <div className="table-wrap">
+                <table className="table" data-instrument={key}>
+                  <thead>
+                    <tr>
+                      <th>{t('datahub.record.captured')}</th>
+                      {measureNames.map((m) => (
+                        <th key={m}>{m}</th>
+                      ))}
+                      <th />
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {rs.map((r) => (
+                      <tr key={r.id}>
+                        <td>
+                          <DateTime value={r.date} />
+                        </td>
+                        {measureNames.map((m) => (
+                          <td key={m}>{formatValue(r.measures[m], t)}</td>
+                        ))}
+                        <td className="actions">
+                          <Link to={`/datahub/records/${r.id}`}>{t('datahub.subject.view')}</Link>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </div>
+          );
+        })}
+      </Section>
+    </div>
+  );
+}
