@@ -15,6 +15,7 @@ export interface NavItem {
 export const navItems: NavItem[] = [
   { to: '/', label: 'nav.home', end: true },
   { to: '/ledger', label: 'nav.ledger', requires: 'events:read' },
+  { to: '/datahub', label: 'datahub.nav', requires: 'records:read' },
   { to: '/account', label: 'nav.account' },
   { to: '/admin/users', label: 'nav.users', requires: 'users:manage' },
 ];

@@ -3,6 +3,7 @@ import { HomePage } from './pages/HomePage.js';
 import { LedgerPage } from './pages/LedgerPage.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { AdminUsersPage } from './pages/AdminUsersPage.js';
+import { datahubRoutes } from './pages/datahub/routes.js';
 
 /**
  * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
@@ -19,4 +20,5 @@ export const appRoutes: AppRoute[] = [
   { path: '/ledger', element: <LedgerPage />, requires: 'events:read' },
   { path: '/account', element: <AccountPage /> },
   { path: '/admin/users', element: <AdminUsersPage />, requires: 'users:manage' },
+  ...datahubRoutes,
 ];

@@ -1,3 +1,4 @@
+import datahubEn from './datahub.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -164,6 +165,7 @@ const en = {
     shown_one: 'Showing the latest entry',
     shown_other: 'Showing the latest {{count}} entries',
   },
+  datahub: datahubEn,
   errors: {
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',

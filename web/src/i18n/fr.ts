@@ -1,4 +1,5 @@
 import type { Messages } from './en.js';
+import datahubFr from './datahub.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -165,6 +166,7 @@ const fr: Messages = {
     shown_one: 'Dernière entrée affichée',
     shown_other: 'Les {{count}} dernières entrées affichées',
   },
+  datahub: datahubFr,
   errors: {
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
