@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { CairnClient, DatahubApi } from '@cairn/sdk';
+import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import { ensureBuilt, launch, snap } from './browser.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** A sleep diary whose "how many times?" question only appears when "woke" is checked. */
+const DEFINITION = {
+  kind: 'form',
+  name: 'sleep-diary',
+  edition: 1,
+  languages: ['en', 'fr'],
+  details: { title: { en: 'Sleep diary', fr: 'Agenda du sommeil' }, license: 'CC0-1.0' },
+  content: [
+    { kind: 'number', name: 'hours', label: { en: 'Hours slept', fr: 'Heures de sommeil' }, min: 0, max: 24, required: true },
+    { kind: 'boolean', name: 'woke', label: { en: 'Woke during the night', fr: 'Réveil nocturne' } },
+    { kind: 'number', name: 'wakings', integer: true, min: 1, required: true, label: { en: 'How many times?', fr: 'Combien de fois ?' }, visibleWhen: { '==': [{ var: 'woke' }, true] } },
+  ],
+  measures: { sleep: { kind: 'ref', label: { en: 'Sleep', fr: 'Sommeil' }, field: 'hours' } },
+};
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+let workspaceId: string;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer();
+  const sdk = new CairnClient({ baseUrl: server.url });
+  const setup = await sdk.setup.create({ username: 'ada', password: PASSWORD });
+  sdk.setToken(setup.accessToken);
+  workspaceId = (await sdk.workspaces.create({ name: 'Sleep clinic' })).id;
+  browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', acceptDownloads: true });
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('Username').fill('ada');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Data hub' }).waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('the data hub, used as a person would', () => {
+  it('defines an instrument in the playground, with its errors pointed out first', async () => {
+    await page.goto(`${server.url}/datahub/playground`);
+    await page.getByRole('heading', { name: 'Instrument playground' }).waitFor();
+    const editor = page.getByRole('textbox', { name: 'Definition (JSON)' });
+    const broken = { ...DEFINITION, content: [DEFINITION.content[0], { ...DEFINITION.content[1], visiblewhen: true }, DEFINITION.content[2]] };
+    await editor.fill(JSON.stringify(broken, null, 2));
+    await page.getByText('One error in the definition').waitFor();
+    const pointer = page.getByRole('button', { name: /\/content\/1\/visiblewhen/ });
+    await pointer.click();
+    // The error selects the offending property in the editor.
+    const selected = await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd));
+    expect(selected).toBe('"visiblewhen": true');
+    await snap(page, 'datahub-01-playground-error');
+
+    await editor.fill(JSON.stringify(DEFINITION, null, 2));
+    await page.getByText('The definition is valid.').waitFor();
+    // The preview renders live, conditional included.
+    await expect(page.getByLabel('How many times?').count()).resolves.toBe(0);
+    await page.getByLabel('Woke during the night').check();
+    await page.getByLabel('How many times?').waitFor();
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.getByText('Published sleep-diary edition 1.').waitFor();
+    await snap(page, 'datahub-02-playground');
+  });
+
+  it('captures a record with a conditional field, keeping a draft across a reload', async () => {
+    await page.goto(`${server.url}/datahub/w/${workspaceId}/subjects`);
+    await page.getByRole('heading', { name: 'Subjects', level: 1 }).waitFor();
+    await page.getByLabel('Identifier', { exact: true }).fill('SLEEP-001');
+    await page.getByRole('button', { name: 'Add subject' }).click();
+    await page.getByRole('heading', { name: 'Subject SLEEP-001' }).waitFor();
+    await page.getByRole('button', { name: 'Start a session' }).click();
+    await page.getByRole('heading', { name: 'Fill an instrument' }).waitFor();
+    await page.getByLabel('Instrument').selectOption({ label: 'Sleep diary (edition 1)' });
+    await page.getByLabel('Hours slept').fill('5');
+    await page.getByLabel('Woke during the night').check();
+    await page.getByLabel('How many times?').waitFor();
+
+    // A reload (or an expired login and a new sign-in) loses nothing: the draft is restored.
+    await page.reload();
+    await page.getByText('Your unsaved answers were restored.').waitFor();
+    expect(await page.getByLabel('Hours slept').inputValue()).toBe('5');
+    expect(await page.getByLabel('Woke during the night').isChecked()).toBe(true);
+
+    // The conditional question is required once shown.
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('This answer is required.').waitFor();
+    await snap(page, 'datahub-03-capture-errors');
+    // In French, the same form speaks French.
+    await page.getByLabel('Language of the form').selectOption('fr');
+    await page.getByLabel('Combien de fois ?').fill('2');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('Record saved.').waitFor();
+    await snap(page, 'datahub-04-saved');
+
+    // A second night, without waking: the conditional answer is not asked and not stored.
+    await page.getByRole('link', { name: 'Back to the subject', exact: true }).click();
+    await page.getByRole('link', { name: 'Fill an instrument' }).click();
+    await page.getByLabel('Instrument').selectOption({ label: 'Sleep diary (edition 1)' });
+    await expect(page.getByText('Your unsaved answers were restored.').count()).resolves.toBe(0);
+    await page.getByLabel('Hours slept').fill('7.5');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('Record saved.').waitFor();
+  });
+
+  it("shows the records in the subject's table and graph with a trend line", async () => {
+    await page.getByRole('link', { name: 'Back to the subject', exact: true }).click();
+    const table = page.locator('table[data-instrument="sleep-diary@1"]');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBe(2);
+    expect(await table.locator('tbody').innerText()).toMatch(/5[\s\S]*7\.5/);
+    const chart = page.locator('.trend-chart');
+    await chart.waitFor();
+    expect(await chart.getAttribute('data-points')).toBe('2');
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    await page.getByTestId('trend-slope').waitFor();
+    await snap(page, 'datahub-05-subject');
+
+    // The record detail renders with its edition, with its history.
+    await table.getByRole('link', { name: 'View' }).first().click();
+    await page.getByRole('heading', { name: 'History' }).waitFor();
+    await page.getByText('Created').waitFor();
+    expect(await page.locator('[data-measure="sleep"]').innerText()).toBe('5');
+  });
+
+  it('exports the records as CSV with progress, and the file holds them', async () => {
+    await page.goto(`${server.url}/datahub/w/${workspaceId}/export`);
+    await page.getByLabel('Instrument').selectOption({ label: 'Sleep diary' });
+    await page.getByLabel('Format').selectOption('csv');
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download' }).click();
+    const file = await download;
+    expect(file.suggestedFilename()).toBe('workspace-sleep-diary-wide.csv');
+    const text = fs.readFileSync((await file.path())!, 'utf8');
+    const lines = text.trim().split('\n');
+    expect(lines[0]).toBe('record_id,subject,session_id,date,instrument,edition,hours,woke,wakings,measure:sleep');
+    expect(lines).toHaveLength(3);
+    expect(lines[1]).toMatch(/,SLEEP-001,.*,sleep-diary,1,5,true,2,5$/);
+    expect(lines[2]).toMatch(/,SLEEP-001,.*,sleep-diary,1,7\.5,,,7\.5$/);
+    await page.getByText(/^Done: /).waitFor();
+  });
+
+  it('offers demo data on an empty workspace and shows a living dashboard', async () => {
+    const sdk = new CairnClient({ baseUrl: server.url });
+    sdk.setToken((await sdk.auth.login({ username: 'ada', password: PASSWORD })).accessToken);
+    const demo = await sdk.workspaces.create({ name: 'Demo' });
+    await page.goto(`${server.url}/datahub`);
+    await page.getByLabel('Workspace').selectOption({ label: 'Demo' });
+    await page.getByRole('button', { name: 'Load demo data' }).click();
+    await page.getByText(/Demo data loaded: 24 subjects/).waitFor();
+    expect(await page.locator('[data-stat="subjects"] .stat-value').innerText()).toBe('24');
+    await snap(page, 'datahub-06-dashboard');
+    const summary = await new DatahubApi(sdk.http).summary(demo.id);
+    expect(summary.subjects).toBe(24);
+    expect(pageErrors).toEqual([]);
+  });
+});
