@@ -1,0 +1,273 @@
+import { seg, type HttpClient, type Query } from './http.js';
+
+export type DatasetRole = 'read' | 'edit' | 'admin';
+
+export interface DatasetVersion {
+  id: string;
+  kind: 'draft' | 'snapshot';
+  tag: string | null;
+  changelog: string | null;
+  rootHash: string;
+  fileCount: number;
+  size: number;
+  revision: number;
+  validation: { status: 'pending' | 'passed' | 'warnings' | 'failed'; revision: number | null };
+  createdAt: string;
+  updatedAt: string;
+  deprecated: { at: string; reason: string } | null;
+}
+
+export interface Dataset {
+  id: string;
+  accession: string;
+  title: string;
+  description: string;
+  license: string;
+  authors: string[];
+  modalities: string[];
+  profile: 'generic' | 'bids';
+  public: boolean;
+  ownerId: string;
+  quotaBytes: number | null;
+  role: DatasetRole | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DatasetDetail extends Dataset {
+  /** Only for editors and admins. */
+  draft: DatasetVersion | null;
+  snapshots: DatasetVersion[];
+  latestSnapshot: string | null;
+}
+
+export interface CreateDatasetRequest {
+  title: string;
+  description?: string;
+  license?: string;
+  authors?: string[];
+  modalities?: string[];
+  profile?: 'generic' | 'bids';
+  public?: boolean;
+  readme?: string;
+}
+
+export interface FileEntry {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+export interface TreeChild {
+  name: string;
+  path: string;
+  kind: 'file' | 'folder';
+  hash: string;
+  size: number;
+  fileCount: number;
+}
+
+export type DatasetChange =
+  | { op: 'put'; path: string; sha256: string; size: number }
+  | { op: 'delete'; path: string }
+  | { op: 'move'; from: string; to: string }
+  | { op: 'rename'; path: string; name: string };
+
+export interface DiffSummary {
+  added: number;
+  removed: number;
+  modified: number;
+  renamed: number;
+  unchanged: number;
+  bytesAdded: number;
+  bytesRemoved: number;
+}
+
+export interface DatasetDiff {
+  from: DatasetVersion;
+  to: DatasetVersion;
+  added: FileEntry[];
+  removed: FileEntry[];
+  modified: { path: string; before: { sha256: string; size: number }; after: { sha256: string; size: number } }[];
+  renamed: { from: string; to: string; sha256: string; size: number }[];
+  summary: DiffSummary;
+}
+
+export type LineDiff =
+  | { kind: 'text'; hunks: { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }[]; added: number; removed: number }
+  | { kind: 'binary' }
+  | { kind: 'too_large' }
+  | { kind: 'too_different' };
+
+export type Preview =
+  | { kind: 'text'; path: string; size: number; sha256: string; text: string }
+  | { kind: 'json'; path: string; size: number; sha256: string; text: string; json: unknown }
+  | { kind: 'tsv'; path: string; size: number; sha256: string; text: string; rows: string[][] }
+  | { kind: 'binary' | 'too_large'; path: string; size: number; sha256: string };
+
+export interface ValidationIssue {
+  code: string;
+  severity: 'error' | 'warning';
+  file: string | null;
+  message: string;
+}
+
+export interface UploadSession {
+  id: string;
+  datasetId: string;
+  status: string;
+  expiresAt: string;
+  /** Path of the tus endpoint on the same server. */
+  tusEndpoint: string;
+}
+
+export interface CommitResult {
+  draft: DatasetVersion;
+  changed: boolean;
+  summary: DiffSummary;
+}
+
+export interface ReviewerLink {
+  id: string;
+  note: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  active: boolean;
+  /** Only in the answer to create. */
+  token?: string;
+}
+
+export interface SearchDatasetsQuery {
+  q?: string;
+  modality?: string;
+  license?: string;
+  scope?: 'all' | 'public' | 'mine';
+  limit?: number;
+  offset?: number;
+}
+
+export interface Facet {
+  value: string;
+  count: number;
+}
+
+/**
+ * Datasets: versioned file trees (see docs/datasets.md). Uploads go through tus
+ * (`session.tusEndpoint`, metadata `sessionId` and optional `sha256`); a reviewer token, when
+ * given, is sent as X-Cairn-Review on every call.
+ */
+export class DatasetsApi {
+  constructor(
+    private readonly http: HttpClient,
+    private readonly review?: string,
+  ) {}
+
+  /** The same API reading through an anonymous reviewer link. */
+  withReviewToken(token: string): DatasetsApi {
+    return new DatasetsApi(this.http, token);
+  }
+
+  private get h(): { headers?: Record<string, string> } {
+    return this.review ? { headers: { 'X-Cairn-Review': this.review } } : {};
+  }
+  private p(ds: string, rest = '') {
+    return `/api/v1/datasets/${seg(ds)}${rest}`;
+  }
+
+  search(q: SearchDatasetsQuery = {}) {
+    return this.http.get<{ datasets: Dataset[]; total: number; facets: { modality: Facet[]; license: Facet[] } }>('/api/v1/datasets', q as Query, this.h);
+  }
+  async create(req: CreateDatasetRequest): Promise<DatasetDetail> {
+    return (await this.http.post<{ dataset: DatasetDetail }>('/api/v1/datasets', req)).dataset;
+  }
+  async get(ds: string): Promise<DatasetDetail> {
+    return (await this.http.get<{ dataset: DatasetDetail }>(this.p(ds), undefined, this.h)).dataset;
+  }
+  async update(ds: string, patch: Partial<Omit<CreateDatasetRequest, 'readme' | 'profile'>> & { quotaBytes?: number | null }): Promise<DatasetDetail> {
+    return (await this.http.patch<{ dataset: DatasetDetail }>(this.p(ds), patch)).dataset;
+  }
+  tree(ds: string, version: string, path = '') {
+    return this.http.get<{ version: DatasetVersion; path: string; children: TreeChild[] }>(this.p(ds, `/versions/${seg(version)}/tree`), { path }, this.h);
+  }
+  files(ds: string, version: string, path = '') {
+    return this.http.get<{ version: DatasetVersion; files: FileEntry[] }>(this.p(ds, `/versions/${seg(version)}/files`), { path }, this.h);
+  }
+  preview(ds: string, version: string, path: string) {
+    return this.http.get<Preview>(this.p(ds, `/versions/${seg(version)}/preview`), { path }, this.h);
+  }
+  /** URL of one file (supports Range); add `review` for reviewer-link downloads in a browser. */
+  fileUrl(ds: string, version: string, path: string): string {
+    return this.http.url(this.p(ds, `/versions/${seg(version)}/file`), { path, review: this.review });
+  }
+  archiveUrl(ds: string, version: string, format: 'zip' | 'tar.gz' = 'zip'): string {
+    return this.http.url(this.p(ds, `/versions/${seg(version)}/archive`), { format, review: this.review });
+  }
+  /** Streams one file; `range` is inclusive like HTTP Range. */
+  download(ds: string, version: string, path: string, opts: { range?: { start: number; end?: number }; signal?: AbortSignal } = {}) {
+    const headers: Record<string, string> = { ...this.h.headers };
+    if (opts.range) headers.Range = `bytes=${opts.range.start}-${opts.range.end ?? ''}`;
+    return this.http.raw('GET', this.p(ds, `/versions/${seg(version)}/file`), { query: { path }, headers, signal: opts.signal });
+  }
+  diff(ds: string, from: string, to: string) {
+    return this.http.get<DatasetDiff>(this.p(ds, '/diff'), { from, to }, this.h);
+  }
+  lineDiff(ds: string, from: string, to: string, path: string, oldPath?: string) {
+    return this.http.get<{ path: string; oldPath: string; diff: LineDiff }>(this.p(ds, '/diff/lines'), { from, to, path, oldPath }, this.h);
+  }
+  validation(ds: string, version = 'draft') {
+    return this.http.get<{ version: DatasetVersion; status: string; issues: ValidationIssue[] }>(this.p(ds, `/versions/${seg(version)}/validation`), undefined, this.h);
+  }
+  revalidate(ds: string) {
+    return this.http.post<{ queued: boolean }>(this.p(ds, '/validation'));
+  }
+  history(ds: string, after?: string) {
+    return this.http.get<{ events: { id: string; type: string; data: Record<string, unknown>; actor: { kind: string; id: string | null }; recordedAt: string }[]; next: string | null }>(this.p(ds, '/history'), { after }, this.h);
+  }
+
+  // --- changes and uploads ---
+  change(ds: string, changes: DatasetChange[], opts: { baseRevision?: number; message?: string } = {}) {
+    return this.http.post<CommitResult>(this.p(ds, '/draft/changes'), { changes, ...opts });
+  }
+  async openUpload(ds: string): Promise<UploadSession> {
+    return (await this.http.post<{ session: UploadSession }>(this.p(ds, '/uploads'))).session;
+  }
+  /** Which of these hashes the server already has for you: those files need not be sent. */
+  async have(ds: string, sessionId: string, sha256: string[]): Promise<Set<string>> {
+    return new Set((await this.http.post<{ have: string[] }>(this.p(ds, `/uploads/${seg(sessionId)}/check`), { sha256 })).have);
+  }
+  commitUpload(ds: string, sessionId: string, changes: DatasetChange[], opts: { baseRevision?: number; message?: string } = {}) {
+    return this.http.post<CommitResult>(this.p(ds, `/uploads/${seg(sessionId)}/commit`), { changes, ...opts });
+  }
+  abortUpload(ds: string, sessionId: string) {
+    return this.http.delete(this.p(ds, `/uploads/${seg(sessionId)}`));
+  }
+
+  // --- snapshots ---
+  async snapshot(ds: string, req: { bump?: 'major' | 'minor' | 'patch'; version?: string; changelog: string }): Promise<DatasetVersion> {
+    return (await this.http.post<{ snapshot: DatasetVersion }>(this.p(ds, '/snapshots'), req)).snapshot;
+  }
+  async deprecate(ds: string, tag: string, reason: string): Promise<DatasetVersion> {
+    return (await this.http.post<{ snapshot: DatasetVersion }>(this.p(ds, `/snapshots/${seg(tag)}/deprecate`), { reason })).snapshot;
+  }
+
+  // --- permissions ---
+  members(ds: string) {
+    return this.http.get<{ owner: { userId: string; username: string }; members: { userId: string; username: string; role: DatasetRole }[] }>(this.p(ds, '/members'));
+  }
+  setMember(ds: string, userId: string, role: DatasetRole) {
+    return this.http.put(this.p(ds, `/members/${seg(userId)}`), { role });
+  }
+  removeMember(ds: string, userId: string) {
+    return this.http.delete(this.p(ds, `/members/${seg(userId)}`));
+  }
+  async reviewerLinks(ds: string): Promise<ReviewerLink[]> {
+    return (await this.http.get<{ links: ReviewerLink[] }>(this.p(ds, '/reviewer-links'))).links;
+  }
+  async createReviewerLink(ds: string, req: { expiresInDays?: number; note?: string } = {}): Promise<ReviewerLink & { token: string }> {
+    return (await this.http.post<{ link: ReviewerLink & { token: string } }>(this.p(ds, '/reviewer-links'), req)).link;
+  }
+  revokeReviewerLink(ds: string, id: string) {
+    return this.http.delete(this.p(ds, `/reviewer-links/${seg(id)}`));
+  }
+}
