@@ -1,4 +1,5 @@
 import { AuthApi } from './auth.js';
+import { DatasetsApi } from './datasets.js';
 import { EventsApi } from './events.js';
 import { HttpClient, type CairnClientOptions } from './http.js';
 import { LedgerApi } from './ledger.js';
@@ -23,6 +24,7 @@ export class CairnClient {
   readonly workspaces: WorkspacesApi;
   readonly events: EventsApi;
   readonly ledger: LedgerApi;
+  readonly datasets: DatasetsApi;
 
   constructor(opts: CairnClientOptions) {
     this.http = new HttpClient(opts);
@@ -34,6 +36,7 @@ export class CairnClient {
     this.workspaces = new WorkspacesApi(this.http);
     this.events = new EventsApi(this.http);
     this.ledger = new LedgerApi(this.http);
+    this.datasets = new DatasetsApi(this.http);
   }
 
   get baseUrl(): string {

@@ -10,3 +10,4 @@ export * from './events.js';
 export * from './ledger.js';
 export * from './instruments/index.js';
 export * from './datahub.js';
+export * from './datasets.js';
