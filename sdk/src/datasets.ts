@@ -94,9 +94,9 @@ export interface DatasetDiff {
 }
 
 export type LineDiff =
-  | { kind: 'text'; hunks: { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }[]; added: number; removed: number }
+  | { kind: 'text'; hunks: { oldStart: number; oldLines: number; newStart: number; newLines: number; lines: string[] }[]; linesAdded: number; linesRemoved: number }
   | { kind: 'binary' }
-  | { kind: 'too_large' }
+  | { kind: 'too_large'; maxBytes?: number }
   | { kind: 'too_different' };
 
 export type Preview =
