@@ -108,7 +108,8 @@ export class ViewsService {
    */
   private sandbox(): Sandbox {
     if (this.closed) throw new AppError('view_unavailable', 'The server is shutting down');
-    this.sandboxInstance ??= createSandbox(this.sandboxOptions);
+    // Python processes start on the first Python template or run, JavaScript workers now.
+    this.sandboxInstance ??= createSandbox({ lazyPython: true, ...this.sandboxOptions });
     return this.sandboxInstance;
   }
 
@@ -361,7 +362,7 @@ export class ViewsService {
     return this.instance(ctx, id);
   }
 
-  private async ownInstance(ctx: AuthContext, id: string): Promise<RunnableRow> {
+  private async ownInstance(ctx: AuthContext, id: string): Promise<RunnableRow & { readable: string[] }> {
     requireAuthenticated(ctx);
     const row = isUuid(id) ? await viewsStore.runnable(this.db, id) : undefined;
     // Another app's instance does not exist as far as this caller knows.
@@ -372,7 +373,7 @@ export class ViewsService {
 
   async instance(ctx: AuthContext, id: string) {
     const row = await this.ownInstance(ctx, id);
-    const readable = await viewsStore.readableTypes(this.db, row.app_id, row.event_types);
+    const readable = new Set(row.readable);
     const statuses = await viewsStore.requestStatuses(this.db, row.permission_requests.map((r) => r.requestId).filter((x): x is string => !!x));
     return this.presentInstance(row, readable, statuses);
   }
@@ -446,17 +447,16 @@ export class ViewsService {
    */
   async run(ctx: AuthContext, id: string, input: unknown): Promise<RunOutcome> {
     const actor = this.requireApp(ctx);
-    const row = await this.ownInstance(ctx, id);
     const inputJson = jsonArgument(input ?? null, '/input', MAX_INPUT_BYTES);
-    const readable = await viewsStore.readableTypes(this.db, actor.appId, row.event_types);
-    const missing = row.event_types.filter((t) => !readable.has(t));
+    const row = isUuid(id) ? await viewsStore.runnable(this.db, id) : undefined;
+    if (!row || row.app_id !== actor.appId) throw fail('not_found', 'No such view');
+    const missing = row.event_types.filter((t) => !row.readable.includes(t));
     if (missing.length) {
       throw new AppError('view_not_approved', `This view needs a read grant on ${missing.join(', ')}; an administrator has not approved it (yet)`, { missingGrants: missing });
     }
     const started = performance.now();
     const inputHash = sha256(inputJson);
-    const state = await viewsStore.stateKey(this.db, row.event_types);
-    const hit = await viewsStore.cachedResult(this.db, row.id, inputHash, state.key);
+    const { state, hit } = await viewsStore.lookup(this.db, row.event_types, { instanceId: row.id, inputHash });
     if (hit) {
       const durationMs = Math.round(performance.now() - started);
       await viewsStore.recordRun(this.db, row.id, { ok: true, cached: true, durationMs, eventsRead: 0, errorCode: null });
@@ -481,14 +481,13 @@ export class ViewsService {
       throw err;
     }
     const { resultJson, stats } = outcome;
-    // Only a key no late transaction can slip under may vouch for a result (see stateKey).
-    if (state.stable && Buffer.byteLength(resultJson, 'utf8') <= MAX_CACHED_RESULT_BYTES) {
-      await viewsStore
-        .storeResult(this.db, { instanceId: row.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead, keep: CACHED_INPUTS_PER_INSTANCE })
-        .catch((err) => this.log.warn({ err }, 'could not cache a view result'));
-    }
     const durationMs = Math.round(performance.now() - started);
-    await viewsStore.recordRun(this.db, row.id, { ok: true, cached: false, durationMs, eventsRead: stats.eventsRead, errorCode: null });
+    // Only a key no late transaction can slip under may vouch for a result (see viewsStore.lookup).
+    if (state.stable && Buffer.byteLength(resultJson, 'utf8') <= MAX_CACHED_RESULT_BYTES) {
+      await viewsStore.storeResult(this.db, { instanceId: row.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead, keep: CACHED_INPUTS_PER_INSTANCE, durationMs });
+    } else {
+      await viewsStore.recordRun(this.db, row.id, { ok: true, cached: false, durationMs, eventsRead: stats.eventsRead, errorCode: null });
+    }
     return { resultJson, stats: { durationMs, eventsRead: stats.eventsRead, cached: false } };
   }
 

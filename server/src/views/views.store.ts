@@ -165,9 +165,12 @@ export const viewsStore = {
     await sql`UPDATE view_instances SET permission_requests = ${JSON.stringify(requests)}::jsonb WHERE id = ${id}`.execute(db);
   },
 
-  async runnable(db: Exec, id: string): Promise<RunnableRow | undefined> {
-    const r = await sql<RunnableRow>`
-      SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits
+  /** The instance, what running it needs, and the types among its template's that its app may read right now. */
+  async runnable(db: Exec, id: string): Promise<(RunnableRow & { readable: string[] }) | undefined> {
+    const r = await sql<RunnableRow & { readable: string[] }>`
+      SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits,
+             ARRAY(SELECT g.event_type FROM app_permission_requests g
+                   WHERE g.app_id = i.app_id AND g.status = 'approved' AND g.can_read AND g.event_type = ANY(v.event_types)) AS readable
       FROM view_instances i
       JOIN view_template_versions v ON v.template_id = i.template_id AND v.version = i.template_version
       JOIN view_templates t ON t.id = i.template_id
@@ -195,14 +198,6 @@ export const viewsStore = {
 
   async deleteInstance(db: Exec, id: string): Promise<void> {
     await sql`DELETE FROM view_instances WHERE id = ${id}`.execute(db);
-  },
-
-  /** Read grants the app holds right now on the given types (approved requests only). */
-  async readableTypes(db: Exec, appId: string, types: string[]): Promise<Set<string>> {
-    const r = await sql<{ event_type: string }>`
-      SELECT event_type FROM app_permission_requests
-      WHERE app_id = ${appId} AND status = 'approved' AND can_read AND event_type = ANY(${types}::text[])`.execute(db);
-    return new Set(r.rows.map((x) => x.event_type));
   },
 
   /** Status of the given permission requests (the apps module's table, read only). */
@@ -274,38 +269,51 @@ export const viewsStore = {
    * it. Ledger order is transaction order, so a transaction that started earlier but commits later
    * can land *below* the newest entry; `stable` is true only when no transaction older than the
    * newest entry is still running, and only a stable key may be stored with a result.
+   * In the same round trip: the result cached under that key for this input, if any.
    */
-  async stateKey(db: Exec, types: string[]): Promise<StateKey> {
-    const r = await sql<{ key: string; stable: boolean }>`
+  async lookup(db: Exec, types: string[], cache?: { instanceId: string; inputHash: Buffer }): Promise<{ state: StateKey; hit?: { result_json: string; events_read: number } }> {
+    if (!types.length && !cache) return { state: { key: '', stable: true } };
+    const r = await sql<{ key: string; stable: boolean; result_json: string | null; events_read: number | null }>`
       WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
       k AS (
         SELECT t.type,
           (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
           (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
         FROM unnest(${types}::text[]) AS t(type)
+      ),
+      s AS (
+        SELECT coalesce(string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type), '') AS key,
+               coalesce(bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)), true) AS stable
+        FROM h LEFT JOIN k ON true GROUP BY h.xmin
       )
-      SELECT coalesce(string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type), '') AS key,
-             coalesce(bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)), true) AS stable
-      FROM k, h GROUP BY h.xmin`.execute(db);
-    return r.rows[0] ?? { key: '', stable: true };
+      SELECT s.key, s.stable, c.result_json, c.events_read FROM s
+      LEFT JOIN view_results c ON c.instance_id = ${cache?.instanceId ?? null}::uuid AND c.input_hash = ${cache?.inputHash ?? null}::bytea AND c.state_key = s.key`.execute(db);
+    const row = r.rows[0]!;
+    return {
+      state: { key: row.key, stable: row.stable },
+      hit: row.result_json !== null ? { result_json: row.result_json, events_read: row.events_read ?? 0 } : undefined,
+    };
   },
 
-  async cachedResult(db: Exec, instanceId: string, inputHash: Buffer, stateKey: string): Promise<{ result_json: string; events_read: number } | undefined> {
-    const r = await sql<{ result_json: string; events_read: number }>`
-      SELECT result_json, events_read FROM view_results WHERE instance_id = ${instanceId} AND input_hash = ${inputHash} AND state_key = ${stateKey}`.execute(db);
-    return r.rows[0];
-  },
-
-  /** Stores a result and keeps only the `keep` most recent inputs of the instance. */
-  async storeResult(db: Exec, r: { instanceId: string; inputHash: Buffer; stateKey: string; resultJson: string; eventsRead: number; keep: number }): Promise<void> {
+  /**
+   * Stores a result, forgets all but the `keep` most recent inputs of the instance, and counts
+   * the run, in one round trip.
+   */
+  async storeResult(db: Exec, r: { instanceId: string; inputHash: Buffer; stateKey: string; resultJson: string; eventsRead: number; keep: number; durationMs: number }): Promise<void> {
     await sql`
-      INSERT INTO view_results (instance_id, input_hash, state_key, result_json, events_read)
-      VALUES (${r.instanceId}, ${r.inputHash}, ${r.stateKey}, ${r.resultJson}, ${r.eventsRead})
-      ON CONFLICT (instance_id, input_hash) DO UPDATE SET state_key = excluded.state_key, result_json = excluded.result_json,
-        events_read = excluded.events_read, stored_at = now()`.execute(db);
-    await sql`
-      DELETE FROM view_results WHERE instance_id = ${r.instanceId} AND input_hash NOT IN (
-        SELECT input_hash FROM view_results WHERE instance_id = ${r.instanceId} ORDER BY stored_at DESC LIMIT ${r.keep})`.execute(db);
+      WITH stored AS (
+        INSERT INTO view_results (instance_id, input_hash, state_key, result_json, events_read)
+        VALUES (${r.instanceId}, ${r.inputHash}, ${r.stateKey}, ${r.resultJson}, ${r.eventsRead})
+        ON CONFLICT (instance_id, input_hash) DO UPDATE SET state_key = excluded.state_key, result_json = excluded.result_json,
+          events_read = excluded.events_read, stored_at = now()
+        RETURNING 1
+      ), counted AS (
+        UPDATE view_instances SET runs = runs + 1, events_read = events_read + ${r.eventsRead}, total_duration_ms = total_duration_ms + ${r.durationMs},
+          last_run_at = now(), last_duration_ms = ${r.durationMs}, last_error_code = NULL
+        WHERE id = ${r.instanceId} RETURNING 1
+      )
+      DELETE FROM view_results WHERE instance_id = ${r.instanceId} AND input_hash <> ${r.inputHash} AND input_hash NOT IN (
+        SELECT input_hash FROM view_results WHERE instance_id = ${r.instanceId} ORDER BY stored_at DESC LIMIT ${r.keep - 1})`.execute(db);
   },
 };
 

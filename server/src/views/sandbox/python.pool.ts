@@ -236,9 +236,21 @@ export class PythonPool {
   private lastStartError: SandboxError | null = null;
   private closed = false;
 
-  constructor(private readonly opts: { size: number; queueTimeoutMs: number }) {
+  private started = false;
+
+  constructor(private readonly opts: { size: number; queueTimeoutMs: number; lazy?: boolean }) {
     this.queue = new SlotQueue(opts.queueTimeoutMs);
-    for (let i = 0; i < opts.size; i++) this.replenish();
+    if (!opts.lazy) this.start();
+  }
+
+  /**
+   * Loads the pool's processes (in the background). A lazy pool does this on its first use, so
+   * a server that never runs Python never pays for Pyodide (seconds of CPU, ~180 MB a process).
+   */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    for (let i = 0; i < this.opts.size; i++) this.replenish();
   }
 
   /** Starts one process and offers it to the pool once Pyodide is loaded. */
@@ -281,6 +293,7 @@ export class PythonPool {
 
   private async acquire(): Promise<PyodideProcess> {
     if (this.opts.size === 0) throw new SandboxError('view_unavailable', 'Python views are disabled on this server');
+    this.start();
     if (this.startFailures >= 5 && this.lastStartError) throw this.lastStartError;
     for (;;) {
       const p = await this.queue.acquire();

@@ -127,6 +127,8 @@ export interface SandboxOptions {
   javascriptWorkers?: number;
   /** How long a run may wait for a free worker before failing with view_unavailable. */
   queueTimeoutMs?: number;
+  /** Start the Python processes on the first Python check or run instead of now. */
+  lazyPython?: boolean;
 }
 
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
@@ -135,7 +137,7 @@ export function createSandbox(opts: SandboxOptions = {}): Sandbox {
     size: Math.max(1, opts.javascriptWorkers ?? Math.min(2, availableParallelism())),
     queueTimeoutMs,
   });
-  const py = new PythonPool({ size: Math.max(0, opts.pythonWorkers ?? 1), queueTimeoutMs });
+  const py = new PythonPool({ size: Math.max(0, opts.pythonWorkers ?? 1), queueTimeoutMs, lazy: opts.lazyPython });
   let closed = false;
   return {
     async run(req) {
