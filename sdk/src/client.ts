@@ -1,5 +1,7 @@
+import { AppsApi } from './apps.js';
 import { AuthApi } from './auth.js';
 import { DatasetsApi } from './datasets.js';
+import { EventTypesApi } from './event-types.js';
 import { EventsApi } from './events.js';
 import { HttpClient, type CairnClientOptions } from './http.js';
 import { LedgerApi } from './ledger.js';
@@ -25,6 +27,8 @@ export class CairnClient {
   readonly events: EventsApi;
   readonly ledger: LedgerApi;
   readonly datasets: DatasetsApi;
+  readonly apps: AppsApi;
+  readonly eventTypes: EventTypesApi;
 
   constructor(opts: CairnClientOptions) {
     this.http = new HttpClient(opts);
@@ -37,6 +41,8 @@ export class CairnClient {
     this.events = new EventsApi(this.http);
     this.ledger = new LedgerApi(this.http);
     this.datasets = new DatasetsApi(this.http);
+    this.apps = new AppsApi(this.http);
+    this.eventTypes = new EventTypesApi(this.http);
   }
 
   get baseUrl(): string {

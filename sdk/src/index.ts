@@ -11,3 +11,5 @@ export * from './ledger.js';
 export * from './instruments/index.js';
 export * from './datahub.js';
 export * from './datasets.js';
+export * from './apps.js';
+export * from './event-types.js';
