@@ -44,7 +44,8 @@ export class GrantsService {
     private readonly eventTypes: EventTypesService,
   ) {
     ledger.hooks.readScope.push((ctx, db) => this.readScope(ctx, db));
-    ledger.hooks.beforeAppend.push((ctx, entries, db) => this.checkAppend(ctx, entries, db));
+    // First in line: a caller without the grant learns nothing from validation errors.
+    ledger.hooks.beforeAppend.unshift((ctx, entries, db) => this.checkAppend(ctx, entries, db));
   }
 
   /** The caller's per-type grants, or null when the caller is not restricted to event types. */

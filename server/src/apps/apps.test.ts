@@ -228,6 +228,8 @@ describe('events under grants', () => {
     expect(mixed.statusCode).toBe(403);
     expect(mixed.json().error.details[0].pointer).toBe('/events/1/type');
     expect((await append(a.auth, [{ type: 'unregistered.example/x', data: {} }])).statusCode).toBe(403);
+    // Authorisation comes before validation: invalid data of an ungranted type is a 403, not a 422.
+    expect((await append(a.auth, [{ type: 'beta.example/item', data: { wrong: true } }])).statusCode).toBe(403);
     expect((await append(a.auth, [{ type: 'user.created', data: {} }])).statusCode).toBe(403);
 
     // Reads: filtered to granted types; asking for another type is refused.
