@@ -7,12 +7,7 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { migrate } from '../src/database/migrations.js';
 import { createLogger } from '../src/kernel/logger.js';
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** Connection string (to the `postgres` database) of the run's throwaway cluster. */
-    pgAdminUrl: string;
-  }
-}
+import './provided.js';
 
 export const TEMPLATE_DB = 'cairn_template';
 
