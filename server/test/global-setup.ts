@@ -7,7 +7,7 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { migrate } from '../src/database/migrations.js';
 import { createLogger } from '../src/kernel/logger.js';
 
-import './provided.js';
+import type {} from './provided.js';
 
 export const TEMPLATE_DB = 'cairn_template';
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
-import './provided.js';
+import type {} from './provided.js';
 import { startServer, type RunningServer } from '../src/main.js';
 import { loadConfig } from '../src/kernel/config.js';
 import { createLogger } from '../src/kernel/logger.js';
