@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.js';
 import { SlotQueue } from './worker.queue.js';
@@ -103,6 +104,12 @@ class PyodideProcess {
 
   constructor(entry: string, snapshot: Uint8Array | null) {
     this.child = spawnRunner(entry, snapshot ? 'from-snapshot' : 'plain');
+    // Like the JavaScript workers, Python views yield the CPU to the API's own requests.
+    try {
+      if (this.child.pid) setPriority(this.child.pid, 10);
+    } catch {
+      /* not allowed here: normal priority */
+    }
     if (snapshot) this.child.send({ type: 'snapshot', snapshot });
     this.child.stderr?.setEncoding('utf8');
     this.child.stderr?.on('data', (chunk: string) => {

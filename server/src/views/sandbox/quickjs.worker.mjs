@@ -8,7 +8,8 @@
 // promise of JSON text.
 import { parentPort, workerData } from 'node:worker_threads';
 import { posix } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { createRequire } from 'node:module';
 import { newQuickJSWASMModuleFromVariant, newVariant, RELEASE_SYNC } from 'quickjs-emscripten';
 
@@ -30,6 +31,16 @@ const DEFAULT_MEMORY_MB = workerData?.defaultMemoryMb ?? 64;
 const PAGE = 64 * 1024;
 const BASE_PAGES = 256; // the 16 MiB the build starts with (code, data, C stack, runtime)
 const RUNS_PER_INSTANCE = 500; // bounds fragmentation of a long-lived heap
+// Views run at a lower CPU priority than the API: on a small machine a CPU-bound view must
+// not slow the server's requests down. Linux lets a thread renice itself by its thread id
+// (/proc/thread-self); elsewhere this is skipped and the OS shares the CPU evenly.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+} catch {
+  /* not Linux, or not allowed: run at normal priority */
+}
+
 const wasmPath = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
 const wasmModule = await WebAssembly.compile(readFileSync(wasmPath));
 const quiet = { print: () => {}, printErr: () => {} };
