@@ -2,17 +2,27 @@ import { fmt, type Figure } from './lib.js';
 
 /**
  * `npm run bench`: every benchmark, each printing its figures next to the baseline measured in
- * the same run. `npm run bench -- foundation` runs only the named ones.
+ * the same run. `npm run bench -- foundation views` runs only the named ones.
  */
-const suites: Record<string, () => Promise<{ run(): Promise<Figure[]> }>> = {
+const suites: Record<string, () => Promise<{ run(): Promise<Figure[] | void> }>> = {
   foundation: () => import('./foundation.bench.js'),
+  'event-store': () => import('./event-store.bench.js'),
+  views: () => import('./views.bench.js'),
+  datahub: () => import('./datahub.bench.js'),
+  datasets: () => import('./datasets.bench.js'),
 };
 
 const wanted = process.argv.slice(2);
+let failed = false;
 for (const [name, load] of Object.entries(suites)) {
   if (wanted.length && !wanted.includes(name)) continue;
   console.log(`\n## ${name}`);
-  const figures = await (await load()).run();
-  for (const f of figures) console.log('- ' + fmt(f));
+  try {
+    const figures = await (await load()).run();
+    for (const f of figures ?? []) console.log('- ' + fmt(f));
+  } catch (e) {
+    failed = true;
+    console.log(`- failed: ${(e as Error).message}`);
+  }
 }
-process.exit(0);
+process.exit(failed ? 1 : 0);
