@@ -13,3 +13,4 @@ export * from './datahub.js';
 export * from './datasets.js';
 export * from './apps.js';
 export * from './event-types.js';
+export * from './views.js';
