@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './commands/auth.commands.js';
 import { registerEventsCommands } from './commands/events.commands.js';
 import { registerLedgerCommands } from './commands/ledger.commands.js';
+import { registerDatasetsCommands } from './commands/datasets.js';
 import { registerServerCommands } from './commands/server.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
@@ -17,6 +18,7 @@ export function createProgram(): Command {
   registerAuthCommands(program);
   registerEventsCommands(program);
   registerLedgerCommands(program);
+  registerDatasetsCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {
     cmd.configureOutput({ outputError: () => {} }).exitOverride();
