@@ -84,6 +84,30 @@ export const datahubStore = {
   },
 
   /** A page of subjects by identifier prefix (case-insensitive), with record counts and last activity. */
+  /** Inserts many; answers the rows actually inserted (identifiers already taken are skipped). */
+  async insertSubjects(db: Exec, rows: SubjectsTable[]): Promise<{ id: string; identifier: string }[]> {
+    if (!rows.length) return [];
+    const col = <K extends keyof SubjectsTable>(k: K) => rows.map((r) => r[k]);
+    return (
+      await sql<{ id: string; identifier: string }>`
+        INSERT INTO subjects (id, workspace_id, identifier, identifier_kind, date_of_birth, sex, created_at)
+        SELECT * FROM unnest(${col('id')}::uuid[], ${col('workspace_id')}::uuid[], ${col('identifier')}::text[], ${col('identifier_kind')}::text[],
+                             ${col('date_of_birth')}::date[], ${col('sex')}::text[], ${col('created_at')}::timestamptz[])
+        ON CONFLICT (workspace_id, identifier) DO NOTHING
+        RETURNING id, identifier`.execute(db)
+    ).rows;
+  },
+
+  async insertSessions(db: Exec, rows: SessionsTable[]): Promise<void> {
+    if (!rows.length) return;
+    const col = <K extends keyof SessionsTable>(k: K) => rows.map((r) => r[k]);
+    await sql`
+      INSERT INTO datahub_sessions (id, workspace_id, subject_id, kind, date, started_at, ended_at, created_by_kind, created_by_id)
+      SELECT * FROM unnest(${col('id')}::uuid[], ${col('workspace_id')}::uuid[], ${col('subject_id')}::uuid[], ${col('kind')}::text[],
+                           ${col('date')}::timestamptz[], ${col('started_at')}::timestamptz[], ${col('ended_at')}::timestamptz[],
+                           ${col('created_by_kind')}::text[], ${col('created_by_id')}::text[])`.execute(db);
+  },
+
   async searchSubjects(db: Exec, workspaceId: string, q: { prefix?: string; after?: string; limit: number }) {
     const like = q.prefix ? q.prefix.toLowerCase().replace(/[\\%_]/g, '\\$&') + '%' : undefined;
     return (

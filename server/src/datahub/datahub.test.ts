@@ -513,6 +513,10 @@ describe('imports', () => {
     const one = (await services.pool.query('SELECT id FROM records WHERE workspace_id = $1 AND import_id = $2 LIMIT 1', [importWs, r.json().importId])).rows[0].id;
     const h = (await inject('GET', `/api/v1/records/${one}/history`, ana.authorization)).json().history;
     expect(h.map((x: { type: string }) => x.type)).toEqual(['record.created']);
+    const stored = (await services.pool.query('SELECT data FROM records WHERE id = $1', [one])).rows[0].data;
+    expect(h[0].data).toEqual(stored);
+    // The whole import is in the ledger (one entry per chunk of records) and verifies.
+    expect((await inject('POST', '/api/v1/ledger/verify', admin)).json()).toMatchObject({ ok: true });
     // Imported sessions are ended: the subjects can start new ones.
     await session(ana.authorization, subjects[0].id);
   });

@@ -12,14 +12,16 @@ import type { FormInstrument, JsonValue, MeasureValue } from '@cairn/sdk/instrum
 import { cellToAnswer, fieldColumns, type Column } from './datahub.columns.js';
 import { datahubStore, type RecordsTable, type SessionsTable, type SubjectsTable } from './datahub.store.js';
 import { DERIVED_ID_RE, byActor, type SubjectsService } from './subjects.service.js';
-import { createdData, todayOf } from './records.service.js';
+import { todayOf } from './records.service.js';
 import { validateSubmission } from '@cairn/sdk/instruments';
 
 export const MAX_IMPORT_ROWS = 200_000;
 export const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 const MAX_REPORTED_ERRORS = 1000;
-/** Records per transaction: each is a new ledger stream, and every stream takes a lock until commit. */
+/** Subjects or records per transaction. */
 const CHUNK = 1000;
+/** Keeps each chunk's ledger entry well under the ledger's 1 MiB data limit (string length, a lower bound of bytes). */
+const MAX_ENTRY_BYTES = 600_000;
 /** Columns of an export that an import accepts and ignores, so an export can be re-imported. */
 const IGNORED = new Set(['record_id', 'session_id', 'instrument', 'edition']);
 
@@ -197,49 +199,67 @@ export class ImportsService {
     for (let i = 0; i < identifiers.length; i += CHUNK) {
       const ids = identifiers.slice(i, i + CHUNK);
       await this.db.transaction().execute(async (trx) => {
-        const existing = new Map((await datahubStore.subjectsByIdentifiers(trx, workspaceId, ids)).map((s) => [s.identifier, s.id]));
-        const entries: AppendInput[] = [];
-        const sessions: SessionsTable[] = [];
-        for (const ident of ids) {
-          let subjectId = existing.get(ident);
-          if (!subjectId) {
-            const s: SubjectsTable = { id: newId(), workspace_id: workspaceId, identifier: ident, identifier_kind: DERIVED_ID_RE.test(ident) ? 'derived' : 'custom', date_of_birth: null, sex: null, created_at: now };
-            if (await datahubStore.insertSubject(trx, s)) {
-              subjectId = s.id;
-              subjectsCreated++;
-              entries.push({ type: 'subject.created', stream: `subject:${s.id}`, data: { subjectId: s.id, workspaceId, identifier: ident, identifierKind: s.identifier_kind, dateOfBirth: null, sex: null, importId } });
-            } else subjectId = (await datahubStore.subjectByIdentifier(trx, workspaceId, ident))!.id;
-          }
-          const session: SessionsTable = { id: newId(), workspace_id: workspaceId, subject_id: subjectId, kind: 'retrospective', date: firstDate.get(ident)!, started_at: now, ended_at: now, ...actor };
-          sessions.push(session);
-          entries.push({ type: 'session.started', stream: `subject:${subjectId}`, data: { sessionId: session.id, subjectId, workspaceId, kind: 'retrospective', date: session.date.toISOString(), endedAt: now.toISOString(), importId } });
-          subjectIds.set(ident, subjectId);
-          sessionIds.set(ident, session.id);
-        }
-        for (const s of sessions) await datahubStore.insertSession(trx, s);
-        await this.ledger.append(ctx, this.ledger.prepare(ctx, entries, { allowSystemTypes: true }), { db: trx });
+        const known = new Map((await datahubStore.subjectsByIdentifiers(trx, workspaceId, ids)).map((s) => [s.identifier, s.id]));
+        const fresh: SubjectsTable[] = ids.filter((ident) => !known.has(ident)).map((ident) => ({ id: newId(), workspace_id: workspaceId, identifier: ident, identifier_kind: DERIVED_ID_RE.test(ident) ? 'derived' : 'custom', date_of_birth: null, sex: null, created_at: now }));
+        const inserted = await datahubStore.insertSubjects(trx, fresh);
+        for (const s of inserted) known.set(s.identifier, s.id);
+        subjectsCreated += inserted.length;
+        // Someone else may have registered one of them meanwhile: read those back.
+        const missing = ids.filter((ident) => !known.has(ident));
+        if (missing.length) for (const s of await datahubStore.subjectsByIdentifiers(trx, workspaceId, missing)) known.set(s.identifier, s.id);
+        const sessions: SessionsTable[] = ids.map((ident) => ({ id: newId(), workspace_id: workspaceId, subject_id: known.get(ident)!, kind: 'retrospective', date: firstDate.get(ident)!, started_at: now, ended_at: now, ...actor }));
+        ids.forEach((ident, k) => {
+          subjectIds.set(ident, known.get(ident)!);
+          sessionIds.set(ident, sessions[k]!.id);
+        });
+        await datahubStore.insertSessions(trx, sessions);
+        const entry: AppendInput = {
+          type: 'subject.imported',
+          stream: `import:${importId}`,
+          data: {
+            importId,
+            workspaceId,
+            subjects: inserted.map((x) => ({ subjectId: x.id, identifier: x.identifier, identifierKind: DERIVED_ID_RE.test(x.identifier) ? 'derived' : 'custom' })),
+            sessions: sessions.map((x) => ({ sessionId: x.id, subjectId: x.subject_id, kind: 'retrospective', date: x.date.toISOString(), endedAt: now.toISOString() })),
+          },
+        };
+        await this.ledger.append(ctx, this.ledger.prepare(ctx, [entry], { allowSystemTypes: true }), { db: trx });
       });
     }
-    for (let i = 0; i < accepted.length; i += CHUNK) {
-      const rows: RecordsTable[] = accepted.slice(i, i + CHUNK).map((r) => ({
-        id: newId(),
-        workspace_id: workspaceId,
-        subject_id: subjectIds.get(r.subject)!,
-        session_id: sessionIds.get(r.subject)!,
-        instrument_name: form.name,
-        instrument_edition: form.edition,
-        date: r.date,
-        data: r.data,
-        measures: r.measures,
-        version: 1,
-        import_id: importId,
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
-        deleted_reason: null,
-        ...actor,
-      }));
-      const entries = this.ledger.prepare(ctx, rows.map((row) => ({ type: 'record.created', stream: `record:${row.id}`, data: createdData(row) })), { allowSystemTypes: true });
+    // One ledger entry per chunk of records (in the import's stream), not one per record: an
+    // import is one action, and 100,000 single-entry streams would cost 100,000 stream heads and
+    // locks for nothing. The entry carries every record's full data, so it is just as tamper-evident;
+    // a record's later edits and deletion go to its own stream as usual.
+    for (let i = 0; i < accepted.length; ) {
+      const rows: RecordsTable[] = [];
+      const items: Record<string, unknown>[] = [];
+      let bytes = 0;
+      for (; i < accepted.length && rows.length < CHUNK && bytes < MAX_ENTRY_BYTES; i++) {
+        const r = accepted[i]!;
+        const row: RecordsTable = {
+          id: newId(),
+          workspace_id: workspaceId,
+          subject_id: subjectIds.get(r.subject)!,
+          session_id: sessionIds.get(r.subject)!,
+          instrument_name: form.name,
+          instrument_edition: form.edition,
+          date: r.date,
+          data: r.data,
+          measures: r.measures,
+          version: 1,
+          import_id: importId,
+          created_at: now,
+          updated_at: now,
+          deleted_at: null,
+          deleted_reason: null,
+          ...actor,
+        };
+        const item = { recordId: row.id, subjectId: row.subject_id, sessionId: row.session_id, date: row.date.toISOString(), data: r.data, measures: r.measures };
+        bytes += JSON.stringify(item).length + 16;
+        rows.push(row);
+        items.push(item);
+      }
+      const entries = this.ledger.prepare(ctx, [{ type: 'record.imported', stream: `import:${importId}`, data: { importId, workspaceId, instrument: { name: form.name, edition: form.edition }, records: items } }], { allowSystemTypes: true });
       await this.db.transaction().execute(async (trx) => {
         await this.ledger.append(ctx, entries, { db: trx });
         await datahubStore.insertRecords(trx, rows);
