@@ -1,0 +1,62 @@
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
+import { viewsApi } from './views.api.js';
+import { useLoad } from '../../hooks.js';
+import { DateTime, ErrorAlert, Section, Spinner } from '../../components/ui.js';
+
+export function ViewTemplatesPage() {
+  const { t } = useTranslation();
+  const templates = useLoad(() => viewsApi.templates());
+  return (
+    <div className="page">
+      <h1>{t('views.title')}</h1>
+      <p className="lead">{t('views.intro')}</p>
+      <p className="view-links">
+        <Link className="btn btn-primary" to="/views/new">
+          {t('views.register')}
+        </Link>{' '}
+        <Link className="btn btn-secondary" to="/views/instances">
+          {t('views.instancesLink')}
+        </Link>
+      </p>
+      <Section title={t('views.title')}>
+        <ErrorAlert error={templates.error} />
+        {templates.loading && !templates.data && <Spinner />}
+        {templates.data && templates.data.length === 0 && <p>{t('views.none')}</p>}
+        {templates.data && templates.data.length > 0 && (
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">{t('views.name')}</th>
+                  <th scope="col">{t('views.runtime')}</th>
+                  <th scope="col" className="num">{t('views.version')}</th>
+                  <th scope="col">{t('views.eventTypes')}</th>
+                  <th scope="col" className="num">{t('views.instances')}</th>
+                  <th scope="col">{t('views.updated')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {templates.data.map((v) => (
+                  <tr key={v.id}>
+                    <th scope="row">
+                      <Link to={`/views/templates/${v.id}`}>{v.name}</Link>
+                      {v.description && <div className="muted">{v.description}</div>}
+                    </th>
+                    <td>{t(`views.runtimes.${v.runtime}`)}</td>
+                    <td className="num">{v.latestVersion}</td>
+                    <td>{v.eventTypes.length ? v.eventTypes.map((e) => <code key={e} className="view-type">{e}</code>) : t('views.noEventTypes')}</td>
+                    <td className="num">{v.instances ?? 0}</td>
+                    <td>
+                      <DateTime value={v.updatedAt} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Section>
+    </div>
+  );
+}
