@@ -4,6 +4,7 @@ import { LedgerPage } from './pages/LedgerPage.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { AdminUsersPage } from './pages/AdminUsersPage.js';
 import { datahubRoutes } from './pages/datahub/routes.js';
+import { viewsRoutes } from './pages/views/routes.js';
 
 /**
  * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
@@ -21,4 +22,5 @@ export const appRoutes: AppRoute[] = [
   { path: '/account', element: <AccountPage /> },
   { path: '/admin/users', element: <AdminUsersPage />, requires: 'users:manage' },
   ...datahubRoutes,
+  ...viewsRoutes,
 ];

@@ -1,4 +1,5 @@
 import datahubEn from './datahub.en.js';
+import viewsEn from './views.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -166,6 +167,7 @@ const en = {
     shown_other: 'Showing the latest {{count}} entries',
   },
   datahub: datahubEn,
+  views: viewsEn,
   errors: {
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',

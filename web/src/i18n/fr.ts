@@ -1,5 +1,6 @@
 import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
+import viewsFr from './views.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -167,6 +168,7 @@ const fr: Messages = {
     shown_other: 'Les {{count}} dernières entrées affichées',
   },
   datahub: datahubFr,
+  views: viewsFr,
   errors: {
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
