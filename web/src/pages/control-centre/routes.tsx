@@ -1,0 +1,21 @@
+import { Navigate } from 'react-router';
+import './control-centre.css';
+import type { AppRoute } from '../../routes.js';
+import { AppsPage } from './AppsPage.js';
+import { AppPage } from './AppPage.js';
+import { RequestsPage } from './RequestsPage.js';
+import { EventTypePage, EventTypesPage } from './EventTypesPage.js';
+import { EventsPage } from './EventsPage.js';
+
+/** The Control Centre's pages (apps and typed events), registered in web/src/routes.tsx. */
+export const controlCentreRoutes: AppRoute[] = [
+  { path: '/control-centre', element: <Navigate to="/control-centre/apps" replace />, requires: 'apps:manage' },
+  { path: '/control-centre/apps', element: <AppsPage />, requires: 'apps:manage' },
+  { path: '/control-centre/apps/:id', element: <AppPage />, requires: 'apps:manage' },
+  { path: '/control-centre/requests', element: <RequestsPage />, requires: 'apps:manage' },
+  // Listing types needs only a session; the Control Centre shows them to readers of events.
+  { path: '/control-centre/event-types', element: <EventTypesPage />, requires: 'events:read' },
+  // Type names contain "/": the rest of the path is the name.
+  { path: '/control-centre/event-types/*', element: <EventTypePage />, requires: 'events:read' },
+  { path: '/control-centre/events', element: <EventsPage />, requires: 'events:read' },
+];
