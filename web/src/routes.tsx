@@ -5,6 +5,7 @@ import { AccountPage } from './pages/AccountPage.js';
 import { AdminUsersPage } from './pages/AdminUsersPage.js';
 import { datahubRoutes } from './pages/datahub/routes.js';
 import { viewsRoutes } from './pages/views/routes.js';
+import { controlCentreRoutes } from './pages/control-centre/routes.js';
 
 /**
  * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
@@ -23,4 +24,5 @@ export const appRoutes: AppRoute[] = [
   { path: '/admin/users', element: <AdminUsersPage />, requires: 'users:manage' },
   ...datahubRoutes,
   ...viewsRoutes,
+  ...controlCentreRoutes,
 ];

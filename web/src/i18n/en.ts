@@ -1,5 +1,6 @@
 import datahubEn from './datahub.en.js';
 import viewsEn from './views.en.js';
+import controlCentreEn from '../pages/control-centre/strings.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -168,6 +169,7 @@ const en = {
   },
   datahub: datahubEn,
   views: viewsEn,
+  controlCentre: controlCentreEn,
   errors: {
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',

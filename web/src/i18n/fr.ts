@@ -1,6 +1,7 @@
 import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
 import viewsFr from './views.fr.js';
+import controlCentreFr from '../pages/control-centre/strings.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -169,6 +170,7 @@ const fr: Messages = {
   },
   datahub: datahubFr,
   views: viewsFr,
+  controlCentre: controlCentreFr,
   errors: {
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
