@@ -74,9 +74,10 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
       querystring: ListQuery,
       response: { 200: Type.Object({ events: Type.Array(Type.Ref('LedgerEntry')), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { current, ...q } = req.query as Record<string, string> & { current?: boolean };
-    return ledger.list(req.auth, { ...q, excludeErased: current === true });
+    // Already JSON: sent as is, past the response serializer.
+    return reply.type('application/json; charset=utf-8').send(await ledger.listJson(req.auth, { ...q, excludeErased: current === true }));
   });
 
   app.get('/api/v1/events/stream', {

@@ -96,6 +96,14 @@ describe('reading', () => {
     expect(window.json().events.map((e: { data: { i: number } }) => e.data.i)).toEqual([4, 5, 6]);
   });
 
+  it('a listed entry is exactly the entry fetched by id (the list is rendered by PostgreSQL)', async () => {
+    await append([{ type: 'same.shape', stream: 'shape-1', data: { n: 1.5, big: 12345678901234, s: 'é\u2028"q"', nested: { b: [1, null, true] } }, occurredAt: '2026-03-04T05:06:07.089Z', transactionId: 'shape-tx' }]);
+    const listed = (await app.inject({ url: '/api/v1/events?type=same.shape', headers: { authorization: auth } })).json().events[0];
+    const one = (await app.inject({ url: `/api/v1/events/${listed.id}`, headers: { authorization: auth } })).json();
+    expect(listed).toEqual(one);
+    expect(listed.occurredAt).toBe('2026-03-04T05:06:07.089Z');
+  });
+
   it('rejects forged cursors with invalid_cursor', async () => {
     for (const bad of ['abc', 'MTIz', Buffer.from('1.x').toString('base64url'), 'A'.repeat(60)]) {
       const r = await app.inject({ url: `/api/v1/events?after=${bad}`, headers: { authorization: auth } });
