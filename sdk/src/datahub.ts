@@ -283,7 +283,7 @@ export class DatahubApi {
       const csrf = readCookie(CSRF_COOKIE);
       if (csrf) headers[CSRF_HEADER] = csrf;
     }
-    const res = await fetch(url, { method: 'POST', headers, body: csv as BodyInit, credentials: token ? undefined : 'include' });
+    const res = await fetch(url, { method: 'POST', headers, body: csv as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include' });
     if (!res.ok) throw await errorFromResponse(res);
     return (await res.json()) as ImportResult;
   }

@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CairnClient } from '@cairn/sdk';
+import { startTestServer, type TestServer } from '../../../server/test/harness.js';
+
+const BIN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
+
+let server: TestServer;
+let dir: string;
+let env: Record<string, string>;
+let workspaceId: string;
+
+function cairn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const FORM = {
+  kind: 'form',
+  name: 'weight-log',
+  edition: 1,
+  languages: ['en'],
+  details: { title: 'Weight log', license: 'CC0-1.0' },
+  content: [{ kind: 'number', name: 'kg', label: 'Weight (kg)', min: 1, max: 400, required: true }],
+};
+
+beforeAll(async () => {
+  server = await startTestServer({ CAIRN_SERVE_WEB: 'false' });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-cli-dh-'));
+  const res = await new CairnClient({ baseUrl: server.url }).setup.create({ username: 'ada', password: 'correct horse battery staple' });
+  const client = new CairnClient({ baseUrl: server.url, token: res.accessToken });
+  workspaceId = (await client.workspaces.create({ name: 'CLI' })).id;
+  env = { PATH: process.env.PATH ?? '', HOME: dir, CAIRN_URL: server.url, CAIRN_TOKEN: res.accessToken, NO_COLOR: '1' };
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cairn datahub', () => {
+  it('publishes an instrument, refusing a broken one with pointers', async () => {
+    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ ...FORM, content: [{ ...FORM.content[0], max: 'heavy' }] }));
+    const bad = await cairn(['datahub', 'instruments', 'publish', path.join(dir, 'bad.json')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('/content/0/max');
+    expect(bad.stderr).toMatch(/\(invalid_instrument_definition\)\n$/);
+    fs.writeFileSync(path.join(dir, 'form.json'), JSON.stringify(FORM));
+    const ok = await cairn(['datahub', 'instruments', 'publish', path.join(dir, 'form.json')]);
+    expect(ok.stdout).toBe('Published weight-log edition 1\n');
+    const again = await cairn(['datahub', 'instruments', 'publish', '-']);
+    expect(again.code).not.toBe(0);
+    const list = await cairn(['datahub', 'instruments', 'list', '--json']);
+    expect(JSON.parse(list.stdout).map((i: { name: string }) => i.name)).toContain('weight-log');
+  });
+
+  it('imports from the template, refusing the whole file while a row fails, then exports it back', async () => {
+    const template = await cairn(['datahub', 'template', '--workspace', workspaceId, '--instrument', 'weight-log', '--edition', '1']);
+    expect(template.stdout).toBe('subject,date,kg\r\n');
+    const file = path.join(dir, 'weights.csv');
+    fs.writeFileSync(file, 'subject,date,kg\nW-1,2024-01-01,70.5\nW-2,2024-01-02,999\nW-1,2024-02-01,69\n');
+    const refused = await cairn(['datahub', 'import', file, '--workspace', workspaceId, '--instrument', 'weight-log', '--edition', '1']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/3\s+kg\s+too_large/);
+    expect(refused.stderr).toMatch(/\(invalid_import\)\n$/);
+    const partial = await cairn(['datahub', 'import', file, '--workspace', workspaceId, '--instrument', 'weight-log', '--edition', '1', '--only-valid']);
+    expect(partial.stdout).toBe('Imported 2 records (1 new subjects), skipped 1 invalid rows\n');
+
+    const out = path.join(dir, 'out.csv');
+    const exported = await cairn(['datahub', 'export', '--workspace', workspaceId, '--instrument', 'weight-log', '--out', out]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const lines = fs.readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.slice(1).map((l) => l.split(',').slice(1, 2).concat(l.split(',').slice(-1)))).toEqual([['W-1', '70.5'], ['W-1', '69']]);
+    const json = await cairn(['datahub', 'export', '--workspace', workspaceId, '--format', 'json']);
+    expect(JSON.parse(json.stdout)).toHaveLength(2);
+    const bad = await cairn(['datahub', 'export', '--workspace', 'nope']);
+    expect(bad.code).toBe(2);
+  });
+});
