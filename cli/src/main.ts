@@ -3,6 +3,7 @@ import { registerAuthCommands } from './commands/auth.commands.js';
 import { registerEventsCommands } from './commands/events.commands.js';
 import { registerLedgerCommands } from './commands/ledger.commands.js';
 import { registerDatasetsCommands } from './commands/datasets.js';
+import { registerDatahubCommands } from './commands/datahub.js';
 import { registerServerCommands } from './commands/server.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerEventsCommands(program);
   registerLedgerCommands(program);
   registerDatasetsCommands(program);
+  registerDatahubCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {
     cmd.configureOutput({ outputError: () => {} }).exitOverride();
