@@ -241,9 +241,11 @@ export async function uploadDirectory(client: CairnClient, ds: string, dir: stri
     for (const r of remote) if (!local.has(r.path)) changes.push({ op: 'delete', path: r.path });
   }
   if (changes.length === 0) throw new CliError(`${dir} holds no files`, 'usage_error', 2);
+  const t0 = performance.now();
   const result = await client.datasets.commitUpload(ds, sessionId, changes, { message: opts.message });
+  const commitMs = performance.now() - t0;
   await writeState(stateFile, { urls: {}, hashes: state.hashes });
-  return { files: files.length, sent: send.length, bytesSent: sendTotal, skipped: files.length - files.filter((f) => byHash.get(f.sha256!) === f).length, changed: result.changed, revision: result.draft.revision, rootHash: result.draft.rootHash };
+  return { files: files.length, sent: send.length, bytesSent: sendTotal, skipped: files.length - files.filter((f) => byHash.get(f.sha256!) === f).length, changed: result.changed, revision: result.draft.revision, rootHash: result.draft.rootHash, commitMs };
 }
 
 export interface DownloadReport {
