@@ -132,6 +132,8 @@ export interface UploadReport {
   changed: boolean;
   revision: number;
   rootHash: string;
+  /** How long the final commit request took, in ms. */
+  commitMs: number;
 }
 
 /**
