@@ -264,6 +264,18 @@ function useDescribe() {
   };
 }
 
+/** Consecutive entries that say the same thing (a batch of writes) are shown as one row with a count. */
+function groupActivity(entries: LedgerEntry[], describe: (e: LedgerEntry) => string) {
+  const groups: { entry: LedgerEntry; text: string; count: number }[] = [];
+  for (const e of entries) {
+    const text = describe(e);
+    const last = groups[groups.length - 1];
+    if (last && last.text === text && last.entry.actor.kind === e.actor.kind) last.count++;
+    else groups.push({ entry: e, text, count: 1 });
+  }
+  return groups;
+}
+
 function ActivityTable({ entries, onOpen }: { entries: LedgerEntry[]; onOpen: (e: LedgerEntry) => void }) {
   const { t } = useTranslation();
   const describe = useDescribe();
@@ -279,15 +291,16 @@ function ActivityTable({ entries, onOpen }: { entries: LedgerEntry[]; onOpen: (e
           </tr>
         </thead>
         <tbody>
-          {entries.map((e) => (
-            <tr key={e.id} data-type={e.type}>
+          {groupActivity(entries, describe).map(({ entry: e, text, count }) => (
+            <tr key={e.id} data-type={e.type} data-count={count}>
               <td>
                 <DateTime value={e.recordedAt} />
               </td>
               <td>
                 <button type="button" className="linklike" onClick={() => onOpen(e)} aria-haspopup="dialog">
-                  {describe(e)}
+                  {text}
                 </button>
+                {count > 1 && <span className="badge cc-times">{t('controlCentre.app.times', { count })}</span>}
               </td>
               <td className="muted">{t(`controlCentre.events.actorKind.${e.actor.kind}`, { defaultValue: e.actor.kind })}</td>
             </tr>

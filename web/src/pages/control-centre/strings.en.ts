@@ -75,6 +75,8 @@ const controlCentreEn = {
     when: 'When',
     what: 'What',
     entry: 'Entry',
+    times_one: 'once',
+    times_other: '{{count}} times',
   },
   activity: {
     registered: 'Registered by an administrator',

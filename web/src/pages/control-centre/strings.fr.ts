@@ -79,6 +79,8 @@ const controlCentreFr: Widen<typeof controlCentreEn> = {
     when: 'Quand',
     what: 'Quoi',
     entry: 'Entrée',
+    times_one: 'une fois',
+    times_other: '{{count}} fois',
   },
   activity: {
     registered: 'Enregistrée par un administrateur',
