@@ -16,8 +16,8 @@ export async function run(): Promise<Figure[]> {
   const bigBytes = Number(process.env.CAIRN_BENCH_BIG_FILE_BYTES ?? 2 * 1024 ** 3);
   const smallFiles = Number(process.env.CAIRN_BENCH_SMALL_FILES ?? 20_000);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-ds-'));
-  // The server's data dir is on the same disk as the source file, so both sides pay the same disk.
-  const server = await startBenchServer({}, path.join(work, 'server'));
+  // Both the server's data dir and the source file live under the system temp dir: the same disk.
+  const server = await startBenchServer();
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(work, 'cfg1') };
   try {
     const client = new CairnClient({ baseUrl: server.url, token: await adminToken(server.url) });
