@@ -164,7 +164,8 @@ export class ImportsService {
         });
         if (errorCount === before) {
           const result = validateSubmission(form, answers, { today });
-          if (result.ok) accepted.push({ subject, date, data: result.data, measures: result.measures });
+          if (result.ok && JSON.stringify(result.data).includes('\\u0000')) report({ row: line, field: '', code: 'wrong_type', message: 'a cell contains a NUL character, which cannot be stored' });
+          else if (result.ok) accepted.push({ subject, date, data: result.data, measures: result.measures });
           else for (const e of result.errors) report({ row: line, field: e.field, code: e.code, message: e.message });
         }
         if (errorCount !== before) invalidRows++;

@@ -9,7 +9,7 @@ import { ledgerStore } from '../ledger/ledger.store.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import { validateSubmission, type FormInstrument, type SubmissionError } from '@cairn/sdk/instruments';
 import { datahubStore, type RecordsTable } from './datahub.store.js';
-import { byActor, type SubjectsService } from './subjects.service.js';
+import { byActor, hasNul, type SubjectsService } from './subjects.service.js';
 
 export const presentRecord = (r: RecordsTable) => ({
   id: r.id,
@@ -54,6 +54,7 @@ export class RecordsService {
   }
 
   async create(ctx: AuthContext, sessionId: string, input: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string }) {
+    if (hasNul(input.transactionId)) throw fail('validation_failed', 'transactionId contains a NUL character', [{ pointer: '/transactionId', message: 'invalid character' }]);
     const session = await this.subjects.sessionFor(ctx, sessionId, 'member');
     if (session.ended_at) throw fail('session_ended', 'This session has ended; start a new one to capture more records');
     const form = await this.instruments.formForCapture(input.instrument.name, input.instrument.edition);
@@ -177,6 +178,7 @@ export class RecordsService {
     const r = await this.recordFor(ctx, id, 'member');
     const why = reason.trim();
     if (!why) throw fail('validation_failed', 'Say why the record is deleted', [{ pointer: '/reason', message: 'required' }]);
+    if (hasNul(why)) throw fail('validation_failed', 'The reason contains a NUL character', [{ pointer: '/reason', message: 'invalid character' }]);
     const now = this.clock.now();
     await this.db.transaction().execute(async (trx) => {
       const cur = await datahubStore.recordForUpdate(trx, r.id);

@@ -14,6 +14,8 @@ export const DERIVED_ID_RE = /^[0-9a-f]{64}$/;
 /** Custom identifiers: printable, no spaces at the ends, whatever the workspace pattern adds. */
 export const CUSTOM_ID_RE = /^[\p{L}\p{N}][\p{L}\p{N}._\-/ ]{0,62}[\p{L}\p{N}._\-/]$|^[\p{L}\p{N}]$/u;
 export const SEXES = ['female', 'male', 'other'] as const;
+/** PostgreSQL text cannot hold NUL: such input is refused before it reaches SQL. */
+export const hasNul = (s: string | null | undefined) => typeof s === 'string' && (s.includes('\u0000') || !s.isWellFormed());
 export const SESSION_KINDS = ['in_person', 'retrospective', 'remote'] as const;
 
 export const presentSubject = (s: SubjectsTable & { record_count?: number; last_record_at?: Date | null }) => ({
@@ -81,6 +83,7 @@ export class SubjectsService {
   async setSettings(ctx: AuthContext, workspaceId: string, input: { subjectIdPattern: string | null }) {
     await this.workspaces.requireRole(ctx, workspaceId, 'manager');
     const pattern = input.subjectIdPattern === '' ? null : input.subjectIdPattern;
+    if (hasNul(pattern)) throw fail('validation_failed', 'subjectIdPattern contains a NUL character', [{ pointer: '/subjectIdPattern', message: 'invalid character' }]);
     if (pattern !== null) {
       try {
         compilePattern(pattern);
@@ -134,6 +137,7 @@ export class SubjectsService {
   async list(ctx: AuthContext, workspaceId: string, q: { q?: string; after?: string; limit?: number }) {
     await this.workspaces.requireRole(ctx, workspaceId, 'viewer');
     const limit = Math.min(Math.max(q.limit ?? 50, 1), 500);
+    if (hasNul(q.q) || hasNul(q.after)) return { subjects: [], next: null };
     const rows = await datahubStore.searchSubjects(this.db, workspaceId, { prefix: q.q?.trim() || undefined, after: q.after, limit });
     return { subjects: rows.map(presentSubject), next: rows.length === limit ? rows[rows.length - 1]!.identifier : null };
   }

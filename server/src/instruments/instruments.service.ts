@@ -157,6 +157,7 @@ export class InstrumentsService {
   async retire(ctx: AuthContext, name: string, edition: number | undefined, reason: string | undefined) {
     requireScope(ctx, 'instruments:manage');
     if (!NAME_RE.test(name)) throw fail('not_found', 'No such instrument');
+    if (reason !== undefined && (reason.includes('\u0000') || !reason.isWellFormed())) throw fail('validation_failed', 'The reason contains a NUL character', [{ pointer: '/reason', message: 'invalid character' }]);
     const entriesFor = (editions: number[]) => this.ledger.prepare(ctx, [{ type: 'instrument.retired', stream: `instrument:${name}`, data: { name, editions, reason: reason ?? null } }], { allowSystemTypes: true });
     const retired = await this.db.transaction().execute(async (trx) => {
       await instrumentsStore.lockName(trx, name);
