@@ -89,11 +89,16 @@ export async function run(): Promise<Figure[]> {
     const trivial = await view('Trivial', { 'main.js': 'export default ({ input }) => ({ ok: true, n: input.n })' }, []);
     for (let i = 0; i < 50; i++) await must(runView(trivial, { n: -i - 1 }));
     const fresh: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < TRIVIAL_RUNS; i++) {
       const t0 = performance.now();
       const r = await runView(trivial, { n: i });
       fresh.push(performance.now() - t0);
       if (r.status !== 200 || JSON.parse(r.body).stats.cached) throw new Error(`trivial run: ${r.status} ${r.body}`);
+      // Interleaved, so both see the same load on a shared machine: the cheapest authenticated read.
+      const t1 = performance.now();
+      await must(request(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${pat}` } }));
+      floor.push(performance.now() - t1);
     }
     const cached: number[] = [];
     for (let i = 0; i < TRIVIAL_RUNS; i++) {
@@ -103,7 +108,14 @@ export async function run(): Promise<Figure[]> {
       if (r.status !== 200) throw new Error(`cached run: ${r.status}`);
     }
     const freshP50 = median(fresh);
-    figures.push({ name: 'trivial view over HTTP, warm, new input each call (runs in the sandbox): p50', value: freshP50, unit: 'ms', target: 'p50 < 5 ms', pass: freshP50 < 5 });
+    figures.push({
+      name: 'trivial view over HTTP, warm, new input each call (runs in the sandbox): p50',
+      value: freshP50,
+      unit: 'ms',
+      baseline: { name: 'GET /auth/me interleaved with it, p50', value: median(floor), unit: 'ms' },
+      target: 'p50 < 5 ms',
+      pass: freshP50 < 5,
+    });
     figures.push({ name: 'trivial view over HTTP, warm, new input each call: p99', value: percentile([...fresh].sort((a, b) => a - b), 99), unit: 'ms' });
     figures.push({ name: 'trivial view over HTTP, same input (answered from the cache): p50', value: median(cached), unit: 'ms' });
 

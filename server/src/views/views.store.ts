@@ -72,6 +72,14 @@ export interface StateKey {
 
 const bigintParse = (v: string | number) => Number(v);
 
+/**
+ * A CTE that turns off waiting for the WAL flush at commit, for the statement it is part of (an
+ * autocommit statement is its own transaction). Cached results and run counters are worth
+ * losing in a crash rather than a disk flush on every run; the statement must reference
+ * `no_flush` so the CTE is evaluated.
+ */
+const NO_FLUSH = sql`no_flush AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`;
+
 export const viewsStore = {
   // --- templates -------------------------------------------------------------------------
 
@@ -217,6 +225,7 @@ export const viewsStore = {
 
   async recordRun(db: Exec, id: string, s: { ok: boolean; cached: boolean; durationMs: number; eventsRead: number; errorCode: string | null }): Promise<void> {
     await sql`
+      WITH ${NO_FLUSH}
       UPDATE view_instances SET
         runs = runs + 1,
         cache_hits = cache_hits + ${s.cached ? 1 : 0},
@@ -226,7 +235,7 @@ export const viewsStore = {
         last_run_at = now(),
         last_duration_ms = ${s.durationMs},
         last_error_code = ${s.errorCode}
-      WHERE id = ${id}`.execute(db);
+      WHERE id = ${id} AND (SELECT off FROM no_flush) IS NOT NULL`.execute(db);
   },
 
   // --- reading events for a view ---------------------------------------------------------
@@ -271,27 +280,42 @@ export const viewsStore = {
    * newest entry is still running, and only a stable key may be stored with a result.
    * In the same round trip: the result cached under that key for this input, if any.
    */
-  async lookup(db: Exec, types: string[], cache?: { instanceId: string; inputHash: Buffer }): Promise<{ state: StateKey; hit?: { result_json: string; events_read: number } }> {
-    if (!types.length && !cache) return { state: { key: '', stable: true } };
-    const r = await sql<{ key: string; stable: boolean; result_json: string | null; events_read: number | null }>`
-      WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+  async prepareRun(
+    db: Exec,
+    id: string,
+    inputHash: Buffer,
+  ): Promise<(RunnableRow & { readable: string[]; state: StateKey; hit?: { result_json: string; events_read: number } }) | undefined> {
+    const r = await sql<RunnableRow & { readable: string[]; key: string; stable: boolean; result_json: string | null; cached_events_read: number | null }>`
+      WITH i AS (
+        SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits,
+               ARRAY(SELECT g.event_type FROM app_permission_requests g
+                     WHERE g.app_id = i.app_id AND g.status = 'approved' AND g.can_read AND g.event_type = ANY(v.event_types)) AS readable
+        FROM view_instances i
+        JOIN view_template_versions v ON v.template_id = i.template_id AND v.version = i.template_version
+        JOIN view_templates t ON t.id = i.template_id
+        WHERE i.id = ${id}
+      ),
+      h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
       k AS (
         SELECT t.type,
           (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
           (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
-        FROM unnest(${types}::text[]) AS t(type)
+        FROM i, unnest(i.event_types) AS t(type)
       ),
       s AS (
         SELECT coalesce(string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type), '') AS key,
                coalesce(bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)), true) AS stable
         FROM h LEFT JOIN k ON true GROUP BY h.xmin
       )
-      SELECT s.key, s.stable, c.result_json, c.events_read FROM s
-      LEFT JOIN view_results c ON c.instance_id = ${cache?.instanceId ?? null}::uuid AND c.input_hash = ${cache?.inputHash ?? null}::bytea AND c.state_key = s.key`.execute(db);
-    const row = r.rows[0]!;
+      SELECT i.*, s.key, s.stable, c.result_json, c.events_read AS cached_events_read FROM i CROSS JOIN s
+      LEFT JOIN view_results c ON c.instance_id = i.id AND c.input_hash = ${inputHash} AND c.state_key = s.key`.execute(db);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const { key, stable, result_json, cached_events_read, ...rest } = row;
     return {
-      state: { key: row.key, stable: row.stable },
-      hit: row.result_json !== null ? { result_json: row.result_json, events_read: row.events_read ?? 0 } : undefined,
+      ...fixCounts(rest as RunnableRow & { readable: string[] }),
+      state: { key, stable },
+      hit: result_json !== null ? { result_json, events_read: cached_events_read ?? 0 } : undefined,
     };
   },
 
@@ -301,7 +325,7 @@ export const viewsStore = {
    */
   async storeResult(db: Exec, r: { instanceId: string; inputHash: Buffer; stateKey: string; resultJson: string; eventsRead: number; keep: number; durationMs: number }): Promise<void> {
     await sql`
-      WITH stored AS (
+      WITH ${NO_FLUSH}, stored AS (
         INSERT INTO view_results (instance_id, input_hash, state_key, result_json, events_read)
         VALUES (${r.instanceId}, ${r.inputHash}, ${r.stateKey}, ${r.resultJson}, ${r.eventsRead})
         ON CONFLICT (instance_id, input_hash) DO UPDATE SET state_key = excluded.state_key, result_json = excluded.result_json,
@@ -313,7 +337,8 @@ export const viewsStore = {
         WHERE id = ${r.instanceId} RETURNING 1
       )
       DELETE FROM view_results WHERE instance_id = ${r.instanceId} AND input_hash <> ${r.inputHash} AND input_hash NOT IN (
-        SELECT input_hash FROM view_results WHERE instance_id = ${r.instanceId} ORDER BY stored_at DESC LIMIT ${r.keep - 1})`.execute(db);
+        SELECT input_hash FROM view_results WHERE instance_id = ${r.instanceId} ORDER BY stored_at DESC LIMIT ${r.keep - 1})
+        AND (SELECT off FROM no_flush) IS NOT NULL`.execute(db);
   },
 };
 
