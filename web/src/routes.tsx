@@ -4,6 +4,7 @@ import { LedgerPage } from './pages/LedgerPage.js';
 import { AccountPage } from './pages/AccountPage.js';
 import { AdminUsersPage } from './pages/AdminUsersPage.js';
 import { datahubRoutes } from './pages/datahub/routes.js';
+import { datasetsRoutes } from './pages/datasets/routes.js';
 import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
 
@@ -23,6 +24,7 @@ export const appRoutes: AppRoute[] = [
   { path: '/account', element: <AccountPage /> },
   { path: '/admin/users', element: <AdminUsersPage />, requires: 'users:manage' },
   ...datahubRoutes,
+  ...datasetsRoutes,
   ...viewsRoutes,
   ...controlCentreRoutes,
 ];

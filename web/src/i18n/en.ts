@@ -1,3 +1,4 @@
+import datasetsEn from './datasets.en.js';
 import datahubEn from './datahub.en.js';
 import viewsEn from './views.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
@@ -168,6 +169,7 @@ const en = {
     shown_other: 'Showing the latest {{count}} entries',
   },
   datahub: datahubEn,
+  datasets: datasetsEn,
   views: viewsEn,
   controlCentre: controlCentreEn,
   errors: {

@@ -1,3 +1,4 @@
+import datasetsFr from './datasets.fr.js';
 import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
 import viewsFr from './views.fr.js';
@@ -169,6 +170,7 @@ const fr: Messages = {
     shown_other: 'Les {{count}} dernières entrées affichées',
   },
   datahub: datahubFr,
+  datasets: datasetsFr,
   views: viewsFr,
   controlCentre: controlCentreFr,
   errors: {
