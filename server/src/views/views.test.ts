@@ -540,6 +540,17 @@ describe('hostile views through the API', () => {
   }
 });
 
+describe('the OpenAPI document', () => {
+  it('describes every views endpoint', async () => {
+    const doc = await call('GET', '/api/openapi.json');
+    expect(doc.status).toBe(200);
+    for (const path of ['/api/v1/view-templates', '/api/v1/view-templates/{id}', '/api/v1/view-templates/{id}/versions/{version}', '/api/v1/views', '/api/v1/views/{id}', '/api/v1/views/{id}/run']) {
+      expect(Object.keys(doc.body.paths)).toContain(path);
+    }
+    expect(doc.body.paths['/api/v1/views/{id}/run'].post.tags).toEqual(['views']);
+  });
+});
+
 describe('bad input', () => {
   it('answers 4xx with a stable code, never a 500', async () => {
     const id = await readyView(tracker.auth, 'Echo', { 'main.js': 'export default ({ input, configuration }) => ({ input, configuration })' }, { configuration: { a: [1, 2] } });
