@@ -130,7 +130,7 @@ describe('the Control Centre, through the whole approval flow', () => {
     await expect(box.getByText(/^Expires:/).textContent()).resolves.toContain('2');
 
     const row = page.locator('tr[data-app="Family calendar"]');
-    await expect(row.getByText('Waiting for association').isVisible()).resolves.toBe(true);
+    await row.getByText('Waiting for association').waitFor();
     appId = new URL((await row.getByRole('link', { name: 'Family calendar' }).getAttribute('href'))!, server.url).pathname.split('/').pop()!;
     expect(appId).toMatch(/^[0-9a-f-]{36}$/);
     await snap(page, 'cc-01-registered');
@@ -192,7 +192,7 @@ describe('the Control Centre, through the whole approval flow', () => {
     await page.getByText(`Declined: Family calendar on ${OTHER}.`).waitFor();
     await page.getByText('No requests are waiting.').waitFor();
     // The badge goes once nothing waits.
-    await expect(page.getByTestId('pending-count').count()).resolves.toBe(0);
+    await page.getByTestId('pending-count').waitFor({ state: 'detached' });
 
     const decided = page.getByRole('table', { name: 'Decided recently' });
     await expect(decided.locator(`tr[data-request="${TYPE}"]`).getAttribute('data-status')).resolves.toBe('approved');
@@ -360,7 +360,10 @@ describe('the Control Centre, through the whole approval flow', () => {
     await page.getByText('Family calendar is revoked: its tokens no longer work.').waitFor();
     await expect(page.locator('.page-head').getByText('Revoked', { exact: true }).count()).resolves.toBe(1);
     await expect(page.getByRole('button', { name: 'New association code' }).count()).resolves.toBe(0);
-    await expect(page.getByRole('table', { name: 'Recent activity' }).getByRole('button', { name: 'App revoked' }).count()).resolves.toBe(1);
+    const activity = page.getByRole('table', { name: 'Recent activity' });
+    await expect(activity.getByRole('button', { name: 'App revoked' }).count()).resolves.toBe(1);
+    await expect(activity.getByRole('button', { name: `Revoked: read, create, modify, and delete ${TYPE}` }).count()).resolves.toBe(1);
+    await expect(activity.getByRole('button', { name: `Registered ${TYPE} version 2` }).count()).resolves.toBe(1);
     await snap(page, 'cc-09-revoked');
 
     await expect(refused(calendar.apps.me())).resolves.toMatchObject({ status: 401 });

@@ -37,14 +37,17 @@ function AppDetailView({ id }: { id: string }) {
   });
   const revokeApp = useAction(async () => {
     const a = await api.apps.revoke(id);
+    // Reload first: the notice appears with a page that already shows the new state.
+    await app.reload();
     setConfirm(undefined);
     setCode(undefined);
     setNotice(t('controlCentre.app.revoked', { name: a.name }));
-    await app.reload();
   });
   const decide = useAction(async (r: PermissionRequest, decision: 'approve' | 'revoke') => {
     if (decision === 'approve') await api.apps.approveRequest(r.id);
     else await api.apps.revokeRequest(r.id);
+    pending.refresh();
+    await app.reload();
     setConfirm(undefined);
     const name = app.data?.name ?? '';
     setNotice(
@@ -52,8 +55,6 @@ function AppDetailView({ id }: { id: string }) {
         ? t('controlCentre.requests.approved', { app: name, type: r.eventType, rights: rightsText(r) })
         : t(r.status === 'pending' ? 'controlCentre.requests.declined' : 'controlCentre.requests.revokedOk', { app: name, type: r.eventType }),
     );
-    pending.refresh();
-    await app.reload();
   });
 
   if (app.loading && !app.data) return <PageLoading />;
@@ -257,6 +258,10 @@ function useDescribe() {
     const d = (e.data ?? {}) as Partial<EventRights> & { eventType?: string };
     if (e.type.startsWith('cairn.app.')) {
       return t(`controlCentre.activity.${e.type.slice('cairn.app.'.length)}`, { defaultValue: e.type, type: d.eventType ?? '', rights: rightsText(d) });
+    }
+    if (e.type === 'cairn.event_type.registered') {
+      const v = e.data as { name?: string; version?: number };
+      return t('controlCentre.activity.typeRegistered', { type: v.name ?? '', version: v.version ?? '' });
     }
     if (e.type === 'cairn.event.superseded') return t('controlCentre.activity.superseded');
     if (e.type === 'ledger.erased') return t('controlCentre.activity.erased');

@@ -25,10 +25,10 @@ function Apps() {
 
   const register = useAction(async () => {
     const app = await api.apps.register({ name: name.trim(), description: description.trim() });
-    setCreated(app);
     setName('');
     setDescription('');
     await apps.reload();
+    setCreated(app);
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();

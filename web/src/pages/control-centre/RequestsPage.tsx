@@ -37,15 +37,16 @@ function Requests() {
 
   const decide = useAction(async (r: PermissionRequest, decision: 'approve' | 'revoke') => {
     const app = r.appName ?? r.appId;
-    if (decision === 'approve') {
-      await api.apps.approveRequest(r.id);
-      setNotice(t('controlCentre.requests.approved', { app, type: r.eventType, rights: rightsText(r) }));
-    } else {
-      await api.apps.revokeRequest(r.id);
-      setNotice(t(r.status === 'pending' ? 'controlCentre.requests.declined' : 'controlCentre.requests.revokedOk', { app, type: r.eventType }));
-    }
+    if (decision === 'approve') await api.apps.approveRequest(r.id);
+    else await api.apps.revokeRequest(r.id);
     pending.refresh();
+    // Reload first: the notice appears with lists that already show the decision.
     await Promise.all([open.reload(), recent.reload()]);
+    setNotice(
+      decision === 'approve'
+        ? t('controlCentre.requests.approved', { app, type: r.eventType, rights: rightsText(r) })
+        : t(r.status === 'pending' ? 'controlCentre.requests.declined' : 'controlCentre.requests.revokedOk', { app, type: r.eventType }),
+    );
   });
   const refresh = () => {
     setNotice(undefined);

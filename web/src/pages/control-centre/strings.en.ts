@@ -86,6 +86,7 @@ const controlCentreEn = {
     permission_requested: 'Asked to {{rights}} {{type}}',
     permission_approved: 'Approved: {{rights}} {{type}}',
     permission_revoked: 'Revoked: {{rights}} {{type}}',
+    typeRegistered: 'Registered {{type}} version {{version}}',
     superseded: 'Modified an event',
     erased: 'Deleted an event',
     wrote: 'Wrote {{type}}',

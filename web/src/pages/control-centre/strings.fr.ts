@@ -90,6 +90,7 @@ const controlCentreFr: Widen<typeof controlCentreEn> = {
     permission_requested: 'Demande à {{rights}} {{type}}',
     permission_approved: 'Approuvé : {{rights}} {{type}}',
     permission_revoked: 'Révoqué : {{rights}} {{type}}',
+    typeRegistered: 'A enregistré {{type}} version {{version}}',
     superseded: 'A modifié un événement',
     erased: 'A supprimé un événement',
     wrote: 'A écrit {{type}}',
