@@ -187,6 +187,21 @@ describe('templates', () => {
     expect(audit.rows[0].data.files['main.js']).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('compiles files that import others in any order, including from folders', async () => {
+    // The entry first: its imports must resolve against the other files, not against what was compiled before.
+    const files = { 'main.js': "import { dayOf } from './lib/dates.js';\nexport default ({ input }) => dayOf(input.at);", 'lib/dates.js': "import { cut } from '../util.js';\nexport const dayOf = (iso) => cut(iso);", 'util.js': 'export const cut = (s) => s.slice(0, 10);' };
+    const t = await call('POST', '/api/v1/view-templates', { name: 'Folders', runtime: 'javascript', files }, admin);
+    expect(t.status, t.text).toBe(201);
+    expect(t.body.files).toEqual(['lib/dates.js', 'main.js', 'util.js']);
+    const inst = await call('POST', '/api/v1/views', { templateId: t.body.id }, tracker.auth);
+    const r = await run(tracker.auth, inst.body.id, { at: '2024-05-06T10:00:00Z' });
+    expect(r.body.result).toBe('2024-05-06');
+    const missing = await call('POST', '/api/v1/view-templates', { name: 'Missing import', runtime: 'javascript', files: { 'main.js': "import { x } from './nope.js';\nexport default () => x;" } }, admin);
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.code).toBe('view_compile_error');
+    expect(missing.body.error.message).toContain('nope.js');
+  });
+
   it('refuses code that does not compile, with the file and line, and bad declarations', async () => {
     const broken = await call('POST', '/api/v1/view-templates', { name: 'Broken', runtime: 'javascript', files: { 'main.js': 'export default async function () {\n  return {;\n}' } }, admin);
     expect(broken.status).toBe(422);

@@ -146,6 +146,12 @@ async function checkFiles(files) {
   rt.setMaxStackSize(MAX_STACK_BYTES);
   const deadline = Date.now() + 2000;
   rt.setInterruptHandler(() => Date.now() > deadline);
+  // Compiling a module resolves its imports, so the check needs the same loader as a run:
+  // without it, whether main.js compiled depended on its imports being compiled before it.
+  rt.setModuleLoader(
+    (name) => loadModule(files, name),
+    (base, requested) => resolveModule(files, base, requested),
+  );
   const ctx = rt.newContext();
   try {
     for (const [name, source] of Object.entries(files)) {
