@@ -1,0 +1,93 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { CairnClient } from '@cairn/sdk';
+import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import { ensureBuilt, launch, snap } from './browser.js';
+
+const PASSWORD = 'correct horse battery staple';
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+let sdk: CairnClient;
+const pageErrors: string[] = [];
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-web-ds-'));
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer();
+  sdk = new CairnClient({ baseUrl: server.url });
+  sdk.setToken((await sdk.setup.create({ username: 'ada', password: PASSWORD })).accessToken);
+  browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  context.setDefaultTimeout(15_000);
+  page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('Username').fill('ada');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Datasets' }).waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function upload(files: Record<string, string>) {
+  const paths = Object.entries(files).map(([name, content]) => {
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, content);
+    return p;
+  });
+  await page.getByRole('tab', { name: 'Upload' }).click();
+  await page.getByTestId('upload-input').setInputFiles(paths);
+  await page.getByRole('button', { name: /^Upload \d+ files?$/ }).click();
+  await page.getByText('Uploaded and committed to the draft.').waitFor();
+}
+
+describe('datasets in the browser', () => {
+  it('create → upload → snapshot → upload a change → snapshot → diff', async () => {
+    await page.getByRole('link', { name: 'Datasets' }).click();
+    await page.getByLabel('Title', { exact: true }).fill('Reaction times');
+    await page.getByRole('button', { name: 'Create dataset' }).click();
+    await page.getByRole('heading', { name: /Reaction times/ }).waitFor();
+    const accession = /\/datasets\/(ds\d{6})/.exec(page.url())![1]!;
+
+    await upload({ 'README.md': '# Reaction times\n', 'participants.tsv': 'participant_id\tage\nsub-01\t31\n' });
+    await page.getByRole('tab', { name: 'Files' }).click();
+    await page.getByRole('button', { name: 'participants.tsv' }).click();
+    await page.getByRole('cell', { name: 'participant_id' }).waitFor();
+
+    await page.getByRole('tab', { name: 'Snapshots' }).click();
+    await page.getByLabel('Changelog').fill('First release');
+    await page.getByRole('button', { name: 'Create snapshot' }).click();
+    await page.getByText(/0\.1\.0/).waitFor();
+    await snap(page, 'datasets-snapshot');
+
+    await upload({ 'participants.tsv': 'participant_id\tage\nsub-01\t31\nsub-02\t45\n' });
+    await page.getByRole('tab', { name: 'Snapshots' }).click();
+    await page.getByLabel('Changelog').fill('Second participant');
+    await page.getByRole('button', { name: 'Create snapshot' }).click();
+    await page.getByText(/0\.2\.0/).waitFor();
+
+    await page.reload();
+    await page.getByRole('tab', { name: 'Compare' }).click();
+    await page.getByLabel('From').selectOption('0.1.0');
+    await page.getByLabel('To').selectOption('0.2.0');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    await page.getByText(/0 added, 0 removed, 1 modified/).waitFor();
+    await page.getByRole('button', { name: 'participants.tsv' }).click();
+    await page.locator('pre.line-diff').waitFor();
+    expect(await page.locator('pre.line-diff').textContent()).toContain('+sub-02\t45');
+    await snap(page, 'datasets-diff');
+
+    const d = await sdk.datasets.get(accession);
+    expect(d.snapshots.map((s) => s.tag)).toEqual(['0.2.0', '0.1.0']);
+    expect(pageErrors).toEqual([]);
+  });
+});
