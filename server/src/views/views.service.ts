@@ -31,7 +31,8 @@ export const MAX_INPUT_BYTES = 256 * 1024;
 export const MAX_CACHED_RESULT_BYTES = 1024 * 1024;
 /** Distinct inputs remembered per instance; older ones are forgotten first. */
 export const CACHED_INPUTS_PER_INSTANCE = 32;
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,99}$/;
+// Names are shown everywhere and typed by people: any letters or digits, spaces and common punctuation.
+const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._/()&,'+:-]{0,99}$/u;
 const MAX_DESCRIPTION = 2000;
 // PostgreSQL's timestamptz covers 4713 BC .. 294276 AD, JavaScript dates ±275760 years: dates
 // beyond this range are clamped so a silly bound never turns into a database error.
@@ -133,7 +134,7 @@ export class ViewsService {
   async registerTemplate(ctx: AuthContext, input: RegisterTemplateInput): Promise<{ created: boolean; template: ReturnType<ViewsService['presentVersion']> & { id: string; name: string; latestVersion: number } }> {
     requireScope(ctx, 'views:manage');
     const name = typeof input.name === 'string' ? input.name.trim() : '';
-    if (!NAME_RE.test(name)) throw bad('/name', 'Template names are 1-100 letters, digits, spaces and . _ / -, starting with a letter or digit');
+    if (!NAME_RE.test(name)) throw bad('/name', 'Template names are 1-100 letters, digits, spaces and . _ / ( ) & , \' + : -, starting with a letter or digit');
     const description = input.description ?? '';
     if (typeof description !== 'string' || description.length > MAX_DESCRIPTION) throw bad('/description', `The description is at most ${MAX_DESCRIPTION} characters`);
     try {

@@ -60,7 +60,7 @@ export function ViewInstancesPage() {
                       </details>
                     </th>
                     <td>
-                      <span className={`badge ${v.status === 'ready' ? 'badge-success' : 'badge-warning'}`}>{t(`views.statuses.${v.status}`)}</span>
+                      <span className={`badge view-status-${v.status}`}>{t(`views.statuses.${v.status}`)}</span>
                       {v.missingGrants.length > 0 && <div className="muted">{t('views.missing', { types: v.missingGrants.join(', ') })}</div>}
                     </td>
                     <td className="num">{v.stats.runs}</td>
