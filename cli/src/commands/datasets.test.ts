@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,18 @@ beforeAll(async () => {
   env = { ...process.env, XDG_CONFIG_HOME: tmp(), HOME: tmp() };
 });
 afterAll(() => server.stop());
+
+/** One request on its own connection (no keep-alive pool left holding the server open at shutdown). */
+function raw(url: string, method: string, headers: Record<string, string>, body?: Buffer): Promise<{ status: number; location?: string }> {
+  return new Promise((resolve, reject) => {
+    const r = http.request(url, { method, headers: { ...headers, connection: 'close' }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, location: res.headers.location }));
+    });
+    r.on('error', reject);
+    r.end(body);
+  });
+}
 
 function writeTree(root: string, files: Record<string, Buffer | string>) {
   for (const [p, c] of Object.entries(files)) {
@@ -71,13 +84,12 @@ describe('cairn datasets upload/download', () => {
     // Simulate a run that was cut off: a session, a tus upload holding the first half, and the state file.
     const session = await client.datasets.openUpload(ds);
     const token = client.http.getToken()!;
-    const create = await fetch(`${server.url}/api/v1/uploads/tus`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': String(data.length), 'upload-metadata': `sessionId ${Buffer.from(session.id).toString('base64')},sha256 ${Buffer.from(sha(data)).toString('base64')}` },
+    const create = await raw(`${server.url}/api/v1/uploads/tus`, 'POST', {
+      authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': String(data.length), 'upload-metadata': `sessionId ${Buffer.from(session.id).toString('base64')},sha256 ${Buffer.from(sha(data)).toString('base64')}`,
     });
     expect(create.status).toBe(201);
-    const url = new URL(create.headers.get('location')!, server.url).toString();
-    const half = await fetch(url, { method: 'PATCH', headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: data.subarray(0, 2 * 1024 * 1024) });
+    const url = new URL(create.location!, server.url).toString();
+    const half = await raw(url, 'PATCH', { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, data.subarray(0, 2 * 1024 * 1024));
     expect(half.status).toBe(204);
     const key = createHash('sha256').update(path.resolve(src)).digest('hex').slice(0, 16);
     const stateFile = path.join(env.XDG_CONFIG_HOME!, 'cairn', 'uploads', `${ds}-${key}.json`);
