@@ -100,17 +100,38 @@ async function readState(file: string): Promise<UploadState> {
   }
 }
 
-let writes: Promise<void> = Promise.resolve();
-/** Serialised, and atomic by rename: parallel uploads report their URLs at any moment. */
+const writers = new Map<string, { running: Promise<void>; pending?: UploadState; queued?: Promise<void> }>();
+/**
+ * Atomic (write then rename) and coalesced: parallel uploads report URLs thousands of times, so at
+ * most one write runs and one waits per file, and the waiting one saves the latest state.
+ */
 function writeState(file: string, s: UploadState): Promise<void> {
-  const snapshot = JSON.stringify(s);
-  writes = writes.catch(() => {}).then(async () => {
+  const save = async (state: UploadState) => {
     await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-    await fsp.writeFile(tmp, snapshot, { mode: 0o600 });
+    await fsp.writeFile(tmp, JSON.stringify(state), { mode: 0o600 });
     await fsp.rename(tmp, file);
+  };
+  const w = writers.get(file);
+  if (!w) {
+    const entry: { running: Promise<void>; pending?: UploadState; queued?: Promise<void> } = { running: save(s) };
+    writers.set(file, entry);
+    entry.running = entry.running.finally(() => {
+      if (!entry.queued) writers.delete(file);
+    });
+    return entry.running;
+  }
+  w.pending = s;
+  w.queued ??= w.running.catch(() => {}).then(async () => {
+    const state = w.pending!;
+    w.pending = undefined;
+    w.queued = undefined;
+    w.running = save(state);
+    await w.running.finally(() => {
+      if (!w.queued) writers.delete(file);
+    });
   });
-  return writes;
+  return w.queued;
 }
 
 export interface UploadOptions {
