@@ -101,7 +101,7 @@ describe('over real HTTP', () => {
     const session = (await json(`${base}/api/v1/datasets/${ds}/uploads`, { method: 'POST', token })).body.session.id;
     const big = await fetch(`${base}/api/v1/uploads/tus`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'tus-resumable': '1.0.0', 'upload-length': '101', 'upload-metadata': `sessionId ${Buffer.from(session).toString('base64')}` } });
     expect(big.status).toBe(413);
-    expect((await big.json()).error.code).toBe('quota_exceeded');
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded');
   });
 });
 
