@@ -154,6 +154,21 @@ export const datahubStore = {
                            ${col('created_by_kind')}::text[], ${col('created_by_id')}::text[])`.execute(db);
   },
 
+  /**
+   * The projection rows of an import chunk, read straight out of its ledger entry: the data
+   * crosses the wire once, and the projection is by construction what the ledger says.
+   */
+  async insertRecordsFromImportEntry(db: Exec, entryId: string, meta: { workspaceId: string; instrument: string; edition: number; importId: string; at: Date; actorKind: string; actorId: string | null }) {
+    await sql`
+      INSERT INTO records (id, workspace_id, subject_id, session_id, instrument_name, instrument_edition, date, data, measures,
+                           version, import_id, created_at, updated_at, created_by_kind, created_by_id)
+      SELECT (x->>'recordId')::uuid, ${meta.workspaceId}::uuid, (x->>'subjectId')::uuid, (x->>'sessionId')::uuid, ${meta.instrument}, ${meta.edition}::int,
+             (x->>'date')::timestamptz, x->'data', x->'measures', 1, ${meta.importId}::uuid, ${meta.at}::timestamptz, ${meta.at}::timestamptz,
+             ${meta.actorKind}, ${meta.actorId}
+      FROM ledger_entries e, jsonb_array_elements(e.data->'records') x
+      WHERE e.id = ${entryId}::uuid`.execute(db);
+  },
+
   async updateRecord(db: Exec, id: string, set: { data: unknown; measures: unknown; version: number; updated_at: Date }) {
     await db.updateTable('records').set({ data: JSON.stringify(set.data), measures: JSON.stringify(set.measures), version: set.version, updated_at: set.updated_at }).where('id', '=', id).execute();
   },

@@ -593,7 +593,7 @@ describe('bad input never answers 500', () => {
       await app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws}/imports?instrument=sleep-diary&edition=1&dryRun=true`, headers: { authorization: ana.authorization, 'content-type': 'text/csv' }, payload: 'subject,date,hours,note\nNUL-1,2024-01-01,5,a\u0000b\n' }),
     ];
     for (const r of nul) expect(r.statusCode, r.body).toBeLessThan(500);
-    expect(nul[5].json().error.details).toMatchObject({ invalid: 1, errors: [{ row: 2, code: 'wrong_type' }] });
+    expect(nul[5]!.json().error.details).toMatchObject({ invalid: 1, errors: [{ row: 2, code: 'wrong_type' }] });
     for (const url of ['/api/v1/subjects/not-a-uuid', '/api/v1/records/123', `/api/v1/workspaces/${ws}/subjects?limit=-1`, `/api/v1/workspaces/${ws}/exports?shape=tall`, '/api/v1/instruments/UPPER', '/api/v1/instruments/x/editions/0']) {
       const r = await inject('GET', url, ana.authorization);
       expect(r.statusCode, url).toBeGreaterThanOrEqual(400);

@@ -10,7 +10,7 @@ import type { InstrumentsService } from '../instruments/instruments.service.js';
 import type { WorkspacesService } from '../workspaces/workspaces.service.js';
 import type { FormInstrument, JsonValue, MeasureValue } from '@cairn/sdk/instruments';
 import { cellToAnswer, fieldColumns, type Column } from './datahub.columns.js';
-import { datahubStore, type RecordsTable, type SessionsTable, type SubjectsTable } from './datahub.store.js';
+import { datahubStore, type SessionsTable, type SubjectsTable } from './datahub.store.js';
 import { DERIVED_ID_RE, byActor, type SubjectsService } from './subjects.service.js';
 import { todayOf } from './records.service.js';
 import { validateSubmission } from '@cairn/sdk/instruments';
@@ -232,38 +232,18 @@ export class ImportsService {
     // locks for nothing. The entry carries every record's full data, so it is just as tamper-evident;
     // a record's later edits and deletion go to its own stream as usual.
     for (let i = 0; i < accepted.length; ) {
-      const rows: RecordsTable[] = [];
       const items: Record<string, unknown>[] = [];
       let bytes = 0;
-      for (; i < accepted.length && rows.length < CHUNK && bytes < MAX_ENTRY_BYTES; i++) {
+      for (; i < accepted.length && items.length < CHUNK && bytes < MAX_ENTRY_BYTES; i++) {
         const r = accepted[i]!;
-        const row: RecordsTable = {
-          id: newId(),
-          workspace_id: workspaceId,
-          subject_id: subjectIds.get(r.subject)!,
-          session_id: sessionIds.get(r.subject)!,
-          instrument_name: form.name,
-          instrument_edition: form.edition,
-          date: r.date,
-          data: r.data,
-          measures: r.measures,
-          version: 1,
-          import_id: importId,
-          created_at: now,
-          updated_at: now,
-          deleted_at: null,
-          deleted_reason: null,
-          ...actor,
-        };
-        const item = { recordId: row.id, subjectId: row.subject_id, sessionId: row.session_id, date: row.date.toISOString(), data: r.data, measures: r.measures };
+        const item = { recordId: newId(), subjectId: subjectIds.get(r.subject)!, sessionId: sessionIds.get(r.subject)!, date: r.date.toISOString(), data: r.data, measures: r.measures };
         bytes += JSON.stringify(item).length + 16;
-        rows.push(row);
         items.push(item);
       }
       const entries = this.ledger.prepare(ctx, [{ type: 'record.imported', stream: `import:${importId}`, data: { importId, workspaceId, instrument: { name: form.name, edition: form.edition }, records: items } }], { allowSystemTypes: true });
       await this.db.transaction().execute(async (trx) => {
-        await this.ledger.append(ctx, entries, { db: trx });
-        await datahubStore.insertRecords(trx, rows);
+        const [written] = await this.ledger.append(ctx, entries, { db: trx });
+        await datahubStore.insertRecordsFromImportEntry(trx, written!.id, { workspaceId, instrument: form.name, edition: form.edition, importId, at: now, actorKind: actor.created_by_kind, actorId: actor.created_by_id });
       });
     }
     await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'datahub.imported', stream: `import:${importId}`, data: { importId, workspaceId, source, instrument: { name: form.name, edition: form.edition }, records: accepted.length, subjectsCreated } }], { allowSystemTypes: true }));
