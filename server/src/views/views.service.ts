@@ -473,7 +473,7 @@ export class ViewsService {
         configuration: row.configuration,
         input: JSON.parse(inputJson),
         limits: clampLimits(row.limits),
-        queryEvents: (q) => this.readEvents(allowed, q),
+        queryEvents: this.eventsReader(allowed),
       });
     } catch (e) {
       const err = toAppError(e);
@@ -493,11 +493,34 @@ export class ViewsService {
     return { resultJson, stats: { durationMs, eventsRead: stats.eventsRead, cached: false } };
   }
 
-  /** The host side of `events.query`: scoped to the view's granted types, current events only. */
-  private async readEvents(allowed: Set<string>, q: EventsQuery): Promise<EventsPage> {
-    if (!allowed.has(q.type)) {
-      throw new SandboxError('view_query_invalid', `This view may not read ${q.type.slice(0, 200)}: it reads ${[...allowed].join(', ') || 'no event types'}`);
-    }
+  /**
+   * The host side of `events.query` for one run: scoped to the view's granted types, current
+   * events only. When a page is full, the next one is fetched while the view works on this one
+   * (views read page after page), so the database and the sandbox work at the same time; at most
+   * one page is read ahead.
+   */
+  private eventsReader(allowed: Set<string>): (q: EventsQuery) => Promise<EventsPage> {
+    let ahead: { key: string; page: Promise<EventsPage> } | undefined;
+    const keyOf = (q: EventsQuery) => JSON.stringify([q.type, q.from, q.to, q.after, q.limit, q.filter]);
+    return async (q) => {
+      if (!allowed.has(q.type)) {
+        throw new SandboxError('view_query_invalid', `This view may not read ${q.type.slice(0, 200)}: it reads ${[...allowed].join(', ') || 'no event types'}`);
+      }
+      const key = keyOf(q);
+      const page = ahead?.key === key ? ahead.page : this.readPage(q);
+      ahead = undefined;
+      const result = await page;
+      if (result.next) {
+        const following = { ...q, after: result.next };
+        const p = this.readPage(following);
+        p.catch(() => {}); // a page read ahead and never asked for must not surface as unhandled
+        ahead = { key: keyOf(following), page: p };
+      }
+      return result;
+    };
+  }
+
+  private async readPage(q: EventsQuery): Promise<EventsPage> {
     let filterJson: string | undefined;
     if (q.filter !== undefined) {
       try {
@@ -506,20 +529,21 @@ export class ViewsService {
         throw new SandboxError('view_query_invalid', 'events.query "filter" contains a value the database cannot store (NUL, invalid Unicode, too deep)');
       }
     }
+    const limit = q.limit ?? 1000;
     const page = await viewsStore
       .eventsPage(this.db, {
         type: q.type,
         from: queryDate(q.from, 'from'),
         to: queryDate(q.to, 'to'),
         after: q.after !== undefined ? decodeCursor(q.after) : undefined,
-        limit: q.limit ?? 1000,
+        limit,
         filterJson,
       })
       .catch((err: unknown) => {
+        if (isSandboxError(err)) throw err;
         this.log.warn({ err }, 'view events query failed');
         throw new SandboxError('view_unavailable', 'The events could not be read');
       });
-    const limit = q.limit ?? 1000;
     const next = page.n >= limit && page.last_micros !== null && page.last_id !== null ? encodeCursor({ micros: page.last_micros, id: page.last_id }) : null;
     return { eventsJson: page.events, count: page.n, next };
   }

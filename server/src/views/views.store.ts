@@ -242,33 +242,34 @@ export const viewsStore = {
 
   /**
    * One page of current events of one type in (occurred_at, id) order over [from, to), through
-   * the (type, occurred_at, id) index. PostgreSQL builds the page's JSON itself: the rows travel
-   * to the sandbox as one string, never parsed and re-serialised on the way.
+   * the (type, occurred_at, id) index, as the JSON text the sandbox hands the view. `data` comes
+   * out of PostgreSQL as text and goes into the page untouched (never parsed and re-serialised
+   * on the way); the timestamps are formatted here, which costs a fraction of to_char's time.
    */
   async eventsPage(db: Exec, q: { type: string; from?: Date; to?: Date; after?: OccurredCursor; limit: number; filterJson?: string }): Promise<EventsPageRow> {
-    const r = await sql<EventsPageRow>`
-      WITH page AS (
-        SELECT e.id, e.type, e.occurred_at, e.data FROM ledger_entries e
-        WHERE e.type = ${q.type}
-          ${q.from ? sql`AND e.occurred_at >= ${q.from}` : sql``}
-          ${q.to ? sql`AND e.occurred_at < ${q.to}` : sql``}
-          ${q.after ? sql`AND (e.occurred_at, e.id) > (timestamptz 'epoch' + ${q.after.micros}::bigint * interval '1 microsecond', ${q.after.id}::uuid)` : sql``}
-          ${q.filterJson ? sql`AND e.data @> ${q.filterJson}::jsonb` : sql``}
-          AND e.data IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM ledger_superseded s WHERE s.entry_id = e.id)
-        ORDER BY e.occurred_at, e.id
-        LIMIT ${q.limit}
-      ), last AS (
-        SELECT occurred_at, id FROM page ORDER BY occurred_at DESC, id DESC LIMIT 1
-      )
-      SELECT (SELECT count(*)::int FROM page) AS n,
-             (SELECT coalesce(json_agg(json_build_object(
-                 'id', id, 'type', type,
-                 'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-                 'data', data) ORDER BY occurred_at, id), '[]')::text FROM page) AS events,
-             (SELECT (extract(epoch FROM occurred_at) * 1000000)::bigint::text FROM last) AS last_micros,
-             (SELECT id::text FROM last) AS last_id`.execute(db);
-    return r.rows[0]!;
+    const r = await sql<{ id: string; micros: string; data: string }>`
+      SELECT e.id::text AS id, (extract(epoch FROM e.occurred_at) * 1000000)::bigint::text AS micros, e.data::text AS data
+      FROM ledger_entries e
+      WHERE e.type = ${q.type}
+        ${q.from ? sql`AND e.occurred_at >= ${q.from}` : sql``}
+        ${q.to ? sql`AND e.occurred_at < ${q.to}` : sql``}
+        ${q.after ? sql`AND (e.occurred_at, e.id) > (timestamptz 'epoch' + ${q.after.micros}::bigint * interval '1 microsecond', ${q.after.id}::uuid)` : sql``}
+        ${q.filterJson ? sql`AND e.data @> ${q.filterJson}::jsonb` : sql``}
+        AND e.data IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM ledger_superseded s WHERE s.entry_id = e.id)
+      ORDER BY e.occurred_at, e.id
+      LIMIT ${q.limit}`.execute(db);
+    const rows = r.rows;
+    const typeJson = JSON.stringify(q.type);
+    const parts: string[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      // Micro- to milliseconds, as every other API shows occurredAt (toISOString's format).
+      const iso = new Date(Number(BigInt(row.micros) / 1000n)).toISOString();
+      parts[i] = `{"id":"${row.id}","type":${typeJson},"occurredAt":"${iso}","data":${row.data}}`;
+    }
+    const last = rows[rows.length - 1];
+    return { n: rows.length, events: `[${parts.join(',')}]`, last_micros: last?.micros ?? null, last_id: last?.id ?? null };
   },
 
   /**
