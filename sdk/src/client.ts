@@ -7,6 +7,7 @@ import { HttpClient, type CairnClientOptions } from './http.js';
 import { LedgerApi } from './ledger.js';
 import { SetupApi, SystemApi } from './system.js';
 import { SettingsApi, UsersApi } from './users.js';
+import { ViewsApi } from './views.js';
 import { WorkspacesApi } from './workspaces.js';
 
 /**
@@ -29,6 +30,7 @@ export class CairnClient {
   readonly datasets: DatasetsApi;
   readonly apps: AppsApi;
   readonly eventTypes: EventTypesApi;
+  readonly views: ViewsApi;
 
   constructor(opts: CairnClientOptions) {
     this.http = new HttpClient(opts);
@@ -43,6 +45,7 @@ export class CairnClient {
     this.datasets = new DatasetsApi(this.http);
     this.apps = new AppsApi(this.http);
     this.eventTypes = new EventTypesApi(this.http);
+    this.views = new ViewsApi(this.http);
   }
 
   get baseUrl(): string {
