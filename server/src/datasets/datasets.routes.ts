@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { Services } from '../services.js';
 import { AppError } from '../kernel/errors.js';
-import { Obj, Uuid, errorResponses } from '../kernel/http.js';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { ErrorSchema, Obj, Uuid, errorResponses } from '../kernel/http.js';
 import { toAppError, mapErrors } from './datasets.errors.js';
 import type { DatasetCaller } from './datasets.access.js';
 import { DATASET_ROLES } from './datasets.access.js';
@@ -25,12 +27,17 @@ const PathQ = query({ path: Type.String({ maxLength: 4096 }) });
 const FolderQ = query({ path: Type.Optional(Type.String({ maxLength: 4096 })) });
 const Hash = Type.String({ maxLength: 128 });
 const P = Type.String({ maxLength: 4096 });
-const Change = Type.Union([
-  Obj({ op: Type.Literal('put'), path: P, sha256: Hash, size: Type.Integer({ minimum: 0 }) }),
-  Obj({ op: Type.Literal('delete'), path: P }),
-  Obj({ op: Type.Literal('move'), from: P, to: P }),
-  Obj({ op: Type.Literal('rename'), path: P, name: Type.String({ maxLength: 1024 }) }),
-]);
+// One object shape with the fields every op may use (the service checks which ones each op needs):
+// a union of closed objects produced confusing "missing sha256" errors for a valid rename.
+const Change = Obj({
+  op: Type.Union([Type.Literal('put'), Type.Literal('delete'), Type.Literal('move'), Type.Literal('rename')]),
+  path: Type.Optional(P),
+  sha256: Type.Optional(Hash),
+  size: Type.Optional(Type.Integer({ minimum: 0 })),
+  from: Type.Optional(P),
+  to: Type.Optional(P),
+  name: Type.Optional(Type.String({ maxLength: 1024 })),
+});
 const CommitBody = Obj({
   changes: Type.Array(Change, { minItems: 1, maxItems: 200_000 }),
   baseRevision: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -67,6 +74,22 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+function findNul(v: unknown, at = ''): string | undefined {
+  if (typeof v === 'string') return v.includes('\u0000') ? at : undefined;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const r = findNul(v[i], `${at}/${i}`);
+      if (r !== undefined) return r;
+    }
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const r = findNul(x, `${at}/${k}`);
+      if (r !== undefined) return r;
+    }
+  }
+  return undefined;
+}
+
 const disposition = (name: string) => {
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
@@ -78,6 +101,26 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     // Blob and path errors become catalog errors here; the root handler then renders them.
     app.setErrorHandler((err) => {
       throw toAppError(err);
+    });
+    // The same validation rules as the root (strict bodies, lenient query strings), set here
+    // explicitly: a scope registered before the root gains shared schemas falls back to Fastify's
+    // default compiler (coercing, stripping unknown fields), which would accept `title: 5`.
+    const strict = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: false, strict: false });
+    const lenient = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, coerceTypes: 'array', strict: false });
+    for (const a of [strict, lenient]) {
+      addFormats.default(a);
+      a.addSchema(ErrorSchema);
+    }
+    app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+    // PostgreSQL text cannot hold NUL: refuse it at the door rather than as a database error.
+    app.addHook('preValidation', async (req) => {
+      for (const [part, value] of [['params', req.params], ['querystring', req.query], ['body', req.body]] as const) {
+        const at = findNul(value);
+        if (at === undefined) continue;
+        // A dataset path keeps its own error code, whichever field carried it.
+        if (/\/(path|from|to|name|oldPath)$/.test(at)) throw new AppError('path_invalid', `${at} contains a NUL or control character`, [{ code: 'path_invalid', pointer: at }]);
+        throw new AppError('validation_failed', `Invalid ${part}: ${at || '/'} contains a NUL character`, [{ in: part, pointer: at || '/', message: 'NUL character' }]);
+      }
     });
 
     app.get('/api/v1/datasets', {

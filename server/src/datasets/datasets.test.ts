@@ -104,7 +104,7 @@ describe('datasets', () => {
 
   it('moves, renames and deletes in the draft; path rules give clear errors', async () => {
     const rename = await req('POST', `/api/v1/datasets/${ds}/draft/changes`, alice.authorization, { changes: [{ op: 'rename', path: 'notes.txt', name: 'NOTES.txt' }, { op: 'move', from: 'data', to: 'raw/data' }] });
-    expect(rename.statusCode).toBe(200);
+    expect(rename.statusCode, rename.body).toBe(200);
     const files = (await req('GET', `/api/v1/datasets/${ds}/versions/draft/files`, alice.authorization)).json().files.map((f: { path: string }) => f.path);
     expect(files).toEqual(['NOTES.txt', 'README.md', 'raw/data/a.json', 'raw/data/b.tsv']);
     for (const [path, code] of [['../x', 'path_traversal'], ['/etc/passwd', 'path_traversal'], ['a\u0000b', 'path_invalid'], ['x'.repeat(300), 'path_too_long'], ['readme.md', 'path_case_collision'], ['NOTES.txt/inner', 'path_conflict']]) {
