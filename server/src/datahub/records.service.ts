@@ -55,9 +55,14 @@ export class RecordsService {
 
   async create(ctx: AuthContext, sessionId: string, input: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string }) {
     if (hasNul(input.transactionId)) throw fail('validation_failed', 'transactionId contains a NUL character', [{ pointer: '/transactionId', message: 'invalid character' }]);
-    const session = await this.subjects.sessionFor(ctx, sessionId, 'member');
+    // Both lookups at once (one round trip of latency); the session's answer, with its access
+    // check, always decides first so an instrument error never speaks for an invisible session.
+    const [sessionResult, formResult] = await Promise.allSettled([this.subjects.sessionFor(ctx, sessionId, 'member'), this.instruments.formForCapture(input.instrument.name, input.instrument.edition)]);
+    if (sessionResult.status === 'rejected') throw sessionResult.reason;
+    const session = sessionResult.value;
     if (session.ended_at) throw fail('session_ended', 'This session has ended; start a new one to capture more records');
-    const form = await this.instruments.formForCapture(input.instrument.name, input.instrument.edition);
+    if (formResult.status === 'rejected') throw formResult.reason;
+    const form = formResult.value;
     const result = this.validate(form, input.data);
     if (!result.ok) throw submissionFailed(result.errors);
     const now = this.clock.now();
