@@ -118,6 +118,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request) => {
     const meta = { requestId: request.id, ip: request.ip };
     request.auth = anonymous(meta.requestId, meta.ip);
+    // No text column can hold NUL: refuse it in the path or query before any handler sees it.
+    if (/%00/.test(request.url)) throw new AppError('invalid_request', 'The URL contains a NUL character');
     const access = request.routeOptions.config?.access;
     if (!access) return; // static files, docs, 404s
     const header = request.headers.authorization;

@@ -81,6 +81,14 @@ export function installErrorHandling(app: FastifyInstance): void {
         return reply.status(400).send(body(request, 'invalid_request', 'Content-Length does not match the body'));
     }
     if (status === 429) return reply.status(429).send(body(request, 'rate_limited', 'Too many requests; slow down and retry later'));
+    // Safety net under every service's own checks: a value PostgreSQL cannot store or compare
+    // (class 22, "data exception": NUL bytes, bad encodings, out-of-range numbers or dates,
+    // over-long text) came from the request, so it is the request's fault, never a 500.
+    const pgCode = (err as { code?: unknown }).code;
+    if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode) && !('statusCode' in err && err.statusCode)) {
+      request.log.warn({ pgCode, msg: err.message }, 'request value refused by PostgreSQL');
+      return reply.status(400).send(body(request, 'invalid_request', 'A value in the request cannot be stored (invalid characters, or out of range)'));
+    }
     if (err instanceof SyntaxError && status === 400) return reply.status(400).send(body(request, 'invalid_json', 'The request body is not valid JSON'));
     if (status >= 400 && status < 500) return reply.status(status).send(body(request, 'invalid_request', 'The request could not be understood'));
     request.log.error({ err }, 'unhandled error');
