@@ -1,7 +1,6 @@
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import ExcelJS from 'exceljs';
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
 import type { AuthContext } from '../kernel/access.js';
@@ -201,6 +200,8 @@ export class ExportsService {
   }
 
   private async excel(select: string, wideColumns: Column[] | undefined): Promise<Readable> {
+    // Loaded on first use: exceljs is the heaviest module in the server and most never need it.
+    const { default: ExcelJS } = await import('exceljs');
     const client = await this.pool.connect();
     const out = new PassThrough();
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });

@@ -2,8 +2,6 @@ import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import archiver from 'archiver';
-import tar from 'tar-stream';
 import type { BlobStore } from '../blobs/blobs.store.js';
 import type { FileEntry } from './datasets.tree.js';
 
@@ -16,11 +14,13 @@ import type { FileEntry } from './datasets.tree.js';
 export function archiveStream(blobs: BlobStore, entries: FileEntry[], format: 'zip' | 'tar.gz', root: string): Readable {
   const out = new PassThrough();
   const fail = (e: unknown) => out.destroy(e as Error);
+  // The archive libraries load on the first download, not at every server start.
   if (format === 'zip') {
-    const zip = archiver('zip', { store: true, forceZip64: entries.reduce((s, e) => s + e.size, 0) > 0xfffffff0 });
-    zip.on('error', fail);
-    zip.pipe(out);
     void (async () => {
+      const { default: archiver } = await import('archiver');
+      const zip = archiver('zip', { store: true, forceZip64: entries.reduce((s, e) => s + e.size, 0) > 0xfffffff0 });
+      zip.on('error', fail);
+      zip.pipe(out);
       for (const e of entries) {
         const src = await blobs.get(e.sha256);
         zip.append(src, { name: `${root}/${e.path}` });
@@ -30,18 +30,16 @@ export function archiveStream(blobs: BlobStore, entries: FileEntry[], format: 'z
     })().catch(fail);
     return out;
   }
-  const pack = tar.pack();
-  const gz = createGzip({ level: 1 });
-  pipeline(pack, gz, out).catch(fail);
   void (async () => {
+    const { default: tar } = await import('tar-stream');
+    const pack = tar.pack();
+    const gz = createGzip({ level: 1 });
+    pipeline(pack, gz, out).catch(fail);
     for (const e of entries) {
       const entry = pack.entry({ name: `${root}/${e.path}`, size: e.size, mode: 0o644, mtime: new Date(0) });
       await pipeline(await blobs.get(e.sha256), entry);
     }
     pack.finalize();
-  })().catch((e) => {
-    pack.destroy(e as Error);
-    fail(e);
-  });
+  })().catch(fail);
   return out;
 }
