@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
+import { entryProperties } from '../ledger/ledger.routes.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 
 const TypeSummary = {
@@ -20,18 +21,7 @@ const VersionSchema = Type.Object({
 });
 
 const ModifiedEntry = Type.Object({
-  id: Type.String(),
-  position: Type.Integer(),
-  type: Type.String(),
-  typeVersion: Type.Union([Type.Integer(), Type.Null()]),
-  stream: Type.Union([Type.String(), Type.Null()]),
-  streamSeq: Type.Union([Type.Integer(), Type.Null()]),
-  data: Type.Unknown(),
-  actor: Type.Object({ kind: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
-  occurredAt: Type.String(),
-  recordedAt: Type.String(),
-  transactionId: Type.Union([Type.String(), Type.Null()]),
-  hash: Type.String(),
+  ...entryProperties,
   previousId: Type.String({ description: 'The version this one replaces' }),
   rootId: Type.String({ description: 'The first version: the event\'s stable identity' }),
 });

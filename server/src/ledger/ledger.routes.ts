@@ -7,23 +7,22 @@ import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInpu
 import { verifyLedger } from './ledger.verify.js';
 import type { LedgerCursor } from './ledger.store.js';
 
-const EntrySchema = Type.Object(
-  {
-    id: Type.String(),
-    position: Type.Integer(),
-    type: Type.String(),
-    typeVersion: Type.Union([Type.Integer(), Type.Null()]),
-    stream: Type.Union([Type.String(), Type.Null()]),
-    streamSeq: Type.Union([Type.Integer(), Type.Null()]),
-    data: Type.Unknown(),
-    actor: Type.Object({ kind: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
-    occurredAt: Type.String(),
-    recordedAt: Type.String(),
-    transactionId: Type.Union([Type.String(), Type.Null()]),
-    hash: Type.String(),
-  },
-  { $id: 'LedgerEntry' },
-);
+/** An entry as the API answers it; other domains extend it (e.g. a modified event's version links). */
+export const entryProperties = {
+  id: Type.String(),
+  position: Type.Integer(),
+  type: Type.String(),
+  typeVersion: Type.Union([Type.Integer(), Type.Null()]),
+  stream: Type.Union([Type.String(), Type.Null()]),
+  streamSeq: Type.Union([Type.Integer(), Type.Null()]),
+  data: Type.Unknown(),
+  actor: Type.Object({ kind: Type.String(), id: Type.Union([Type.String(), Type.Null()]) }),
+  occurredAt: Type.String(),
+  recordedAt: Type.String(),
+  transactionId: Type.Union([Type.String(), Type.Null()]),
+  hash: Type.String(),
+};
+const EntrySchema = Type.Object(entryProperties, { $id: 'LedgerEntry' });
 
 const NewEvent = Obj({
   type: Type.String({ minLength: 1, maxLength: 200 }),
