@@ -10,7 +10,6 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   'event-store': () => import('./event-store.bench.js'),
   views: () => import('./views.bench.js'),
   datahub: () => import('./datahub.bench.js'),
-  // @ts-ignore -- lands with the datasets capability
   datasets: () => import('./datasets.bench.js'),
 };
 

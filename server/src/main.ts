@@ -105,6 +105,9 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
     const applied = await migrate(database.pool);
     if (applied.length) log.info({ applied }, 'applied migrations');
     const services = createServices({ config, db: createDb(database.pool), pool: database.pool, log });
+    // Start-up data, once per database whatever the number of starts: the shipped instruments.
+    const installed = await services.instruments.installLibrary(log);
+    if (installed.length) log.info({ installed }, 'installed library instruments');
     app = await buildApp(services);
     await app.listen({ port: config.port, host: config.host });
     jobs = services.jobs;

@@ -92,6 +92,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { cl
   const config = loadConfig({ DATABASE_URL: database.url, CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'silent', CAIRN_SERVE_WEB: 'false', ...env });
   const pool = createPool(database.url, 10);
   const services = createServices({ config: { ...config, secret: 'test-secret-'.padEnd(48, 'x') }, db: createDb(pool), pool, log: createLogger('silent'), clock: opts.clock });
+  await services.instruments.installLibrary(); // as startServer does
   const app = await buildApp(services);
   await app.ready();
   return {

@@ -8,13 +8,7 @@ const Edition = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const Definition = Type.Unknown({ description: 'An instrument definition (docs/instrument.schema.json)' });
 const Instrument = Type.Object({ name: Type.String(), edition: Type.Integer(), kind: Type.String(), title: Type.Unknown(), languages: Type.Unknown(), source: Type.String(), createdAt: Type.String(), retiredAt: Type.Union([Type.String(), Type.Null()]), retiredReason: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: true });
 
-export async function instrumentsRoutes(app: FastifyInstance, { instruments, log }: Services) {
-  // The shipped library is installed once per database, whatever the number of starts.
-  app.addHook('onReady', async () => {
-    const installed = await instruments.installLibrary(log);
-    if (installed.length) log.info({ installed }, 'installed library instruments');
-  });
-
+export async function instrumentsRoutes(app: FastifyInstance, { instruments }: Services) {
   app.get('/api/v1/instruments', {
     config: { access: 'authenticated' },
     schema: { tags: ['instruments'], summary: 'Every published edition, newest edition of each first', querystring: Obj({ includeRetired: Type.Optional(Type.Boolean()) }), response: { 200: Type.Object({ instruments: Type.Array(Instrument) }), ...errorResponses } },
