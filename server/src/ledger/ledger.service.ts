@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel/access.js';
@@ -199,12 +199,35 @@ export class LedgerService {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = simple ? await this.appendIn(this.db, ctx, entries) : await this.db.transaction().execute((trx) => this.appendIn(trx, ctx, entries));
-        if (result.some((r) => !r.replayed)) this.appended.emit('append');
+        if (result.some((r) => !r.replayed)) {
+          await this.waitVisible(result);
+          this.appended.emit('append');
+        }
         return result;
       } catch (e) {
         if (attempt < 4 && isRetryable(e)) continue;
         throw e;
       }
+    }
+  }
+
+  /**
+   * Read-your-writes: readers never pass the oldest running transaction, so an entry is visible
+   * only once every older writing transaction has ended. Answering only then means a client that
+   * lists right after appending sees what it wrote. Usually the first check passes; the wait is
+   * bounded so one stuck transaction elsewhere cannot hold appends hostage.
+   */
+  private async waitVisible(result: AppendResult[]): Promise<void> {
+    let newest = 0n;
+    for (const r of result) {
+      if (r.replayed) continue;
+      const tx = BigInt(decodeCursor(r.cursor).tx);
+      if (tx > newest) newest = tx;
+    }
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await sql<{ visible: boolean }>`SELECT pg_snapshot_xmin(pg_current_snapshot()) > ${newest.toString()}::xid8 AS visible`.execute(this.db);
+      if (rows[0]?.visible) return;
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 
