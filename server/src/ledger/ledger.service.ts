@@ -301,14 +301,6 @@ export class LedgerService {
     throw new AppError('forbidden', 'This needs the events:read permission');
   }
 
-  async list(
-    ctx: AuthContext,
-    q: ListQueryInput,
-  ): Promise<{ events: PublicEntry[]; next: string | null }> {
-    const scope = await this.readScope(ctx);
-    return this.listScoped(scope, q);
-  }
-
   private listFilter(scope: ReadScope, q: ListQueryInput) {
     checkTypeFilter(scope, q.type);
     const parseDate = (s: string | undefined, name: string) => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityEvents, expectedDailyCounts, loadExample, memoryEvents } from './sandbox.fixtures.js';
+import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from './sandbox.fixtures.js';
 import { DEFAULT_LIMITS, SandboxError, createSandbox, type RunRequest, type Sandbox, type SandboxLimits } from './sandbox.js';
 
 // Pyodide takes seconds to load: one sandbox (two warm processes) serves the whole file.
@@ -27,32 +27,12 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const noEvents = async () => ({ events: [], next: null });
-
-function request(main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}): RunRequest {
-  return {
-    runtime: 'python',
-    files: { 'main.py': main },
-    configuration: null,
-    input: null,
-    limits: { ...DEFAULT_LIMITS, ...limits },
-    queryEvents: noEvents,
-    ...extra,
-  };
-}
+const request = (main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}) => viewRequest('python', main, extra, limits);
 
 const run = (main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}) =>
   sandbox.run(request(main, extra, limits));
 
-async function failure(p: Promise<unknown>): Promise<SandboxError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(SandboxError);
-    return e as SandboxError;
-  }
-  throw new Error('expected the run to fail');
-}
+const failure = sandboxFailure;
 
 const healthy = async () => {
   const r = await run('def main(configuration, input, events):\n    return {"echo": input}', { input: [1, 'two'] });

@@ -2,7 +2,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EventsPage, EventsQuery } from './sandbox.js';
+import { expect } from 'vitest';
+import { DEFAULT_LIMITS, SandboxError, type EventsPage, type EventsQuery, type RunRequest, type SandboxLimits } from './sandbox.js';
 
 const EXAMPLES = fileURLToPath(new URL('./examples/', import.meta.url));
 
@@ -87,4 +88,28 @@ export function expectedDailyCounts(events: StoredEvent[], type: string, from: s
     if (e.type === type && t >= Date.parse(from) && t < Date.parse(to)) counts[e.occurredAt.slice(0, 10)]! += 1;
   }
   return counts;
+}
+
+/** A run request for a one-file view: `main` is the entry file's source. */
+export function viewRequest(runtime: 'javascript' | 'python', main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}): RunRequest {
+  return {
+    runtime,
+    files: { [runtime === 'javascript' ? 'main.js' : 'main.py']: main },
+    configuration: null,
+    input: null,
+    limits: { ...DEFAULT_LIMITS, ...limits },
+    queryEvents: async () => ({ events: [], next: null }),
+    ...extra,
+  };
+}
+
+/** The SandboxError a run fails with; fails the test if the run succeeds or throws anything else. */
+export async function sandboxFailure(p: Promise<unknown>): Promise<SandboxError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(SandboxError);
+    return e as SandboxError;
+  }
+  throw new Error('expected the run to fail');
 }
