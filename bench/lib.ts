@@ -29,7 +29,9 @@ export interface BenchServer {
 /** The real server in its own process (so the load generator does not share its event loop). */
 export async function startBenchServer(env: Record<string, string> = {}, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-'))): Promise<BenchServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+  // BENCH_PROFILE=<dir> writes the server's CPU profile there when it stops (for chasing a figure).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', 'server/src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', CAIRN_LOGIN_RATE_LIMIT: '100000', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
