@@ -171,6 +171,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // LedgerEntry, added by the module that owns them, resolve from later modules.
   for (const mod of routeModules) await mod(app, services);
 
+  // A serving process caches per-request lookups (kernel/cache.ts); it stops when the app closes.
+  await services.cache.enable();
+  app.addHook('onClose', async () => services.cache.close());
+
   const spa = config.serveWeb && fs.existsSync(path.join(WEB_DIST, 'index.html'));
   if (spa) await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
   installNotFound(app, { spa });

@@ -3,6 +3,7 @@ import type { Db } from './database/database.js';
 import type { Config } from './kernel/config.js';
 import type { Logger } from './kernel/logger.js';
 import { systemClock, type Clock } from './kernel/clock.js';
+import { CacheBus } from './kernel/cache.js';
 import { LedgerService } from './ledger/ledger.service.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersService } from './users/users.service.js';
@@ -33,18 +34,20 @@ export type ResolvedConfig = Config & { secret: string };
  */
 export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.Pool; log: Logger; clock?: Clock }) {
   const clock = deps.clock ?? systemClock;
+  // Caches of per-request lookups; they serve only once a server enables the bus (app.ts).
+  const cache = new CacheBus(deps.pool.options, deps.log);
   const ledger = new LedgerService(deps.db, clock);
-  const auth = new AuthService(deps.db, ledger, deps.config, clock);
+  const auth = new AuthService(deps.db, ledger, deps.config, clock, cache);
   const users = new UsersService(deps.db, ledger, auth);
   const workspaces = new WorkspacesService(deps.db, ledger);
-  const eventTypes = new EventTypesService(deps.db, ledger);
-  const grants = new GrantsService(deps.db, ledger, eventTypes);
+  const eventTypes = new EventTypesService(deps.db, ledger, cache);
+  const grants = new GrantsService(deps.db, ledger, eventTypes, cache);
   const events = new EventsService(deps.db, ledger, grants);
   const apps = new AppsService(deps.db, ledger, eventTypes, clock, {
     associationTtlSeconds: 24 * 3600,
     accessTokenTtlSeconds: deps.config.accessTokenTtlSeconds,
     defaultRateLimitPerMinute: 600,
-  });
+  }, cache);
   auth.bearerResolvers.push((token, meta) => apps.fromBearer(token, meta));
   const instruments = new InstrumentsService(deps.db, ledger, clock);
   const subjects = new SubjectsService(deps.db, ledger, workspaces, clock, deps.config.secret);
@@ -61,7 +64,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
   // The view sandbox starts on first use (see ViewsService.warmUp) and stops when the app closes.
   const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, { pythonWorkers: 1 });
-  return { ...deps, clock, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views };
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -5,6 +5,7 @@ import { can, requireScope, requireUser, type AuthContext } from '../kernel/acce
 import { isUuid } from '../kernel/ids.js';
 import { SYSTEM_TYPE_PREFIXES, isSystemType, type LedgerService, type PreparedEntry } from '../ledger/ledger.service.js';
 import type { EntryRow } from '../ledger/ledger.store.js';
+import type { CacheBus, ReadThroughCache } from '../kernel/cache.js';
 import type { EventTypesService } from '../event-types/event-types.service.js';
 import { checkTypeName } from '../event-types/event-types.service.js';
 
@@ -31,18 +32,24 @@ const toGrants = (rows: RightsRow[]): Grants =>
  * Per-event-type grants, for apps (approved permission requests) and for people's API tokens
  * (grants the owner puts on a token). They plug into the ledger through its hooks, so every read
  * and append path (list, get, the live stream, append) is narrowed without the ledger knowing
- * about apps. Grants are read from the database on every request: a revoke takes effect on the
- * very next request, on every server.
+ * about apps. Grants are cached per process and dropped on every committed change (kernel/cache.ts):
+ * a revoke takes effect on the very next request here, and on other servers as soon as the
+ * change notification reaches them.
  */
 export class GrantsService {
   /** Entries the events service already authorised as modifications (they need modify, not create). */
   readonly authorisedModifications = new WeakSet<PreparedEntry>();
 
+  /** "app:<id>" or "token:<id>" → that caller's grants (null: not restricted to event types). */
+  private readonly cached: ReadThroughCache<string, Grants | null>;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: LedgerService,
     private readonly eventTypes: EventTypesService,
+    private readonly cache: CacheBus,
   ) {
+    this.cached = cache.cache(['apps', 'app_permission_requests', 'token_event_grants']);
     ledger.hooks.readScope.push((ctx, db) => this.readScope(ctx, db));
     // First in line: a caller without the grant learns nothing from validation errors.
     ledger.hooks.beforeAppend.unshift((ctx, entries, db) => this.checkAppend(ctx, entries, db));
@@ -50,6 +57,15 @@ export class GrantsService {
 
   /** The caller's per-type grants, or null when the caller is not restricted to event types. */
   async grantsFor(ctx: AuthContext, db: Kysely<Database> = this.db): Promise<Grants | null> {
+    const a = ctx.actor;
+    const key = a.kind === 'app' ? `app:${a.appId}` : a.kind === 'user' && a.via === 'api_token' && a.tokenId ? `token:${a.tokenId}` : undefined;
+    if (!key) return null;
+    // Inside a caller's transaction the answer may include its uncommitted changes: never cache it.
+    if (db !== this.db) return this.loadGrants(ctx, db);
+    return this.cached.get(key, () => this.loadGrants(ctx, db));
+  }
+
+  private async loadGrants(ctx: AuthContext, db: Kysely<Database>): Promise<Grants | null> {
     const a = ctx.actor;
     if (a.kind === 'app') {
       const r = await sql<RightsRow>`
@@ -159,6 +175,7 @@ export class GrantsService {
       const data = { userId: actor.userId, tokenId, grants: grants.map((g) => ({ eventType: g.eventType, read: !!g.read, create: !!g.create, modify: !!g.modify, delete: !!g.delete })) };
       await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'token.event_grants_set', stream: `user:${actor.userId}`, data }], { allowSystemTypes: true }), { db: trx });
     });
+    this.cache.changed('token_event_grants');
     this.ledger.notifyAppended();
     return this.tokenGrants(ctx, tokenId);
   }

@@ -8,7 +8,8 @@ import { toPublicEntry, type LedgerService } from '../ledger/ledger.service.js';
 import type { EntryRow } from '../ledger/ledger.store.js';
 import type { EventTypesService } from '../event-types/event-types.service.js';
 import { checkTypeName } from '../event-types/event-types.service.js';
-import { appsStore, type AppRow, type PermissionRequestRow } from './apps.store.js';
+import { appsStore, type AppRow, type PermissionRequestRow, type TokenAppRow } from './apps.store.js';
+import type { CacheBus, ReadThroughCache } from '../kernel/cache.js';
 
 export const APP_TOKEN_PREFIX = 'cairn_app_';
 export const CLIENT_SECRET_PREFIX = 'cairn_cs_';
@@ -53,6 +54,8 @@ export const presentRequest = (r: PermissionRequestRow & { app_name?: string }) 
  */
 export class AppsService {
   private readonly windows = new Map<string, { start: number; count: number }>();
+  /** Access token hash → the app behind it; read on every app request. */
+  private readonly tokens: ReadThroughCache<string, TokenAppRow | undefined>;
 
   constructor(
     private readonly db: Db,
@@ -60,7 +63,10 @@ export class AppsService {
     private readonly eventTypes: EventTypesService,
     private readonly clock: Clock,
     private readonly options: AppsOptions,
-  ) {}
+    private readonly cache: CacheBus,
+  ) {
+    this.tokens = cache.cache(['apps', 'app_access_tokens']);
+  }
 
   present(a: AppRow & { pending?: number; grants?: number }) {
     return {
@@ -83,6 +89,8 @@ export class AppsService {
 
   private async withAudit<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
     const r = await this.db.transaction().execute(fn);
+    // Every app change (revocation, decisions, new credentials) is visible on the next request.
+    this.cache.changed('apps', 'app_access_tokens', 'app_permission_requests');
     this.ledger.notifyAppended();
     return r;
   }
@@ -243,7 +251,8 @@ export class AppsService {
   async fromBearer(token: string, meta: { requestId?: string; ip?: string }): Promise<AuthContext | undefined> {
     if (!token.startsWith(APP_TOKEN_PREFIX)) return undefined;
     if (token.length > 100) throw fail('invalid_token', 'The app access token is not valid');
-    const row = await appsStore.tokenApp(this.db, sha256(token));
+    const hash = sha256(token);
+    const row = await this.tokens.get(hash.toString('hex'), () => appsStore.tokenApp(this.db, hash));
     if (!row) throw fail('invalid_token', 'The app access token is not valid');
     if (row.revoked_at) throw fail('invalid_token', 'This app was revoked');
     if (row.credentials_since && row.issued_at < row.credentials_since) throw fail('invalid_token', 'The app access token predates the current credentials');

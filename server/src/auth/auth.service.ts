@@ -11,7 +11,8 @@ import {
   ALL_SCOPES, ROLES, anonymous, isScope, requireScope, requireUser, userContext, type AuthContext, type Role, type Scope,
 } from '../kernel/access.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
-import { authStore, type UserRow, type TokenRow } from './auth.store.js';
+import { authStore, type UserRow, type TokenRow, type SessionRow, type ApiTokenRow } from './auth.store.js';
+import type { CacheBus, ReadThroughCache } from '../kernel/cache.js';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './auth.passwords.js';
 import { checkTotp, newTotpSecret, totpUri } from './auth.totp.js';
 
@@ -59,13 +60,20 @@ export class AuthService {
   private readonly csrfKey: Uint8Array;
   private readonly totpBox: SecretBox;
   private requireTotpCache: { value: boolean; at: number } | undefined;
+  /** Session (by id or cookie hash) → session and user row; read on every signed-in request. */
+  private readonly sessions: ReadThroughCache<string, SessionRow | undefined>;
+  /** API token hash → token and owner row. */
+  private readonly tokens: ReadThroughCache<string, ApiTokenRow | undefined>;
 
   constructor(
     private readonly db: Db,
     private readonly ledger: LedgerService,
     private readonly config: Config & { secret: string },
     private readonly clock: Clock,
+    private readonly cache: CacheBus,
   ) {
+    this.sessions = cache.cache(['users', 'sessions']);
+    this.tokens = cache.cache(['users', 'api_tokens']);
     this.jwtKey = deriveKey(config.secret, 'jwt-access');
     this.csrfKey = deriveKey(config.secret, 'csrf');
     this.totpBox = new SecretBox(config.secret, 'totp');
@@ -221,6 +229,7 @@ export class AuthService {
     const actor = requireUser(ctx);
     if (!actor.sessionId) return;
     await authStore.revokeSession(this.db, actor.sessionId);
+    this.cache.changed('sessions');
     await this.audit(ctx, 'auth.logout', `user:${actor.userId}`, { userId: actor.userId, sessionId: actor.sessionId });
   }
 
@@ -233,7 +242,8 @@ export class AuthService {
 
   async fromSessionCookie(token: string, meta: { requestId?: string; ip?: string }): Promise<AuthContext | undefined> {
     if (!token.startsWith('cs_') || token.length > 100) return undefined;
-    const row = await authStore.activeSession(this.db, { tokenHash: sha256(token) });
+    const hash = sha256(token);
+    const row = await this.activeSession(`h:${hash.toString('hex')}`, { tokenHash: hash });
     if (!row) return undefined;
     return this.contextFor(row, 'session', { sessionId: row.session_id, ...meta });
   }
@@ -251,10 +261,15 @@ export class AuthService {
     }
     if (token.startsWith(API_TOKEN_PREFIX)) {
       if (token.length > 200) throw fail('invalid_token', 'The bearer token is not valid');
-      const row = await authStore.activeToken(this.db, sha256(token));
+      const hash = sha256(token);
+      const key = hash.toString('hex');
+      const row = await this.tokens.get(key, () => authStore.activeToken(this.db, hash));
       if (!row || row.token_revoked_at) throw fail('invalid_token', 'The API token is not valid or was revoked');
       if (row.token_expires_at <= this.clock.now()) throw fail('token_expired', 'The API token has expired');
-      if (!row.token_last_used_at || this.clock.now().getTime() - row.token_last_used_at.getTime() > 60_000) await authStore.touchToken(this.db, row.token_id);
+      if (!row.token_last_used_at || this.clock.now().getTime() - row.token_last_used_at.getTime() > 60_000) {
+        await authStore.touchToken(this.db, row.token_id);
+        this.tokens.update(key, { ...row, token_last_used_at: this.clock.now() });
+      }
       return this.contextFor(row, 'api_token', { tokenId: row.token_id, scopes: row.token_scopes, ...meta });
     }
     let claims: { sub?: string; sid?: unknown; typ?: unknown };
@@ -265,9 +280,23 @@ export class AuthService {
       throw fail('invalid_token', 'The bearer token is not valid');
     }
     if (claims.typ !== 'access' || typeof claims.sid !== 'string' || !isUuid(claims.sid)) throw fail('invalid_token', 'The bearer token is not valid');
-    const row = await authStore.activeSession(this.db, { id: claims.sid });
+    const row = await this.activeSession(`i:${claims.sid}`, { id: claims.sid });
     if (!row || row.id !== claims.sub) throw fail('invalid_token', 'The session behind this token has ended');
     return this.contextFor(row, 'access_token', { sessionId: claims.sid, ...meta });
+  }
+
+  /**
+   * A live session and its user, through the cache. The cached row keeps its expiry, checked here
+   * against the database's clock semantics (wall time), as the query's `expires_at > now()` does.
+   */
+  private async activeSession(key: string, by: { tokenHash: Buffer } | { id: string }): Promise<SessionRow | undefined> {
+    const row = await this.sessions.get(key, () => authStore.activeSession(this.db, by));
+    return row && row.session_expires_at.getTime() > Date.now() ? row : undefined;
+  }
+
+  /** Called after a committed change to users, sessions or API tokens made outside this service. */
+  accountsChanged(): void {
+    this.cache.changed('users', 'sessions', 'api_tokens');
   }
 
   /** Users who must enrol a second factor may only reach their account until they do. */
@@ -384,6 +413,7 @@ export class AuthService {
       if (!row) throw fail('not_found', 'No such token, or it is already revoked');
       await this.audit(ctx, 'token.revoked', `user:${actor.userId}`, { userId: actor.userId, tokenId: id }, trx);
     });
+    this.cache.changed('api_tokens');
   }
 
   scopes() {

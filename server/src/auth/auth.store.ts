@@ -52,6 +52,8 @@ declare module '../database/database.js' {
 
 export type UserRow = Selectable<UsersTable>;
 export type TokenRow = Selectable<ApiTokensTable>;
+export type SessionRow = UserRow & { session_id: string; session_expires_at: Date };
+export type ApiTokenRow = UserRow & { token_id: string; token_scopes: string[]; token_expires_at: Date; token_revoked_at: Date | null; token_last_used_at: Date | null };
 type Exec = Kysely<Database>;
 
 export const authStore = {
@@ -85,7 +87,7 @@ export const authStore = {
 
   /** The session and its user in one round trip: this runs on every cookie or access-token request. */
   activeSession: async (db: Exec, by: { tokenHash: Buffer } | { id: string }) => {
-    const r = await sql<UserRow & { session_id: string; session_expires_at: Date }>`
+    const r = await sql<SessionRow>`
       SELECT u.*, s.id AS session_id, s.expires_at AS session_expires_at
       FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE ${'tokenHash' in by ? sql`s.token_hash = ${by.tokenHash}` : sql`s.id = ${by.id}`}
@@ -108,7 +110,7 @@ export const authStore = {
 
   /** The token and its owner in one round trip; last_used_at is touched at most once a minute. */
   activeToken: async (db: Exec, tokenHash: Buffer) => {
-    const r = await sql<UserRow & { token_id: string; token_scopes: string[]; token_expires_at: Date; token_revoked_at: Date | null; token_last_used_at: Date | null }>`
+    const r = await sql<ApiTokenRow>`
       SELECT u.*, t.id AS token_id, t.scopes AS token_scopes, t.expires_at AS token_expires_at,
              t.revoked_at AS token_revoked_at, t.last_used_at AS token_last_used_at
       FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ${tokenHash}`.execute(db);

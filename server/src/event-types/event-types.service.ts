@@ -3,6 +3,7 @@ import type { Database, Db } from '../database/database.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { requireAuthenticated, requireScope, type AuthContext } from '../kernel/access.js';
 import { sha256 } from '../kernel/ids.js';
+import type { CacheBus, ReadThroughCache } from '../kernel/cache.js';
 import { canonicalJson } from '../ledger/ledger.hash.js';
 import { TYPE_RE, isSystemType, type LedgerService, type PreparedEntry } from '../ledger/ledger.service.js';
 import { guardSchema, type SchemaProblem } from './event-types.schema-guard.js';
@@ -53,10 +54,15 @@ export class EventTypesService {
   /** Compiled validators by "name@version"; versions never change, so entries never go stale. */
   private readonly cache = new Map<string, CompiledType>();
 
+  /** Type name → its latest version, or null for a type nobody registered (most appends). */
+  private readonly latest: ReadThroughCache<string, number | null>;
+
   constructor(
     private readonly db: Db,
     private readonly ledger: LedgerService,
+    private readonly bus: CacheBus,
   ) {
+    this.latest = bus.cache(['event_types', 'event_type_versions']);
     ledger.hooks.beforeAppend.push((_ctx, entries, trx) => this.validateBatch(entries, trx));
   }
 
@@ -114,7 +120,10 @@ export class EventTypesService {
       await this.audit(ctx, trx, name, 1, schemaHash);
       return { created: true, version: 1 };
     });
-    if (result.created) this.ledger.notifyAppended();
+    if (result.created) {
+      this.bus.changed('event_types', 'event_type_versions');
+      this.ledger.notifyAppended();
+    }
     const t = (await eventTypesStore.type(this.db, name))!;
     return { ...presentType(t), version: result.version, created: result.created, schemaHash: schemaHash.toString('hex') };
   }
@@ -161,12 +170,12 @@ export class EventTypesService {
     const names = new Set<string>();
     for (const e of entries) if (!isSystemType(e.type)) names.add(e.type);
     if (!names.size) return;
-    // One small query per batch (not a cache) so a version registered on another server applies
-    // to the very next append everywhere.
-    const latest = await eventTypesStore.latest(db, [...names]);
-    if (!latest.size) return;
+    // Cached per process and dropped on every committed registration (kernel/cache.ts); inside a
+    // caller's transaction, read through, since it may hold a registration not yet committed.
+    const latest = db === this.db ? await this.latest.getMany([...names], (missing) => eventTypesStore.latest(db, missing), null) : await eventTypesStore.latest(db, [...names]);
     const validators = new Map<string, CompiledType>();
-    for (const [name, version] of latest) validators.set(name, await this.compiled(db, name, version));
+    for (const [name, version] of latest) if (version !== null) validators.set(name, await this.compiled(db, name, version));
+    if (!validators.size) return;
     const problems: SchemaProblem[] = [];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;

@@ -49,7 +49,7 @@ export class UsersService {
   private async change(ctx: AuthContext, id: string, type: string, patch: Parameters<typeof authStore.updateUser>[2], endSessions: boolean) {
     requireScope(ctx, 'users:manage');
     if (!isUuid(id)) throw fail('not_found', 'No such user');
-    return this.db.transaction().execute(async (trx) => {
+    const result = await this.db.transaction().execute(async (trx) => {
       const u = await authStore.userById(trx, id);
       if (!u) throw fail('not_found', 'No such user');
       const updated = await authStore.updateUser(trx, id, patch);
@@ -57,6 +57,8 @@ export class UsersService {
       await this.audit(ctx, type, id, {}, trx);
       return this.auth.present(updated);
     });
+    this.auth.accountsChanged();
+    return result;
   }
 
   disable(ctx: AuthContext, id: string) {
