@@ -120,6 +120,13 @@ export function toPublicEntry(r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): Pub
   };
 }
 
+const appendResult = (row: NewEntryRow, ins: { position: number; tx: string }): AppendResult => ({
+  id: row.id,
+  position: ins.position,
+  cursor: encodeCursor({ tx: ins.tx, position: ins.position }),
+  replayed: false,
+});
+
 const isRetryable = (e: unknown) => {
   const code = (e as { code?: string }).code;
   // deadlock, serialization failure, a concurrent retry claiming the same transactionId
@@ -193,12 +200,12 @@ export class LedgerService {
   async append(ctx: AuthContext, entries: PreparedEntry[], opts: { db?: Kysely<Database> } = {}): Promise<AppendResult[]> {
     for (const hook of this.hooks.beforeAppend) await hook(ctx, entries, opts.db ?? this.db);
     if (opts.db) return this.appendIn(opts.db, ctx, entries);
-    // A batch with no streams and no transactionIds is one INSERT statement, atomic on its own:
-    // no BEGIN/COMMIT round trips, no locks. Anything else needs the transaction.
+    // A batch with no streams and no transactionIds needs no locks and no lookups: it joins the
+    // next grouped INSERT. Anything else needs its own transaction.
     const simple = entries.every((e) => !e.stream && !e.transactionId);
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = simple ? await this.appendIn(this.db, ctx, entries) : await this.db.transaction().execute((trx) => this.appendIn(trx, ctx, entries));
+        const result = simple ? await this.appendGrouped(ctx, entries) : await this.db.transaction().execute((trx) => this.appendIn(trx, ctx, entries));
         if (result.some((r) => !r.replayed)) {
           await this.waitVisible(result);
           this.appended.emit('append');
@@ -212,10 +219,69 @@ export class LedgerService {
   }
 
   /**
+   * Group commit for simple batches: while one INSERT is in flight, the batches that arrive meanwhile
+   * wait and then go together in the next one, a single statement and so a single transaction.
+   * Each batch stays all-or-nothing (the statement is); should a grouped statement fail, its batches
+   * are retried one by one so only the faulty one fails. Under load this turns many commits (and
+   * many socket writes, which dominate on small machines) into few, at no cost when idle: a batch
+   * arriving with nothing in flight is sent at once.
+   */
+  private appendGrouped(ctx: AuthContext, entries: PreparedEntry[]): Promise<AppendResult[]> {
+    const rows = this.buildRows(ctx, entries, new Map());
+    return new Promise<AppendResult[]>((resolve, reject) => {
+      this.group.push({ rows, resolve, reject });
+      if (!this.flushing) void this.flushGroup();
+    });
+  }
+
+  private readonly group: { rows: NewEntryRow[]; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[] = [];
+  private flushing = false;
+
+  private async flushGroup(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.group.length) {
+        // Bounded so one statement stays a reasonable size.
+        let n = 0;
+        let count = 0;
+        while (n < this.group.length && (n === 0 || count + this.group[n]!.rows.length <= MAX_BATCH)) count += this.group[n++]!.rows.length;
+        const batch = this.group.splice(0, n);
+        try {
+          const inserted = await ledgerStore.insertEntries(this.db, batch.flatMap((b) => b.rows));
+          const byId = new Map(inserted.map((r) => [r.id, r]));
+          for (const b of batch) b.resolve(b.rows.map((row) => appendResult(row, byId.get(row.id)!)));
+        } catch (e) {
+          if (batch.length === 1) {
+            batch[0]!.reject(e);
+            continue;
+          }
+          for (const b of batch) {
+            try {
+              const inserted = await ledgerStore.insertEntries(this.db, b.rows);
+              const byId = new Map(inserted.map((r) => [r.id, r]));
+              b.resolve(b.rows.map((row) => appendResult(row, byId.get(row.id)!)));
+            } catch (err) {
+              b.reject(err);
+            }
+          }
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Every transaction below this has ended (the highest snapshot xmin seen; it never goes back). */
+  private visibleBelow = 0n;
+  private visibilityWaiters: { tx: bigint; until: number; resolve: () => void }[] = [];
+  private polling = false;
+
+  /**
    * Read-your-writes: readers never pass the oldest running transaction, so an entry is visible
    * only once every older writing transaction has ended. Answering only then means a client that
-   * lists right after appending sees what it wrote. Usually the first check passes; the wait is
-   * bounded so one stuck transaction elsewhere cannot hold appends hostage.
+   * lists right after appending sees what it wrote. One poller answers every waiting append with
+   * one small query per round, and most appends need none (an older snapshot already covers them).
+   * The wait is bounded so one stuck transaction elsewhere cannot hold appends hostage.
    */
   private async waitVisible(result: AppendResult[]): Promise<void> {
     let newest = 0n;
@@ -224,10 +290,36 @@ export class LedgerService {
       const tx = BigInt(decodeCursor(r.cursor).tx);
       if (tx > newest) newest = tx;
     }
-    for (let i = 0; i < 200; i++) {
-      const { rows } = await sql<{ visible: boolean }>`SELECT pg_snapshot_xmin(pg_current_snapshot()) > ${newest.toString()}::xid8 AS visible`.execute(this.db);
-      if (rows[0]?.visible) return;
-      await new Promise((r) => setTimeout(r, 5));
+    if (newest < this.visibleBelow) return;
+    await new Promise<void>((resolve) => {
+      this.visibilityWaiters.push({ tx: newest, until: Date.now() + 1000, resolve });
+      if (!this.polling) void this.pollVisibility();
+    });
+  }
+
+  private async pollVisibility(): Promise<void> {
+    this.polling = true;
+    try {
+      while (this.visibilityWaiters.length) {
+        const { rows } = await sql<{ xmin: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(this.db);
+        const xmin = BigInt(rows[0]!.xmin);
+        if (xmin > this.visibleBelow) this.visibleBelow = xmin;
+        const now = Date.now();
+        const waiting = this.visibilityWaiters;
+        this.visibilityWaiters = [];
+        for (const w of waiting) {
+          if (w.tx < xmin || now > w.until) w.resolve();
+          else this.visibilityWaiters.push(w);
+        }
+        // What is still waiting waits on another transaction's commit, usually a moment away.
+        if (this.visibilityWaiters.length) await new Promise((r) => setTimeout(r, 1));
+      }
+    } catch {
+      // The entries are committed; visibility is a courtesy, never a reason to fail an append.
+      for (const w of this.visibilityWaiters) w.resolve();
+      this.visibilityWaiters = [];
+    } finally {
+      this.polling = false;
     }
   }
 
@@ -236,16 +328,11 @@ export class LedgerService {
     this.appended.emit('append');
   }
 
-  private async appendIn(trx: Kysely<Database>, ctx: AuthContext, entries: PreparedEntry[]): Promise<AppendResult[]> {
+  /** Rows ready to insert; stream entries take the next link of their stream's chain from `heads`. */
+  private buildRows(ctx: AuthContext, fresh: PreparedEntry[], heads: Map<string, { seq: number; hash: Buffer }>): NewEntryRow[] {
     const actor = actorRef(ctx);
-    const txIds = entries.flatMap((e) => (e.transactionId ? [e.transactionId] : []));
-    const existing = new Map((await ledgerStore.findByTransactionIds(trx, actor.kind, actor.id, txIds)).map((r) => [r.transaction_id, r]));
-    const fresh = entries.filter((e) => !e.transactionId || !existing.has(e.transactionId));
-
-    const streams = [...new Set(fresh.flatMap((e) => (e.stream ? [e.stream] : [])))];
-    const heads = await ledgerStore.lockStreamHeads(trx, streams);
     const recordedAt = this.clock.now();
-    const rows: NewEntryRow[] = fresh.map((e) => {
+    return fresh.map((e) => {
       const dataJson = e.dataJson;
       const dataHash = jsonHash(dataJson);
       let streamSeq: number | null = null;
@@ -275,6 +362,17 @@ export class LedgerService {
       if (e.stream) heads.set(e.stream, { seq: streamSeq!, hash: row.hash });
       return row;
     });
+  }
+
+  private async appendIn(trx: Kysely<Database>, ctx: AuthContext, entries: PreparedEntry[]): Promise<AppendResult[]> {
+    const actor = actorRef(ctx);
+    const txIds = entries.flatMap((e) => (e.transactionId ? [e.transactionId] : []));
+    const existing = new Map((await ledgerStore.findByTransactionIds(trx, actor.kind, actor.id, txIds)).map((r) => [r.transaction_id, r]));
+    const fresh = entries.filter((e) => !e.transactionId || !existing.has(e.transactionId));
+
+    const streams = [...new Set(fresh.flatMap((e) => (e.stream ? [e.stream] : [])))];
+    const heads = await ledgerStore.lockStreamHeads(trx, streams);
+    const rows = this.buildRows(ctx, fresh, heads);
     const inserted = rows.length ? await ledgerStore.insertEntries(trx, rows) : [];
     await ledgerStore.updateStreamHeads(trx, heads);
     const byId = new Map(inserted.map((r) => [r.id, r]));
@@ -284,8 +382,7 @@ export class LedgerService {
       const prior = e.transactionId ? existing.get(e.transactionId) : undefined;
       if (prior) return { id: prior.id, position: prior.position, cursor: '', replayed: true };
       const row = rows[k++]!;
-      const ins = byId.get(row.id)!;
-      return { id: row.id, position: ins.position, cursor: encodeCursor({ tx: ins.tx, position: ins.position }), replayed: false };
+      return appendResult(row, byId.get(row.id)!);
     });
   }
 
