@@ -53,6 +53,38 @@ describe('appending', () => {
     expect(list.json().events).toHaveLength(1);
   });
 
+  it('groups concurrent simple batches, and a failing batch in a group fails alone', async () => {
+    // A row the database itself refuses, as a constraint or a full disk would: only in this test database.
+    await pool.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poison'; END $$`);
+    await pool.query(`CREATE TRIGGER refuse_poison BEFORE INSERT ON ledger_entries FOR EACH ROW WHEN (NEW.type = 'group.poison') EXECUTE FUNCTION refuse_poison()`);
+    try {
+      const ctx = userContext({ id: '00000000-0000-4000-8000-000000000001', username: 'grouper', role: 'admin' }, 'session');
+      const batch = (type: string, n: number) => services.ledger.prepare(ctx, Array.from({ length: n }, (_, i) => ({ type, data: { i } })));
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 30 }, (_, i) => services.ledger.append(ctx, batch('group.ok', 1 + (i % 3)))),
+        services.ledger.append(ctx, batch('group.poison', 2)),
+        ...Array.from({ length: 10 }, () => services.ledger.append(ctx, batch('group.ok', 1))),
+      ]);
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+      expect(results[30]!.status).toBe('rejected');
+      const written = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      const expected = Array.from({ length: 30 }, (_, i) => 1 + (i % 3)).reduce((a, b) => a + b, 0) + 10;
+      expect(written).toHaveLength(expected);
+      expect(new Set(written.map((w) => w.position)).size).toBe(expected);
+      const counts = await pool.query(`SELECT type, count(*)::int AS n FROM ledger_entries WHERE type LIKE 'group.%' GROUP BY type`);
+      expect(counts.rows).toEqual([{ type: 'group.ok', n: expected }]);
+      // Batches that arrived together shared statements (one transaction id per statement).
+      const txs = new Set(written.map((w) => Buffer.from(w.cursor, 'base64url').toString().split('.')[0]));
+      expect(txs.size).toBeLessThan(40);
+      // Each answer names its own rows.
+      const ids = await pool.query(`SELECT id, position FROM ledger_entries WHERE type = 'group.ok'`);
+      const stored = new Map(ids.rows.map((r: { id: string; position: number }) => [r.id, r.position]));
+      for (const w of written) expect(stored.get(w.id)).toBe(w.position);
+    } finally {
+      await pool.query('DROP TRIGGER refuse_poison ON ledger_entries; DROP FUNCTION refuse_poison()');
+    }
+  });
+
   it('writes nothing of a batch when one event is bad', async () => {
     const r = await append([
       { type: 'batch.ok', data: { i: 1 } },
