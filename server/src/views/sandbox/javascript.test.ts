@@ -355,6 +355,30 @@ describe('JavaScript views: escapes and limits', () => {
     expect(r.result).toEqual({ frozen: true, replaced: false });
     expect((await run('export default () => globalThis.stash ?? null')).result).toBeNull();
   });
+
+  it('starts every run in a VM no other run touched, whether it was made ahead of the run or on the spot', async () => {
+    // Each run marks everything it can reach, including from a job left pending after it returned.
+    const probe = `export default async ({ input, events }) => {
+      const seen = { global: globalThis.mark ?? null, late: globalThis.late ?? null, proto: ({}).mark ?? null, array: [].mark ?? null,
+                     json: JSON.stringify({ a: 1 }), eventsMark: events.mark ?? null };
+      globalThis.mark = input.n; Object.prototype.mark = input.n; Array.prototype.mark = input.n;
+      JSON.stringify = () => 'hijacked';
+      Promise.resolve().then(() => Promise.resolve()).then(() => { globalThis.late = input.n; });
+      try { events.mark = input.n } catch {}
+      return seen;
+    }`;
+    const clean = { global: null, late: null, proto: null, array: null, json: '{"a":1}', eventsMark: null };
+    for (let n = 0; n < 10; n++) {
+      // An idle pause lets the worker make the next VM ahead of time; no pause makes it on the
+      // spot; a different memory limit throws the one made ahead away.
+      if (n % 2) await new Promise((r) => setTimeout(r, 30));
+      const r = await run(probe, { input: { n } }, { memoryMb: n % 4 < 2 ? 64 : 32 });
+      expect(r.result).toEqual(clean);
+    }
+    // Runs queued back to back on the one worker, none waiting for the previous one's cleanup.
+    const many = await Promise.all(Array.from({ length: 6 }, (_, n) => run(probe, { input: { n } })));
+    for (const r of many) expect(r.result).toEqual(clean);
+  });
 });
 
 describe('JavaScript views: scheduling', () => {

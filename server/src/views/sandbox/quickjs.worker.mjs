@@ -3,9 +3,12 @@
 // tests). One run at a time; the host (javascript.pool.ts) queues the rest.
 //
 // Nothing of Node crosses into the VM: the view sees a fresh QuickJS runtime and context per
-// run (no globals, no prototypes, no module cache shared with any earlier run), with the configuration, input and every events page handed over as JSON text and parsed
-// inside. The only host function is the events query, which takes JSON text and answers a
-// promise of JSON text.
+// run (no globals, no prototypes, no module cache shared with any earlier run), with the
+// configuration, input and every events page handed over as JSON text and parsed inside. The
+// only host function is the events query, which takes JSON text and answers a promise of JSON
+// text. The runtime and context of the *next* run are made while the worker is idle, and the
+// ones of a finished run are disposed after its answer is sent: a run waits for neither, and
+// still never shares one with any other run.
 import { parentPort, workerData } from 'node:worker_threads';
 import { posix } from 'node:path';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -54,14 +57,14 @@ async function instantiate(memoryMb) {
   return { memoryMb, qjs, wasmMemory, maxBytes, runs: 0 };
 }
 
-let instance = null; // Promise of the instance the next run with the same limit will use
+let instance = null; // { memoryMb, promise, value? }: the instance the next run with the same limit will use
 function takeInstance(memoryMb) {
   const current = instance;
   if (current && current.memoryMb === memoryMb) return current.promise;
-  const promise = instantiate(memoryMb);
-  promise.catch(() => {});
-  instance = { memoryMb, promise };
-  return promise;
+  const entry = { memoryMb, promise: instantiate(memoryMb), value: undefined };
+  entry.promise.then((i) => (entry.value = i), () => {});
+  instance = entry;
+  return entry.promise;
 }
 function dropInstance(inst) {
   if (instance) {
@@ -102,16 +105,99 @@ class RunFailure extends Error {
   }
 }
 
+// Time the prelude may take in a context prepared ahead of a run (it takes well under 1 ms).
+const PREPARE_MS = 2_000;
+
+/**
+ * A brand-new runtime and context on `inst` with the prelude evaluated: everything a run needs
+ * before the view's own code. Used by exactly one run, then disposed. `deadline` and `onQuery`
+ * are set by the run that takes it.
+ */
+function prepare(inst) {
+  const slot = { inst, rt: null, ctx: null, api: null, deadline: Date.now() + PREPARE_MS, onQuery: null };
+  const rt = inst.qjs.newRuntime();
+  slot.rt = rt;
+  try {
+    rt.setMaxStackSize(MAX_STACK_BYTES);
+    rt.setInterruptHandler(() => Date.now() > slot.deadline);
+    const ctx = rt.newContext();
+    slot.ctx = ctx;
+    const hostQuery = ctx.newFunction('query', (textHandle) => {
+      if (!slot.onQuery) throw new Error('events.query is only available while the view runs');
+      return slot.onQuery(textHandle);
+    });
+    ctx.setProp(ctx.global, '__cairnHostQuery', hostQuery);
+    hostQuery.dispose();
+    const r = ctx.evalCode(PRELUDE, 'cairn:prelude', { type: 'global', strict: true });
+    if (r.error) {
+      r.error.dispose();
+      throw new Error('the sandbox prelude failed');
+    }
+    slot.api = r.value;
+    return slot;
+  } catch (e) {
+    discard(slot);
+    throw e;
+  }
+}
+
+/** Frees a slot's VM; answers false when that failed (the instance is then suspect). */
+function discard(slot) {
+  try {
+    if (slot.api?.alive) slot.api.dispose();
+    if (slot.ctx?.alive) slot.ctx.dispose();
+    if (slot.rt?.alive) slot.rt.dispose();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let prepared = null; // a slot made while idle, for the next run
+let busy = false; // a run or a check is using the VM
+
+/** The prepared slot when it fits this run's memory limit, else a new one. */
+async function takeSlot(memoryMb) {
+  const inst = await takeInstance(memoryMb);
+  const ready = prepared;
+  prepared = null;
+  if (ready && ready.inst === inst) return ready;
+  if (ready && !discard(ready)) dropInstance(ready.inst);
+  return prepare(inst);
+}
+
+/** Prepares the next run's slot once the worker is idle, on the instance of the last limit used. */
+let lastMemoryMb = DEFAULT_MEMORY_MB;
+function prepareAhead() {
+  setImmediate(() => {
+    if (busy || prepared) return;
+    takeInstance(lastMemoryMb).then((inst) => {
+      if (busy || prepared || instance?.value !== inst) return;
+      try {
+        prepared = prepare(inst);
+      } catch {
+        dropInstance(inst);
+      }
+    }, () => {});
+  });
+}
+
 let current = null; // { id, pending: Map<qid, deferred>, finish }
 
 parentPort.on('message', (msg) => {
   if (msg.type === 'run') {
     void runView(msg.id, msg.payload);
   } else if (msg.type === 'check') {
-    void checkFiles(msg.files).then(
-      (r) => parentPort.postMessage({ type: 'done', id: msg.id, ...r }),
-      (e) => parentPort.postMessage({ type: 'done', id: msg.id, ok: false, fatal: true, error: { code: 'view_unavailable', message: String(e?.message ?? e) } }),
-    );
+    busy = true;
+    void checkFiles(msg.files)
+      .then(
+        (r) => parentPort.postMessage({ type: 'done', id: msg.id, ...r }),
+        (e) => parentPort.postMessage({ type: 'done', id: msg.id, ok: false, fatal: true, error: { code: 'view_unavailable', message: String(e?.message ?? e) } }),
+      )
+      .finally(() => {
+        busy = false;
+        prepareAhead();
+      });
   } else if (msg.type === 'queryResult') {
     current?.onQueryResult(msg);
   }
@@ -201,22 +287,23 @@ function classify(ctx, handle, deadline) {
 async function runView(id, payload) {
   const { files, configurationJson, inputJson, limits } = payload;
   const deadline = Date.now() + limits.cpuMs;
-  let inst;
+  busy = true;
+  lastMemoryMb = limits.memoryMb;
+  let slot;
   try {
-    inst = await takeInstance(limits.memoryMb);
+    slot = await takeSlot(limits.memoryMb);
   } catch {
+    busy = false;
     parentPort.postMessage({ type: 'done', id, ok: false, fatal: true, error: { code: 'view_unavailable', message: 'The JavaScript sandbox failed to start' } });
     return;
   }
+  const { inst, rt, ctx, api } = slot;
   inst.runs++;
-  const rt = inst.qjs.newRuntime();
-  rt.setMaxStackSize(MAX_STACK_BYTES);
-  rt.setInterruptHandler(() => Date.now() > deadline);
+  slot.deadline = deadline;
   rt.setModuleLoader(
     (name) => loadModule(files, name),
     (base, requested) => resolveModule(files, base, requested),
   );
-  const ctx = rt.newContext();
   const owned = []; // handles to dispose before the context goes
   const pending = new Map();
   let nextQid = 0;
@@ -281,20 +368,17 @@ async function runView(id, payload) {
     return r.value;
   };
 
+  slot.onQuery = (textHandle) => {
+    const text = ctx.getString(textHandle);
+    const deferred = ctx.newPromise();
+    const qid = ++nextQid;
+    pending.set(qid, deferred);
+    parentPort.postMessage({ type: 'query', id, qid, query: text });
+    return deferred.handle;
+  };
+
   let reply;
   try {
-    const hostQuery = ctx.newFunction('query', (textHandle) => {
-      const text = ctx.getString(textHandle);
-      const deferred = ctx.newPromise();
-      const qid = ++nextQid;
-      pending.set(qid, deferred);
-      parentPort.postMessage({ type: 'query', id, qid, query: text });
-      return deferred.handle;
-    });
-    ctx.setProp(ctx.global, '__cairnHostQuery', hostQuery);
-    hostQuery.dispose();
-    const api = unwrap(ctx.evalCode(PRELUDE, 'cairn:prelude', { type: 'global', strict: true }));
-
     const nsResult = ctx.evalCode(files['main.js'], 'main.js', { type: 'module' });
     const ns = await settle(unwrapCompile(ctx, nsResult, deadline, owned));
     const main = ctx.getProp(ns, 'default');
@@ -345,20 +429,25 @@ async function runView(id, payload) {
     finished = true;
     clearTimeout(timer);
     current = null;
+    slot.onQuery = null;
   }
-  try {
-    for (const d of pending.values()) d.dispose();
-    for (const h of owned) if (h.alive) h.dispose();
-    ctx.dispose();
-    rt.dispose();
-  } catch {
-    reply.dirty = true;
-  }
-  if (reply.dirty || exhausted(inst) || inst.runs >= RUNS_PER_INSTANCE || reply.error?.code === 'view_memory_exceeded') {
-    dropInstance(inst);
-  }
+  const dirty = reply.dirty;
   delete reply.dirty;
   parentPort.postMessage({ type: 'done', id, ...reply });
+  // The answer is out; the run's VM goes now, and the next run's is made while idle.
+  let freed;
+  try {
+    for (const d of pending.values()) if (d.alive) d.dispose();
+    for (const h of owned) if (h.alive) h.dispose();
+    freed = discard(slot);
+  } catch {
+    freed = false;
+  }
+  if (dirty || !freed || exhausted(inst) || inst.runs >= RUNS_PER_INSTANCE || reply.error?.code === 'view_memory_exceeded') {
+    dropInstance(inst);
+  }
+  busy = false;
+  prepareAhead();
 }
 
 function unwrapCompile(ctx, r, deadline, owned) {
@@ -375,5 +464,5 @@ function unwrapCompile(ctx, r, deadline, owned) {
   return r.value;
 }
 
-await takeInstance(DEFAULT_MEMORY_MB);
+prepared = prepare(await takeInstance(DEFAULT_MEMORY_MB));
 parentPort.postMessage({ type: 'ready' });
