@@ -288,6 +288,25 @@ export function blobStoreContract(name: string, makeHarness: () => Promise<BlobS
       expect(await h.leftovers()).toEqual([]);
     });
 
+    it('takes in a staged file whose hash the caller computed while writing it, still checking size and expectations', async () => {
+      const data = randomBytes(h.largeBodyThreshold + 5000);
+      const file = path.join(tmp, 'staged-known');
+      await fs.writeFile(file, data);
+      // The announced size and hash are still enforced against the caller's hash and the file's length.
+      await expectCode(store.putFile(file, { knownSha256: sha(data), expectedSize: data.length - 1 }), 'blob_size_mismatch');
+      await expectCode(store.putFile(file, { knownSha256: sha(data), expectedSha256: sha('other') }), 'blob_hash_mismatch');
+      await expectCode(store.putFile(file, { knownSha256: sha(data), maxBytes: 100 }), 'blob_too_large');
+      await expectCode(store.putFile(file, { knownSha256: 'not-a-hash' }), 'blob_invalid_hash');
+      expect((await fs.readFile(file)).equals(data)).toBe(true);
+      await expectEmpty();
+
+      const r = await store.putFile(file, { knownSha256: sha(data), expectedSha256: sha(data), expectedSize: data.length });
+      expect(r).toEqual({ sha256: sha(data), size: data.length, created: true });
+      await expect(fs.access(file)).rejects.toThrow();
+      expect((await readAll(await store.get(r.sha256))).equals(data)).toBe(true);
+      expect(await h.leftovers()).toEqual([]);
+    });
+
     it('fails cleanly when the source stream errors half-way', async () => {
       async function* broken() {
         yield randomBytes(h.largeBodyThreshold + 1000);

@@ -28,6 +28,7 @@ import {
   type BlobInfo,
   type BlobStore,
   type ByteRange,
+  type PutFileOptions,
   type PutOptions,
   type PutResult,
 } from './blobs.store.js';
@@ -174,11 +175,17 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async putFile(path: string, options?: PutOptions): Promise<PutResult> {
+  async putFile(path: string, options?: PutFileOptions): Promise<PutResult> {
     const o = checkPutOptions(options);
     let sha256: string;
     let size = 0;
     try {
+      if (o.knownSha256 !== undefined) {
+        // Hashed by the caller as it wrote the file: skip this pass; put() below still verifies.
+        size = (await fs.stat(path)).size;
+        checkSizeSoFar(size, o);
+        return await this.putKnown(path, o.knownSha256, size, o);
+      }
       const hash = createHash('sha256');
       for await (const c of createReadStream(path, { highWaterMark: MiB }) as AsyncIterable<Buffer>) {
         size += c.length;
@@ -191,6 +198,10 @@ export class S3BlobStore implements BlobStore {
       if ((e as { code?: string }).code === 'ENOENT') throw new BlobError('blob_not_found', `No staged file at ${path}`, undefined, { cause: e });
       throw new BlobError('blob_store_unavailable', `Blob store: cannot read staged file ${path}`, undefined, { cause: e });
     }
+    return this.putKnown(path, sha256, size, o);
+  }
+
+  private async putKnown(path: string, sha256: string, size: number, o: PutOptions): Promise<PutResult> {
     checkFinal(sha256, size, o);
     let result: PutResult;
     if (await this.has(sha256)) {

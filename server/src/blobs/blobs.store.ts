@@ -24,7 +24,7 @@ export interface BlobStore {
    * Takes in a complete file already staged on local disk (e.g. a finished resumable upload). On
    * success the source file is consumed (moved or deleted); on failure it is left where it was.
    */
-  putFile(path: string, options?: PutOptions): Promise<PutResult>;
+  putFile(path: string, options?: PutFileOptions): Promise<PutResult>;
   /**
    * Opens a blob for reading. `range` is inclusive on both ends like an HTTP Range header;
    * an `end` past the last byte is clamped, a `start` past it is `blob_range_invalid`.
@@ -43,6 +43,16 @@ export interface PutOptions {
   expectedSha256?: string;
   expectedSize?: number;
   maxBytes?: number;
+}
+
+export interface PutFileOptions extends PutOptions {
+  /**
+   * The sha256 of the file's bytes, computed by the caller from the very bytes it wrote into the
+   * file (e.g. a resumable upload hashed as it arrived). The local store then publishes without
+   * reading the file again; the S3 store skips its first hashing pass and still verifies while
+   * sending. Never pass a hash the caller did not compute itself from those bytes.
+   */
+  knownSha256?: string;
 }
 
 export interface PutResult {
@@ -104,9 +114,10 @@ export function assertSha256(value: unknown): asserts value is string {
   }
 }
 
-export function checkPutOptions(options: PutOptions | undefined): PutOptions {
-  const o = options ?? {};
+export function checkPutOptions<T extends PutFileOptions>(options: T | undefined): T {
+  const o = options ?? ({} as T);
   if (o.expectedSha256 !== undefined) assertSha256(o.expectedSha256);
+  if (o.knownSha256 !== undefined) assertSha256(o.knownSha256);
   for (const key of ['expectedSize', 'maxBytes'] as const) {
     const v = o[key];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) {

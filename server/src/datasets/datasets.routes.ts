@@ -9,7 +9,7 @@ import { toAppError, mapErrors } from './datasets.errors.js';
 import type { DatasetCaller } from './datasets.access.js';
 import { DATASET_ROLES } from './datasets.access.js';
 import { archiveStream } from './datasets.archive.js';
-import { attachAuth, TUS_PATH } from './datasets.uploads.js';
+import { attachAuth, BATCH_BODY_LIMIT, BATCH_MAX_FILE_BYTES, BATCH_MAX_FILES, TUS_PATH } from './datasets.uploads.js';
 import type { TreeChange } from './datasets.tree.js';
 
 const caller = (req: FastifyRequest): DatasetCaller => {
@@ -278,6 +278,31 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       bodyLimit: COMMIT_BODY_LIMIT,
       schema: { tags, summary: 'Which of these sha256 hashes the server already has for you (those files need not be sent)', params: SessParams, body: Obj({ sha256: Type.Array(Hash, { maxItems: 200_000 }) }), response: R },
     }, async (req) => uploads.check(caller(req), sess(req).ds, sess(req).sid, (req.body as { sha256: string[] }).sha256));
+
+    app.post('/api/v1/datasets/:ds/uploads/:sid/batch', {
+      config: { access: { scope: 'datasets:write' } },
+      bodyLimit: BATCH_BODY_LIMIT,
+      schema: {
+        tags,
+        summary: 'Send many small files in one request (each verified by its sha256); larger files go through tus',
+        description:
+          `Stages files of at most ${BATCH_MAX_FILE_BYTES} bytes each (at most ${BATCH_MAX_FILES} per request, body up to ${BATCH_BODY_LIMIT} bytes) ` +
+          'into the upload session, exactly like finished tus uploads: nothing reaches the draft before the commit. Each body is base64; ' +
+          'its length and sha256 must match what is announced, else the whole batch is refused (blob_size_mismatch, blob_hash_mismatch) and nothing is recorded.',
+        params: SessParams,
+        body: Obj({
+          files: Type.Array(
+            Obj({
+              sha256: Hash,
+              size: Type.Integer({ minimum: 0 }),
+              data: Type.String({ maxLength: Math.ceil(BATCH_MAX_FILE_BYTES / 3) * 4, contentEncoding: 'base64', description: 'the file\'s bytes, base64' }),
+            }),
+            { minItems: 1, maxItems: BATCH_MAX_FILES },
+          ),
+        }),
+        response: R,
+      },
+    }, async (req) => uploads.batch(caller(req), sess(req).ds, sess(req).sid, (req.body as { files: { sha256: string; size: number; data: string }[] }).files));
 
     app.post('/api/v1/datasets/:ds/uploads/:sid/commit', {
       config: { access: { scope: 'datasets:write' } },

@@ -306,6 +306,14 @@ export class DatasetsService {
     return tree;
   }
 
+  /** Each content of the draft as it is now, with its size (editors may reference it freely: it is this dataset's). */
+  async draftContent(datasetId: string): Promise<Map<string, number>> {
+    const tree = await this.treeOf(this.db, await datasetsStore.draft(this.db, datasetId));
+    const out = new Map<string, number>();
+    for (const e of tree.entries()) out.set(e.sha256, e.size);
+    return out;
+  }
+
   private cacheTree(versionId: string, tree: DatasetTree) {
     this.trees.set(`${versionId}:${tree.rootHash}`, tree);
     while (this.trees.size > 16) this.trees.delete(this.trees.keys().next().value!);
@@ -407,9 +415,12 @@ export class DatasetsService {
       if (!Number.isSafeInteger(c.size) || c.size < 0) throw fail('validation_failed', `Change ${i}: size must be a non-negative integer`, [{ pointer: `/changes/${i}/size`, message: 'invalid size' }]);
       wanted.set(c.sha256, c.size);
     });
-    const unknown = [...wanted.keys()].filter((h) => !opts.trustedHashes?.has(h));
+    // Content already in the draft needs no lookup: an unchanged re-upload puts 20,000 of those.
+    const inDraft = await this.draftContent(ds.id);
+    const unknown = [...wanted.keys()].filter((h) => !opts.trustedHashes?.has(h) && !inDraft.has(h));
     const known = await datasetsStore.knownBlobs(this.db, unknown, { datasetId: ds.id, userId: user.userId, everything: can(caller.auth, 'datasets:manage'), sessionId: opts.sessionId });
     for (const [h, s] of opts.trustedHashes ?? []) known.set(h, s);
+    for (const h of wanted.keys()) if (inDraft.has(h)) known.set(h, inDraft.get(h)!);
     const missing = [...wanted.keys()].filter((h) => !known.has(h));
     if (missing.length) {
       throw fail('upload_missing', `${missing.length} file(s) reference content that was not uploaded; upload them first`, { missing: missing.slice(0, 100) });

@@ -276,6 +276,12 @@ export const datasetsStore = {
   session: (db: Exec, id: string) => db.selectFrom('dataset_upload_sessions').selectAll().where('id', '=', id).executeTakeFirst(),
   setSessionStatus: (db: Exec, id: string, status: UploadSessionRow['status']) => db.updateTable('dataset_upload_sessions').set({ status }).where('id', '=', id).execute(),
   insertUpload: (db: Exec, u: Omit<UploadRow, 'created_at' | 'finished_at' | 'sha256'>) => db.insertInto('dataset_uploads').values(u as never).execute(),
+  /** Uploads that arrived whole and verified in one request (small-file batches): one INSERT for all. */
+  insertFinishedUploads: async (db: Exec, sessionId: string, rows: { id: string; size: number; sha256: string }[]) => {
+    if (!rows.length) return;
+    await sql`INSERT INTO dataset_uploads (id, session_id, size, expected_sha256, sha256, finished_at)
+      SELECT i, ${sessionId}::uuid, z, h, h, now() FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.size)}::bigint[], ${rows.map((r) => r.sha256)}::text[]) AS t(i, z, h)`.execute(db);
+  },
   upload: (db: Exec, id: string) => db.selectFrom('dataset_uploads').selectAll().where('id', '=', id).executeTakeFirst(),
   finishUpload: (db: Exec, id: string, sha256: string) => db.updateTable('dataset_uploads').set({ sha256, finished_at: new Date() }).where('id', '=', id).execute(),
   unfinishedUploads: (db: Exec, sessionId: string) => db.selectFrom('dataset_uploads').selectAll().where('session_id', '=', sessionId).where('sha256', 'is', null).execute(),

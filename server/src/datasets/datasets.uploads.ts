@@ -1,9 +1,9 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Server as TusServer } from '@tus/server';
-import { FileStore } from '@tus/file-store';
 import type { Upload } from '@tus/utils';
 import type pg from 'pg';
 import type { Db } from '../database/database.js';
@@ -15,11 +15,19 @@ import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
 import type { TreeChange } from './datasets.tree.js';
 import { datasetsStore, type UploadRow, type UploadSessionRow } from './datasets.store.js';
 import type { DatasetCaller } from './datasets.access.js';
-import { toAppError } from './datasets.errors.js';
+import { mapErrors, toAppError } from './datasets.errors.js';
+import { HashingFileStore } from './datasets.tusstore.js';
 import type { DatasetsService } from './datasets.service.js';
 
 export const TUS_PATH = '/api/v1/uploads/tus';
 export const SESSION_TTL_MS = 7 * 86_400_000;
+/** Small-file batches: the largest file one may carry, and how many files (see docs/datasets.md). */
+export const BATCH_MAX_FILE_BYTES = 1024 * 1024;
+export const BATCH_MAX_FILES = 2000;
+/** Request body limit of a batch (JSON with base64 bodies: 4/3 of the bytes, plus the manifest). */
+export const BATCH_BODY_LIMIT = 24 * 1024 * 1024;
+/** Blobs written at once while a batch is stored (each costs a few fsyncs on the local store). */
+const BATCH_WRITE_PARALLEL = 8;
 /** Held shared while a blob is taken in and recorded, exclusive while GC decides what to delete. */
 export const BLOB_GC_LOCK = 0x63626c62; // 'cblb'
 const AUTH = Symbol.for('cairn.auth');
@@ -57,6 +65,7 @@ function tusError(e: unknown): { status_code: number; body: string } {
  */
 export class UploadsService {
   readonly tus: TusServer;
+  private readonly store: HashingFileStore;
 
   constructor(
     private readonly db: Db,
@@ -66,9 +75,10 @@ export class UploadsService {
     private readonly config: UploadsConfig,
     private readonly log: Logger,
   ) {
+    this.store = new HashingFileStore({ directory: config.uploadDir });
     this.tus = new TusServer({
       path: TUS_PATH,
-      datastore: new FileStore({ directory: config.uploadDir }),
+      datastore: this.store,
       relativeLocation: true,
       respectForwardedHeaders: false,
       // Each session's bytes are bounded by the quotas; tus asks before accepting an Upload-Length.
@@ -107,7 +117,7 @@ export class UploadsService {
     });
   }
 
-  private async maxSizeFor(auth: AuthContext | undefined): Promise<number> {
+  async maxSizeFor(auth: AuthContext | undefined): Promise<number> {
     if (!auth || auth.actor.kind !== 'user') return 0;
     const staged = await datasetsStore.stagedBytes(this.db, auth.actor.userId);
     return Math.max(0, this.config.userUploadQuotaBytes - staged);
@@ -136,9 +146,11 @@ export class UploadsService {
     const bad = hashes.findIndex((h) => !isSha256(h));
     if (bad >= 0) throw fail('blob_invalid_hash', `sha256/${bad} is not 64 lowercase hexadecimal characters`, [{ pointer: `/sha256/${bad}`, message: 'invalid hash' }]);
     await this.ingestPending(s.id);
-    const known = await datasetsStore.knownBlobs(this.db, [...new Set(hashes)], { datasetId: s.dataset_id, userId: s.user_id, everything: false, sessionId: s.id });
-    if (hashes.includes(EMPTY_SHA256)) known.set(EMPTY_SHA256, 0);
-    return { have: [...known.keys()] };
+    const inDraft = await this.datasets.draftContent(s.dataset_id);
+    const rest = [...new Set(hashes)].filter((h) => !inDraft.has(h));
+    const known = await datasetsStore.knownBlobs(this.db, rest, { datasetId: s.dataset_id, userId: s.user_id, everything: false, sessionId: s.id });
+    const have = [...new Set(hashes)].filter((h) => inDraft.has(h) || known.has(h) || h === EMPTY_SHA256);
+    return { have };
   }
 
   async commit(caller: DatasetCaller, key: string, sessionId: string, input: { changes: TreeChange[]; baseRevision?: number; message?: string }) {
@@ -157,6 +169,67 @@ export class UploadsService {
         await datasetsStore.setSessionStatus(trx, s.id, 'committed');
       },
     });
+  }
+
+  /**
+   * Small files in one request: each body is checked against its announced size and sha256 before
+   * anything is stored, then stored and recorded as a finished upload of the session, exactly like
+   * a completed tus upload. All or nothing: one wrong file refuses the whole batch (a retry sends
+   * it again; batches are small). Large files keep tus, which resumes at the byte.
+   */
+  async batch(caller: DatasetCaller, key: string, sessionId: string, files: { sha256: string; size: number; data: string }[]) {
+    const s = await this.openSession(caller, key, sessionId);
+    if (files.length > BATCH_MAX_FILES) throw fail('payload_too_large', `A batch holds at most ${BATCH_MAX_FILES} files`);
+    const bodies = new Map<string, Buffer>();
+    files.forEach((f, i) => {
+      if (!isSha256(f.sha256)) throw fail('blob_invalid_hash', `files/${i}/sha256 is not 64 lowercase hexadecimal characters`, [{ pointer: `/files/${i}/sha256`, message: 'invalid hash' }]);
+      if (!Number.isSafeInteger(f.size) || f.size < 0 || f.size > BATCH_MAX_FILE_BYTES) {
+        throw fail('payload_too_large', `files/${i}: a batch carries files of at most ${BATCH_MAX_FILE_BYTES} bytes; send larger ones through tus`, [{ pointer: `/files/${i}/size`, message: 'too large for a batch' }]);
+      }
+      const body = Buffer.from(f.data, 'base64');
+      if (body.length !== f.size) throw fail('blob_size_mismatch', `files/${i} has ${body.length} bytes, ${f.size} were announced`, [{ pointer: `/files/${i}/data`, message: 'size mismatch', expectedSize: f.size, actualSize: body.length }]);
+      const actual = createHash('sha256').update(body).digest('hex');
+      if (actual !== f.sha256) throw fail('blob_hash_mismatch', `files/${i} does not hash to its announced sha256`, [{ pointer: `/files/${i}/data`, message: 'hash mismatch', expectedSha256: f.sha256, actualSha256: actual }]);
+      bodies.set(f.sha256, body);
+    });
+    let bytes = 0;
+    let largest = 0;
+    for (const b of bodies.values()) {
+      bytes += b.length;
+      largest = Math.max(largest, b.length);
+    }
+    const room = await this.maxSizeFor(caller.auth);
+    if (bytes > room) throw fail('quota_exceeded', `This batch of ${bytes} bytes exceeds your remaining upload quota of ${room} bytes`, { quota: room });
+    const ds = (await datasetsStore.byIdOrAccession(this.db, s.dataset_id))!;
+    const quota = ds.quota_bytes ?? this.config.datasetQuotaBytes;
+    if (largest > quota) throw fail('quota_exceeded', `A file of ${largest} bytes does not fit in this dataset's quota of ${quota} bytes`, { quota });
+
+    const client = await this.pool.connect();
+    try {
+      // Stored and recorded under the shared GC lock, like a tus intake: GC never deletes content between the two.
+      await client.query('SELECT pg_advisory_lock_shared($1)', [BLOB_GC_LOCK]);
+      try {
+        const todo = [...bodies];
+        let next = 0;
+        let created = 0;
+        const worker = async () => {
+          while (next < todo.length) {
+            const [sha256, body] = todo[next++]!;
+            // Content stored before (perhaps by someone else, privately) is not written again.
+            if (await this.blobs.has(sha256)) continue;
+            const r = await this.blobs.put(Readable.from([body]), { expectedSha256: sha256, expectedSize: body.length });
+            if (r.created) created++;
+          }
+        };
+        await mapErrors(() => Promise.all(Array.from({ length: Math.min(BATCH_WRITE_PARALLEL, todo.length) }, worker)));
+        await datasetsStore.insertFinishedUploads(this.db, s.id, todo.map(([sha256, body]) => ({ id: newId(), size: body.length, sha256 })));
+        return { stored: todo.length, created, bytes };
+      } finally {
+        await client.query('SELECT pg_advisory_unlock_shared($1)', [BLOB_GC_LOCK]).catch(() => {});
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async abort(caller: DatasetCaller, key: string, sessionId: string) {
@@ -204,7 +277,10 @@ export class UploadsService {
         const staged = path.join(this.config.uploadDir, row.id);
         let r;
         try {
-          r = await this.blobs.putFile(staged, { ...(row.expected_sha256 ? { expectedSha256: row.expected_sha256 } : {}), expectedSize: row.size, maxBytes: row.size });
+          // Hashed as the bytes arrived when this process saw all of them; otherwise (a restart in
+          // between, another instance) the store reads the file again to hash it.
+          const knownSha256 = this.store.takeDigest(row.id, row.size);
+          r = await this.blobs.putFile(staged, { ...(row.expected_sha256 ? { expectedSha256: row.expected_sha256 } : {}), ...(knownSha256 ? { knownSha256 } : {}), expectedSize: row.size, maxBytes: row.size });
         } catch (e) {
           if (e instanceof BlobError && (e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch')) {
             // Wrong bytes can never become right: drop the upload so a retry starts from zero.
