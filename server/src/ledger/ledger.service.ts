@@ -6,7 +6,7 @@ import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel
 import { newId, isUuid } from '../kernel/ids.js';
 import type { Clock } from '../kernel/clock.js';
 import { JsonValueError, canonicalJsonChecked, entryHash, jsonHash } from './ledger.hash.js';
-import { ledgerStore, type RawRow, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
+import { ledgerStore, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
 
 export const MAX_DATA_BYTES = 1024 * 1024;
 export const MAX_BATCH = 10_000;
@@ -90,17 +90,6 @@ export function decodeCursor(s: string): LedgerCursor {
   const position = Number(m[2]);
   if (!Number.isSafeInteger(position) || BigInt(m[1]!) > 2n ** 63n - 1n) throw bad();
   return { tx: m[1]!, position };
-}
-
-/** toPublicEntry's JSON, built as text around the stored data's JSON. Keep the two in step. */
-function rawEntryJson(r: RawRow): string {
-  const str = JSON.stringify;
-  return (
-    `{"id":"${r.id}","position":${r.position},"type":${str(r.type)},"typeVersion":${r.type_version ?? 'null'},` +
-    `"stream":${str(r.stream)},"streamSeq":${r.stream_seq ?? 'null'},"data":${r.data_json ?? 'null'},` +
-    `"actor":{"kind":${str(r.actor_kind)},"id":${str(r.actor_id)}},"occurredAt":"${r.occurred_at.toISOString()}",` +
-    `"recordedAt":"${r.recorded_at.toISOString()}","transactionId":${str(r.transaction_id)},"hash":"${r.hash_hex}"}`
-  );
 }
 
 export function toPublicEntry(r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): PublicEntry {
@@ -426,13 +415,13 @@ export class LedgerService {
     };
   }
 
-  /** The list answer as JSON text, with each event's data spliced in as stored (the HTTP hot path; same shape as list). */
+  /** The list answer as JSON text, rendered by PostgreSQL (the HTTP hot path; same shape as listScoped). */
   async listJson(ctx: AuthContext, q: ListQueryInput): Promise<string> {
     const scope = await this.readScope(ctx);
-    const rows = await ledgerStore.listRaw(this.db, scope, this.listFilter(scope, q));
-    const last = rows[rows.length - 1];
-    const next = last ? encodeCursor({ tx: last.tx, position: last.position }) : (q.after ?? null);
-    return `{"events":[${rows.map(rawEntryJson).join(',')}],"next":${JSON.stringify(next)}}`;
+    const page = await ledgerStore.listPageJson(this.db, scope, this.listFilter(scope, q));
+    const [tx, position] = page.last ? page.last.split('.') : [];
+    const next = tx ? encodeCursor({ tx, position: Number(position) }) : (q.after ?? null);
+    return `{"events":[${page.json}],"next":${JSON.stringify(next)}}`;
   }
 
   /** Same as list, but with cursors per entry (for live tails). */

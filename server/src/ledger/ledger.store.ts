@@ -22,23 +22,6 @@ export interface EntryRow {
   hash: Buffer;
 }
 
-export interface RawRow {
-  tx: string;
-  position: number;
-  id: string;
-  type: string;
-  type_version: number | null;
-  stream: string | null;
-  stream_seq: number | null;
-  data_json: string | null;
-  actor_kind: string;
-  actor_id: string | null;
-  occurred_at: Date;
-  recorded_at: Date;
-  transaction_id: string | null;
-  hash_hex: string;
-}
-
 export interface NewEntryRow {
   id: string;
   stream: string | null;
@@ -181,14 +164,33 @@ export const ledgerStore = {
    * answer, so no event's data is parsed into objects and serialised again (most of a large
    * page's time otherwise). Timestamps stay typed: formatting them in SQL costs more than here.
    */
-  async listRaw(db: Exec, scope: ReadScope, f: ListFilter): Promise<RawRow[]> {
-    const r = await sql<RawRow>`
-      SELECT tx::text AS tx, position, id, type, type_version, stream, stream_seq, data::text AS data_json,
-             actor_kind, actor_id, occurred_at, recorded_at, transaction_id, encode(hash, 'hex') AS hash_hex
-      FROM ledger_entries ${listWhere(scope, f)}
-      ORDER BY ledger_entries.tx, ledger_entries.position
-      LIMIT ${f.limit}`.execute(db);
-    return r.rows;
+  /**
+   * A page as JSON text, rendered by PostgreSQL (one row back, whatever the page size): the same
+   * shape as toPublicEntry, so a listed entry reads exactly like the entry fetched by id. Parsing a
+   * thousand rows of fourteen columns, their dates above all, cost Node more than the query.
+   * type, stream, actor kind and actor id are quoted without escaping: every write path admits
+   * only names of TYPE_RE / STREAM_RE, fixed kinds and uuids (JSON-safe characters); the free-form
+   * transactionId goes through to_json.
+   */
+  async listPageJson(db: Exec, scope: ReadScope, f: ListFilter): Promise<{ json: string; count: number; last: string | null }> {
+    const r = await sql<{ json: string | null; n: number; last: string | null }>`
+      SELECT string_agg(j, ',' ORDER BY tx, position) AS json, count(*)::int AS n,
+             (array_agg(tx::text || '.' || position ORDER BY tx DESC, position DESC))[1] AS last
+      FROM (
+        SELECT tx, position,
+          '{"id":"' || id || '","position":' || position || ',"type":"' || type ||
+          '","typeVersion":' || coalesce(type_version::text, 'null') || ',"stream":' || coalesce('"' || stream || '"', 'null') ||
+          ',"streamSeq":' || coalesce(stream_seq::text, 'null') || ',"data":' || coalesce(data::text, 'null') ||
+          ',"actor":{"kind":"' || actor_kind || '","id":' || coalesce('"' || actor_id || '"', 'null') ||
+          '},"occurredAt":"' || to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ||
+          '","recordedAt":"' || to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') ||
+          '","transactionId":' || coalesce(to_json(transaction_id)::text, 'null') || ',"hash":"' || encode(hash, 'hex') || '"}' AS j
+        FROM ledger_entries ${listWhere(scope, f)}
+        ORDER BY ledger_entries.tx, ledger_entries.position
+        LIMIT ${f.limit}
+      ) AS page`.execute(db);
+    const row = r.rows[0]!;
+    return { json: row.json ?? '', count: row.n, last: row.last };
   },
 
   /** Every entry of a stream in chain order, for verification. */

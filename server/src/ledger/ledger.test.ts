@@ -135,6 +135,12 @@ describe('reading', () => {
     const one = (await app.inject({ url: `/api/v1/events/${listed.id}`, headers: { authorization: auth } })).json();
     expect(listed).toEqual(one);
     expect(listed.occurredAt).toBe('2026-03-04T05:06:07.089Z');
+    // Early years, nulls and every escape JSON has.
+    await append([{ type: 'same.shape2', data: { s: '\\ \b\f\n\r\t \u0001 \u007f \ud83d\ude00' }, occurredAt: '0999-12-31T23:59:59.999Z' }]);
+    const early = (await app.inject({ url: '/api/v1/events?type=same.shape2', headers: { authorization: auth } })).json().events[0];
+    expect(early).toEqual((await app.inject({ url: `/api/v1/events/${early.id}`, headers: { authorization: auth } })).json());
+    expect(early.occurredAt).toBe('0999-12-31T23:59:59.999Z');
+    expect(early.stream).toBeNull();
   });
 
   it('rejects forged cursors with invalid_cursor', async () => {
