@@ -121,6 +121,55 @@ export interface UploadSession {
   tusEndpoint: string;
 }
 
+/** One file for a small-file batch: its hash, size, and a way to read its bytes when its batch is sent. */
+export interface SmallFile {
+  sha256: string;
+  size: number;
+  read(): Promise<Uint8Array> | Uint8Array;
+}
+
+export interface BatchResult {
+  /** Distinct contents recorded in the session. */
+  stored: number;
+  /** Of those, how many were new to the blob store. */
+  created: number;
+  bytes: number;
+}
+
+/** Server limits of `POST …/uploads/:sid/batch` (larger files go through tus). */
+export const BATCH_MAX_FILE_BYTES = 1024 * 1024;
+export const BATCH_MAX_FILES = 2000;
+/** What the client packs into one batch: about 8 MiB of base64 per request, well under the server's 24 MiB body limit. */
+const BATCH_TARGET_BYTES = 6 * 1024 * 1024;
+const BATCH_TARGET_FILES = 1000;
+
+function toBase64(bytes: Uint8Array): string {
+  const B = (globalThis as { Buffer?: { from(b: Uint8Array): { toString(enc: string): string } } }).Buffer;
+  if (B) return B.from(bytes).toString('base64');
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+/** Packs files into batches under the request limits, in order. */
+export function planBatches<T extends { size: number }>(files: T[], target = { bytes: BATCH_TARGET_BYTES, files: BATCH_TARGET_FILES }): T[][] {
+  const out: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    if (f.size > BATCH_MAX_FILE_BYTES) throw new RangeError(`a file of ${f.size} bytes is too large for a batch (at most ${BATCH_MAX_FILE_BYTES})`);
+    if (cur.length && (cur.length >= Math.min(target.files, BATCH_MAX_FILES) || bytes + f.size > target.bytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(f);
+    bytes += f.size;
+  }
+  if (cur.length) out.push(cur);
+  return out;
+}
+
 export interface CommitResult {
   draft: DatasetVersion;
   changed: boolean;
@@ -153,9 +202,9 @@ export interface Facet {
 }
 
 /**
- * Datasets: versioned file trees (see docs/datasets.md). Uploads go through tus
- * (`session.tusEndpoint`, metadata `sessionId` and optional `sha256`); a reviewer token, when
- * given, is sent as X-Cairn-Review on every call.
+ * Datasets: versioned file trees (see docs/datasets.md). Large files go through tus
+ * (`session.tusEndpoint`, metadata `sessionId` and optional `sha256`), small ones many per request
+ * (`sendSmallFiles`); a reviewer token, when given, is sent as X-Cairn-Review on every call.
  */
 export class DatasetsApi {
   constructor(
@@ -235,6 +284,38 @@ export class DatasetsApi {
   /** Which of these hashes the server already has for you: those files need not be sent. */
   async have(ds: string, sessionId: string, sha256: string[]): Promise<Set<string>> {
     return new Set((await this.http.post<{ have: string[] }>(this.p(ds, `/uploads/${seg(sessionId)}/check`), { sha256 })).have);
+  }
+  /** One small-file batch (see `sendSmallFiles`, which splits any number of files into batches). */
+  uploadBatch(ds: string, sessionId: string, files: { sha256: string; size: number; data: Uint8Array }[]) {
+    return this.http.post<BatchResult>(this.p(ds, `/uploads/${seg(sessionId)}/batch`), { files: files.map((f) => ({ sha256: f.sha256, size: f.size, data: toBase64(f.data) })) });
+  }
+  /**
+   * Stages small files (each at most BATCH_MAX_FILE_BYTES) in the session, many per request and
+   * `parallel` requests at once; each file's bytes are read only when its batch is sent. Files
+   * whose content is already staged or stored for you should be left out (see `have`).
+   */
+  async sendSmallFiles(ds: string, sessionId: string, files: SmallFile[], opts: { parallel?: number; onBatch?: (files: number, bytes: number) => void } = {}): Promise<BatchResult> {
+    const batches = planBatches(files);
+    const total: BatchResult = { stored: 0, created: 0, bytes: 0 };
+    let next = 0;
+    let failed: unknown;
+    const worker = async () => {
+      while (failed === undefined && next < batches.length) {
+        const batch = batches[next++]!;
+        try {
+          const r = await this.uploadBatch(ds, sessionId, await Promise.all(batch.map(async (f) => ({ sha256: f.sha256, size: f.size, data: await f.read() }))));
+          total.stored += r.stored;
+          total.created += r.created;
+          total.bytes += r.bytes;
+          opts.onBatch?.(batch.length, batch.reduce((s, f) => s + f.size, 0));
+        } catch (e) {
+          failed ??= e;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.parallel ?? 4, batches.length) }, worker));
+    if (failed !== undefined) throw failed;
+    return total;
   }
   commitUpload(ds: string, sessionId: string, changes: DatasetChange[], opts: { baseRevision?: number; message?: string } = {}) {
     return this.http.post<CommitResult>(this.p(ds, `/uploads/${seg(sessionId)}/commit`), { changes, ...opts });

@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnClient } from '@cairn/sdk';
+import { BATCH_MAX_FILE_BYTES, CairnClient } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../../server/test/harness.js';
 import { downloadVersion, uploadDirectory } from './datasets.js';
 
@@ -51,6 +51,7 @@ describe('cairn datasets upload/download', () => {
     const first = await uploadDirectory(client, ds, src, { env });
     expect(first).toMatchObject({ files: 5, changed: true });
     expect(first.sent).toBe(4); // the empty file is never sent
+    expect(first.sentInBatches).toBe(3); // the 3 MiB file went through tus
     const again = await uploadDirectory(client, ds, src, { env });
     expect(again).toMatchObject({ files: 5, sent: 0, bytesSent: 0, changed: false });
 
@@ -74,6 +75,31 @@ describe('cairn datasets upload/download', () => {
     expect(fs.existsSync(path.join(dst, 'sub-01/anat/T1w.nii'))).toBe(false);
     await downloadVersion(client, ds, 'draft', dst);
     expect(sha(fs.readFileSync(path.join(dst, 'sub-01/anat/T1w.nii')))).toBe(sha(big));
+  });
+
+  it('sends small files many per request and, after an interruption, only what the session lacks', async () => {
+    const ds = (await client.datasets.create({ title: 'Batches' })).accession;
+    const src = tmp();
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 2100; i++) files[`sub-${i % 30}/f-${i}.txt`] = Buffer.from(`file ${i}\n`);
+    files['large.bin'] = randomBytes(BATCH_MAX_FILE_BYTES + 1);
+    writeTree(src, files);
+    // A run cut off after its first batch: the session already holds 1,000 of the small files.
+    const session = await client.datasets.openUpload(ds);
+    const first = Object.values(files).slice(0, 1000);
+    await client.datasets.sendSmallFiles(ds, session.id, first.map((b) => ({ sha256: sha(b), size: b.length, read: () => b })));
+    const key = createHash('sha256').update(path.resolve(src)).digest('hex').slice(0, 16);
+    const stateFile = path.join(env.XDG_CONFIG_HOME!, 'cairn', 'uploads', `${ds}-${key}.json`);
+    fs.mkdirSync(path.dirname(stateFile), { recursive: true });
+    fs.writeFileSync(stateFile, JSON.stringify({ sessionId: session.id, urls: {}, hashes: {} }));
+
+    const r = await uploadDirectory(client, ds, src, { env });
+    expect(r).toMatchObject({ files: 2101, sent: 1101, sentInBatches: 1100, changed: true });
+    const listed = (await client.datasets.files(ds, 'draft')).files;
+    expect(listed).toHaveLength(2101);
+    for (const f of listed) expect(f.sha256).toBe(sha(files[f.path]!));
+    const back = await client.datasets.download(ds, 'draft', 'sub-7/f-7.txt');
+    expect(Buffer.from(await back.arrayBuffer()).toString()).toBe('file 7\n');
   });
 
   it('resumes an interrupted upload at the byte the server has instead of starting again', async () => {
