@@ -10,6 +10,8 @@
  *    authenticated read: p99 must stay < 50 ms.
  *
  * Run: `node --import tsx bench/views.bench.ts` (or through the bench runner, via run()).
+ * Knobs: BENCH_VIEW_EVENTS (events aggregated, default 100000), BENCH_VIEW_TRIVIAL_RUNS (runs per
+ * trivial figure, default 400), BENCH_VIEW_PARTS (comma-separated subset of trivial,aggregate,slow).
  */
 import { performance } from 'node:perf_hooks';
 import { adminToken, fmt, percentile, request, startBenchServer, type Figure } from './lib.js';
@@ -18,7 +20,8 @@ const EVENTS = Number(process.env.BENCH_VIEW_EVENTS ?? 100_000);
 const DAYS = 100;
 const TYPE = 'bench.example/steps';
 const START = Date.UTC(2025, 0, 1);
-const TRIVIAL_RUNS = 400;
+const TRIVIAL_RUNS = Number(process.env.BENCH_VIEW_TRIVIAL_RUNS ?? 400);
+const PARTS = new Set((process.env.BENCH_VIEW_PARTS ?? 'trivial,aggregate,slow').split(',').map((p) => p.trim()));
 const SLOW_RUNS = 20;
 const SLOW_MS = 1000;
 
@@ -86,19 +89,20 @@ export async function run(): Promise<Figure[]> {
     const runView = (id: string, input: unknown) => json('POST', `/api/v1/views/${id}/run`, { input }, app);
 
     // --- 1. trivial view ------------------------------------------------------------------
-    const trivial = await view('Trivial', { 'main.js': 'export default ({ input }) => ({ ok: true, n: input.n })' }, []);
-    for (let i = 0; i < 50; i++) await must(runView(trivial, { n: -i - 1 }));
-    const fresh: number[] = [];
-    const floor: number[] = [];
-    for (let i = 0; i < TRIVIAL_RUNS; i++) {
-      const t0 = performance.now();
-      const r = await runView(trivial, { n: i });
-      fresh.push(performance.now() - t0);
-      if (r.status !== 200 || JSON.parse(r.body).stats.cached) throw new Error(`trivial run: ${r.status} ${r.body}`);
-      // Interleaved, so both see the same load on a shared machine: the cheapest authenticated read.
-      const t1 = performance.now();
-      await must(request(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${pat}` } }));
-      floor.push(performance.now() - t1);
+    if (PARTS.has('trivial')) {
+      const trivial = await view('Trivial', { 'main.js': 'export default ({ input }) => ({ ok: true, n: input.n })' }, []);
+      for (let i = 0; i < 50; i++) await must(runView(trivial, { n: -i - 1 }));
+      const fresh: number[] = [];
+      const floor: number[] = [];
+      for (let i = 0; i < TRIVIAL_RUNS; i++) {
+        const t0 = performance.now();
+        const r = await runView(trivial, { n: i });
+        fresh.push(performance.now() - t0);
+        if (r.status !== 200 || JSON.parse(r.body).stats.cached) throw new Error(`trivial run: ${r.status} ${r.body}`);
+        // Interleaved, so both see the same load on a shared machine: the cheapest authenticated read.
+        const t1 = performance.now();
+        await must(request(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${pat}` } }));
+        floor.push(performance.now() - t1);
     }
     const cached: number[] = [];
     for (let i = 0; i < TRIVIAL_RUNS; i++) {
@@ -118,35 +122,37 @@ export async function run(): Promise<Figure[]> {
     });
     figures.push({ name: 'trivial view over HTTP, warm, new input each call: p99', value: percentile([...fresh].sort((a, b) => a - b), 99), unit: 'ms' });
     figures.push({ name: 'trivial view over HTTP, same input (answered from the cache): p50', value: median(cached), unit: 'ms' });
+    }
 
     // --- 2. aggregating 100,000 events ----------------------------------------------------
-    const events: { type: string; occurredAt: string; data: { steps: number } }[] = [];
-    let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
-    for (let i = 0; i < EVENTS; i++) events.push({ type: TYPE, occurredAt: new Date(START + Math.floor(rnd() * DAYS * 86_400_000)).toISOString(), data: { steps: Math.floor(rnd() * 5000) } });
-    const batches: (typeof events)[] = [];
-    for (let i = 0; i < events.length; i += 1000) batches.push(events.slice(i, i + 1000));
-    const ingest0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        for (let b = batches.shift(); b; b = batches.shift()) await must(json('POST', '/api/v1/events', { events: b }, app), [201]);
-      }),
-    );
-    console.error(`  (ingested ${EVENTS} events in ${Math.round(performance.now() - ingest0)} ms)`);
+    if (PARTS.has('aggregate')) {
+      const events: { type: string; occurredAt: string; data: { steps: number } }[] = [];
+      let seed = 42;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed / 2147483648);
+      for (let i = 0; i < EVENTS; i++) events.push({ type: TYPE, occurredAt: new Date(START + Math.floor(rnd() * DAYS * 86_400_000)).toISOString(), data: { steps: Math.floor(rnd() * 5000) } });
+      const batches: (typeof events)[] = [];
+      for (let i = 0; i < events.length; i += 1000) batches.push(events.slice(i, i + 1000));
+      const ingest0 = performance.now();
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let b = batches.shift(); b; b = batches.shift()) await must(json('POST', '/api/v1/events', { events: b }, app), [201]);
+        }),
+      );
+      console.error(`  (ingested ${EVENTS} events in ${Math.round(performance.now() - ingest0)} ms)`);
 
-    const from = new Date(START).toISOString();
-    const to = new Date(START + DAYS * 86_400_000).toISOString();
-    const agg = await view('Daily counts', { 'main.js': DAILY_COUNTS }, [TYPE], { maxQueryLimit: 10_000, cpuMs: 30_000, memoryMb: 256 }, { eventType: TYPE });
-    const expected = countPerDay(events, from, to);
-    const viewTimes: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      // A distinct input each time (the view ignores `round`), so nothing comes from the cache.
-      const r = await runView(agg, { from, to, round: i });
-      viewTimes.push(performance.now() - t0);
-      const body = JSON.parse(r.body);
-      if (r.status !== 200 || body.stats.cached || body.stats.eventsRead !== EVENTS) throw new Error(`aggregation: ${r.status} ${r.body.slice(0, 300)}`);
-      if (JSON.stringify(body.result) !== JSON.stringify(expected)) throw new Error('the view and plain Node disagree');
+      const from = new Date(START).toISOString();
+      const to = new Date(START + DAYS * 86_400_000).toISOString();
+      const agg = await view('Daily counts', { 'main.js': DAILY_COUNTS }, [TYPE], { maxQueryLimit: 10_000, cpuMs: 30_000, memoryMb: 256 }, { eventType: TYPE });
+      const expected = countPerDay(events, from, to);
+      const viewTimes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        // A distinct input each time (the view ignores `round`), so nothing comes from the cache.
+        const r = await runView(agg, { from, to, round: i });
+        viewTimes.push(performance.now() - t0);
+        const body = JSON.parse(r.body);
+        if (r.status !== 200 || body.stats.cached || body.stats.eventsRead !== EVENTS) throw new Error(`aggregation: ${r.status} ${r.body.slice(0, 300)}`);
+        if (JSON.stringify(body.result) !== JSON.stringify(expected)) throw new Error('the view and plain Node disagree');
     }
     const nodeTimes: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -176,14 +182,16 @@ export async function run(): Promise<Figure[]> {
     }
     countPerDay(pulled, from, to);
     figures.push({ name: `an app pulling the ${pulled.length.toLocaleString('en')} events over the events API and counting itself`, value: performance.now() - pull0, unit: 'ms', baseline: { name: 'the view', value: viewMs, unit: 'ms' } });
+    }
 
     // --- 3. slow views do not starve the API ----------------------------------------------
-    const slow = await view('Slow', { 'main.js': `export default ({ input }) => { const end = Date.now() + ${SLOW_MS}; let x = 0; while (Date.now() < end) x++; return { n: input.n, x: x > 0 }; }` }, [], { cpuMs: 30_000 });
-    const readBaseline: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const t0 = performance.now();
-      await must(request(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${pat}` } }));
-      readBaseline.push(performance.now() - t0);
+    if (PARTS.has('slow')) {
+      const slow = await view('Slow', { 'main.js': `export default ({ input }) => { const end = Date.now() + ${SLOW_MS}; let x = 0; while (Date.now() < end) x++; return { n: input.n, x: x > 0 }; }` }, [], { cpuMs: 30_000 });
+      const readBaseline: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const t0 = performance.now();
+        await must(request(`${url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${pat}` } }));
+        readBaseline.push(performance.now() - t0);
     }
     let done = 0;
     const slowRuns = Promise.all(
@@ -215,6 +223,7 @@ export async function run(): Promise<Figure[]> {
       pass: p99 < 50,
     });
     figures.push({ name: 'p50 of that read meanwhile', value: percentile(reads, 50), unit: 'ms' });
+    }
   } finally {
     await server.stop();
   }

@@ -19,10 +19,20 @@ import {
   type EventsPage,
   type EventsQuery,
   type Sandbox,
+  type SandboxLimits,
   type SandboxOptions,
   type ViewRuntime,
 } from './sandbox/sandbox.js';
-import { viewsStore, type InstanceRow, type OccurredCursor, type RunnableRow, type TemplateRow, type TemplateVersionRow } from './views.store.js';
+import {
+  viewsStore,
+  type InstanceRow,
+  type OccurredCursor,
+  type RunnableRow,
+  type StatsDelta,
+  type StoredResult,
+  type TemplateRow,
+  type TemplateVersionRow,
+} from './views.store.js';
 
 export const MAX_EVENT_TYPES = 20;
 export const MAX_CONFIGURATION_BYTES = 64 * 1024;
@@ -31,6 +41,15 @@ export const MAX_INPUT_BYTES = 256 * 1024;
 export const MAX_CACHED_RESULT_BYTES = 1024 * 1024;
 /** Distinct inputs remembered per instance; older ones are forgotten first. */
 export const CACHED_INPUTS_PER_INSTANCE = 32;
+/** Results kept in this process's memory in front of the table, all instances together. */
+const MEMORY_CACHE_BYTES = 32 * 1024 * 1024;
+const MEMORY_CACHE_ENTRIES = 4096;
+/** Instance definitions kept in memory (they never change; a deleted one is noticed on its next run). */
+const DEFINITIONS_KEPT = 2000;
+/** How long run counters and results wait to be written together (see scheduleWrite). */
+const WRITE_DELAY_MS = 100;
+/** Stored results per instance between two prunes of its older inputs. */
+const STORES_PER_PRUNE = 8;
 // Names are shown everywhere and typed by people: any letters or digits, spaces and common punctuation.
 const NAME_RE = /^[\p{L}\p{N}][\p{L}\p{N} ._/()&,'+:-]{0,99}$/u;
 const MAX_DESCRIPTION = 2000;
@@ -46,6 +65,25 @@ export interface RegisterTemplateInput {
   eventTypes?: string[];
   description?: string;
   limits?: Record<string, unknown>;
+}
+
+/** What running an instance needs and never changes (instances are immutable, versions too). */
+interface Definition {
+  id: string;
+  appId: string;
+  templateId: string;
+  templateVersion: number;
+  runtime: ViewRuntime;
+  eventTypes: string[];
+  limits: SandboxLimits;
+  configuration: unknown;
+}
+
+interface HeldResult {
+  key: string;
+  resultJson: string;
+  eventsRead: number;
+  bytes: number;
 }
 
 export interface RunOutcome {
@@ -89,6 +127,19 @@ export class ViewsService {
   private closed = false;
   /** Template versions are immutable, so their sources can be kept once loaded. */
   private readonly filesCache = new Map<string, Record<string, string>>();
+  private readonly definitions = new Map<string, Definition>();
+  /**
+   * Results this process computed or read, by instance and input hash, in front of the shared
+   * table. An entry only ever answers when its state key equals the one read for the run.
+   */
+  private readonly held = new Map<string, HeldResult>();
+  private heldBytes = 0;
+  /** Run counters and results not written yet: written after the answers, many at a time. */
+  private pendingStats = new Map<string, StatsDelta>();
+  private pendingResults = new Map<string, StoredResult>();
+  private readonly storesSincePrune = new Map<string, number>();
+  private writing: Promise<void> | undefined;
+  private writeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Db,
@@ -123,6 +174,8 @@ export class ViewsService {
     const s = this.sandboxInstance;
     this.sandboxInstance = undefined;
     await s?.close();
+    // Counters of the last runs go to the database before it closes.
+    await this.settleWrites();
   }
 
   private async audit(ctx: AuthContext, db: Kysely<Database>, type: string, stream: string, data: Record<string, unknown>) {
@@ -373,6 +426,8 @@ export class ViewsService {
   }
 
   async instance(ctx: AuthContext, id: string) {
+    // Counters of this process's runs are written after the answers: show them all.
+    await this.settleWrites();
     const row = await this.ownInstance(ctx, id);
     const readable = new Set(row.readable);
     const statuses = await viewsStore.requestStatuses(this.db, row.permission_requests.map((r) => r.requestId).filter((x): x is string => !!x));
@@ -386,6 +441,7 @@ export class ViewsService {
     else requireScope(ctx, 'views:manage');
     if (appId !== undefined && !isUuid(appId)) throw bad('/appId', 'appId must be a UUID');
     if (f.templateId !== undefined && !isUuid(f.templateId)) throw bad('/templateId', 'templateId must be a UUID');
+    await this.settleWrites();
     const rows = await viewsStore.listInstances(this.db, { appId, templateId: f.templateId, limit: Math.min(1000, f.limit ?? 500) });
     const grants = await viewsStore.readGrantsOfApps(this.db, [...new Set(rows.map((r) => r.app_id))]);
     const statuses = await viewsStore.requestStatuses(this.db, rows.flatMap((r) => r.permission_requests.map((p) => p.requestId)).filter((x): x is string => !!x));
@@ -424,6 +480,7 @@ export class ViewsService {
       await viewsStore.deleteInstance(trx, row.id);
       await this.audit(ctx, trx, 'cairn.view.instance_deleted', `view:${row.id}`, { instanceId: row.id, appId: row.app_id, templateId: row.template_id });
     });
+    this.forgetInstance(row.id);
     this.ledger.notifyAppended();
   }
 
@@ -441,56 +498,217 @@ export class ViewsService {
     return files;
   }
 
+  private async definition(id: string): Promise<Definition | undefined> {
+    const known = this.definitions.get(id);
+    if (known) return known;
+    const row = await viewsStore.definition(this.db, id);
+    if (!row) return undefined;
+    const def: Definition = {
+      id: row.id,
+      appId: row.app_id,
+      templateId: row.template_id,
+      templateVersion: row.template_version,
+      runtime: row.runtime,
+      eventTypes: row.event_types,
+      limits: clampLimits(row.limits),
+      configuration: row.configuration,
+    };
+    if (this.definitions.size >= DEFINITIONS_KEPT) this.definitions.delete(this.definitions.keys().next().value!);
+    this.definitions.set(id, def);
+    return def;
+  }
+
+  private forgetInstance(id: string): void {
+    this.definitions.delete(id);
+    this.pendingResults.forEach((r, k) => r.instanceId === id && this.pendingResults.delete(k));
+    for (const [k, h] of this.held) {
+      if (k.startsWith(`${id}:`)) {
+        this.held.delete(k);
+        this.heldBytes -= h.bytes;
+      }
+    }
+  }
+
+  private hold(k: string, h: HeldResult): void {
+    const old = this.held.get(k);
+    if (old) {
+      this.held.delete(k);
+      this.heldBytes -= old.bytes;
+    }
+    this.held.set(k, h);
+    this.heldBytes += h.bytes;
+    // Map order is insertion order, and a use re-inserts: the first entries are the least recent.
+    while (this.heldBytes > MEMORY_CACHE_BYTES || this.held.size > MEMORY_CACHE_ENTRIES) {
+      const [oldest, e] = this.held.entries().next().value!;
+      this.held.delete(oldest);
+      this.heldBytes -= e.bytes;
+    }
+  }
+
   /**
    * Runs an instance for its app. The same input over the same events answers from the cache;
    * otherwise the view runs in the sandbox, reading only the template's types, all of which the
    * app must hold a read grant on right now.
+   *
+   * One database round trip on the way (the state of the events, whether the instance still
+   * exists, what the cache holds), with the app's grants from GrantsService. Definitions and
+   * sources are immutable and kept in memory; counters and results are written after the answer.
    */
   async run(ctx: AuthContext, id: string, input: unknown): Promise<RunOutcome> {
     const actor = this.requireApp(ctx);
     const inputJson = jsonArgument(input ?? null, '/input', MAX_INPUT_BYTES);
     const inputHash = sha256(inputJson);
     const started = performance.now();
-    // One round trip: the instance, the app's read grants, the state key and any cached result.
-    const row = isUuid(id) ? await viewsStore.prepareRun(this.db, id, inputHash) : undefined;
-    if (!row || row.app_id !== actor.appId) throw fail('not_found', 'No such view');
-    const missing = row.event_types.filter((t) => !row.readable.includes(t));
+    const def = isUuid(id) ? await this.definition(id) : undefined;
+    if (!def || def.appId !== actor.appId) throw fail('not_found', 'No such view');
+    const heldKey = `${def.id}:${inputHash.toString('base64')}`;
+    const held = this.held.get(heldKey);
+    const [state, grants] = await Promise.all([
+      viewsStore.runState(this.db, { id: def.id, types: def.eventTypes, inputHash, heldKey: held?.key ?? null }),
+      this.grants.grantsFor(ctx),
+    ]);
+    if (!state.present) {
+      this.forgetInstance(def.id);
+      throw fail('not_found', 'No such view');
+    }
+    // Checked on every run, before any cache: a revoke stops the view on the very next request.
+    const missing = def.eventTypes.filter((t) => !grants?.get(t)?.read);
     if (missing.length) {
       throw new AppError('view_not_approved', `This view needs a read grant on ${missing.join(', ')}; an administrator has not approved it (yet)`, { missingGrants: missing });
     }
-    const { state, hit } = row;
+
+    const hit =
+      held && held.key === state.key
+        ? held
+        : state.resultJson !== null
+          ? { key: state.key, resultJson: state.resultJson, eventsRead: state.storedEventsRead, bytes: Buffer.byteLength(state.resultJson, 'utf8') }
+          : undefined;
     if (hit) {
+      this.hold(heldKey, hit);
       const durationMs = Math.round(performance.now() - started);
-      await viewsStore.recordRun(this.db, row.id, { ok: true, cached: true, durationMs, eventsRead: 0, errorCode: null });
-      return { resultJson: hit.result_json, stats: { durationMs, eventsRead: 0, cached: true } };
+      this.count(def.id, { cached: true, ok: true, durationMs, eventsRead: 0, errorCode: null });
+      return { resultJson: hit.resultJson, stats: { durationMs, eventsRead: 0, cached: true } };
     }
-    const allowed = new Set(row.event_types);
+
+    const allowed = new Set(def.eventTypes);
     let outcome;
     try {
       outcome = await this.sandbox().run({
-        runtime: row.runtime,
-        files: await this.filesOf(row.template_id, row.template_version),
-        configuration: row.configuration,
+        runtime: def.runtime,
+        files: await this.filesOf(def.templateId, def.templateVersion),
+        configuration: def.configuration,
         input: JSON.parse(inputJson),
-        limits: clampLimits(row.limits),
+        limits: def.limits,
         queryEvents: this.eventsReader(allowed),
       });
     } catch (e) {
       const err = toAppError(e);
       const durationMs = Math.round(performance.now() - started);
-      const code = err instanceof AppError ? err.code : 'internal_error';
-      await viewsStore.recordRun(this.db, row.id, { ok: false, cached: false, durationMs, eventsRead: 0, errorCode: code }).catch(() => {});
+      this.count(def.id, { cached: false, ok: false, durationMs, eventsRead: 0, errorCode: err instanceof AppError ? err.code : 'internal_error' });
       throw err;
     }
     const { resultJson, stats } = outcome;
     const durationMs = Math.round(performance.now() - started);
-    // Only a key no late transaction can slip under may vouch for a result (see viewsStore.lookup).
-    if (state.stable && Buffer.byteLength(resultJson, 'utf8') <= MAX_CACHED_RESULT_BYTES) {
-      await viewsStore.storeResult(this.db, { instanceId: row.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead, keep: CACHED_INPUTS_PER_INSTANCE, durationMs });
-    } else {
-      await viewsStore.recordRun(this.db, row.id, { ok: true, cached: false, durationMs, eventsRead: stats.eventsRead, errorCode: null });
+    // Only a key no late transaction can slip under may vouch for a result (see viewsStore.runState).
+    const bytes = Buffer.byteLength(resultJson, 'utf8');
+    if (state.stable && bytes <= MAX_CACHED_RESULT_BYTES) {
+      this.hold(heldKey, { key: state.key, resultJson, eventsRead: stats.eventsRead, bytes });
+      this.pendingResults.set(heldKey, { instanceId: def.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead });
     }
+    this.count(def.id, { cached: false, ok: true, durationMs, eventsRead: stats.eventsRead, errorCode: null });
     return { resultJson, stats: { durationMs, eventsRead: stats.eventsRead, cached: false } };
+  }
+
+  // --- counters and stored results, written behind the answers ---------------------------
+
+  private count(id: string, run: { cached: boolean; ok: boolean; durationMs: number; eventsRead: number; errorCode: string | null }): void {
+    const d = this.pendingStats.get(id) ?? { id, runs: 0, cacheHits: 0, failures: 0, eventsRead: 0, totalDurationMs: 0, lastRunAt: new Date(), lastDurationMs: 0, lastErrorCode: null };
+    d.runs++;
+    if (run.cached) d.cacheHits++;
+    if (!run.ok) d.failures++;
+    d.eventsRead += run.eventsRead;
+    d.totalDurationMs += run.durationMs;
+    d.lastRunAt = new Date();
+    d.lastDurationMs = run.durationMs;
+    d.lastErrorCode = run.errorCode;
+    this.pendingStats.set(id, d);
+    this.scheduleWrite();
+  }
+
+  /**
+   * Writes start a moment after the first unwritten run, so that every run in that moment goes in
+   * one statement: a write per run cost the server as much CPU as the run itself. Reading the
+   * counters here (instance, listInstances) or closing writes at once.
+   */
+  private scheduleWrite(): void {
+    if (this.writing || this.writeTimer) return; // the coming write takes what arrives meanwhile
+    this.writeTimer = setTimeout(() => this.startWrite(), WRITE_DELAY_MS);
+    this.writeTimer.unref();
+  }
+
+  private startWrite(): Promise<void> {
+    clearTimeout(this.writeTimer);
+    this.writeTimer = undefined;
+    this.writing ??= this.writeLoop().finally(() => {
+      this.writing = undefined;
+      if (this.pendingStats.size || this.pendingResults.size) this.scheduleWrite();
+    });
+    return this.writing;
+  }
+
+  private async writeLoop(): Promise<void> {
+    let failures = 0;
+    while (this.pendingStats.size || this.pendingResults.size) {
+      const stats = [...this.pendingStats.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const results = [...this.pendingResults.values()];
+      this.pendingStats = new Map();
+      this.pendingResults = new Map();
+      try {
+        await viewsStore.writeRuns(this.db, stats, results);
+        failures = 0;
+      } catch (err) {
+        // Counters are put back and tried again; results are only a cache and may be dropped.
+        for (const d of stats) this.restoreStats(d);
+        failures++;
+        this.log.warn({ err, failures }, 'writing view run counters failed');
+        if (this.closed || failures >= 5) {
+          if (this.closed) this.log.warn({ lost: this.pendingStats.size }, 'view run counters not written at shutdown');
+          this.pendingStats.clear();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 200 * failures));
+        continue;
+      }
+      const prune: string[] = [];
+      for (const r of results) {
+        const n = (this.storesSincePrune.get(r.instanceId) ?? 0) + 1;
+        if (n >= STORES_PER_PRUNE) {
+          prune.push(r.instanceId);
+          this.storesSincePrune.delete(r.instanceId);
+        } else this.storesSincePrune.set(r.instanceId, n);
+      }
+      if (this.storesSincePrune.size > DEFINITIONS_KEPT) this.storesSincePrune.clear();
+      if (prune.length) await viewsStore.pruneResults(this.db, [...new Set(prune)], CACHED_INPUTS_PER_INSTANCE).catch((err: unknown) => this.log.warn({ err }, 'pruning view results failed'));
+    }
+  }
+
+  /** Puts back counters whose write failed, under any that arrived since (which are newer). */
+  private restoreStats(d: StatsDelta): void {
+    const newer = this.pendingStats.get(d.id);
+    if (!newer) {
+      this.pendingStats.set(d.id, d);
+      return;
+    }
+    newer.runs += d.runs;
+    newer.cacheHits += d.cacheHits;
+    newer.failures += d.failures;
+    newer.eventsRead += d.eventsRead;
+    newer.totalDurationMs += d.totalDurationMs;
+  }
+
+  /** Resolves once every counter and result recorded so far is written (or given up on). */
+  private async settleWrites(): Promise<void> {
+    while (this.writing || this.pendingStats.size || this.pendingResults.size) await this.startWrite();
   }
 
   /**

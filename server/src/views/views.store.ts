@@ -64,10 +64,58 @@ export interface OccurredCursor {
   id: string;
 }
 
-export interface StateKey {
+export interface DefinitionRow {
+  id: string;
+  app_id: string;
+  template_id: string;
+  template_version: number;
+  configuration: unknown;
+  runtime: 'javascript' | 'python';
+  event_types: string[];
+  limits: Record<string, number>;
+}
+
+export interface RunState {
+  /** False once the instance is gone (deleted here or through another server). */
+  present: boolean;
+  /** The state of the events the view may read; '' for a view that reads none. */
   key: string;
   /** False while a transaction older than the newest entry of these types may still commit. */
   stable: boolean;
+  /** The key the cached result for this input was computed under, if there is one. */
+  storedKey: string | null;
+  /** That result, when it matches `key` and the caller did not say it holds it already. */
+  resultJson: string | null;
+  storedEventsRead: number;
+}
+
+interface RunStateRow {
+  present: boolean;
+  key: string | null;
+  stable: boolean | null;
+  stored_key: string | null;
+  result_json: string | null;
+  stored_events_read: number | null;
+}
+
+export interface StatsDelta {
+  id: string;
+  runs: number;
+  cacheHits: number;
+  failures: number;
+  eventsRead: number;
+  totalDurationMs: number;
+  lastRunAt: Date;
+  lastDurationMs: number;
+  lastErrorCode: string | null;
+}
+
+export interface StoredResult {
+  instanceId: string;
+  inputHash: Buffer;
+  stateKey: string;
+  resultJson: string;
+  eventsRead: number;
 }
 
 const bigintParse = (v: string | number) => Number(v);
@@ -191,6 +239,18 @@ export const viewsStore = {
     return r.rows[0]?.files;
   },
 
+  /**
+   * What running an instance needs and never changes: the instance's app, configuration and
+   * pinned template version's types and limits (its sources are cached per version).
+   */
+  async definition(db: Exec, id: string): Promise<DefinitionRow | undefined> {
+    const r = await sql<DefinitionRow>`
+      SELECT i.id, i.app_id, i.template_id, i.template_version, i.configuration, v.runtime, v.event_types, v.limits
+      FROM view_instances i JOIN view_template_versions v ON v.template_id = i.template_id AND v.version = i.template_version
+      WHERE i.id = ${id}`.execute(db);
+    return r.rows[0];
+  },
+
   async listInstances(db: Exec, f: { appId?: string; templateId?: string; limit: number }) {
     const r = await sql<RunnableRow & { app_name: string }>`
       SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits, a.name AS app_name
@@ -221,21 +281,6 @@ export const viewsStore = {
     const r = await sql<{ app_id: string; event_type: string }>`
       SELECT app_id, event_type FROM app_permission_requests WHERE app_id = ANY(${appIds}::uuid[]) AND status = 'approved' AND can_read`.execute(db);
     return new Set(r.rows.map((x) => `${x.app_id} ${x.event_type}`));
-  },
-
-  async recordRun(db: Exec, id: string, s: { ok: boolean; cached: boolean; durationMs: number; eventsRead: number; errorCode: string | null }): Promise<void> {
-    await sql`
-      WITH ${NO_FLUSH}
-      UPDATE view_instances SET
-        runs = runs + 1,
-        cache_hits = cache_hits + ${s.cached ? 1 : 0},
-        failures = failures + ${s.ok ? 0 : 1},
-        events_read = events_read + ${s.eventsRead},
-        total_duration_ms = total_duration_ms + ${s.durationMs},
-        last_run_at = now(),
-        last_duration_ms = ${s.durationMs},
-        last_error_code = ${s.errorCode}
-      WHERE id = ${id} AND (SELECT off FROM no_flush) IS NOT NULL`.execute(db);
   },
 
   // --- reading events for a view ---------------------------------------------------------
@@ -279,67 +324,96 @@ export const viewsStore = {
    * it. Ledger order is transaction order, so a transaction that started earlier but commits later
    * can land *below* the newest entry; `stable` is true only when no transaction older than the
    * newest entry is still running, and only a stable key may be stored with a result.
-   * In the same round trip: the result cached under that key for this input, if any.
+   * In the same round trip: whether the instance still exists (it may have been deleted through
+   * another server) and what the cache holds for this input. The stored result itself comes back
+   * only when it matches the state and the caller does not hold it already (`heldKey`).
+   * The statement is kept small: PostgreSQL plans it on every call, and planning was most of the
+   * cost of the join this replaced.
    */
-  async prepareRun(
-    db: Exec,
-    id: string,
-    inputHash: Buffer,
-  ): Promise<(RunnableRow & { readable: string[]; state: StateKey; hit?: { result_json: string; events_read: number } }) | undefined> {
-    const r = await sql<RunnableRow & { readable: string[]; key: string; stable: boolean; result_json: string | null; cached_events_read: number | null }>`
-      WITH i AS (
-        SELECT i.*, t.name AS template_name, v.runtime, v.event_types, v.limits,
-               ARRAY(SELECT g.event_type FROM app_permission_requests g
-                     WHERE g.app_id = i.app_id AND g.status = 'approved' AND g.can_read AND g.event_type = ANY(v.event_types)) AS readable
-        FROM view_instances i
-        JOIN view_template_versions v ON v.template_id = i.template_id AND v.version = i.template_version
-        JOIN view_templates t ON t.id = i.template_id
-        WHERE i.id = ${id}
-      ),
-      h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-      k AS (
-        SELECT t.type,
-          (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
-          (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
-        FROM i, unnest(i.event_types) AS t(type)
-      ),
-      s AS (
-        SELECT coalesce(string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type), '') AS key,
-               coalesce(bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)), true) AS stable
-        FROM h LEFT JOIN k ON true GROUP BY h.xmin
-      )
-      SELECT i.*, s.key, s.stable, c.result_json, c.events_read AS cached_events_read FROM i CROSS JOIN s
-      LEFT JOIN view_results c ON c.instance_id = i.id AND c.input_hash = ${inputHash} AND c.state_key = s.key`.execute(db);
+  async runState(db: Exec, q: { id: string; types: string[]; inputHash: Buffer; heldKey: string | null }): Promise<RunState> {
+    const r = q.types.length
+      ? await sql<RunStateRow>`
+          WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+          k AS (
+            SELECT t.type,
+              (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
+              (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
+            FROM unnest(${q.types}::text[]) AS t(type)
+          ),
+          s AS (
+            SELECT string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type) AS key,
+                   bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)) AS stable
+            FROM k, h
+          )
+          SELECT EXISTS (SELECT 1 FROM view_instances WHERE id = ${q.id}) AS present, s.key, s.stable, c.state_key AS stored_key,
+                 CASE WHEN c.state_key = s.key AND c.state_key IS DISTINCT FROM ${q.heldKey} THEN c.result_json END AS result_json,
+                 c.events_read AS stored_events_read
+          FROM s LEFT JOIN view_results c ON c.instance_id = ${q.id} AND c.input_hash = ${q.inputHash}`.execute(db)
+      : // A view that reads no events depends on nothing but its input.
+        await sql<RunStateRow>`
+          SELECT true AS present, '' AS key, true AS stable, c.state_key AS stored_key,
+                 CASE WHEN c.state_key = '' AND c.state_key IS DISTINCT FROM ${q.heldKey} THEN c.result_json END AS result_json,
+                 c.events_read AS stored_events_read
+          FROM view_instances i LEFT JOIN view_results c ON c.instance_id = i.id AND c.input_hash = ${q.inputHash}
+          WHERE i.id = ${q.id}`.execute(db);
     const row = r.rows[0];
-    if (!row) return undefined;
-    const { key, stable, result_json, cached_events_read, ...rest } = row;
-    return {
-      ...fixCounts(rest as RunnableRow & { readable: string[] }),
-      state: { key, stable },
-      hit: result_json !== null ? { result_json, events_read: cached_events_read ?? 0 } : undefined,
-    };
+    if (!row || !row.present) return { present: false, key: '', stable: false, storedKey: null, resultJson: null, storedEventsRead: 0 };
+    return { present: true, key: row.key ?? '', stable: row.stable ?? true, storedKey: row.stored_key, resultJson: row.result_json, storedEventsRead: row.stored_events_read ?? 0 };
   },
 
   /**
-   * Stores a result, forgets all but the `keep` most recent inputs of the instance, and counts
-   * the run, in one round trip.
+   * Adds run counters to instances and stores results, for many runs in one statement (a round
+   * trip per run was most of a cheap run's cost). Instances deleted meanwhile are skipped.
    */
-  async storeResult(db: Exec, r: { instanceId: string; inputHash: Buffer; stateKey: string; resultJson: string; eventsRead: number; keep: number; durationMs: number }): Promise<void> {
+  async writeRuns(db: Exec, stats: StatsDelta[], results: StoredResult[]): Promise<void> {
+    if (!stats.length && !results.length) return;
+    const counted = stats.length
+      ? sql`, d AS (
+          SELECT * FROM unnest(${stats.map((r) => r.id)}::uuid[], ${stats.map((r) => r.runs)}::bigint[], ${stats.map((r) => r.cacheHits)}::bigint[],
+            ${stats.map((r) => r.failures)}::bigint[], ${stats.map((r) => r.eventsRead)}::bigint[], ${stats.map((r) => r.totalDurationMs)}::bigint[],
+            ${stats.map((r) => r.lastRunAt.toISOString())}::timestamptz[], ${stats.map((r) => r.lastDurationMs)}::int[], ${stats.map((r) => r.lastErrorCode)}::text[])
+            AS d(id, runs, cache_hits, failures, events_read, total_duration_ms, last_run_at, last_duration_ms, last_error_code)
+        ), counted AS (
+          UPDATE view_instances i SET
+            runs = i.runs + d.runs,
+            cache_hits = i.cache_hits + d.cache_hits,
+            failures = i.failures + d.failures,
+            events_read = i.events_read + d.events_read,
+            total_duration_ms = i.total_duration_ms + d.total_duration_ms,
+            last_run_at = d.last_run_at,
+            last_duration_ms = d.last_duration_ms,
+            last_error_code = d.last_error_code
+          FROM d WHERE i.id = d.id AND (SELECT off FROM no_flush) IS NOT NULL
+          RETURNING 1
+        )`
+      : sql``;
+    const stored = results.length
+      ? sql`, r AS (
+          SELECT * FROM unnest(${results.map((x) => x.instanceId)}::uuid[], ${results.map((x) => x.inputHash)}::bytea[], ${results.map((x) => x.stateKey)}::text[],
+            ${results.map((x) => x.resultJson)}::text[], ${results.map((x) => x.eventsRead)}::int[]) AS r(instance_id, input_hash, state_key, result_json, events_read)
+        ), stored AS (
+          INSERT INTO view_results (instance_id, input_hash, state_key, result_json, events_read)
+          SELECT r.instance_id, r.input_hash, r.state_key, r.result_json, r.events_read FROM r
+          WHERE EXISTS (SELECT 1 FROM view_instances i WHERE i.id = r.instance_id) AND (SELECT off FROM no_flush) IS NOT NULL
+          ON CONFLICT (instance_id, input_hash) DO UPDATE SET state_key = excluded.state_key, result_json = excluded.result_json,
+            events_read = excluded.events_read, stored_at = now()
+          RETURNING 1
+        )`
+      : sql``;
+    // Data-modifying CTEs run to completion whether or not the final SELECT reads them.
+    await sql`WITH ${NO_FLUSH}${counted}${stored} SELECT 1`.execute(db);
+  },
+
+  /** Forgets all but the `keep` most recently stored inputs of these instances. */
+  async pruneResults(db: Exec, instanceIds: string[], keep: number): Promise<void> {
+    if (!instanceIds.length) return;
     await sql`
-      WITH ${NO_FLUSH}, stored AS (
-        INSERT INTO view_results (instance_id, input_hash, state_key, result_json, events_read)
-        VALUES (${r.instanceId}, ${r.inputHash}, ${r.stateKey}, ${r.resultJson}, ${r.eventsRead})
-        ON CONFLICT (instance_id, input_hash) DO UPDATE SET state_key = excluded.state_key, result_json = excluded.result_json,
-          events_read = excluded.events_read, stored_at = now()
-        RETURNING 1
-      ), counted AS (
-        UPDATE view_instances SET runs = runs + 1, events_read = events_read + ${r.eventsRead}, total_duration_ms = total_duration_ms + ${r.durationMs},
-          last_run_at = now(), last_duration_ms = ${r.durationMs}, last_error_code = NULL
-        WHERE id = ${r.instanceId} RETURNING 1
-      )
-      DELETE FROM view_results WHERE instance_id = ${r.instanceId} AND input_hash <> ${r.inputHash} AND input_hash NOT IN (
-        SELECT input_hash FROM view_results WHERE instance_id = ${r.instanceId} ORDER BY stored_at DESC LIMIT ${r.keep - 1})
-        AND (SELECT off FROM no_flush) IS NOT NULL`.execute(db);
+      WITH ${NO_FLUSH}
+      DELETE FROM view_results r USING (
+        SELECT instance_id, input_hash, row_number() OVER (PARTITION BY instance_id ORDER BY stored_at DESC) AS n
+        FROM view_results WHERE instance_id = ANY(${instanceIds}::uuid[])
+      ) x
+      WHERE r.instance_id = x.instance_id AND r.input_hash = x.input_hash AND x.n > ${keep} AND (SELECT off FROM no_flush) IS NOT NULL`.execute(db);
   },
 };
 
