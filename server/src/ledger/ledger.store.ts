@@ -227,13 +227,24 @@ export const ledgerStore = {
   },
 
   /** Hashes of sealed-to-be entries in ledger order, below the running-transaction horizon. */
-  async hashesAfter(db: Exec, after: LedgerCursor | undefined, limit: number) {
-    const r = await sql<{ tx: string; position: number; hash: Buffer }>`
-      SELECT tx::text AS tx, position, hash FROM ledger_entries
-      WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-        ${after ? sql`AND (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
-      ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${limit}`.execute(db);
-    return r.rows;
+  /**
+   * The next checkpoint's range and seal, computed inside PostgreSQL: sha256 over the previous seal
+   * and the entries' hashes in ledger order (checkpointHash in ledger.hash.ts is the same
+   * definition, which verify uses). Tens of thousands of rows never cross into Node, whose event
+   * loop would otherwise stall on parsing them every few seconds under load.
+   */
+  async sealRange(db: Exec, after: LedgerCursor | undefined, prev: Buffer | null, limit: number) {
+    const r = await sql<{ n: number; hash: Buffer | null; tx: string | null; position: number | null }>`
+      WITH q AS MATERIALIZED (
+        SELECT tx, position, hash FROM ledger_entries
+        WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+          ${after ? sql`AND (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
+        ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${limit})
+      SELECT (SELECT count(*) FROM q)::int AS n,
+             sha256(${prev ?? Buffer.alloc(32)}::bytea || (SELECT string_agg(hash, ''::bytea ORDER BY tx, position) FROM q)) AS hash,
+             (SELECT tx::text FROM q ORDER BY tx DESC, position DESC LIMIT 1) AS tx,
+             (SELECT position FROM q ORDER BY tx DESC, position DESC LIMIT 1) AS position`.execute(db);
+    return r.rows[0]!;
   },
 
   async insertCheckpoint(db: Exec, c: { uptoTx: string; uptoPosition: number; entryCount: number; prevHash: Buffer | null; hash: Buffer }) {

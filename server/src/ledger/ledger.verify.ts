@@ -152,16 +152,15 @@ export async function sealCheckpoint(db: Db, maxEntries = 200_000): Promise<{ se
     if (!rows[0]?.locked) return undefined;
     const last = await ledgerStore.lastCheckpoint(trx);
     const after = last ? { tx: last.upto_tx, position: last.upto_position } : undefined;
-    const hashes = await ledgerStore.hashesAfter(trx, after, maxEntries);
-    if (!hashes.length) return { sealed: 0 };
-    const end = hashes[hashes.length - 1]!;
+    const range = await ledgerStore.sealRange(trx, after, last?.hash ?? null, maxEntries);
+    if (!range.n) return { sealed: 0 };
     await ledgerStore.insertCheckpoint(trx, {
-      uptoTx: end.tx,
-      uptoPosition: end.position,
-      entryCount: hashes.length,
+      uptoTx: range.tx!,
+      uptoPosition: range.position!,
+      entryCount: range.n,
       prevHash: last?.hash ?? null,
-      hash: checkpointHash(last?.hash ?? null, hashes.map((h) => h.hash)),
+      hash: range.hash!,
     });
-    return { sealed: hashes.length };
+    return { sealed: range.n };
   });
 }
