@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import pg from 'pg';
 import { startTestServer, type TestServer } from '../../test/harness.js';
+import { startServer, type RunningServer } from '../main.js';
 import { loadExample } from './sandbox/sandbox.fixtures.js';
 
 /**
@@ -17,12 +18,15 @@ let db: pg.Pool;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Res = { status: number; body: any; text: string };
 async function call(method: string, path: string, body?: unknown, authorization?: string, raw?: string): Promise<Res> {
+  return callAt(server.url, method, path, body, authorization, raw);
+}
+async function callAt(base: string, method: string, path: string, body?: unknown, authorization?: string, raw?: string): Promise<Res> {
   const headers: Record<string, string> = {};
   if (authorization) headers.authorization = authorization;
   let payload: string | undefined = raw;
   if (body !== undefined) payload = JSON.stringify(body);
   if (payload !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: payload });
+  const res = await fetch(`${base}${path}`, { method, headers, body: payload });
   const text = await res.text();
   let parsed: unknown;
   try {
@@ -480,6 +484,94 @@ describe('the result cache', () => {
     const r = await run(app.auth, inst.body.id, null);
     expect(r.status).toBe(403);
     expect(r.body.error.code).toBe('view_not_approved');
+  });
+});
+
+describe('several servers on one database', () => {
+  // A second server process would be the same code on the same database: this one shares the
+  // first one's database and data directory (so its secret), with its own memory.
+  let second: RunningServer;
+  beforeAll(async () => {
+    second = await startServer({
+      PATH: process.env.PATH,
+      DATABASE_URL: server.databaseUrl,
+      CAIRN_DATA_DIR: server.dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CAIRN_WORKERS: 'false',
+      CAIRN_DB_POOL_SIZE: '4',
+    });
+  });
+  afterAll(async () => {
+    await second?.stop();
+  });
+  const runAt = (base: string, appAuth: string, id: string, input: unknown) => callAt(base, 'POST', `/api/v1/views/${id}/run`, { input }, appAuth);
+  const storedRow = async (id: string) =>
+    (await db.query('SELECT runs::int, cache_hits::int, failures::int FROM view_instances WHERE id = $1', [id])).rows[0] as { runs: number; cache_hits: number; failures: number } | undefined;
+
+  it('serves a result another server stored, and not once the events changed', async () => {
+    await append(tracker.auth, stepsEvents(20, '2023-03-01T00:00:00Z', 3, 7));
+    const id = await readyView(tracker.auth, 'Shared cache', loadExample('daily-counts-js'), { eventTypes: [STEPS], configuration: { eventType: STEPS } });
+    const input = { from: '2023-03-01T00:00:00Z', to: '2023-03-04T00:00:00Z' };
+    const computed = await runUntilCached(tracker.auth, id, input);
+    // Reading the instance writes this server's pending counters and results.
+    expect((await call('GET', `/api/v1/views/${id}`, undefined, tracker.auth)).status).toBe(200);
+    expect((await db.query('SELECT count(*)::int AS n FROM view_results WHERE instance_id = $1', [id])).rows[0].n).toBe(1);
+    const there = await runAt(second.url, tracker.auth, id, input);
+    expect(there.status, there.text).toBe(200);
+    expect(there.body).toMatchObject({ result: computed.body.result, stats: { cached: true, eventsRead: 0 } });
+
+    // A result only this server holds in memory answers here only while the events are the same.
+    await append(tracker.auth, [{ type: STEPS, occurredAt: '2023-03-02T08:00:00Z', data: { steps: 1 } }]);
+    const after = await runAt(second.url, tracker.auth, id, input);
+    expect(after.body.stats.cached).toBe(false);
+    expect(after.body.result['2023-03-02']).toBe(computed.body.result['2023-03-02'] + 1);
+    const again = await run(tracker.auth, id, input);
+    expect(again.body.stats.cached).toBe(false);
+    expect(again.body.result).toEqual(after.body.result);
+  });
+
+  it('stops an instance deleted through another server on its next run', async () => {
+    const id = await readyView(tracker.auth, 'Deleted elsewhere', { 'main.js': 'export default ({ input }) => ({ n: input.n })' });
+    // The second server now holds the instance's definition (and this result) in memory.
+    expect((await runAt(second.url, tracker.auth, id, { n: 1 })).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/views/${id}`, undefined, tracker.auth)).status).toBe(204);
+    for (const input of [{ n: 1 }, { n: 2 }]) {
+      const r = await runAt(second.url, tracker.auth, id, input);
+      expect(r.status, r.text).toBe(404);
+      expect(r.body.error.code).toBe('not_found');
+    }
+  });
+
+  it('writes every run counter, at the latest when the server stops', async () => {
+    const third = await startServer({
+      PATH: process.env.PATH,
+      DATABASE_URL: server.databaseUrl,
+      CAIRN_DATA_DIR: server.dataDir,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'silent',
+      CAIRN_WORKERS: 'false',
+      CAIRN_DB_POOL_SIZE: '4',
+    });
+    let id: string;
+    try {
+      id = await readyView(tracker.auth, 'Counted at shutdown', { 'main.js': 'export default ({ input }) => { if (input.fail) throw new Error("no"); return input.n }' });
+      const outcomes = await Promise.all([
+        ...Array.from({ length: 6 }, (_, n) => runAt(third.url, tracker.auth, id, { n })),
+        runAt(third.url, tracker.auth, id, { n: 0 }),
+        runAt(third.url, tracker.auth, id, { fail: true }),
+      ]);
+      expect(outcomes.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 422]);
+    } finally {
+      // Stopping at once: whatever was not written yet is written on the way down.
+      await third.stop();
+    }
+    const row = (await storedRow(id))!;
+    expect(row).toMatchObject({ runs: 8, failures: 1 });
+    // The repeated input was either computed alongside its twin or answered from the cache.
+    expect([0, 1]).toContain(row.cache_hits);
   });
 });
 
