@@ -242,8 +242,9 @@ export const ledgerStore = {
         ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${limit})
       SELECT (SELECT count(*) FROM q)::int AS n,
              sha256(${prev ?? Buffer.alloc(32)}::bytea || (SELECT string_agg(hash, ''::bytea ORDER BY tx, position) FROM q)) AS hash,
-             (SELECT tx::text FROM q ORDER BY tx DESC, position DESC LIMIT 1) AS tx,
-             (SELECT position FROM q ORDER BY tx DESC, position DESC LIMIT 1) AS position`.execute(db);
+             (SELECT q.tx::text FROM q ORDER BY q.tx DESC, q.position DESC LIMIT 1) AS tx,
+             (SELECT q.position FROM q ORDER BY q.tx DESC, q.position DESC LIMIT 1) AS position`.execute(db);
+    // (Qualified: a bare "tx" in that ORDER BY would name the text output column, sorting '99' after '100'.)
     return r.rows[0]!;
   },
 

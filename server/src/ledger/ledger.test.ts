@@ -246,8 +246,21 @@ describe('tamper evidence', () => {
     const first = await verifyLedger(services.db); expect(first.problems).toEqual([]);
     await sealCheckpoint(services.db);
     const r = await verifyLedger(services.db);
+    expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.checkpoints).toBeGreaterThan(0);
+  });
+
+  it('seals in ledger order when transaction ids cross a power of ten (numeric, not text, order)', async () => {
+    const xid = Number((await pool.query('SELECT pg_current_xact_id()::text AS x')).rows[0].x);
+    const boundary = 10 ** String(xid + 20).length;
+    // Burn transaction ids (one committed transaction each) up to just below the boundary.
+    await pool.query(`DO $$ BEGIN FOR i IN 1..${boundary - xid - 3} LOOP PERFORM pg_current_xact_id(); COMMIT; END LOOP; END $$`);
+    for (let i = 0; i < 6; i++) await append([{ type: 'seal.order', data: { i } }]);
+    await sealCheckpoint(services.db);
+    const cp = (await pool.query('SELECT upto_tx::text AS tx FROM ledger_checkpoints ORDER BY id DESC LIMIT 1')).rows[0];
+    expect(Number(cp.tx)).toBeGreaterThanOrEqual(boundary);
+    expect((await verifyLedger(services.db)).problems).toEqual([]);
   });
 
   it('names the entry whose data was changed in SQL', async () => {
