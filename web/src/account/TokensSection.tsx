@@ -4,7 +4,7 @@ import type { ApiToken, CreatedToken } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useUser } from '../session.js';
-import { Alert, Button, CopyButton, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
+import { Alert, Button, ConfirmInline, CopyButton, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
 
 const EXPIRY_DAYS = [7, 30, 90, 365];
 
@@ -157,15 +157,13 @@ export function TokensSection() {
                     <td className="actions">
                       {state === 'active' &&
                         (confirming === tok.id ? (
-                          <span className="confirm">
-                            <span className="small">{t('account.tokens.confirmRevoke', { name: tok.name })}</span>
-                            <Button variant="danger" pending={revoke.pending} onClick={() => void revoke.run(tok.id)}>
-                              {t('account.tokens.revoke')}
-                            </Button>
-                            <Button variant="ghost" onClick={() => setConfirming(undefined)}>
-                              {t('common.cancel')}
-                            </Button>
-                          </span>
+                          <ConfirmInline
+                            question={t('account.tokens.confirmRevoke', { name: tok.name })}
+                            action={t('account.tokens.revoke')}
+                            pending={revoke.pending}
+                            onConfirm={() => void revoke.run(tok.id)}
+                            onCancel={() => setConfirming(undefined)}
+                          />
                         ) : (
                           <Button variant="secondary" onClick={() => setConfirming(tok.id)} aria-label={`${t('account.tokens.revoke')} ${tok.name}`}>
                             {t('account.tokens.revoke')}

@@ -35,6 +35,38 @@ export function Button({ pending, variant = 'secondary', className, disabled, ch
   );
 }
 
+/**
+ * The inline "are you sure?" step of a destructive action: the question, the action, cancel.
+ * `block` lays it out as a panel (page-level actions) rather than inline in a table cell.
+ */
+export function ConfirmInline({ question, action, pending, onConfirm, onCancel, block }: { question: string; action: string; pending?: boolean; onConfirm: () => void; onCancel: () => void; block?: boolean }) {
+  const { t } = useTranslation();
+  const buttons = (
+    <>
+      <Button variant="danger" pending={pending} onClick={onConfirm}>
+        {action}
+      </Button>
+      <Button variant="ghost" onClick={onCancel}>
+        {t('common.cancel')}
+      </Button>
+    </>
+  );
+  if (block) {
+    return (
+      <div className="confirm" role="group" aria-label={action}>
+        <p className="small">{question}</p>
+        <div className="row">{buttons}</div>
+      </div>
+    );
+  }
+  return (
+    <span className="confirm">
+      <span className="small">{question}</span>
+      {buttons}
+    </span>
+  );
+}
+
 type TextFieldProps = InputHTMLAttributes<HTMLInputElement> & { label: string; hint?: ReactNode; error?: string; ref?: Ref<HTMLInputElement> };
 
 export function TextField({ label, hint, error, id, className, ref, ...input }: TextFieldProps) {

@@ -4,7 +4,7 @@ import type { Role, User } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useUser } from '../session.js';
-import { Alert, Button, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
+import { Alert, Button, ConfirmInline, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
 
 type Pending = { id: string; kind: 'disable' | 'reset' } | undefined;
 
@@ -107,15 +107,13 @@ export function AdminUsersPage() {
                       </td>
                       <td className="actions">
                         {confirm?.id === u.id ? (
-                          <span className="confirm">
-                            <span className="small">{confirm.kind === 'disable' ? t('users.confirmDisable', { username: u.username }) : t('users.confirmReset', { username: u.username })}</span>
-                            <Button variant="danger" pending={act.pending} onClick={() => void act.run(u.id, confirm.kind)}>
-                              {confirm.kind === 'disable' ? t('users.disable') : t('users.resetTotp')}
-                            </Button>
-                            <Button variant="ghost" onClick={() => setConfirm(undefined)}>
-                              {t('common.cancel')}
-                            </Button>
-                          </span>
+                          <ConfirmInline
+                            question={confirm.kind === 'disable' ? t('users.confirmDisable', { username: u.username }) : t('users.confirmReset', { username: u.username })}
+                            action={confirm.kind === 'disable' ? t('users.disable') : t('users.resetTotp')}
+                            pending={act.pending}
+                            onConfirm={() => void act.run(u.id, confirm.kind)}
+                            onCancel={() => setConfirm(undefined)}
+                          />
                         ) : (
                           <span className="row">
                             {u.id !== me.id &&

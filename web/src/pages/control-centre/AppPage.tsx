@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { AppWithCode, EventRights, LedgerEntry, PermissionRequest } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
-import { Alert, Button, DateTime, Drawer, ErrorAlert, PageLoading, Section } from '../../components/ui.js';
+import { Alert, Button, ConfirmInline, DateTime, Drawer, ErrorAlert, PageLoading, Section } from '../../components/ui.js';
 import { AppStatusBadge, AssociationCodeBox, ControlCentreLayout, JsonView, PendingRequestItem, RequestStatusBadge, RightsCells, RightsHeaders, ccPath, usePending, useRightsText } from './common.js';
 
 export function AppPage() {
@@ -126,17 +126,14 @@ function AppDetailView({ id }: { id: string }) {
                 <p className="muted small">{t('controlCentre.app.newCodeHint')}</p>
               </div>
               {confirm?.kind === 'app' ? (
-                <div className="confirm" role="group" aria-label={t('controlCentre.app.revoke')}>
-                  <p className="small">{t('controlCentre.app.confirmRevoke', { name: a.name })}</p>
-                  <div className="row">
-                    <Button variant="danger" pending={revokeApp.pending} onClick={() => void revokeApp.run()}>
-                      {t('controlCentre.app.revoke')}
-                    </Button>
-                    <Button variant="ghost" onClick={() => setConfirm(undefined)}>
-                      {t('common.cancel')}
-                    </Button>
-                  </div>
-                </div>
+                <ConfirmInline
+                  block
+                  question={t('controlCentre.app.confirmRevoke', { name: a.name })}
+                  action={t('controlCentre.app.revoke')}
+                  pending={revokeApp.pending}
+                  onConfirm={() => void revokeApp.run()}
+                  onCancel={() => setConfirm(undefined)}
+                />
               ) : (
                 <div>
                   <Button variant="danger" onClick={() => setConfirm({ kind: 'app' })}>
@@ -189,15 +186,13 @@ function AppDetailView({ id }: { id: string }) {
                         </td>
                         <td className="actions">
                           {confirm?.kind === 'grant' && confirm.request.id === g.id ? (
-                            <span className="confirm">
-                              <span className="small">{t('controlCentre.app.confirmRevokeGrant', { type: g.eventType })}</span>
-                              <Button variant="danger" pending={decide.pending} onClick={() => void decide.run(g, 'revoke')}>
-                                {t('controlCentre.app.revokeGrant')}
-                              </Button>
-                              <Button variant="ghost" onClick={() => setConfirm(undefined)}>
-                                {t('common.cancel')}
-                              </Button>
-                            </span>
+                            <ConfirmInline
+                              question={t('controlCentre.app.confirmRevokeGrant', { type: g.eventType })}
+                              action={t('controlCentre.app.revokeGrant')}
+                              pending={decide.pending}
+                              onConfirm={() => void decide.run(g, 'revoke')}
+                              onCancel={() => setConfirm(undefined)}
+                            />
                           ) : (
                             <Button onClick={() => setConfirm({ kind: 'grant', request: g })} aria-label={t('controlCentre.app.revokeGrantLabel', { type: g.eventType })}>
                               {t('controlCentre.app.revokeGrant')}
