@@ -17,6 +17,7 @@ import {
   type PutFileOptions,
   type PutOptions,
   type PutResult,
+  type ReadOptions,
 } from './blobs.store.js';
 
 /**
@@ -156,7 +157,7 @@ export class LocalBlobStore implements BlobStore {
     }
   }
 
-  async get(sha256: string, range?: ByteRange): Promise<Readable> {
+  async get(sha256: string, range?: ByteRange, options?: ReadOptions): Promise<Readable> {
     const file = this.pathOf(sha256);
     let handle: fs.FileHandle;
     try {
@@ -169,7 +170,8 @@ export class LocalBlobStore implements BlobStore {
       const { size } = await handle.stat();
       // An empty blob has no satisfiable range; only the whole (empty) body can be read.
       const r = resolveRange(range, size);
-      return handle.createReadStream(r ? { start: r.start, end: r.end, autoClose: true } : { autoClose: true });
+      const highWaterMark = options?.highWaterMark;
+      return handle.createReadStream({ ...(r ? { start: r.start, end: r.end } : {}), ...(highWaterMark ? { highWaterMark } : {}), autoClose: true });
     } catch (e) {
       await handle.close().catch(() => {});
       throw e;

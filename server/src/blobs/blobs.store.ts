@@ -30,7 +30,7 @@ export interface BlobStore {
    * an `end` past the last byte is clamped, a `start` past it is `blob_range_invalid`.
    * Rejects with `blob_not_found` before any byte is streamed.
    */
-  get(sha256: string, range?: ByteRange): Promise<Readable>;
+  get(sha256: string, range?: ByteRange, options?: ReadOptions): Promise<Readable>;
   /** Returns false when there was nothing to delete. */
   delete(sha256: string): Promise<boolean>;
   /** Every stored blob, in no particular order; for garbage collection and audits. */
@@ -59,6 +59,15 @@ export interface PutResult {
   sha256: string;
   size: number;
   created: boolean;
+}
+
+export interface ReadOptions {
+  /**
+   * Bytes per chunk the local store reads (default 64 KiB): larger chunks stream a big file
+   * faster (fewer reads, the disk's read-ahead used), smaller ones hold less memory per reader.
+   * The S3 store streams what the network delivers and ignores it.
+   */
+  highWaterMark?: number;
 }
 
 export interface ByteRange {

@@ -224,7 +224,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       const entries = (await datasets.treeOf(services.db, version)).entries();
       const name = `${ds.accession}-${version.tag ?? 'draft'}`;
       reply.header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip').header('content-disposition', disposition(`${name}.${format}`));
-      return reply.send(archiveStream(datasets.blobs, entries, format, name));
+      return reply.send(archiveStream(datasets.blobs, entries, format, name, version.updated_at));
     });
 
     app.get('/api/v1/datasets/:ds/versions/:ver/validation', {
