@@ -46,6 +46,8 @@ const MEMORY_CACHE_BYTES = 32 * 1024 * 1024;
 const MEMORY_CACHE_ENTRIES = 4096;
 /** Instance definitions kept in memory (they never change; a deleted one is noticed on its next run). */
 const DEFINITIONS_KEPT = 2000;
+/** Result text waiting to be written, all instances together (UTF-16 units). */
+const MAX_PENDING_RESULT_CHARS = 16 * 1024 * 1024;
 /** How long run counters and results wait to be written together (see scheduleWrite). */
 const WRITE_DELAY_MS = 100;
 /** Stored results per instance between two prunes of its older inputs. */
@@ -137,6 +139,7 @@ export class ViewsService {
   /** Run counters and results not written yet: written after the answers, many at a time. */
   private pendingStats = new Map<string, StatsDelta>();
   private pendingResults = new Map<string, StoredResult>();
+  private pendingResultBytes = 0;
   private readonly storesSincePrune = new Map<string, number>();
   private writing: Promise<void> | undefined;
   private writeTimer: NodeJS.Timeout | undefined;
@@ -520,7 +523,12 @@ export class ViewsService {
 
   private forgetInstance(id: string): void {
     this.definitions.delete(id);
-    this.pendingResults.forEach((r, k) => r.instanceId === id && this.pendingResults.delete(k));
+    for (const [k, r] of this.pendingResults) {
+      if (r.instanceId === id) {
+        this.pendingResults.delete(k);
+        this.pendingResultBytes -= r.resultJson.length;
+      }
+    }
     for (const [k, h] of this.held) {
       if (k.startsWith(`${id}:`)) {
         this.held.delete(k);
@@ -613,7 +621,13 @@ export class ViewsService {
     const bytes = Buffer.byteLength(resultJson, 'utf8');
     if (state.stable && bytes <= MAX_CACHED_RESULT_BYTES) {
       this.hold(heldKey, { key: state.key, resultJson, eventsRead: stats.eventsRead, bytes });
-      this.pendingResults.set(heldKey, { instanceId: def.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead });
+      // While the database lags behind, results beyond a bound are only held here (the cache
+      // is an optimisation; memory must not grow with the backlog).
+      const replaced = this.pendingResults.get(heldKey);
+      if (replaced || this.pendingResultBytes + resultJson.length <= MAX_PENDING_RESULT_CHARS) {
+        this.pendingResultBytes += resultJson.length - (replaced?.resultJson.length ?? 0);
+        this.pendingResults.set(heldKey, { instanceId: def.id, inputHash, stateKey: state.key, resultJson, eventsRead: stats.eventsRead });
+      }
     }
     this.count(def.id, { cached: false, ok: true, durationMs, eventsRead: stats.eventsRead, errorCode: null });
     return { resultJson, stats: { durationMs, eventsRead: stats.eventsRead, cached: false } };
@@ -663,6 +677,7 @@ export class ViewsService {
       const results = [...this.pendingResults.values()];
       this.pendingStats = new Map();
       this.pendingResults = new Map();
+      this.pendingResultBytes = 0;
       try {
         await viewsStore.writeRuns(this.db, stats, results);
         failures = 0;
