@@ -148,7 +148,34 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
 
 /** `npm start` / `cairn serve`: start, log where, stop cleanly on SIGINT/SIGTERM. */
 export async function main(): Promise<void> {
-  let server: RunningServer;
+  let server: RunningServer | undefined;
+  let signalled: string | undefined;
+  const stop = (running: RunningServer) => {
+    running.app.log.info({ signal: signalled }, 'shutting down');
+    running
+      .stop()
+      .then(() => process.exit(0))
+      .catch((err) => {
+        running.app.log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      });
+  };
+  const shutdown = (signal: string) => {
+    // npm forwards the terminal's signal too, so a second one while stopping is expected.
+    if (signalled) return;
+    signalled = signal;
+    const force = setTimeout(() => {
+      process.stderr.write('cairn: shutdown took too long; exiting\n');
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    // A signal during start-up (health can answer before the job runner is up) waits for the
+    // start to finish, then stops everything it started: dying here would orphan PostgreSQL.
+    if (server) stop(server);
+  };
+  // Installed before anything starts, so no window leaves the default action (exit at once) in place.
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   try {
     server = await startServer();
   } catch (e) {
@@ -159,30 +186,10 @@ export async function main(): Promise<void> {
     process.stderr.write(`cairn: could not start: ${(e as Error).message}\n`);
     process.exit(1);
   }
+  if (signalled) return stop(server);
   server.app.log.info(`Cairn is listening on ${server.url}`);
   // A long-running server starts its view sandbox now (Pyodide takes seconds to load), not on the first run.
   server.services.views.warmUp();
-  let signalled = false;
-  const shutdown = (signal: string) => {
-    // npm forwards the terminal's signal too, so a second one while stopping is expected.
-    if (signalled) return;
-    signalled = true;
-    server.app.log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => {
-      server.app.log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, 25_000);
-    force.unref();
-    server
-      .stop()
-      .then(() => process.exit(0))
-      .catch((err) => {
-        server.app.log.error({ err }, 'error during shutdown');
-        process.exit(1);
-      });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
