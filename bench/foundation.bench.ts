@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { ROOT, adminToken, fmt, freePort, percentile, request, startBenchServer, waitForHealth, type Figure } from './lib.js';
 import { startEmbeddedPostgres } from '../server/src/database/embedded-postgres.js';
 import { createLogger } from '../server/src/kernel/logger.js';
+import { ensureServerBuilt } from '../scripts/build-server.mjs';
 
 const sampleData = (i: number) => ({ title: `reading ${i}`, value: i % 997, unit: 'bpm', tags: ['bench', i % 2 ? 'odd' : 'even'], note: 'x'.repeat(40) });
 
@@ -121,22 +122,38 @@ export async function run(): Promise<Figure[]> {
   }
 
   // --- restart: `npm start` on the existing data directory to the first 200 from health ---
+  // BENCH_RESTARTS (default 5) timed starts; the figure is their median, the spread is printed too.
   const log = createLogger('silent');
   const pgStart = performance.now();
   const bare = await startEmbeddedPostgres({ dataDir: server.dataDir, log });
   const pgOnly = performance.now() - pgStart;
   await bare.stop();
-  const port = await freePort();
-  const started = performance.now();
-  // Its own process group, so stopping it stops npm and the server npm started.
-  const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CAIRN_DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' }, stdio: 'ignore', detached: true });
-  const startup = (await waitForHealth(`http://127.0.0.1:${port}`, 30_000)) + 0 * started;
-  const exited = new Promise((r) => child.once('exit', r));
-  process.kill(-child.pid!, 'SIGTERM');
-  await exited;
-  // The server finishes its own shutdown (and stops PostgreSQL) after npm has gone.
-  for (let i = 0; i < 200 && fs.existsSync(path.join(server.dataDir, 'pg', 'postmaster.pid')); i++) await new Promise((r) => setTimeout(r, 50));
-  figures.push({ name: '`npm start` on an existing data dir to first healthy answer', value: startup, unit: 'ms', baseline: { name: 'embedded PostgreSQL start alone', value: pgOnly, unit: 'ms' }, target: '< 3,000 ms', pass: startup < 3000 });
+  // A source edited since the server above started would make the first `npm start` rebuild
+  // server/dist; that is a development cost, not a restart's, so it is paid before the clock runs.
+  await ensureServerBuilt({ quiet: true });
+  const starts: number[] = [];
+  for (let i = 0; i < Number(process.env.BENCH_RESTARTS ?? 5); i++) {
+    const port = await freePort();
+    // Its own process group, so stopping it stops npm and the server npm started.
+    const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CAIRN_DATA_DIR: server.dataDir, LOG_LEVEL: 'warn' }, stdio: 'ignore', detached: true });
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      starts.push(await waitForHealth(`http://127.0.0.1:${port}`, 30_000));
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* it already exited */
+      }
+      await exited;
+      // The server finishes its own shutdown (and stops PostgreSQL) after npm has gone.
+      for (let j = 0; j < 200 && fs.existsSync(path.join(server.dataDir, 'pg', 'postmaster.pid')); j++) await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  starts.sort((a, b) => a - b);
+  const startup = percentile(starts, 50);
+  const spread = `median of ${starts.length}: ${starts.map((ms) => Math.round(ms)).join(', ')} ms`;
+  figures.push({ name: `\`npm start\` on an existing data dir to first healthy answer (${spread})`, value: startup, unit: 'ms', baseline: { name: 'embedded PostgreSQL start alone', value: pgOnly, unit: 'ms' }, target: '< 3,000 ms', pass: startup < 3000 });
   return figures;
 }
 
