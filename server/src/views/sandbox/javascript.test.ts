@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from './sandbox.fixtures.js';
 import {
@@ -381,7 +382,41 @@ describe('JavaScript views: escapes and limits', () => {
   });
 });
 
+/** Nice values of this process's threads (Linux), or undefined elsewhere. */
+function threadNices(): number[] | undefined {
+  try {
+    return readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at ") "; nice is field 19.
+      return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[16]);
+    });
+  } catch {
+    return undefined;
+  }
+}
+
 describe('JavaScript views: scheduling', () => {
+  // Raising a priority back needs privileges (root here): elsewhere a worker that was lowered once stays lowered.
+  it.skipIf(threadNices() === undefined || process.getuid?.() !== 0)('lowers the priority of a long run only, and takes it back after', async () => {
+    expect(threadNices()!.filter((n) => n === 10)).toEqual([]);
+    const long = run('export default () => { const end = Date.now() + 600; let x = 0; while (Date.now() < end) x++; return x > 0 }', {}, { cpuMs: 5000 });
+    let finished = false;
+    void long.finally(() => (finished = true));
+    let lowered = false;
+    while (!finished && !lowered) {
+      lowered = threadNices()!.includes(10);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect((await long).result).toBe(true);
+    expect(lowered).toBe(true);
+    let restored = false;
+    for (let i = 0; i < 200 && !restored; i++) {
+      restored = !threadNices()!.includes(10);
+      if (!restored) await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(restored).toBe(true);
+  });
+
   it('queues concurrent runs on the workers and answers each its own result', async () => {
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => run('export default async ({ input }) => { await null; return input * 2 }', { input: i })),

@@ -34,14 +34,38 @@ const DEFAULT_MEMORY_MB = workerData?.defaultMemoryMb ?? 64;
 const PAGE = 64 * 1024;
 const BASE_PAGES = 256; // the 16 MiB the build starts with (code, data, C stack, runtime)
 const RUNS_PER_INSTANCE = 500; // bounds fragmentation of a long-lived heap
-// Views run at a lower CPU priority than the API: on a small machine a CPU-bound view must
-// not slow the server's requests down. Linux lets a thread renice itself by its thread id
-// (/proc/thread-self); elsewhere this is skipped and the OS shares the CPU evenly.
+// Views yield the CPU to the API. A run that keeps going past BURST_MS drops its thread to nice 10
+// (Linux lets a thread renice itself by its id, /proc/thread-self), so on a small machine a
+// CPU-bound view cannot slow the server's requests down; a short run (most of them) is not also
+// queued behind every other busy process. After a lowered run the thread asks for its normal
+// priority back; where that is refused (raising a priority needs CAP_SYS_NICE or RLIMIT_NICE) it
+// stays at nice 10 for good, which is where it would otherwise have run all along. Elsewhere than
+// Linux this is skipped and the OS shares the CPU evenly.
+const BURST_MS = 5;
+let priority = null; // { tid, lowered, stuck }
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+  if (Number.isInteger(tid) && tid > 0) priority = { tid, lowered: false, stuck: false };
 } catch {
-  /* not Linux, or not allowed: run at normal priority */
+  /* not Linux: run at normal priority */
+}
+function yieldCpu() {
+  if (!priority || priority.lowered) return;
+  try {
+    setPriority(priority.tid, 10);
+    priority.lowered = true;
+  } catch {
+    priority = null; // renicing is not allowed at all here
+  }
+}
+function restoreCpu() {
+  if (!priority?.lowered || priority.stuck) return;
+  try {
+    setPriority(priority.tid, 0);
+    priority.lowered = false;
+  } catch {
+    priority.stuck = true;
+  }
 }
 
 const wasmPath = createRequire(import.meta.url).resolve('@jitl/quickjs-wasmfile-release-sync/wasm');
@@ -114,12 +138,16 @@ const PREPARE_MS = 2_000;
  * are set by the run that takes it.
  */
 function prepare(inst) {
-  const slot = { inst, rt: null, ctx: null, api: null, deadline: Date.now() + PREPARE_MS, onQuery: null };
+  const slot = { inst, rt: null, ctx: null, api: null, deadline: Date.now() + PREPARE_MS, burstEnd: Infinity, onQuery: null };
   const rt = inst.qjs.newRuntime();
   slot.rt = rt;
   try {
     rt.setMaxStackSize(MAX_STACK_BYTES);
-    rt.setInterruptHandler(() => Date.now() > slot.deadline);
+    rt.setInterruptHandler(() => {
+      const now = Date.now();
+      if (now > slot.burstEnd) yieldCpu();
+      return now > slot.deadline;
+    });
     const ctx = rt.newContext();
     slot.ctx = ctx;
     const hostQuery = ctx.newFunction('query', (textHandle) => {
@@ -300,6 +328,8 @@ async function runView(id, payload) {
   const { inst, rt, ctx, api } = slot;
   inst.runs++;
   slot.deadline = deadline;
+  // Wall time since the start, waits for events pages included: simple, and errs towards yielding.
+  slot.burstEnd = Date.now() + BURST_MS;
   rt.setModuleLoader(
     (name) => loadModule(files, name),
     (base, requested) => resolveModule(files, base, requested),
@@ -434,6 +464,7 @@ async function runView(id, payload) {
   const dirty = reply.dirty;
   delete reply.dirty;
   parentPort.postMessage({ type: 'done', id, ...reply });
+  restoreCpu();
   // The answer is out; the run's VM goes now, and the next run's is made while idle.
   let freed;
   try {
