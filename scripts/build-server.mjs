@@ -45,18 +45,50 @@ export function isStale() {
     return true;
   }
   if (manifest.format !== FORMAT || !fs.existsSync(ENTRY)) return true;
-  const inputs = [...manifest.inputs.map((f) => path.join(ROOT, f)), SELF, path.join(SERVER, 'tsconfig.json'), path.join(ROOT, 'tsconfig.base.json')];
+  const inputs = [
+    ...manifest.inputs.map((f) => path.join(ROOT, f)),
+    SELF,
+    path.join(SERVER, 'tsconfig.json'),
+    path.join(ROOT, 'tsconfig.base.json'),
+    // npm rewrites it whenever it changes node_modules: a BUNDLED_PACKAGES upgrade needs a rebuild.
+    path.join(ROOT, 'node_modules/.package-lock.json'),
+  ];
   // Compared with when the last build started, so a file saved while it ran counts as newer.
   return inputs.some((f) => mtime(f) > manifest.startedAt);
 }
 
-/** Bare imports stay external except our own workspace packages, which are TypeScript. */
+/**
+ * npm packages bundled in rather than loaded from node_modules: pure-JavaScript ES modules made of
+ * hundreds of small files (typebox ~250, kysely ~200), which Node's ES module loader reads,
+ * links and evaluates one by one (about 0.25 s of CPU per start between them). Any package added
+ * here must not locate files relative to itself; buildServer() refuses one that seems to.
+ */
+const BUNDLED_PACKAGES = new Set(['typebox', 'kysely']);
+
+const packageOf = (specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+
+/** Bare imports stay external except our own workspace packages (TypeScript) and BUNDLED_PACKAGES. */
 const externalPackages = {
   name: 'external-packages',
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@cairn/') ? undefined : { path: args.path, external: true }));
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      const pkg = packageOf(args.path);
+      return pkg.startsWith('@cairn/') || BUNDLED_PACKAGES.has(pkg) ? undefined : { path: args.path, external: true };
+    });
   },
 };
+
+/** Code that finds files next to itself breaks once moved into server/dist. */
+const FILE_RELATIVE = /__dirname|__filename|import\.meta|require\.resolve|createRequire/;
+
+function checkBundledPackages(inputs) {
+  for (const file of inputs) {
+    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(file);
+    if (m && FILE_RELATIVE.test(fs.readFileSync(path.join(ROOT, file), 'utf8'))) {
+      throw new Error(`${file}: ${m[1]} refers to its own location (${FILE_RELATIVE.exec(fs.readFileSync(path.join(ROOT, file), 'utf8'))[0]}); remove it from BUNDLED_PACKAGES in scripts/build-server.mjs`);
+    }
+  }
+}
 
 /** Gives each bundled module its own source file's `import.meta.url`, relative to the bundle. */
 const sourceUrls = {
@@ -97,13 +129,15 @@ export async function buildServer() {
     const where = (m) => (m.location ? `${m.location.file}:${m.location.line}:${m.location.column}: ` : '');
     throw new Error(e.errors?.length ? e.errors.map((m) => where(m) + m.text).join('\n') : e.message);
   });
+  const allInputs = Object.keys(result.metafile.inputs);
+  checkBundledPackages(allInputs);
   fs.mkdirSync(DIST, { recursive: true });
   const suffix = `.${process.pid}.tmp`;
   for (const file of result.outputFiles) {
     fs.writeFileSync(file.path + suffix, file.contents);
     fs.renameSync(file.path + suffix, file.path);
   }
-  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules'));
+  const inputs = allInputs.filter((f) => !f.includes('node_modules'));
   fs.writeFileSync(MANIFEST + suffix, JSON.stringify({ format: FORMAT, startedAt, inputs }, null, 1) + '\n');
   fs.renameSync(MANIFEST + suffix, MANIFEST);
   return { ms: Date.now() - startedAt, inputs: inputs.length };
