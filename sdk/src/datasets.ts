@@ -303,7 +303,16 @@ export class DatasetsApi {
       while (failed === undefined && next < batches.length) {
         const batch = batches[next++]!;
         try {
-          const r = await this.uploadBatch(ds, sessionId, await Promise.all(batch.map(async (f) => ({ sha256: f.sha256, size: f.size, data: await f.read() }))));
+          // A few reads at a time: a thousand open files at once would run into descriptor limits.
+          const data: Uint8Array[] = new Array(batch.length);
+          let r0 = 0;
+          await Promise.all(Array.from({ length: Math.min(8, batch.length) }, async () => {
+            while (r0 < batch.length) {
+              const k = r0++;
+              data[k] = await batch[k]!.read();
+            }
+          }));
+          const r = await this.uploadBatch(ds, sessionId, batch.map((f, k) => ({ sha256: f.sha256, size: f.size, data: data[k]! })));
           total.stored += r.stored;
           total.created += r.created;
           total.bytes += r.bytes;

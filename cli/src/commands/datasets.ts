@@ -253,7 +253,7 @@ export async function uploadDirectory(client: CairnClient, ds: string, dir: stri
   const endpoint = new URL(`/api/v1/uploads/tus`, client.baseUrl).toString();
   const token = client.http.getToken();
   const batches = client.datasets
-    .sendSmallFiles(ds, sessionId, small.map((f) => ({ sha256: f.sha256!, size: f.size, read: () => fsp.readFile(f.abs) })), { parallel: opts.parallel ?? 4, onBatch: (_n, b) => advance(b) })
+    .sendSmallFiles(ds, sessionId, small.map((f) => ({ sha256: f.sha256!, size: f.size, read: () => fs.readFileSync(f.abs) })), { parallel: opts.parallel ?? 4, onBatch: (_n, b) => advance(b) })
     .catch((e: unknown) => {
       if (isCairnError(e)) throw new CliError(e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch' ? `a file changed while it was being uploaded (${e.message}); run the command again` : e.message, e.code);
       throw e;

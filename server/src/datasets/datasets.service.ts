@@ -416,7 +416,7 @@ export class DatasetsService {
       wanted.set(c.sha256, c.size);
     });
     // Content already in the draft needs no lookup: an unchanged re-upload puts 20,000 of those.
-    const inDraft = await this.draftContent(ds.id);
+    const inDraft = wanted.size ? await this.draftContent(ds.id) : new Map<string, number>();
     const unknown = [...wanted.keys()].filter((h) => !opts.trustedHashes?.has(h) && !inDraft.has(h));
     const known = await datasetsStore.knownBlobs(this.db, unknown, { datasetId: ds.id, userId: user.userId, everything: can(caller.auth, 'datasets:manage'), sessionId: opts.sessionId });
     for (const [h, s] of opts.trustedHashes ?? []) known.set(h, s);

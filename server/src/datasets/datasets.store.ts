@@ -237,18 +237,28 @@ export const datasetsStore = {
    * this session. Never "anything stored": that would let anyone who knows a hash claim content.
    */
   knownBlobs: async (db: Exec, hashes: string[], p: { datasetId: string; userId: string | null; everything: boolean; sessionId?: string }) => {
-    if (!hashes.length) return new Map<string, number>();
+    const known = new Map<string, number>();
+    if (!hashes.length) return known;
+    // The session's own uploads in one plain query: a correlated lookup per hash went quadratic
+    // when 20,000 rows had just been inserted and the planner's statistics still said "empty".
+    if (p.sessionId) {
+      const wanted = new Set(hashes);
+      const { rows } = await sql<{ sha256: string; size: string }>`
+        SELECT sha256, size FROM dataset_uploads WHERE session_id = ${p.sessionId}::uuid AND sha256 IS NOT NULL`.execute(db);
+      for (const r of rows) if (wanted.has(r.sha256)) known.set(r.sha256, Number(r.size));
+    }
+    const rest = known.size ? hashes.filter((h) => !known.has(h)) : hashes;
+    if (!rest.length) return known;
     const readable = p.everything
       ? sql`true`
       : sql`(d.id = ${p.datasetId} OR d.public OR d.owner_id = ${p.userId} OR EXISTS (SELECT 1 FROM dataset_members m WHERE m.dataset_id = d.id AND m.user_id = ${p.userId}))`;
     const { rows } = await sql<{ sha256: string; size: number }>`
-      SELECT h.sha256, coalesce(
+      SELECT h.sha256,
         (SELECT f.size FROM dataset_files f JOIN dataset_versions v ON v.id = f.version_id JOIN datasets d ON d.id = v.dataset_id
-           WHERE f.sha256 = h.sha256 AND ${readable} LIMIT 1),
-        (SELECT u.size FROM dataset_uploads u WHERE u.sha256 = h.sha256 AND u.session_id = ${p.sessionId ?? null}::uuid LIMIT 1)
-      ) AS size
-      FROM unnest(${hashes}::text[]) AS h(sha256)`.execute(db);
-    return new Map(rows.filter((r) => r.size !== null).map((r) => [r.sha256, Number(r.size)]));
+           WHERE f.sha256 = h.sha256 AND ${readable} LIMIT 1) AS size
+      FROM unnest(${rest}::text[]) AS h(sha256)`.execute(db);
+    for (const r of rows) if (r.size !== null) known.set(r.sha256, Number(r.size));
+    return known;
   },
 
   // --- validation --------------------------------------------------------------------------
