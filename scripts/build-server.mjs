@@ -2,7 +2,7 @@
 // compile ~150 TypeScript files through tsx at every start (that alone took over 2 s).
 //
 // One bundle of our own code (server/src plus the workspace TypeScript it imports, @cairn/sdk);
-// every npm package stays external and is loaded from node_modules as before. In the bundle each
+// npm packages stay external and load from node_modules as before, except BUNDLED_PACKAGES. In the bundle each
 // module's `import.meta.url` is rewritten to the URL its source file has, so everything that
 // locates files relative to its module (migrations, the sandbox worker and Pyodide runner
 // entries, web/dist, createRequire) resolves exactly as it does when running from source.
@@ -23,11 +23,11 @@ const SELF = fileURLToPath(import.meta.url);
 /** Bumped when the shape of the output changes, so an older build is never reused. */
 const FORMAT = 1;
 
-function mtime(file) {
+function mtime(file, ifMissing = Infinity) {
   try {
     return fs.statSync(file).mtimeMs;
   } catch {
-    return Infinity; // a vanished input means the build is out of date
+    return ifMissing; // by default, a vanished input means the build is out of date
   }
 }
 
@@ -50,11 +50,12 @@ export function isStale() {
     SELF,
     path.join(SERVER, 'tsconfig.json'),
     path.join(ROOT, 'tsconfig.base.json'),
-    // npm rewrites it whenever it changes node_modules: a BUNDLED_PACKAGES upgrade needs a rebuild.
-    path.join(ROOT, 'node_modules/.package-lock.json'),
   ];
   // Compared with when the last build started, so a file saved while it ran counts as newer.
-  return inputs.some((f) => mtime(f) > manifest.startedAt);
+  if (inputs.some((f) => mtime(f) > manifest.startedAt)) return true;
+  // npm rewrites this whenever it changes node_modules (a BUNDLED_PACKAGES upgrade needs a
+  // rebuild); an install without it must not make every start rebuild.
+  return mtime(path.join(ROOT, 'node_modules/.package-lock.json'), 0) > manifest.startedAt;
 }
 
 /**
