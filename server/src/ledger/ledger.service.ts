@@ -236,7 +236,8 @@ export class LedgerService {
         while (n < this.group.length && (n === 0 || count + this.group[n]!.rows.length <= MAX_BATCH)) count += this.group[n++]!.rows.length;
         const batch = this.group.splice(0, n);
         try {
-          const inserted = await ledgerStore.insertEntries(this.db, batch.flatMap((b) => b.rows));
+          const inserted = await ledgerStore.insertEntries(this.db, batch.flatMap((b) => b.rows), { withHorizon: true });
+          if (inserted[0]?.horizon) this.noteHorizon(BigInt(inserted[0].horizon));
           const byId = new Map(inserted.map((r) => [r.id, r]));
           for (const b of batch) b.resolve(b.rows.map((row) => appendResult(row, byId.get(row.id)!)));
         } catch (e) {
@@ -257,6 +258,7 @@ export class LedgerService {
       }
     } finally {
       this.flushing = false;
+      if (this.visibilityWaiters.length && !this.polling) void this.pollVisibility();
     }
   }
 
@@ -268,8 +270,9 @@ export class LedgerService {
   /**
    * Read-your-writes: readers never pass the oldest running transaction, so an entry is visible
    * only once every older writing transaction has ended. Answering only then means a client that
-   * lists right after appending sees what it wrote. One poller answers every waiting append with
-   * one small query per round, and most appends need none (an older snapshot already covers them).
+   * lists right after appending sees what it wrote. Under load the grouped INSERTs bring the
+   * horizon back with their answers, which releases the appends before them; otherwise one poller
+   * answers every waiting append with one small query per round.
    * The wait is bounded so one stuck transaction elsewhere cannot hold appends hostage.
    */
   private async waitVisible(result: AppendResult[]): Promise<void> {
@@ -282,24 +285,36 @@ export class LedgerService {
     if (newest < this.visibleBelow) return;
     await new Promise<void>((resolve) => {
       this.visibilityWaiters.push({ tx: newest, until: Date.now() + 1000, resolve });
-      if (!this.polling) void this.pollVisibility();
+      if (!this.polling && !this.flushing) void this.pollVisibility();
     });
+  }
+
+  /** Releases the appends waiting for read-your-writes that this horizon covers. */
+  private noteHorizon(horizon: bigint): void {
+    if (horizon <= this.visibleBelow) return;
+    this.visibleBelow = horizon;
+    const now = Date.now();
+    const waiting = this.visibilityWaiters;
+    this.visibilityWaiters = [];
+    for (const w of waiting) {
+      if (w.tx < horizon || now > w.until) w.resolve();
+      else this.visibilityWaiters.push(w);
+    }
   }
 
   private async pollVisibility(): Promise<void> {
     this.polling = true;
     try {
       while (this.visibilityWaiters.length) {
+        // A grouped INSERT in flight brings a fresh horizon with its answer, and polling resumes
+        // when the grouping stops (flushGroup): no query of our own meanwhile.
+        if (this.flushing) return;
         const { rows } = await sql<{ xmin: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(this.db);
-        const xmin = BigInt(rows[0]!.xmin);
-        if (xmin > this.visibleBelow) this.visibleBelow = xmin;
+        this.noteHorizon(BigInt(rows[0]!.xmin));
+        // Release waiters whose bound passed even when the horizon did not move.
         const now = Date.now();
         const waiting = this.visibilityWaiters;
-        this.visibilityWaiters = [];
-        for (const w of waiting) {
-          if (w.tx < xmin || now > w.until) w.resolve();
-          else this.visibilityWaiters.push(w);
-        }
+        this.visibilityWaiters = waiting.filter((w) => (now > w.until ? (w.resolve(), false) : true));
         // What is still waiting waits on another transaction's commit, usually a moment away.
         if (this.visibilityWaiters.length) await new Promise((r) => setTimeout(r, 1));
       }

@@ -128,9 +128,14 @@ export const ledgerStore = {
     return heads;
   },
 
-  async insertEntries(db: Exec, rows: NewEntryRow[]): Promise<{ id: string; position: number; tx: string }[]> {
+  /**
+   * `horizon` (with `withHorizon`) is the statement's running-transaction horizon: every
+   * transaction below it had ended when the statement began, which releases earlier appends
+   * waiting for read-your-writes without a query of their own.
+   */
+  async insertEntries(db: Exec, rows: NewEntryRow[], opts: { withHorizon?: boolean } = {}): Promise<{ id: string; position: number; tx: string; horizon?: string }[]> {
     const col = <K extends keyof NewEntryRow>(k: K) => rows.map((r) => r[k]);
-    const r = await sql<{ id: string; position: number; tx: string }>`
+    const r = await sql<{ id: string; position: number; tx: string; horizon?: string }>`
       INSERT INTO ledger_entries (id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id,
                                   occurred_at, recorded_at, transaction_id, prev_hash, hash)
       SELECT * FROM unnest(${col('id')}::uuid[], ${col('stream')}::text[], ${col('streamSeq')}::int[], ${col('type')}::text[],
@@ -138,7 +143,7 @@ export const ledgerStore = {
                            ${col('actorKind')}::text[], ${col('actorId')}::text[], ${col('occurredAt')}::timestamptz[],
                            ${col('recordedAt')}::timestamptz[], ${col('transactionId')}::text[], ${col('prevHash')}::bytea[],
                            ${col('hash')}::bytea[])
-      RETURNING id, position, tx::text AS tx`.execute(db);
+      RETURNING id, position, tx::text AS tx${opts.withHorizon ? sql`, pg_snapshot_xmin(pg_current_snapshot())::text AS horizon` : sql``}`.execute(db);
     return r.rows;
   },
 
