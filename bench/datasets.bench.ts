@@ -135,6 +135,7 @@ export async function run(): Promise<Array<Figure | string>> {
     }
   } finally {
     await server.stop();
+    fs.rmSync(server.dataDir, { recursive: true, force: true });
     fs.rmSync(work, { recursive: true, force: true });
   }
   return figures;

@@ -150,6 +150,7 @@ export async function run(): Promise<Figure[]> {
       for (let j = 0; j < 200 && fs.existsSync(path.join(server.dataDir, 'pg', 'postmaster.pid')); j++) await new Promise((r) => setTimeout(r, 50));
     }
   }
+  fs.rmSync(server.dataDir, { recursive: true, force: true });
   starts.sort((a, b) => a - b);
   const startup = percentile(starts, 50);
   const spread = `median of ${starts.length}: ${starts.map((ms) => Math.round(ms)).join(', ')} ms`;

@@ -13,6 +13,7 @@
  * Knobs: BENCH_VIEW_EVENTS (events aggregated, default 100000), BENCH_VIEW_TRIVIAL_RUNS (runs per
  * trivial figure, default 400), BENCH_VIEW_PARTS (comma-separated subset of trivial,aggregate,slow).
  */
+import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { adminToken, fmt, percentile, request, startBenchServer, type Figure } from './lib.js';
 
@@ -226,6 +227,7 @@ export async function run(): Promise<Figure[]> {
     }
   } finally {
     await server.stop();
+    fs.rmSync(server.dataDir, { recursive: true, force: true });
   }
   return figures;
 }
