@@ -21,7 +21,7 @@ const ENTRY_SOURCE = path.join(SERVER, 'src/main.ts');
 const MANIFEST = path.join(DIST, 'build.json');
 const SELF = fileURLToPath(import.meta.url);
 /** Bumped when the shape of the output changes, so an older build is never reused. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 function mtime(file, ifMissing = Infinity) {
   try {
@@ -113,7 +113,12 @@ export async function buildServer() {
   const result = await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: [ENTRY_SOURCE],
-    outfile: ENTRY,
+    outdir: DIST,
+    entryNames: '[name]',
+    // Modules loaded by import() (the S3 store and its AWS SDK) go to chunks of their own, loaded
+    // on first use. Chunks sit next to main.js so the import.meta.url rewrite above holds for them.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -134,7 +139,10 @@ export async function buildServer() {
   checkBundledPackages(allInputs);
   fs.mkdirSync(DIST, { recursive: true });
   const suffix = `.${process.pid}.tmp`;
-  for (const file of result.outputFiles) {
+  // Chunks first (their names carry a content hash, so a running server's are never replaced),
+  // the entry that refers to them last.
+  const outputs = [...result.outputFiles].sort((a, b) => Number(a.path.startsWith(ENTRY)) - Number(b.path.startsWith(ENTRY)));
+  for (const file of outputs) {
     fs.writeFileSync(file.path + suffix, file.contents);
     fs.renameSync(file.path + suffix, file.path);
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../kernel/config.js';
-import { createBlobStore, loadBlobConfig } from './blobs.config.js';
+import { LazyS3BlobStore, createBlobStore, loadBlobConfig } from './blobs.config.js';
 import { LocalBlobStore } from './blobs.local.js';
 import { S3BlobStore } from './blobs.s3.js';
 
@@ -33,7 +33,7 @@ describe('loadBlobConfig', () => {
     expect((createBlobStore(c, '/data') as LocalBlobStore).root).toBe(path.resolve('/mnt/big/blobs'));
   });
 
-  it('reads a full S3 configuration', () => {
+  it('reads a full S3 configuration', async () => {
     const c = loadBlobConfig({
       ...s3,
       CAIRN_S3_ENDPOINT: 'http://127.0.0.1:9000',
@@ -52,7 +52,11 @@ describe('loadBlobConfig', () => {
       forcePathStyle: false,
       prefix: 'cairn/prod',
     });
-    const store = createBlobStore(c, '/data') as S3BlobStore;
+    const lazy = createBlobStore(c, '/data') as LazyS3BlobStore;
+    expect(lazy).toBeInstanceOf(LazyS3BlobStore);
+    expect(lazy.kind).toBe('s3');
+    // The AWS SDK loads on first use only; the store it makes has the configuration.
+    const store = await lazy.s3();
     expect(store).toBeInstanceOf(S3BlobStore);
     expect(store.prefix).toBe('cairn/prod/');
     expect(store.bucket).toBe('my-bucket');

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { ConfigError } from '../kernel/config.js';
 import { LocalBlobStore } from './blobs.local.js';
-import { S3BlobStore } from './blobs.s3.js';
-import type { BlobStore } from './blobs.store.js';
+import type { S3BlobStore } from './blobs.s3.js';
+import type { BlobInfo, BlobStore, ByteRange, PutFileOptions, PutOptions, ReadOptions } from './blobs.store.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -103,7 +103,7 @@ export function loadBlobConfig(env: Env = process.env): BlobConfig {
 
 export function createBlobStore(config: BlobConfig, dataDir: string): BlobStore {
   if (config.store === 'local') return new LocalBlobStore(config.dir ?? path.join(dataDir, 'blobs'));
-  return new S3BlobStore({
+  return new LazyS3BlobStore({
     bucket: config.bucket,
     prefix: config.prefix,
     region: config.region,
@@ -111,4 +111,46 @@ export function createBlobStore(config: BlobConfig, dataDir: string): BlobStore 
     forcePathStyle: config.forcePathStyle,
     credentials: config.credentials,
   });
+}
+
+/**
+ * The S3 store, loaded on first use: the AWS SDK costs a noticeable part of start-up, which a
+ * server with local blobs (the default) never needs to pay.
+ */
+export class LazyS3BlobStore implements BlobStore {
+  readonly kind = 's3' as const;
+  private store: Promise<S3BlobStore> | undefined;
+
+  constructor(private readonly options: ConstructorParameters<typeof S3BlobStore>[0]) {}
+
+  /** The S3 store itself, loading the SDK on the first call. */
+  s3(): Promise<S3BlobStore> {
+    return (this.store ??= import('./blobs.s3.js').then((m) => new m.S3BlobStore(this.options)));
+  }
+
+  has(sha256: string) {
+    return this.s3().then((s) => s.has(sha256));
+  }
+  stat(sha256: string) {
+    return this.s3().then((s) => s.stat(sha256));
+  }
+  put(body: Parameters<BlobStore['put']>[0], options?: PutOptions) {
+    return this.s3().then((s) => s.put(body, options));
+  }
+  putFile(file: string, options?: PutFileOptions) {
+    return this.s3().then((s) => s.putFile(file, options));
+  }
+  // Read sizes tune local file reads; S3 streams at its own pace.
+  get(sha256: string, range?: ByteRange, _options?: ReadOptions) {
+    return this.s3().then((s) => s.get(sha256, range));
+  }
+  delete(sha256: string) {
+    return this.s3().then((s) => s.delete(sha256));
+  }
+  async *list(): AsyncIterable<BlobInfo> {
+    yield* (await this.s3()).list();
+  }
+  sweep(olderThan: Date) {
+    return this.s3().then((s) => s.sweep(olderThan));
+  }
 }
