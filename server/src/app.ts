@@ -8,7 +8,8 @@ import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import fastifyStatic from '@fastify/static';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import addFormats from 'ajv-formats';
 import { newId } from './kernel/ids.js';
 import { AppError } from './kernel/errors.js';
@@ -53,6 +54,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: 200 },
+    // Response serializers are compiled on a route's first answer instead of at boot: compiling
+    // all of them was a third of start-up (`npm start` must be healthy in under 3 s). Every route
+    // is called by the test suite (http.fuzz.test.ts), so a broken schema still fails there.
+    schemaController: {
+      compilersFactory: {
+        buildSerializer: (externalSchemas: unknown, options: unknown) => {
+          const build = SerializerSelector()(externalSchemas as never, options as never);
+          return (route: Parameters<typeof build>[0]) => {
+            let serialize: ((data: unknown) => string) | undefined;
+            return (data: unknown) => (serialize ??= build(route))(data);
+          };
+        },
+      },
+    },
   }) as unknown as FastifyInstance;
 
   // Bodies are validated strictly (no type coercion: 123 is not "123"); query strings and params
@@ -62,7 +77,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   addFormats.default(strict);
   addFormats.default(lenient);
   for (const a of [strict, lenient]) a.addSchema(ErrorSchema);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+  // Compiled on first use, like the serializers above; Fastify reads `.errors` off the function.
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    let validate: ValidateFunction | undefined;
+    const lazy = (data: unknown) => {
+      validate ??= (httpPart === 'body' ? strict : lenient).compile(schema);
+      const ok = validate(data);
+      lazy.errors = validate.errors;
+      return ok;
+    };
+    lazy.errors = null as ValidateFunction['errors'];
+    return lazy;
+  });
 
   app.addSchema(ErrorSchema);
   installErrorHandling(app);
