@@ -41,6 +41,9 @@ const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, l
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;
+  // Schemas compile on first use (below); these force them all, for the test that checks every
+  // route's schemas compile (kernel/http.fuzz.test.ts).
+  const deferredCompiles: (() => unknown)[] = [];
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
@@ -63,6 +66,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           const build = SerializerSelector()(externalSchemas as never, options as never);
           return (route: Parameters<typeof build>[0]) => {
             let serialize: ((data: unknown) => string) | undefined;
+            deferredCompiles.push(() => (serialize ??= build(route)));
             return (data: unknown) => (serialize ??= build(route))(data);
           };
         },
@@ -80,6 +84,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Compiled on first use, like the serializers above; Fastify reads `.errors` off the function.
   app.setValidatorCompiler(({ schema, httpPart }) => {
     let validate: ValidateFunction | undefined;
+    deferredCompiles.push(() => (validate ??= (httpPart === 'body' ? strict : lenient).compile(schema)));
     const lazy = (data: unknown) => {
       validate ??= (httpPart === 'body' ? strict : lenient).compile(schema);
       const ok = validate(data);
@@ -91,6 +96,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
 
   app.addSchema(ErrorSchema);
+  app.decorate('compileAllSchemas', () => {
+    for (const compile of deferredCompiles) compile();
+    return deferredCompiles.length;
+  });
   installErrorHandling(app);
 
   const headers = securityHeaders({

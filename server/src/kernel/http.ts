@@ -7,6 +7,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     auth: AuthContext;
   }
+  interface FastifyInstance {
+    /** Compiles every route's validators and serializers now (they otherwise compile on first use); answers how many. */
+    compileAllSchemas(): number;
+  }
   interface FastifyContextConfig {
     /** Who may call the route. Every /api route must declare it; the server refuses to boot otherwise. */
     access?: RouteAccess;
