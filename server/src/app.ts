@@ -207,7 +207,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   for (const mod of routeModules) await mod(app, services);
 
   // A serving process caches per-request lookups (kernel/cache.ts); it stops when the app closes.
-  await services.cache.enable();
+  if (config.cache) await services.cache.enable();
   app.addHook('onClose', async () => services.cache.close());
 
   const spa = config.serveWeb && fs.existsSync(path.join(WEB_DIST, 'index.html'));

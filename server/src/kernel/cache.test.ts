@@ -86,6 +86,18 @@ describe('per-process caches with PostgreSQL invalidation', () => {
     expect(loads).toBe(3);
   });
 
+  it('CAIRN_CACHE=false leaves every lookup to the database (for transaction-mode poolers)', async () => {
+    expect(a.services.cache.live).toBe(true);
+    const off = await createTestApp({ CAIRN_CACHE: 'false' });
+    try {
+      const admin = await setupAdmin(off.app);
+      expect((await off.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: admin })).statusCode).toBe(200);
+      expect(off.services.cache.live).toBe(false);
+    } finally {
+      await off.stop();
+    }
+  });
+
   it('a token revoked through another server stops working here on its next requests', async () => {
     // A second server process on the same database: its own services, caches and listener.
     const config = loadConfig({ DATABASE_URL: url, CAIRN_DATA_DIR: a.services.config.dataDir, LOG_LEVEL: 'silent', CAIRN_SERVE_WEB: 'false' });

@@ -77,6 +77,11 @@ export function loadConfig(env: Env = process.env) {
     serveWeb: bool(env, 'CAIRN_SERVE_WEB', true),
     /** Run background workers in this process. */
     workers: bool(env, 'CAIRN_WORKERS', true),
+    /**
+     * Cache per-request lookups in this process (kernel/cache.ts). Needs LISTEN/NOTIFY to reach
+     * PostgreSQL: switch it off behind a transaction-mode pooler, which does not carry them.
+     */
+    cache: bool(env, 'CAIRN_CACHE', true),
     /** Where dataset file contents live (docs/datasets.md). */
     blobs: loadBlobConfig(env),
     /** Default largest total size of one dataset's draft, in bytes (per dataset overridable). */
