@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,39 @@ describe('datasets in the browser', () => {
 
     const d = await sdk.datasets.get(accession);
     expect(d.snapshots.map((s) => s.tag)).toEqual(['0.2.0', '0.1.0']);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('a large upload interrupted by leaving the page resumes at the byte when the file is chosen again', async () => {
+    const { accession } = await sdk.datasets.create({ title: 'Big scans' });
+    const big = path.join(dir, 'scan.bin');
+    const content = crypto.randomBytes(6 * 1024 * 1024);
+    fs.writeFileSync(big, content);
+    await page.goto(`${server.url}/datasets/${accession}`);
+    await page.getByRole('tab', { name: 'Upload' }).click();
+
+    // A slow link, so the upload is still under way when the page goes away.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+    await page.getByTestId('upload-input').setInputFiles([big]);
+    await page.getByRole('button', { name: /^Upload 1 file$/ }).click();
+    await page.waitForFunction(() => Number(document.querySelector('progress')?.getAttribute('value') ?? 0) > 1024 * 1024, undefined, { timeout: 30_000 });
+    await page.reload();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+
+    const offsets: number[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'PATCH' && r.url().includes('/api/v1/uploads/tus/')) offsets.push(Number(r.headers()['upload-offset']));
+    });
+    await page.getByRole('tab', { name: 'Upload' }).click();
+    await page.getByTestId('upload-input').setInputFiles([big]);
+    await page.getByRole('button', { name: /^Upload 1 file$/ }).click();
+    await page.getByText('Uploaded and committed to the draft.').waitFor({ timeout: 30_000 });
+    // The second attempt started where the first one stopped, not at byte 0.
+    expect(offsets[0]).toBeGreaterThan(1024 * 1024);
+    const stored = await sdk.datasets.download(accession, 'draft', 'scan.bin');
+    expect(crypto.createHash('sha256').update(Buffer.from(await stored.arrayBuffer())).digest('hex')).toBe(crypto.createHash('sha256').update(content).digest('hex'));
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import * as tus from 'tus-js-client';
-import type { DatasetChange } from '@cairn/sdk';
+import { BATCH_MAX_FILE_BYTES, type DatasetChange } from '@cairn/sdk';
 import { api } from '../../api.js';
 
 /** Files up to this size are hashed in the browser (WebCrypto needs the whole file in memory) so known content is not sent again. */
@@ -22,7 +22,8 @@ export interface UploadProgress {
 
 /**
  * Browser upload: one session per dataset (its id kept in localStorage so a reload continues it),
- * tus uploads resumed from their stored URLs (tus-js-client's fingerprints), then one commit.
+ * small files in batches, the others as tus uploads resumed from their stored URLs (tus-js-client's
+ * fingerprints), then one commit.
  */
 export async function uploadFiles(ds: string, files: File[], prefix: string, onProgress: (p: UploadProgress) => void): Promise<void> {
   const key = `cairn.upload.${ds}`;
@@ -41,13 +42,38 @@ export async function uploadFiles(ds: string, files: File[], prefix: string, onP
   const send = items.filter((i) => !i.sha256 || !have.has(i.sha256));
   const total = send.reduce((s, i) => s + i.file.size, 0);
   const sent = new Map<string, number>();
+  let smallSent = 0;
   let done = 0;
-  const report = () => onProgress({ sent: [...sent.values()].reduce((a, b) => a + b, 0), total, files: send.length, done });
+  const report = () => onProgress({ sent: smallSent + [...sent.values()].reduce((a, b) => a + b, 0), total, files: send.length, done });
   report();
+
+  // Small files go many to a request (a request pair per file made a folder of thousands crawl);
+  // larger ones, and any the browser could not hash, go by tus and can resume.
+  const small = send.filter((i) => i.sha256 && i.file.size <= BATCH_MAX_FILE_BYTES);
+  const large = send.filter((i) => !(i.sha256 && i.file.size <= BATCH_MAX_FILE_BYTES));
+  const byContent = new Map(small.map((i) => [i.sha256!, i]));
+  if (byContent.size) {
+    await api.datasets.sendSmallFiles(
+      ds,
+      sessionId,
+      [...byContent.values()].map((i) => ({ sha256: i.sha256!, size: i.file.size, read: async () => new Uint8Array(await i.file.arrayBuffer()) })),
+      {
+        parallel: 2,
+        onBatch: (files, bytes) => {
+          smallSent += bytes;
+          done += files;
+          report();
+        },
+      },
+    );
+    done = small.length;
+    report();
+  }
+
   let next = 0;
   const worker = async () => {
-    while (next < send.length) {
-      const item = send[next++]!;
+    while (next < large.length) {
+      const item = large[next++]!;
       item.sha256 = await new Promise<string>((resolve, reject) => {
         const headers: Record<string, string> = {};
         const token = csrf();
@@ -79,7 +105,7 @@ export async function uploadFiles(ds: string, files: File[], prefix: string, onP
       report();
     }
   };
-  await Promise.all(Array.from({ length: Math.min(4, send.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(4, large.length) }, worker));
   const changes: DatasetChange[] = items.map((i) => ({ op: 'put', path: i.path, sha256: i.sha256!, size: i.file.size }));
   await api.datasets.commitUpload(ds, sessionId, changes);
   localStorage.removeItem(key);
