@@ -85,6 +85,24 @@ export async function startTestServer(env: Record<string, string> = {}, override
   };
 }
 
+/**
+ * Another server process on the same database and data directory (so the same secret), with its
+ * own memory: what a second node of a scaled-out deployment would be. Stop it before `server`.
+ */
+export function startSiblingServer(server: TestServer, env: Record<string, string> = {}): Promise<RunningServer> {
+  return startServer({
+    PATH: process.env.PATH,
+    DATABASE_URL: server.databaseUrl,
+    CAIRN_DATA_DIR: server.dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    CAIRN_WORKERS: 'false',
+    CAIRN_DB_POOL_SIZE: '4',
+    ...env,
+  });
+}
+
 /** The app without a socket, for `inject()` tests; same services and hooks as production. */
 export async function createTestApp(env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<{ app: App; services: Services; pool: pg.Pool; stop(): Promise<void> }> {
   const database = await createTestDatabase();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import pg from 'pg';
-import { startTestServer, type TestServer } from '../../test/harness.js';
-import { startServer, type RunningServer } from '../main.js';
+import { startSiblingServer, startTestServer, type TestServer } from '../../test/harness.js';
+import type { RunningServer } from '../main.js';
 import { loadExample } from './sandbox/sandbox.fixtures.js';
 
 /**
@@ -492,16 +492,7 @@ describe('several servers on one database', () => {
   // first one's database and data directory (so its secret), with its own memory.
   let second: RunningServer;
   beforeAll(async () => {
-    second = await startServer({
-      PATH: process.env.PATH,
-      DATABASE_URL: server.databaseUrl,
-      CAIRN_DATA_DIR: server.dataDir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      CAIRN_WORKERS: 'false',
-      CAIRN_DB_POOL_SIZE: '4',
-    });
+    second = await startSiblingServer(server);
   });
   afterAll(async () => {
     await second?.stop();
@@ -545,16 +536,7 @@ describe('several servers on one database', () => {
   });
 
   it('writes every run counter, at the latest when the server stops', async () => {
-    const third = await startServer({
-      PATH: process.env.PATH,
-      DATABASE_URL: server.databaseUrl,
-      CAIRN_DATA_DIR: server.dataDir,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'silent',
-      CAIRN_WORKERS: 'false',
-      CAIRN_DB_POOL_SIZE: '4',
-    });
+    const third = await startSiblingServer(server);
     let id: string;
     try {
       id = await readyView(tracker.auth, 'Counted at shutdown', { 'main.js': 'export default ({ input }) => { if (input.fail) throw new Error("no"); return input.n }' });
