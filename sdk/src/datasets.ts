@@ -68,9 +68,13 @@ export interface TreeChild {
 }
 
 export type DatasetChange =
+  /** Adds a file or replaces the file at `path`. */
   | { op: 'put'; path: string; sha256: string; size: number }
+  /** Deletes a file or a whole folder. */
   | { op: 'delete'; path: string }
+  /** Moves a file or folder to a path that does not exist yet (a rename is a move in the same folder). */
   | { op: 'move'; from: string; to: string }
+  /** Renames a file or folder in place: `name` is a single segment. */
   | { op: 'rename'; path: string; name: string };
 
 export interface DiffSummary {

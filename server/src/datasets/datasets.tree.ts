@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DatasetChange } from '@cairn/sdk';
 import {
   foldCase,
   normalizeFolderPath,
@@ -29,15 +30,8 @@ export interface FileEntry {
   size: number;
 }
 
-export type TreeChange =
-  /** Adds a file or replaces the file at `path`. */
-  | { op: 'put'; path: string; sha256: string; size: number }
-  /** Deletes a file or a whole folder. */
-  | { op: 'delete'; path: string }
-  /** Moves a file or folder to a path that does not exist yet (a rename is a move in the same folder). */
-  | { op: 'move'; from: string; to: string }
-  /** Renames a file or folder in place: `name` is a single segment. */
-  | { op: 'rename'; path: string; name: string };
+/** A change to a draft's tree: the API's own shape (`DatasetChange` in the SDK). */
+export type TreeChange = DatasetChange;
 
 export interface FolderChild {
   name: string;
