@@ -73,6 +73,35 @@ describe('per-process caches with PostgreSQL invalidation', () => {
     }
   });
 
+  it('when the listening connection is lost it stops serving from memory, then reconnects and starts empty', async () => {
+    const bus = new CacheBus({ connectionString: url, application_name: 'cache-test-listener' }, createLogger('silent'));
+    await bus.enable();
+    try {
+      const cache = bus.cache<string, number>(['apps']);
+      let loads = 0;
+      const load = async () => ++loads;
+      await cache.get('k', load);
+      await cache.get('k', load);
+      expect(loads).toBe(1);
+      // An administrator (or a failover) ends the listener's session.
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cache-test-listener'`);
+      await c.end();
+      await eventually(async () => !bus.live, 'the bus notices the lost connection');
+      // Notifications could be missed meanwhile: every lookup goes to the database.
+      await cache.get('k', load);
+      await cache.get('k', load);
+      expect(loads).toBe(3);
+      await eventually(async () => bus.live, 'the bus reconnects');
+      await cache.get('k', load);
+      await cache.get('k', load);
+      expect(loads).toBe(4);
+    } finally {
+      await bus.close();
+    }
+  });
+
   it('reads straight through when not listening (one-shot commands) or after close', async () => {
     const bus = new CacheBus({ connectionString: url }, createLogger('silent'));
     const cache = bus.cache<string, number>(['apps']);
