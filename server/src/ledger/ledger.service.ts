@@ -12,11 +12,6 @@ export const MAX_DATA_BYTES = 1024 * 1024;
 export const MAX_BATCH = 10_000;
 /** Batches up to this size are grouped with others into one INSERT (see appendGrouped). */
 const GROUP_BATCH_MAX = 50;
-/**
- * Grouped INSERTs that may be in flight at once. Two measured no better than one on two cores
- * (Node, not PostgreSQL, is the busy side), and one forms bigger groups.
- */
-const GROUP_STATEMENTS = 1;
 export const TYPE_RE = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)+(?:\/[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)*$/;
 export const STREAM_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 /** Types the system writes about itself; nobody appends them through the API. */
@@ -114,6 +109,12 @@ export function toPublicEntry(r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): Pub
     transactionId: r.transaction_id,
     hash: r.hash.toString('hex'),
   };
+}
+
+interface GroupedBatch {
+  rows: NewEntryRow[];
+  resolve: (r: AppendResult[]) => void;
+  reject: (e: unknown) => void;
 }
 
 const appendResult = (row: NewEntryRow, ins: { position: number; tx: string }): AppendResult => ({
@@ -223,7 +224,7 @@ export class LedgerService {
   /**
    * Group commit for simple batches: while one INSERT is in flight, the batches that arrive meanwhile
    * wait and then go together in the next one, a single statement and so a single transaction
-   * (with GROUP_STATEMENTS of them in flight at once).
+   * (one in flight at a time).
    * Each batch stays all-or-nothing (the statement is); should a grouped statement fail, its batches
    * are retried one by one so only the faulty one fails. Under load this turns many commits (and
    * many socket writes, which dominate on small machines) into few, at no cost when idle: a batch
@@ -233,16 +234,16 @@ export class LedgerService {
     const rows = this.buildRows(ctx, entries, new Map());
     return new Promise<AppendResult[]>((resolve, reject) => {
       this.group.push({ rows, resolve, reject });
-      if (this.flushing < GROUP_STATEMENTS) void this.flushGroup();
+      if (!this.flushing) void this.flushGroup();
     });
   }
 
-  private readonly group: { rows: NewEntryRow[]; resolve: (r: AppendResult[]) => void; reject: (e: unknown) => void }[] = [];
-  /** Grouped INSERTs in flight. */
-  private flushing = 0;
+  private readonly group: GroupedBatch[] = [];
+  /** A grouped INSERT is in flight (one at a time: two measured no better on two cores, and one forms bigger groups). */
+  private flushing = false;
 
   private async flushGroup(): Promise<void> {
-    this.flushing++;
+    this.flushing = true;
     try {
       while (this.group.length) {
         // Bounded so one statement stays a reasonable size.
@@ -251,30 +252,24 @@ export class LedgerService {
         while (n < this.group.length && (n === 0 || count + this.group[n]!.rows.length <= MAX_BATCH)) count += this.group[n++]!.rows.length;
         const batch = this.group.splice(0, n);
         try {
-          const inserted = await ledgerStore.insertEntries(this.db, batch.flatMap((b) => b.rows), { withHorizon: true });
-          if (inserted[0]?.horizon) this.noteHorizon(BigInt(inserted[0].horizon));
-          const byId = new Map(inserted.map((r) => [r.id, r]));
-          for (const b of batch) b.resolve(b.rows.map((row) => appendResult(row, byId.get(row.id)!)));
+          await this.insertGroup(batch);
         } catch (e) {
-          if (batch.length === 1) {
-            batch[0]!.reject(e);
-            continue;
-          }
-          for (const b of batch) {
-            try {
-              const inserted = await ledgerStore.insertEntries(this.db, b.rows);
-              const byId = new Map(inserted.map((r) => [r.id, r]));
-              b.resolve(b.rows.map((row) => appendResult(row, byId.get(row.id)!)));
-            } catch (err) {
-              b.reject(err);
-            }
-          }
+          if (batch.length === 1) batch[0]!.reject(e);
+          // Only the faulty batch may fail: the others go again, one statement each.
+          else for (const b of batch) await this.insertGroup([b]).catch((err: unknown) => b.reject(err));
         }
       }
     } finally {
-      this.flushing--;
-      if (!this.flushing && this.visibilityWaiters.length && !this.polling) void this.pollVisibility();
+      this.flushing = false;
+      if (this.visibilityWaiters.length && !this.polling) void this.pollVisibility();
     }
+  }
+
+  private async insertGroup(batch: GroupedBatch[]): Promise<void> {
+    const inserted = await ledgerStore.insertEntries(this.db, batch.flatMap((b) => b.rows), { withHorizon: true });
+    if (inserted[0]?.horizon) this.noteHorizon(BigInt(inserted[0].horizon));
+    const byId = new Map(inserted.map((r) => [r.id, r]));
+    for (const b of batch) b.resolve(b.rows.map((row) => appendResult(row, byId.get(row.id)!)));
   }
 
   /** Every transaction below this has ended (the highest snapshot xmin seen; it never goes back). */
@@ -304,15 +299,14 @@ export class LedgerService {
     });
   }
 
-  /** Releases the appends waiting for read-your-writes that this horizon covers. */
+  /** Releases the appends waiting for read-your-writes that this horizon covers, and those whose wait is up. */
   private noteHorizon(horizon: bigint): void {
-    if (horizon <= this.visibleBelow) return;
-    this.visibleBelow = horizon;
+    if (horizon > this.visibleBelow) this.visibleBelow = horizon;
     const now = Date.now();
     const waiting = this.visibilityWaiters;
     this.visibilityWaiters = [];
     for (const w of waiting) {
-      if (w.tx < horizon || now > w.until) w.resolve();
+      if (w.tx < this.visibleBelow || now > w.until) w.resolve();
       else this.visibilityWaiters.push(w);
     }
   }
@@ -326,10 +320,6 @@ export class LedgerService {
         if (this.flushing) return;
         const { rows } = await sql<{ xmin: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(this.db);
         this.noteHorizon(BigInt(rows[0]!.xmin));
-        // Release waiters whose bound passed even when the horizon did not move.
-        const now = Date.now();
-        const waiting = this.visibilityWaiters;
-        this.visibilityWaiters = waiting.filter((w) => (now > w.until ? (w.resolve(), false) : true));
         // What is still waiting waits on another transaction's commit, usually a moment away.
         if (this.visibilityWaiters.length) await new Promise((r) => setTimeout(r, 1));
       }
