@@ -4,7 +4,7 @@ import type { ApiToken, CreatedToken } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useUser } from '../session.js';
-import { Alert, Button, ConfirmInline, CopyButton, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
+import { Alert, Button, ConfirmInline, CopyButton, DataTable, DateTime, ErrorAlert, LoadedList, Section, Spinner, TextField } from '../components/ui.js';
 
 const EXPIRY_DAYS = [7, 30, 90, 365];
 
@@ -110,12 +110,9 @@ export function TokensSection() {
       </form>
 
       <h3>{t('account.tokens.list')}</h3>
-      {tokens.loading && !tokens.data && <Spinner />}
-      <ErrorAlert error={tokens.error ?? revoke.error} />
-      {tokens.data && tokens.data.length === 0 && <p className="muted">{t('account.tokens.empty')}</p>}
-      {tokens.data && tokens.data.length > 0 && (
-        <div className="table-wrap">
-          <table className="table" aria-label={t('account.tokens.list')}>
+      <LoadedList load={tokens} empty={t('account.tokens.empty')} error={tokens.error ?? revoke.error}>
+        {(items) => (
+          <DataTable label={t('account.tokens.list')}>
             <thead>
               <tr>
                 <th scope="col">{t('account.tokens.name')}</th>
@@ -130,7 +127,7 @@ export function TokensSection() {
               </tr>
             </thead>
             <tbody>
-              {tokens.data.map((tok) => {
+              {items.map((tok) => {
                 const state = tokenState(tok);
                 return (
                   <tr key={tok.id}>
@@ -174,9 +171,9 @@ export function TokensSection() {
                 );
               })}
             </tbody>
-          </table>
-        </div>
-      )}
+          </DataTable>
+        )}
+      </LoadedList>
     </Section>
   );
 }

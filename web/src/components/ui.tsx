@@ -36,6 +36,31 @@ export function Button({ pending, variant = 'secondary', className, disabled, ch
 }
 
 /**
+ * A list loaded with useLoad: a spinner on the first load, the error (or `error`, an action's
+ * error shown in the same place), the `empty` message, or the items rendered by `children`.
+ */
+export function LoadedList<T>({ load, error, empty, children }: { load: { data: T[] | undefined; loading: boolean; error: unknown }; error?: unknown; empty: string; children: (items: T[]) => ReactNode }) {
+  return (
+    <>
+      {load.loading && !load.data && <Spinner />}
+      <ErrorAlert error={error ?? load.error} />
+      {load.data && (load.data.length === 0 ? <p className="empty">{empty}</p> : children(load.data))}
+    </>
+  );
+}
+
+/** A table that scrolls sideways on narrow screens; `label` names it for screen readers. */
+export function DataTable({ label, children }: { label?: string; children: ReactNode }) {
+  return (
+    <div className="table-wrap">
+      <table className="table" aria-label={label}>
+        {children}
+      </table>
+    </div>
+  );
+}
+
+/**
  * The inline "are you sure?" step of a destructive action: the question, the action, cancel.
  * `block` lays it out as a panel (page-level actions) rather than inline in a table cell.
  */

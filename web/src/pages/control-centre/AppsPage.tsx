@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { AppWithCode } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
-import { Button, DateTime, ErrorAlert, Section, Spinner, TextField } from '../../components/ui.js';
+import { Button, DataTable, DateTime, ErrorAlert, LoadedList, Section, TextField } from '../../components/ui.js';
 import { AppStatusBadge, AssociationCodeBox, ControlCentreLayout, ccPath } from './common.js';
 
 export function AppsPage() {
@@ -73,12 +73,9 @@ function Apps() {
         </Section>
 
         <Section title={t('controlCentre.apps.list')}>
-          {apps.loading && !apps.data && <Spinner />}
-          <ErrorAlert error={apps.error} />
-          {apps.data && apps.data.length === 0 && <p className="empty">{t('controlCentre.apps.empty')}</p>}
-          {apps.data && apps.data.length > 0 && (
-            <div className="table-wrap">
-              <table className="table" aria-label={t('controlCentre.apps.list')}>
+          <LoadedList load={apps} empty={t('controlCentre.apps.empty')}>
+            {(items) => (
+              <DataTable label={t('controlCentre.apps.list')}>
                 <thead>
                   <tr>
                     <th scope="col">{t('controlCentre.apps.name')}</th>
@@ -93,7 +90,7 @@ function Apps() {
                   </tr>
                 </thead>
                 <tbody>
-                  {apps.data.map((a) => (
+                  {items.map((a) => (
                     <tr key={a.id} data-app={a.name}>
                       <th scope="row">
                         <Link to={ccPath.app(a.id)}>{a.name}</Link>
@@ -110,9 +107,9 @@ function Apps() {
                     </tr>
                   ))}
                 </tbody>
-              </table>
-            </div>
-          )}
+              </DataTable>
+            )}
+          </LoadedList>
         </Section>
       </div>
     </>

@@ -5,7 +5,7 @@ import type { Actor } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
-import { DateTime, ErrorAlert, PageLoading, Section, Spinner } from '../../components/ui.js';
+import { DataTable, DateTime, ErrorAlert, LoadedList, PageLoading, Section } from '../../components/ui.js';
 import { ControlCentreLayout, JsonView, ccPath } from './common.js';
 
 export function EventTypesPage() {
@@ -35,12 +35,9 @@ function EventTypes() {
       <h1>{t('controlCentre.types.title')}</h1>
       <p className="muted">{t('controlCentre.types.intro')}</p>
       <Section title={t('controlCentre.types.title')}>
-        {types.loading && !types.data && <Spinner />}
-        <ErrorAlert error={types.error} />
-        {types.data && types.data.length === 0 && <p className="empty">{t('controlCentre.types.empty')}</p>}
-        {types.data && types.data.length > 0 && (
-          <div className="table-wrap">
-            <table className="table" aria-label={t('controlCentre.types.title')}>
+        <LoadedList load={types} empty={t('controlCentre.types.empty')}>
+          {(items) => (
+            <DataTable label={t('controlCentre.types.title')}>
               <thead>
                 <tr>
                   <th scope="col">{t('controlCentre.types.name')}</th>
@@ -53,7 +50,7 @@ function EventTypes() {
                 </tr>
               </thead>
               <tbody>
-                {types.data.map((ty) => (
+                {items.map((ty) => (
                   <tr key={ty.name} data-type={ty.name}>
                     <th scope="row">
                       <Link to={ccPath.type(ty.name)} className="cc-mono">
@@ -79,9 +76,9 @@ function EventTypes() {
                   </tr>
                 ))}
               </tbody>
-            </table>
-          </div>
-        )}
+            </DataTable>
+          )}
+        </LoadedList>
       </Section>
     </>
   );

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { PermissionRequest } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
-import { Alert, Button, DateTime, ErrorAlert, Section, Spinner } from '../../components/ui.js';
+import { Alert, Button, DataTable, DateTime, ErrorAlert, LoadedList, Section } from '../../components/ui.js';
 import { ControlCentreLayout, PendingRequestItem, RequestStatusBadge, RightsCells, RightsHeaders, ccPath, usePending, useRightsText } from './common.js';
 
 export function RequestsPage() {
@@ -70,25 +70,21 @@ function Requests() {
       <ErrorAlert error={decide.error} />
 
       <Section title={t('controlCentre.requests.pending')}>
-        {open.loading && !open.data && <Spinner />}
-        <ErrorAlert error={open.error} />
-        {open.data && open.data.length === 0 && <p className="empty">{t('controlCentre.requests.empty')}</p>}
-        {open.data && open.data.length > 0 && (
-          <ul className="cc-requests" aria-label={t('controlCentre.requests.pending')}>
-            {open.data.map((r) => (
-              <PendingRequestItem key={r.id} request={r} appName={r.appName ?? r.appId} appLink busy={decide.pending} onDecide={(req, d) => void decide.run(req, d)} />
-            ))}
-          </ul>
-        )}
+        <LoadedList load={open} empty={t('controlCentre.requests.empty')}>
+          {(items) => (
+            <ul className="cc-requests" aria-label={t('controlCentre.requests.pending')}>
+              {items.map((r) => (
+                <PendingRequestItem key={r.id} request={r} appName={r.appName ?? r.appId} appLink busy={decide.pending} onDecide={(req, d) => void decide.run(req, d)} />
+              ))}
+            </ul>
+          )}
+        </LoadedList>
       </Section>
 
       <Section title={t('controlCentre.requests.recent')}>
-        {recent.loading && !recent.data && <Spinner />}
-        <ErrorAlert error={recent.error} />
-        {recent.data && recent.data.length === 0 && <p className="empty">{t('controlCentre.requests.recentEmpty')}</p>}
-        {recent.data && recent.data.length > 0 && (
-          <div className="table-wrap">
-            <table className="table" aria-label={t('controlCentre.requests.recent')}>
+        <LoadedList load={recent} empty={t('controlCentre.requests.recentEmpty')}>
+          {(items) => (
+            <DataTable label={t('controlCentre.requests.recent')}>
               <thead>
                 <tr>
                   <th scope="col">{t('controlCentre.requests.app')}</th>
@@ -102,7 +98,7 @@ function Requests() {
                 </tr>
               </thead>
               <tbody>
-                {recent.data.map((r) => (
+                {items.map((r) => (
                   <tr key={r.id} data-request={r.eventType} data-status={r.status}>
                     <th scope="row">
                       <Link to={ccPath.app(r.appId)}>{r.appName ?? r.appId}</Link>
@@ -127,9 +123,9 @@ function Requests() {
                   </tr>
                 ))}
               </tbody>
-            </table>
-          </div>
-        )}
+            </DataTable>
+          )}
+        </LoadedList>
       </Section>
     </>
   );

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { deriveSubjectIdentifier, isCairnError, type Sex, type Subject } from '@cairn/sdk';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
-import { Alert, Button, DateTime, ErrorAlert, Section, TextField } from '../../components/ui.js';
+import { Alert, Button, DataTable, DateTime, ErrorAlert, Section, TextField } from '../../components/ui.js';
 import { datahub } from './datahub.api.js';
 
 export function SubjectsPage() {
@@ -39,36 +39,34 @@ export function SubjectsPage() {
           {list.length === 0 && !load.pending ? (
             <p className="muted">{t('datahub.subjects.none')}</p>
           ) : (
-            <div className="table-wrap">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th>{t('datahub.subjects.identifier')}</th>
-                    <th>{t('datahub.subjects.dateOfBirth')}</th>
-                    <th>{t('datahub.subjects.sex')}</th>
-                    <th className="num">{t('datahub.subjects.records')}</th>
-                    <th>{t('datahub.subjects.lastRecord')}</th>
+            <DataTable>
+              <thead>
+                <tr>
+                  <th>{t('datahub.subjects.identifier')}</th>
+                  <th>{t('datahub.subjects.dateOfBirth')}</th>
+                  <th>{t('datahub.subjects.sex')}</th>
+                  <th className="num">{t('datahub.subjects.records')}</th>
+                  <th>{t('datahub.subjects.lastRecord')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((s) => (
+                  <tr key={s.id}>
+                    <th scope="row">
+                      <Link to={`/datahub/subjects/${s.id}`} title={s.identifier}>
+                        {s.identifierKind === 'derived' ? `${s.identifier.slice(0, 12)}…` : s.identifier}
+                      </Link>
+                    </th>
+                    <td>{s.dateOfBirth ?? '—'}</td>
+                    <td>{t(`datahub.subjects.sexes.${s.sex ?? 'unknown'}`)}</td>
+                    <td className="num">{s.recordCount ?? 0}</td>
+                    <td>
+                      <DateTime value={s.lastRecordAt} />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {list.map((s) => (
-                    <tr key={s.id}>
-                      <th scope="row">
-                        <Link to={`/datahub/subjects/${s.id}`} title={s.identifier}>
-                          {s.identifierKind === 'derived' ? `${s.identifier.slice(0, 12)}…` : s.identifier}
-                        </Link>
-                      </th>
-                      <td>{s.dateOfBirth ?? '—'}</td>
-                      <td>{t(`datahub.subjects.sexes.${s.sex ?? 'unknown'}`)}</td>
-                      <td className="num">{s.recordCount ?? 0}</td>
-                      <td>
-                        <DateTime value={s.lastRecordAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                ))}
+              </tbody>
+            </DataTable>
           )}
           {next && (
             <Button pending={load.pending} onClick={() => void load.run(next)}>

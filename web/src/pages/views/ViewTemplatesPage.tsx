@@ -2,7 +2,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { viewsApi } from './views.api.js';
 import { useLoad } from '../../hooks.js';
-import { DateTime, ErrorAlert, Section, Spinner } from '../../components/ui.js';
+import { DataTable, DateTime, LoadedList, Section } from '../../components/ui.js';
 
 export function ViewTemplatesPage() {
   const { t } = useTranslation();
@@ -20,12 +20,9 @@ export function ViewTemplatesPage() {
         </Link>
       </p>
       <Section title={t('views.title')}>
-        <ErrorAlert error={templates.error} />
-        {templates.loading && !templates.data && <Spinner />}
-        {templates.data && templates.data.length === 0 && <p>{t('views.none')}</p>}
-        {templates.data && templates.data.length > 0 && (
-          <div className="table-wrap">
-            <table className="table">
+        <LoadedList load={templates} empty={t('views.none')}>
+          {(items) => (
+            <DataTable>
               <thead>
                 <tr>
                   <th scope="col">{t('views.name')}</th>
@@ -37,7 +34,7 @@ export function ViewTemplatesPage() {
                 </tr>
               </thead>
               <tbody>
-                {templates.data.map((v) => (
+                {items.map((v) => (
                   <tr key={v.id}>
                     <th scope="row">
                       <Link to={`/views/templates/${v.id}`}>{v.name}</Link>
@@ -53,9 +50,9 @@ export function ViewTemplatesPage() {
                   </tr>
                 ))}
               </tbody>
-            </table>
-          </div>
-        )}
+            </DataTable>
+          )}
+        </LoadedList>
       </Section>
     </div>
   );
