@@ -118,8 +118,12 @@ describe('datasets in the browser', () => {
     await page.getByTestId('upload-input').setInputFiles([big]);
     await page.getByRole('button', { name: /^Upload 1 file$/ }).click();
     await page.getByText('Uploaded and committed to the draft.').waitFor({ timeout: 30_000 });
-    // The second attempt started where the first one stopped, not at byte 0.
-    expect(offsets[0]).toBeGreaterThan(1024 * 1024);
+    // The second attempt started where the server's copy ended (told by tus's HEAD), not at byte
+    // 0. That can be short of what the page had sent: bytes still in flight when it went away, or
+    // not yet written, are sent again.
+    expect(offsets.length).toBeGreaterThan(0);
+    expect(offsets[0]).toBeGreaterThan(0);
+    expect(offsets[0]).toBeLessThan(content.length);
     const stored = await sdk.datasets.download(accession, 'draft', 'scan.bin');
     expect(crypto.createHash('sha256').update(Buffer.from(await stored.arrayBuffer())).digest('hex')).toBe(crypto.createHash('sha256').update(content).digest('hex'));
     expect(pageErrors).toEqual([]);
