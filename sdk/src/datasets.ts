@@ -62,8 +62,11 @@ export interface TreeChild {
   name: string;
   path: string;
   kind: 'file' | 'folder';
+  /** Content hash for a file, tree hash for a folder. */
   hash: string;
+  /** Bytes: the file's size, or the total of every file under the folder. */
   size: number;
+  /** 1 for a file, or the number of files anywhere under the folder. */
   fileCount: number;
 }
 
@@ -83,7 +86,9 @@ export interface DiffSummary {
   modified: number;
   renamed: number;
   unchanged: number;
+  /** Bytes of new content (added files and the new side of modified ones). */
   bytesAdded: number;
+  /** Bytes of content gone (removed files and the old side of modified ones). */
   bytesRemoved: number;
 }
 

@@ -1,4 +1,5 @@
 import { structuredPatch } from 'diff';
+import type { DiffSummary } from '@cairn/sdk';
 import { compareNames, sortByKey } from './datasets.paths.js';
 import type { FileEntry } from './datasets.tree.js';
 
@@ -16,17 +17,7 @@ export interface DatasetDiff {
   removed: FileEntry[];
   modified: { path: string; before: { sha256: string; size: number }; after: { sha256: string; size: number } }[];
   renamed: { from: string; to: string; sha256: string; size: number }[];
-  summary: {
-    added: number;
-    removed: number;
-    modified: number;
-    renamed: number;
-    unchanged: number;
-    /** Bytes of new content (added files and the new side of modified ones). */
-    bytesAdded: number;
-    /** Bytes of content gone (removed files and the old side of modified ones). */
-    bytesRemoved: number;
-  };
+  summary: DiffSummary;
 }
 
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CreateDatasetRequest } from '@cairn/sdk';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,16 +36,8 @@ export interface DatasetsConfig {
   bidsValidator: boolean;
 }
 
-export interface CreateDatasetInput {
-  title: string;
-  description?: string;
-  license?: string;
-  authors?: string[];
-  modalities?: string[];
-  profile?: 'generic' | 'bids';
-  public?: boolean;
-  readme?: string;
-}
+/** What creating a dataset takes: the API's own shape (`CreateDatasetRequest` in the SDK). */
+export type CreateDatasetInput = CreateDatasetRequest;
 
 export type UpdateDatasetInput = Partial<Omit<CreateDatasetInput, 'readme' | 'profile'>> & { quotaBytes?: number | null };
 

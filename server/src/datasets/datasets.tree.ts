@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DatasetChange } from '@cairn/sdk';
+import type { DatasetChange, TreeChild } from '@cairn/sdk';
 import {
   foldCase,
   normalizeFolderPath,
@@ -33,17 +33,8 @@ export interface FileEntry {
 /** A change to a draft's tree: the API's own shape (`DatasetChange` in the SDK). */
 export type TreeChange = DatasetChange;
 
-export interface FolderChild {
-  name: string;
-  path: string;
-  kind: 'file' | 'folder';
-  /** Content hash for a file, tree hash for a folder. */
-  hash: string;
-  /** Bytes: the file's size, or the total of every file under the folder. */
-  size: number;
-  /** 1 for a file, or the number of files anywhere under the folder. */
-  fileCount: number;
-}
+/** One entry of a folder listing: the API's own shape (`TreeChild` in the SDK). */
+export type FolderChild = TreeChild;
 
 export const TREE_FORMAT = 'cairn-tree-v1';
 export const EMPTY_TREE_HASH = createHash('sha256').update(`${TREE_FORMAT}\n`).digest('hex');
