@@ -103,10 +103,10 @@ describe('datasets in the browser', () => {
     // A slow link, so the upload is still under way when the page goes away.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
     await page.getByTestId('upload-input').setInputFiles([big]);
     await page.getByRole('button', { name: /^Upload 1 file$/ }).click();
-    await page.waitForFunction(() => Number(document.querySelector('progress')?.getAttribute('value') ?? 0) > 1024 * 1024, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => Number(document.querySelector('progress')?.getAttribute('value') ?? 0) > 2 * 1024 * 1024, undefined, { timeout: 30_000 });
     await page.reload();
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 
