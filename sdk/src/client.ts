@@ -5,6 +5,7 @@ import { EventTypesApi } from './event-types.js';
 import { EventsApi } from './events.js';
 import { HttpClient, type CairnClientOptions } from './http.js';
 import { LedgerApi } from './ledger.js';
+import { RegistrationsApi, RegistrationTypesApi } from './registrations.js';
 import { SetupApi, SystemApi } from './system.js';
 import { SettingsApi, UsersApi } from './users.js';
 import { ViewsApi } from './views.js';
@@ -31,6 +32,8 @@ export class CairnClient {
   readonly apps: AppsApi;
   readonly eventTypes: EventTypesApi;
   readonly views: ViewsApi;
+  readonly registrations: RegistrationsApi;
+  readonly registrationTypes: RegistrationTypesApi;
 
   constructor(opts: CairnClientOptions) {
     this.http = new HttpClient(opts);
@@ -46,6 +49,8 @@ export class CairnClient {
     this.apps = new AppsApi(this.http);
     this.eventTypes = new EventTypesApi(this.http);
     this.views = new ViewsApi(this.http);
+    this.registrations = new RegistrationsApi(this.http);
+    this.registrationTypes = new RegistrationTypesApi(this.http);
   }
 
   get baseUrl(): string {

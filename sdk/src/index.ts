@@ -14,3 +14,4 @@ export * from './datasets.js';
 export * from './apps.js';
 export * from './event-types.js';
 export * from './views.js';
+export * from './registrations.js';

@@ -218,3 +218,107 @@ export type MeasureValue = string | number | boolean | null;
 export type SubmissionResult =
   | { ok: true; data: Record<string, JsonValue>; measures: Record<string, MeasureValue> }
   | { ok: false; errors: SubmissionError[] };
+
+// --- field kinds for civil registration (docs/registrations.md) ------------------------------
+// Registration forms are the same engine with more kinds; an instrument definition does not use
+// them (the instrument validator refuses them), a registration type's form does. Registration
+// field names are dotted ids such as `child.firstName`; answers are a flat map keyed by them.
+
+/** A person's given or family name: letters of any script, spaces, apostrophes, hyphens and dots. */
+export interface PersonNameField extends FieldCommon {
+  kind: 'personName';
+  maxLength?: number;
+}
+
+/**
+ * A date that may be given as an age instead (people who do not know their date of birth):
+ * answers are `YYYY-MM-DD` or, when `ageInsteadOfDate` is set, `{ "age": years }`.
+ */
+export interface RegistrationDateField extends FieldCommon {
+  kind: 'date';
+  min?: string;
+  max?: string;
+  ageInsteadOfDate?: boolean;
+}
+
+/** Check digit algorithms a national ID may carry. */
+export type CheckDigit = 'none' | 'luhn' | 'verhoeff' | 'mod11';
+
+/** A national identity number. Defaults: exactly 10 digits, no check digit. */
+export interface NationalIdField extends FieldCommon {
+  kind: 'nationalId';
+  /** Safe regular expression that must match the whole value; defaults to `[0-9]{10}`. */
+  pattern?: string;
+  checkDigit?: CheckDigit;
+}
+
+/** A phone number; defaults to `\+?[0-9]{6,15}` after removing spaces, dashes and parentheses. */
+export interface PhoneField extends FieldCommon {
+  kind: 'phone';
+  pattern?: string;
+}
+
+export interface EmailField extends FieldCommon {
+  kind: 'email';
+}
+
+/** Answers are `{ line1?, line2?, city?, postcode?, locationId? }`, every part a string. */
+export interface AddressField extends FieldCommon {
+  kind: 'address';
+}
+
+/** Answers are the id of a workspace of the administrative tree (an area or an office). */
+export interface LocationField extends FieldCommon {
+  kind: 'location';
+  /** Which workspaces may be picked; defaults to either. */
+  locationKind?: 'area' | 'office' | 'any';
+}
+
+/** A supporting document uploaded to POST /api/v1/registrations/documents. */
+export interface DocumentRef {
+  /** The SHA-256 of the content, as the upload answered it. */
+  documentId: string;
+  mediaType: string;
+  size: number;
+  name?: string;
+  /** One of the field's `documentTypes` values, e.g. `birth-certificate`. */
+  documentType?: string;
+}
+
+/** Answers are arrays of DocumentRef. */
+export interface DocumentsField extends FieldCommon {
+  kind: 'documents';
+  /** Defaults to image/png, image/jpeg and application/pdf. */
+  accept?: string[];
+  /** Per file; defaults to 5 MiB (the upload endpoint's own limit is 10 MiB). */
+  maxBytes?: number;
+  maxItems?: number;
+  documentTypes?: Option<string>[];
+}
+
+/** Answers are one DocumentRef of an image (a drawn signature, PNG). */
+export interface SignatureField extends FieldCommon {
+  kind: 'signature';
+}
+
+export type RegistrationOnlyField = PersonNameField | NationalIdField | PhoneField | EmailField | AddressField | LocationField | DocumentsField | SignatureField;
+/** Any field a registration form may hold. */
+export type RegistrationField = Exclude<ScalarField, DateField> | RegistrationDateField | RegistrationOnlyField;
+export type RegistrationFieldKind = RegistrationField['kind'];
+
+/** A page of a registration form (rendered one page at a time, then a review page). */
+export interface RegistrationFormPage {
+  /** Identifier of the page, e.g. `child`. */
+  id: string;
+  title: Localised;
+  description?: Localised;
+  /** The page (and its answers) exists only when this is truthy. */
+  visibleWhen?: Expression;
+  fields: RegistrationField[];
+}
+
+/** A value computed from the answers (e.g. `mother.ageAtBirth`), shown and stored beside them. */
+export interface DerivedValue {
+  label: Localised;
+  expression: Expression;
+}

@@ -1,0 +1,416 @@
+import { errorFromResponse } from './errors.js';
+import { CSRF_COOKIE, CSRF_HEADER, seg, type HttpClient } from './http.js';
+import type { Expression, JsonValue, Localised, RegistrationField, RegistrationFormPage, DerivedValue } from './instruments/instrument.types.js';
+
+/**
+ * Civil registration (docs/registrations.md): registration types as data, the declare → validate
+ * → register workflow, workqueues, certificates. Every action is a ledger entry in the
+ * registration's stream; status and flags are a fold over them.
+ *
+ * This module is a stable contract for the web app: changes are additive only.
+ */
+
+// --- vocabulary ----------------------------------------------------------------------------
+
+export const REGISTRATION_STATUSES = ['created', 'notified', 'declared', 'validated', 'registered', 'archived'] as const;
+export type RegistrationStatus = (typeof REGISTRATION_STATUSES)[number];
+
+/** Flags the workflow itself sets; a type's rules add their own (e.g. `late-registration`). */
+export const CORE_FLAGS = ['incomplete', 'rejected', 'correction-requested', 'potential-duplicate', 'printed', 'waiting-for-external-validation'] as const;
+export type CoreFlag = (typeof CORE_FLAGS)[number];
+export type RegistrationFlag = CoreFlag | (string & {});
+
+/** Actions every type has. `notify` and `declare` also create a registration (POST /registrations). */
+export const CORE_ACTIONS = [
+  'notify',
+  'declare',
+  'validate',
+  'register',
+  'reject',
+  'archive',
+  'print-certificate',
+  'request-correction',
+  'approve-correction',
+  'reject-correction',
+  'assign',
+  'unassign',
+  // de-duplication (issue 13 runs the matching; the fold and the review decisions live here)
+  'duplicate-detected',
+  'mark-not-duplicate',
+  'mark-as-duplicate',
+] as const;
+export type CoreAction = (typeof CORE_ACTIONS)[number];
+/** A core action or a custom one the type defines (e.g. `escalate`). */
+export type RegistrationActionName = CoreAction | (string & {});
+
+/** Actions that need no assignment (they take or release it, or are recorded by the system). */
+export const UNASSIGNED_ACTIONS: readonly string[] = ['assign', 'unassign', 'duplicate-detected'];
+
+/**
+ * Registration roles (a user-level setting beside the Cairn role, set by an admin together with
+ * the user's office). `reach`: `jurisdiction` = the area directly above the user's office and
+ * everything under it; `country` = everything.
+ */
+export const REGISTRATION_ROLES = ['field-agent', 'registration-agent', 'local-registrar', 'national-registrar'] as const;
+export type RegistrationRole = (typeof REGISTRATION_ROLES)[number];
+export type Reach = 'jurisdiction' | 'country';
+
+export const WORKQUEUES = ['in-progress', 'ready-for-review', 'requires-updates', 'ready-to-print', 'waiting-for-external-validation', 'potential-duplicates', 'assigned-to-me'] as const;
+export type Workqueue = (typeof WORKQUEUES)[number];
+export type WorkqueueCounts = Record<Workqueue, number>;
+
+// --- registration types --------------------------------------------------------------------
+
+/** Who may take an action, and when (on top of the workflow's own status rules). */
+export interface ActionConfig {
+  /** Roles allowed to take it; defaults per action (docs/registrations.md). */
+  roles?: RegistrationRole[];
+  /** A JSON Logic condition over `{ data, status, flags }`; the action is refused (409) when falsy. */
+  allowedWhen?: Expression;
+  /** Label for buttons. */
+  label?: Localised;
+}
+
+/** A type-defined action with its own small form, e.g. `escalate`. It changes no status. */
+export interface CustomActionConfig extends ActionConfig {
+  label: Localised;
+  /** The statuses it may be taken in; defaults to every status but archived. */
+  statuses?: RegistrationStatus[];
+  fields?: RegistrationField[];
+  /** Flags set and cleared when it is taken. */
+  addsFlags?: string[];
+  removesFlags?: string[];
+}
+
+/** A flag the type's rules add; evaluated on notify, declare, validate, register and correction. */
+export interface FlagRule {
+  /** Lower-case words joined by dashes, e.g. `late-registration`. */
+  id: string;
+  label: Localised;
+  /**
+   * JSON Logic over `{ data, declaredAt, eventDate, daysSinceEvent }`; the flag is set while it
+   * is truthy and cleared when it is not.
+   */
+  when: Expression;
+}
+
+/** An action hook: Cairn POSTs the registration to `url`, signed with Standard Webhooks. */
+export interface HookConfig {
+  url: string;
+  /** Defaults to 5000; at most 30000. */
+  timeoutMs?: number;
+}
+
+export interface CertificateTemplate {
+  id: string;
+  label: Localised;
+  /** SVG with handlebars placeholders (`{{data.[child.firstName]}}`, `{{registrationNumber}}`, `{{qr}}`). */
+  svg: string;
+  /** Fee for a copy, if printing one is paid for. */
+  fee?: { amount: number; currency: string };
+}
+
+export interface RegistrationTypeDocument {
+  /** Slug: `birth`, `death`, `marriage`. */
+  id: string;
+  label: Localised;
+  /** At least `en` and `fr`; every localised text carries exactly these. */
+  languages: string[];
+  form: { pages: RegistrationFormPage[]; derived?: Record<string, DerivedValue> };
+  /** Field id holding the date of the event (e.g. `child.dob`). */
+  eventDateField: string;
+  /** Field id holding the place of the event (a location field). */
+  eventLocationField: string;
+  /**
+   * Field ids that must be answered to `declare` (beyond the form's own `required`);
+   * `notify` accepts anything the form's validation accepts, and flags it `incomplete`.
+   */
+  requiredToDeclare?: string[];
+  actions?: Partial<Record<CoreAction, ActionConfig>>;
+  customActions?: Record<string, CustomActionConfig>;
+  flags?: FlagRule[];
+  /** Hooks per action (`notify`, `declare`, `register`, `reject`, `archive`, `print-certificate`). */
+  hooks?: Partial<Record<'notify' | 'declare' | 'register' | 'reject' | 'archive' | 'print-certificate', HookConfig>>;
+  /** `{type}`, `{year}`, `{office}` (the office's external id), `{seq:N}` (zero-padded yearly counter). */
+  registrationNumber?: { pattern: string };
+  certificates?: CertificateTemplate[];
+  /** Whether a certified copy costs a fee (the print action then needs `fee`). */
+  printFee?: { amount: number; currency: string };
+  /** De-duplication rules, interpreted by the search module (issue 13); stored as given. */
+  deduplication?: JsonValue;
+}
+
+export interface RegistrationTypeSummary {
+  id: string;
+  version: number;
+  label: Localised;
+  languages: string[];
+  createdAt: string;
+}
+
+export interface RegistrationTypeVersion extends RegistrationTypeSummary {
+  document: RegistrationTypeDocument;
+}
+
+// --- registrations -------------------------------------------------------------------------
+
+export interface UserRef {
+  id: string;
+  username: string;
+}
+
+export interface Registration {
+  id: string;
+  /** 7 characters from an alphabet without look-alikes (no 0/O, 1/I/L). */
+  trackingId: string;
+  type: string;
+  /** The version of the type it was declared under; it keeps validating and rendering with it. */
+  typeVersion: number;
+  status: RegistrationStatus;
+  flags: RegistrationFlag[];
+  data: Record<string, JsonValue>;
+  /** Values the type derives from the data (e.g. `mother.ageAtBirth`). */
+  derived: Record<string, JsonValue>;
+  registrationNumber: string | null;
+  /** The office it was created in; its jurisdiction decides who sees it. */
+  officeId: string;
+  eventDate: string | null;
+  eventLocationId: string | null;
+  assignedTo: UserRef | null;
+  /** Registrations this one was flagged as possibly duplicating. */
+  duplicateOf: string[];
+  /** Certified copies printed so far. */
+  printedCopies: number;
+  createdBy: UserRef | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Number of actions taken (the stream's length, not counting reads). */
+  version: number;
+}
+
+/** What the caller may do now, and why not otherwise (GET /registrations/{id} only). */
+export interface AvailableAction {
+  action: RegistrationActionName;
+  allowed: boolean;
+  /** An error code when not allowed: `action_not_allowed`, `registration_not_assigned`, ... */
+  reason?: string;
+}
+
+export interface RegistrationDetail extends Registration {
+  actions: AvailableAction[];
+}
+
+export interface CreateRegistrationInput {
+  type: string;
+  action: 'notify' | 'declare';
+  data: Record<string, JsonValue>;
+  transactionId?: string;
+}
+
+export interface ActionInput {
+  /** Changed answers (declare, validate, register, request-correction) or the custom action's form. */
+  data?: Record<string, JsonValue>;
+  reason?: string;
+  transactionId?: string;
+  /** assign: take over from another user (supervisors only). */
+  force?: boolean;
+}
+
+export interface PrintCertificateData {
+  /** Who collected it: `informant`, `mother`, `father` or `other`, and their identity. */
+  collector: { relation: string; name: string; idType?: string; idNumber?: string };
+  copies?: number;
+  template?: string;
+  fee?: { amount: number; currency: string; paid: boolean };
+}
+
+export interface ActionResult {
+  registration: Registration;
+  /** True when the transactionId had already been applied. */
+  replayed: boolean;
+}
+
+export interface FieldChange {
+  field: string;
+  from: JsonValue | null;
+  to: JsonValue | null;
+}
+
+export interface RegistrationHistoryItem {
+  entryId: string;
+  /** The action, or `read` for an audited opening. */
+  action: RegistrationActionName | 'read';
+  at: string;
+  actor: {
+    kind: 'user' | 'system' | 'app' | 'anonymous';
+    id: string | null;
+    username: string | null;
+    role: RegistrationRole | null;
+    officeId: string | null;
+    officeName: string | null;
+  };
+  reason: string | null;
+  changes: FieldChange[];
+  /** The action's own data besides field changes (print collector, custom form, hook answer...). */
+  details: Record<string, JsonValue>;
+  statusAfter: RegistrationStatus;
+  flagsAfter: RegistrationFlag[];
+}
+
+export interface RegistrationListQuery {
+  status?: RegistrationStatus;
+  flag?: string;
+  type?: string;
+  /** A workspace id: registrations whose event location or office is in its subtree. */
+  location?: string;
+  /** A user id, or `me`. */
+  assignedTo?: string;
+  queue?: Workqueue;
+  after?: string;
+  /** 1-200, default 50. */
+  limit?: number;
+}
+
+export interface RegistrationList {
+  items: Registration[];
+  /** Cursor of the next page, null at the end. */
+  next: string | null;
+}
+
+export interface RegistrationProfile {
+  userId: string;
+  role: RegistrationRole | null;
+  office: { id: string; name: string; externalId: string | null } | null;
+  /** The area the role reaches (null for country-wide roles or no office). */
+  jurisdiction: { id: string; name: string } | null;
+  reach: Reach | null;
+}
+
+export interface UploadedDocument {
+  documentId: string;
+  mediaType: string;
+  size: number;
+}
+
+export interface CertificateVerification {
+  valid: boolean;
+  registrationNumber: string | null;
+  /** Date of registration, YYYY-MM-DD. */
+  date: string | null;
+}
+
+/** Error codes the workflow answers (docs/registrations.md). */
+export const REGISTRATION_ERRORS = [
+  'registration_not_assigned',
+  'registration_assigned_elsewhere',
+  'action_not_allowed',
+  'potential_duplicate_unresolved',
+  'unknown_action',
+  'registration_role_required',
+  'invalid_registration_type',
+  'invalid_registration_data',
+  'registration_hook_failed',
+  'not_registered',
+] as const;
+export type RegistrationErrorCode = (typeof REGISTRATION_ERRORS)[number];
+
+function readCookie(name: string): string | undefined {
+  const doc = (globalThis as { document?: { cookie?: string } }).document;
+  for (const part of doc?.cookie?.split(';') ?? []) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+// --- client --------------------------------------------------------------------------------
+
+export class RegistrationsApi {
+  constructor(private readonly http: HttpClient) {}
+
+  create(input: CreateRegistrationInput): Promise<Registration & { replayed?: boolean }> {
+    return this.http.post('/api/v1/registrations', input);
+  }
+  get(id: string): Promise<RegistrationDetail> {
+    return this.http.get(`/api/v1/registrations/${seg(id)}`);
+  }
+  action(id: string, action: RegistrationActionName, input: ActionInput = {}): Promise<ActionResult> {
+    return this.http.post(`/api/v1/registrations/${seg(id)}/actions/${seg(action)}`, input);
+  }
+  history(id: string): Promise<RegistrationHistoryItem[]> {
+    return this.http.get(`/api/v1/registrations/${seg(id)}/history`);
+  }
+  list(q: RegistrationListQuery = {}): Promise<RegistrationList> {
+    return this.http.get('/api/v1/registrations', { ...q });
+  }
+  async *iterate(q: Omit<RegistrationListQuery, 'after'> = {}): AsyncGenerator<Registration> {
+    let after: string | undefined;
+    do {
+      const page = await this.list({ ...q, after });
+      yield* page.items;
+      after = page.next ?? undefined;
+    } while (after);
+  }
+  workqueues(): Promise<WorkqueueCounts> {
+    return this.http.get('/api/v1/registrations/workqueues');
+  }
+  /** Uploads a supporting document or signature image (PNG, JPEG or PDF, at most 10 MiB). */
+  async uploadDocument(content: Blob | Uint8Array, mediaType: string): Promise<UploadedDocument> {
+    const url = this.http.url('/api/v1/registrations/documents');
+    const headers: Record<string, string> = { 'Content-Type': mediaType, Accept: 'application/json' };
+    const token = this.http.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else {
+      const csrf = readCookie(CSRF_COOKIE);
+      if (csrf) headers[CSRF_HEADER] = csrf;
+    }
+    const res = await fetch(url, { method: 'POST', headers, body: content as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include' });
+    if (!res.ok) throw await errorFromResponse(res);
+    return (await res.json()) as UploadedDocument;
+  }
+  /** URL of a document attached to a registration (for <img> and links; cookie-authenticated). */
+  documentUrl(registrationId: string, documentId: string): string {
+    return this.http.url(`/api/v1/registrations/${seg(registrationId)}/documents/${seg(documentId)}`);
+  }
+  /** URL of the certificate PDF of a registered record. */
+  certificateUrl(id: string, template?: string): string {
+    return this.http.url(`/api/v1/registrations/${seg(id)}/certificate.pdf`, { template });
+  }
+  verify(code: string): Promise<CertificateVerification> {
+    return this.http.get(`/api/v1/verify/${seg(code)}`);
+  }
+  profile(): Promise<RegistrationProfile> {
+    return this.http.get('/api/v1/registration-users/me');
+  }
+  userProfile(userId: string): Promise<RegistrationProfile> {
+    return this.http.get(`/api/v1/registration-users/${seg(userId)}`);
+  }
+  /** Admin: sets a user's office (a workspace of kind office) and registration role; nulls clear them. */
+  setUserProfile(userId: string, p: { officeId: string | null; role: RegistrationRole | null }): Promise<RegistrationProfile> {
+    return this.http.put(`/api/v1/registration-users/${seg(userId)}`, p);
+  }
+}
+
+export class RegistrationTypesApi {
+  constructor(private readonly http: HttpClient) {}
+
+  list(): Promise<RegistrationTypeSummary[]> {
+    return this.http.get('/api/v1/registration-types');
+  }
+  /** The latest version, or the given one. */
+  get(id: string, version?: number): Promise<RegistrationTypeVersion> {
+    return this.http.get(`/api/v1/registration-types/${seg(id)}`, { version });
+  }
+  versions(id: string): Promise<RegistrationTypeSummary[]> {
+    return this.http.get(`/api/v1/registration-types/${seg(id)}/versions`);
+  }
+  /** Saves a new version (answers the current one unchanged when the document is identical). */
+  put(id: string, document: RegistrationTypeDocument): Promise<RegistrationTypeVersion> {
+    return this.http.put(`/api/v1/registration-types/${seg(id)}`, document);
+  }
+  /** Creates or rotates the Standard Webhooks secret for the type's hooks; shown only here. */
+  rotateHookSecret(id: string): Promise<{ secret: string }> {
+    return this.http.post(`/api/v1/registration-types/${seg(id)}/hook-secret`, {});
+  }
+}
+
