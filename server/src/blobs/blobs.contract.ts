@@ -288,6 +288,21 @@ export function blobStoreContract(name: string, makeHarness: () => Promise<BlobS
       expect(await h.leftovers()).toEqual([]);
     });
 
+    it('takes in a staged file and leaves it in place when asked to keep it', async () => {
+      const data = randomBytes(h.largeBodyThreshold + 3000);
+      const file = path.join(tmp, 'staged-kept');
+      await fs.writeFile(file, data);
+      await expectCode(store.putFile(file, { keepSource: true, expectedSha256: sha('nope') }), 'blob_hash_mismatch');
+      await expectEmpty();
+      const r = await store.putFile(file, { keepSource: true, expectedSha256: sha(data), expectedSize: data.length });
+      expect(r).toEqual({ sha256: sha(data), size: data.length, created: true });
+      expect((await fs.readFile(file)).equals(data)).toBe(true);
+      // Taking the same file in again (a retry after a crash) is harmless.
+      expect(await store.putFile(file, { keepSource: true, knownSha256: sha(data) })).toEqual({ sha256: sha(data), size: data.length, created: false });
+      expect((await readAll(await store.get(r.sha256))).equals(data)).toBe(true);
+      expect(await h.leftovers()).toEqual([]);
+    });
+
     it('takes in a staged file whose hash the caller computed while writing it, still checking size and expectations', async () => {
       const data = randomBytes(h.largeBodyThreshold + 5000);
       const file = path.join(tmp, 'staged-known');

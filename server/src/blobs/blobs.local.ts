@@ -113,18 +113,21 @@ export class LocalBlobStore implements BlobStore {
     const o = checkPutOptions(options);
     await this.init();
     // Take the file away from its owner first so nothing can modify it between hashing and publishing.
+    // With keepSource, a hard link takes the same bytes without taking them from the caller.
     const tmp = this.tempPath();
+    const take = o.keepSource ? fs.link : fs.rename;
     try {
-      await fs.rename(source, tmp).catch(async (e: unknown) => {
+      await take(source, tmp).catch(async (e: unknown) => {
         if (errno(e) !== 'ENOENT' || !(await exists(source))) throw e;
         this.ready = undefined;
         await this.init();
-        await fs.rename(source, tmp);
+        await take(source, tmp);
       });
     } catch (e) {
-      if (errno(e) === 'EXDEV') {
+      const code = errno(e);
+      if (code === 'EXDEV' || (o.keepSource && (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK'))) {
         const result = await this.put(createReadStream(source), o);
-        await fs.rm(source, { force: true });
+        if (!o.keepSource) await fs.rm(source, { force: true });
         return result;
       }
       if (errno(e) === 'ENOENT') throw new BlobError('blob_not_found', `No staged file at ${source}`, undefined, { cause: e });
@@ -150,8 +153,9 @@ export class LocalBlobStore implements BlobStore {
       const created = await this.publish(tmp, sha256);
       return { sha256, size, created };
     } catch (e) {
-      // Give the file back so the caller can retry or inspect it.
-      await fs.rename(tmp, source).catch(() => fs.rm(tmp, { force: true }).catch(() => {}));
+      // Give the file back so the caller can retry or inspect it (a kept source never left).
+      if (o.keepSource) await fs.rm(tmp, { force: true }).catch(() => {});
+      else await fs.rename(tmp, source).catch(() => fs.rm(tmp, { force: true }).catch(() => {}));
       if (e instanceof BlobError) throw e;
       throw unavailable(e, 'cannot store staged file');
     }

@@ -201,7 +201,7 @@ export class S3BlobStore implements BlobStore {
     return this.putKnown(path, sha256, size, o);
   }
 
-  private async putKnown(path: string, sha256: string, size: number, o: PutOptions): Promise<PutResult> {
+  private async putKnown(path: string, sha256: string, size: number, o: PutFileOptions): Promise<PutResult> {
     checkFinal(sha256, size, o);
     let result: PutResult;
     if (await this.has(sha256)) {
@@ -210,7 +210,7 @@ export class S3BlobStore implements BlobStore {
       // The file could change between hashing and sending; the known hash makes put() verify again.
       result = await this.put(createReadStream(path, { highWaterMark: MiB }), { ...o, expectedSha256: sha256, expectedSize: size });
     }
-    await fs.rm(path, { force: true });
+    if (!o.keepSource) await fs.rm(path, { force: true });
     return result;
   }
 

@@ -53,6 +53,12 @@ export interface PutFileOptions extends PutOptions {
    * sending. Never pass a hash the caller did not compute itself from those bytes.
    */
   knownSha256?: string;
+  /**
+   * Leave the source file where it is (the local store links it instead of moving it). A caller
+   * that must survive being killed between storing the blob and recording that it did keeps its
+   * file until the record is written, then deletes it itself (see datasets.uploads.ts `ingest`).
+   */
+  keepSource?: boolean;
 }
 
 export interface PutResult {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { FileStore } from '@tus/file-store';
 import { ERRORS } from '@tus/server';
+import type { Upload } from '@tus/utils';
+import { crashPoint } from '../kernel/crashpoints.js';
 
 /** Running hashes kept at most; an abandoned upload's state is dropped first (it is re-read at the end instead). */
 const MAX_STATES = 4096;
@@ -33,6 +35,21 @@ interface HashState {
  */
 export class HashingFileStore extends FileStore {
   private readonly states = new Map<string, HashState>();
+  /**
+   * Answers for an upload the file store no longer holds (taken into the blob store, perhaps by a
+   * process killed before it could tidy up): a finished upload answers as complete, not 404/410.
+   */
+  resolveMissing: ((id: string) => Promise<Upload | undefined>) | undefined;
+
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      return await super.getUpload(id);
+    } catch (e) {
+      const found = await this.resolveMissing?.(id);
+      if (found) return found;
+      throw e;
+    }
+  }
 
   override async write(readable: Readable, id: string, offset: number): Promise<number> {
     let state = this.states.get(id);
@@ -56,6 +73,7 @@ export class HashingFileStore extends FileStore {
     const writeOut = async (bufs: Buffer[], len: number, at: number) => {
       const b = bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs, len);
       for (let done = 0; done < b.length; ) done += (await fh.write(b, done, b.length - done, at + done)).bytesWritten;
+      crashPoint('upload.partial');
       unflushed += len;
       if (unflushed >= FLUSH_EVERY && !flushing) {
         unflushed = 0;

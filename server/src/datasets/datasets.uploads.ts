@@ -4,13 +4,14 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Server as TusServer } from '@tus/server';
-import type { Upload } from '@tus/utils';
+import { Upload } from '@tus/utils';
 import type pg from 'pg';
 import type { Db } from '../database/database.js';
 import { fail, isAppError, AppError } from '../kernel/errors.js';
 import { isUuid, newId } from '../kernel/ids.js';
 import { requireUser, type AuthContext } from '../kernel/access.js';
 import type { Logger } from '../kernel/logger.js';
+import { crashPoint } from '../kernel/crashpoints.js';
 import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
 import type { TreeChange } from './datasets.tree.js';
 import { datasetsStore, type UploadRow, type UploadSessionRow } from './datasets.store.js';
@@ -76,6 +77,7 @@ export class UploadsService {
     private readonly log: Logger,
   ) {
     this.store = new HashingFileStore({ directory: config.uploadDir });
+    this.store.resolveMissing = (id) => this.finishedUpload(id);
     this.tus = new TusServer({
       path: TUS_PATH,
       datastore: this.store,
@@ -95,7 +97,10 @@ export class UploadsService {
         // Creation is checked by onUploadCreate (the upload does not exist yet).
         if (req.method === 'POST') return;
         try {
-          await this.ownedUpload(authOf(req), id);
+          const row = await this.ownedUpload(authOf(req), id);
+          // A client asking where to resume finds a fully received upload taken in, even when the
+          // process that received its last byte was killed before answering.
+          if (req.method === 'HEAD') await this.recover(row);
         } catch (e) {
           throw tusError(e);
         }
@@ -103,6 +108,7 @@ export class UploadsService {
       onUploadFinish: async (req, upload) => {
         try {
           const row = await this.ownedUpload(authOf(req), upload.id);
+          crashPoint('upload.received');
           const r = await this.ingest(row);
           return { status_code: 204, headers: { 'Upload-Sha256': r.sha256 } };
         } catch (e) {
@@ -265,33 +271,72 @@ export class UploadsService {
   }
 
   /**
-   * Moves a complete staged upload into the blob store. Idempotent: a crash between the last byte
-   * and this step is finished by `ingestPending` on the next check or commit.
+   * Takes a complete staged upload into the blob store. Crash-safe at every step, because each step
+   * leaves something the next attempt (`recover`, on HEAD, check or commit) can finish from:
+   * 1. the staged file is renamed to `<id>.intake`, so tus can never write to it again;
+   * 2. the blob store links it in (keepSource) after checking size and sha256: the intake file
+   *    stays until step 3, so a process killed after publishing but before recording loses nothing;
+   * 3. the upload is recorded as finished in PostgreSQL (the point of no return);
+   * 4. the intake file and tus's `.json` are removed (leftovers are removed by the next attempt).
+   * Repeating a step is harmless: renaming finds the intake already there, publishing content
+   * already stored reports `created: false`, recording writes the same hash again.
    */
-  async ingest(row: UploadRow): Promise<{ sha256: string; size: number }> {
-    if (row.sha256) return { sha256: row.sha256, size: row.size };
+  ingest(row: UploadRow): Promise<{ sha256: string; size: number }> {
+    if (row.sha256) return Promise.resolve({ sha256: row.sha256, size: row.size });
+    // One intake per upload at a time in this process (HEAD, check and commit may all ask at once).
+    let running = this.intakes.get(row.id);
+    if (!running) {
+      running = this.ingestOnce(row).finally(() => this.intakes.delete(row.id));
+      this.intakes.set(row.id, running);
+    }
+    return running;
+  }
+
+  private readonly intakes = new Map<string, Promise<{ sha256: string; size: number }>>();
+
+  private stagedPaths(id: string) {
+    const staged = path.join(this.config.uploadDir, id);
+    return { staged, intake: `${staged}.intake`, info: `${staged}.json` };
+  }
+
+  private async ingestOnce(row: UploadRow): Promise<{ sha256: string; size: number }> {
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock_shared($1)', [BLOB_GC_LOCK]);
       try {
-        const staged = path.join(this.config.uploadDir, row.id);
+        const now = await datasetsStore.upload(this.db, row.id);
+        if (!now) throw fail('upload_missing', 'This upload no longer exists');
+        if (now.sha256) {
+          await this.tidy(row.id);
+          return { sha256: now.sha256, size: now.size };
+        }
+        const { staged, intake } = this.stagedPaths(row.id);
+        try {
+          await fs.rename(staged, intake);
+        } catch (e) {
+          // Already renamed by an attempt that was interrupted (or another server): carry on from there.
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !(await exists(intake))) throw new BlobError('blob_not_found', 'The staged upload is missing', undefined, { cause: e });
+        }
+        crashPoint('upload.intake');
         let r;
         try {
           // Hashed as the bytes arrived when this process saw all of them; otherwise (a restart in
           // between, another instance) the store reads the file again to hash it.
           const knownSha256 = this.store.takeDigest(row.id, row.size);
-          r = await this.blobs.putFile(staged, { ...(row.expected_sha256 ? { expectedSha256: row.expected_sha256 } : {}), ...(knownSha256 ? { knownSha256 } : {}), expectedSize: row.size, maxBytes: row.size });
+          r = await this.blobs.putFile(intake, { keepSource: true, ...(row.expected_sha256 ? { expectedSha256: row.expected_sha256 } : {}), ...(knownSha256 ? { knownSha256 } : {}), expectedSize: row.size, maxBytes: row.size });
         } catch (e) {
-          if (e instanceof BlobError && (e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch')) {
+          if (e instanceof BlobError && (e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch' || e.code === 'blob_too_large')) {
             // Wrong bytes can never become right: drop the upload so a retry starts from zero.
-            await this.tus.datastore.remove(row.id).catch(() => {});
+            await this.tidy(row.id, true);
             await this.db.deleteFrom('dataset_uploads').where('id', '=', row.id).execute();
           }
           throw e;
         }
+        crashPoint('upload.stored');
         await datasetsStore.finishUpload(this.db, row.id, r.sha256);
-        await fs.rm(path.join(this.config.uploadDir, `${row.id}.json`), { force: true });
-        return r;
+        crashPoint('upload.recorded');
+        await this.tidy(row.id);
+        return { sha256: r.sha256, size: r.size };
       } finally {
         await client.query('SELECT pg_advisory_unlock_shared($1)', [BLOB_GC_LOCK]).catch(() => {});
       }
@@ -300,29 +345,50 @@ export class UploadsService {
     }
   }
 
-  /** Finishes uploads whose bytes all arrived but which were not taken in (server killed at the last byte). */
-  async ingestPending(sessionId: string): Promise<void> {
-    for (const row of await datasetsStore.unfinishedUploads(this.db, sessionId)) {
-      let size: number;
-      try {
-        size = (await fs.stat(path.join(this.config.uploadDir, row.id))).size;
-      } catch {
-        continue;
-      }
-      if (size !== row.size) continue;
-      try {
-        await this.ingest(row);
-      } catch (e) {
-        if (!(e instanceof BlobError) && !(e instanceof AppError)) throw e;
-        this.log.warn({ err: e, uploadId: row.id }, 'could not take in a finished upload');
-      }
+  /** Removes what an upload left in the staging directory (after it was recorded, or when dropped). */
+  private async tidy(id: string, staged = false): Promise<void> {
+    const p = this.stagedPaths(id);
+    if (staged) await this.tus.datastore.remove(id).catch(() => {});
+    await Promise.all([fs.rm(p.intake, { force: true }), fs.rm(p.info, { force: true }), ...(staged ? [fs.rm(p.staged, { force: true })] : [])]);
+  }
+
+  /**
+   * Finishes an upload whose bytes all arrived but whose intake did not complete (the server was
+   * killed at the last byte or during the intake). A partial upload is left as it is: tus resumes
+   * it at the byte it reached. Errors are logged, not thrown: the caller then answers as if nothing
+   * had been received, and the commit names the missing upload.
+   */
+  async recover(row: UploadRow): Promise<void> {
+    if (row.sha256) {
+      // Recorded, but its leftovers may still be there if the process died right after recording.
+      await this.tidy(row.id).catch(() => {});
+      return;
+    }
+    const { staged, intake } = this.stagedPaths(row.id);
+    const complete = (await exists(intake)) || (await fs.stat(staged).then((st) => st.size === row.size, () => false));
+    if (!complete) return;
+    try {
+      await this.ingest(row);
+    } catch (e) {
+      if (!(e instanceof BlobError) && !(e instanceof AppError)) throw e;
+      this.log.warn({ err: e, uploadId: row.id }, 'could not take in a finished upload');
     }
   }
 
+  /** Finishes every upload of the session whose bytes all arrived (see `recover`). */
+  async ingestPending(sessionId: string): Promise<void> {
+    for (const row of await datasetsStore.unfinishedUploads(this.db, sessionId)) await this.recover(row);
+  }
+
+  /** What tus answers for an upload its file store no longer holds: complete, once recorded. */
+  private async finishedUpload(id: string): Promise<Upload | undefined> {
+    const row = typeof id === 'string' && id.length <= 200 ? await datasetsStore.upload(this.db, id) : undefined;
+    if (!row?.sha256) return undefined;
+    return new Upload({ id, size: row.size, offset: row.size });
+  }
+
   private async removeStaged(sessionId: string) {
-    for (const u of await datasetsStore.uploadsOf(this.db, sessionId)) {
-      if (!u.sha256) await this.tus.datastore.remove(u.id).catch(() => {});
-    }
+    for (const u of await datasetsStore.uploadsOf(this.db, sessionId)) await this.tidy(u.id, true).catch(() => {});
   }
 
   /** Periodic: forgets expired and closed sessions (a day after closing) and their staged bytes. */
@@ -338,6 +404,8 @@ export class UploadsService {
     return n;
   }
 }
+
+const exists = (p: string) => fs.access(p).then(() => true, () => false);
 
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
