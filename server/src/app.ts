@@ -29,6 +29,7 @@ import { instrumentsRoutes } from './instruments/instruments.routes.js';
 import { datahubRoutes } from './datahub/datahub.routes.js';
 import { datasetsRoutes } from './datasets/datasets.routes.js';
 import { viewsRoutes } from './views/views.routes.js';
+import { projectionsRoutes } from './projections/projections.routes.js';
 
 export const VERSION = '0.1.0';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -37,7 +38,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
-const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes];
+const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, projectionsRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

@@ -112,6 +112,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
     await app.listen({ port: config.port, host: config.host });
     jobs = services.jobs;
     if (config.workers) await jobs.start();
+    // Async projections catch up from where they stopped and follow the ledger (any number of nodes).
+    await services.projector.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
@@ -133,6 +135,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
         services.ledger.appended.emit('shutdown');
         await app!.close(); // stops accepting, lets in-flight requests finish
         await jobs?.stop(); // lets running jobs finish before their database goes away
+        await services.projector.stop(); // lets a batch in flight commit
         await services.views.close(); // worker threads and Python sandbox processes
         await database.close();
       })());

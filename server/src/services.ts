@@ -25,6 +25,10 @@ import { ExportsService } from './datahub/exports.service.js';
 import { ImportsService } from './datahub/imports.service.js';
 import { DatahubService } from './datahub/datahub.service.js';
 import { ViewsService } from './views/views.service.js';
+import { Projector } from './projections/projector.js';
+import { ProjectionsService } from './projections/projections.service.js';
+import { supersededProjection } from './event-types/events.projection.js';
+import { recordsProjection } from './datahub/records.projection.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -37,12 +41,16 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   // Caches of per-request lookups; they serve only once a server enables the bus (app.ts).
   const cache = new CacheBus(deps.pool.options, deps.log);
   const ledger = new LedgerService(deps.db, clock);
+  // Projections of the ledger (docs/architecture.md, "Projections"); domains register theirs below.
+  const projector = new Projector(deps.db, ledger, deps.log);
+  const projections = new ProjectionsService(projector);
   const auth = new AuthService(deps.db, ledger, deps.config, clock, cache);
   const users = new UsersService(deps.db, ledger, auth);
   const workspaces = new WorkspacesService(deps.db, ledger);
   const eventTypes = new EventTypesService(deps.db, ledger, cache);
   const grants = new GrantsService(deps.db, ledger, eventTypes, cache);
   const events = new EventsService(deps.db, ledger, grants);
+  projector.register(supersededProjection);
   const apps = new AppsService(deps.db, ledger, eventTypes, clock, {
     associationTtlSeconds: 24 * 3600,
     accessTokenTtlSeconds: deps.config.accessTokenTtlSeconds,
@@ -52,6 +60,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const instruments = new InstrumentsService(deps.db, ledger, clock);
   const subjects = new SubjectsService(deps.db, ledger, workspaces, clock, deps.config.secret);
   const records = new RecordsService(deps.db, ledger, subjects, instruments, clock);
+  projector.register(recordsProjection);
   const exports = new ExportsService(deps.db, deps.pool, subjects, workspaces, instruments);
   const imports = new ImportsService(deps.db, ledger, subjects, workspaces, instruments, clock);
   const datahub = new DatahubService(deps.db, workspaces, subjects, imports, instruments, clock);
@@ -64,7 +73,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
   // The view sandbox starts on first use (see ViewsService.warmUp) and stops when the app closes.
   const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, { pythonWorkers: 1 });
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views };
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, projector, projections };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -141,11 +141,12 @@ export const datahubStore = {
 
   recordForUpdate: (db: Exec, id: string) => db.selectFrom('records').selectAll().where('id', '=', id).forUpdate().executeTakeFirst(),
 
-  async insertRecords(db: Exec, rows: RecordsTable[]): Promise<void> {
+  /** `table` is the live table, or its shadow while the records projection is rebuilt. */
+  async insertRecords(db: Exec, rows: RecordsTable[], table = 'records'): Promise<void> {
     if (!rows.length) return;
     const col = <K extends keyof RecordsTable>(k: K) => rows.map((r) => r[k]);
     await sql`
-      INSERT INTO records (id, workspace_id, subject_id, session_id, instrument_name, instrument_edition, date, data, measures,
+      INSERT INTO ${sql.table(table)} (id, workspace_id, subject_id, session_id, instrument_name, instrument_edition, date, data, measures,
                            version, import_id, created_at, updated_at, created_by_kind, created_by_id)
       SELECT * FROM unnest(${col('id')}::uuid[], ${col('workspace_id')}::uuid[], ${col('subject_id')}::uuid[], ${col('session_id')}::uuid[],
                            ${col('instrument_name')}::text[], ${col('instrument_edition')}::int[], ${col('date')}::timestamptz[],
@@ -154,27 +155,13 @@ export const datahubStore = {
                            ${col('created_by_kind')}::text[], ${col('created_by_id')}::text[])`.execute(db);
   },
 
-  /**
-   * The projection rows of an import chunk, read straight out of its ledger entry: the data
-   * crosses the wire once, and the projection is by construction what the ledger says.
-   */
-  async insertRecordsFromImportEntry(db: Exec, entryId: string, meta: { workspaceId: string; instrument: string; edition: number; importId: string; at: Date; actorKind: string; actorId: string | null }) {
-    await sql`
-      INSERT INTO records (id, workspace_id, subject_id, session_id, instrument_name, instrument_edition, date, data, measures,
-                           version, import_id, created_at, updated_at, created_by_kind, created_by_id)
-      SELECT (x->>'recordId')::uuid, ${meta.workspaceId}::uuid, (x->>'subjectId')::uuid, (x->>'sessionId')::uuid, ${meta.instrument}, ${meta.edition}::int,
-             (x->>'date')::timestamptz, x->'data', x->'measures', 1, ${meta.importId}::uuid, ${meta.at}::timestamptz, ${meta.at}::timestamptz,
-             ${meta.actorKind}, ${meta.actorId}
-      FROM ledger_entries e, jsonb_array_elements(e.data->'records') x
-      WHERE e.id = ${entryId}::uuid`.execute(db);
+  async updateRecord(db: Exec, id: string, set: { data: unknown; measures: unknown; version: number; updated_at: Date }, table = 'records') {
+    await sql`UPDATE ${sql.table(table)} SET data = ${JSON.stringify(set.data)}::jsonb, measures = ${JSON.stringify(set.measures)}::jsonb, version = ${set.version}, updated_at = ${set.updated_at}
+      WHERE id = ${id}::uuid`.execute(db);
   },
 
-  async updateRecord(db: Exec, id: string, set: { data: unknown; measures: unknown; version: number; updated_at: Date }) {
-    await db.updateTable('records').set({ data: JSON.stringify(set.data), measures: JSON.stringify(set.measures), version: set.version, updated_at: set.updated_at }).where('id', '=', id).execute();
-  },
-
-  async deleteRecord(db: Exec, id: string, at: Date, reason: string, version: number) {
-    await db.updateTable('records').set({ deleted_at: at, deleted_reason: reason, version, updated_at: at }).where('id', '=', id).execute();
+  async deleteRecord(db: Exec, id: string, at: Date, reason: string, version: number, table = 'records') {
+    await sql`UPDATE ${sql.table(table)} SET deleted_at = ${at}, deleted_reason = ${reason}, version = ${version}, updated_at = ${at} WHERE id = ${id}::uuid`.execute(db);
   },
 
   subjectRecords: (db: Exec, subjectId: string, f: { instrument?: string; edition?: number; limit: number }) => {

@@ -241,10 +241,8 @@ export class ImportsService {
         items.push(item);
       }
       const entries = this.ledger.prepare(ctx, [{ type: 'record.imported', stream: `import:${importId}`, data: { importId, workspaceId, instrument: { name: form.name, edition: form.edition }, records: items } }], { allowSystemTypes: true });
-      await this.db.transaction().execute(async (trx) => {
-        const [written] = await this.ledger.append(ctx, entries, { db: trx });
-        await datahubStore.insertRecordsFromImportEntry(trx, written!.id, { workspaceId, instrument: form.name, edition: form.edition, importId, at: now, actorKind: actor.created_by_kind, actorId: actor.created_by_id });
-      });
+      // The records projection inserts the chunk's rows from the entry, in the append's transaction.
+      await this.ledger.append(ctx, entries);
     }
     await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'datahub.imported', stream: `import:${importId}`, data: { importId, workspaceId, source, instrument: { name: form.name, edition: form.edition }, records: accepted.length, subjectsCreated } }], { allowSystemTypes: true }));
     return { importId, subjectsCreated };

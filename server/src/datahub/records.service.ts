@@ -37,8 +37,8 @@ export function submissionFailed(errors: SubmissionError[]) {
 
 /**
  * Records: one submission of one form edition, in a session. Each record is a ledger stream
- * (`record:<id>`: created, updated..., deleted); the `records` table is its projection, written
- * in the same transaction.
+ * (`record:<id>`: created, updated..., deleted); the `records` table is its projection
+ * (records.projection.ts), applied inline: in the same transaction as the entries.
  */
 export class RecordsService {
   constructor(
@@ -85,12 +85,13 @@ export class RecordsService {
       ...byActor(ctx),
     };
     const entries = this.ledger.prepare(ctx, [{ type: 'record.created', stream: `record:${row.id}`, transactionId: input.transactionId, data: createdData(row) }], { allowSystemTypes: true });
-    const replayedEntry = await this.db.transaction().execute(async (trx) => {
+    // The records projection (records.projection.ts) writes the row from the entry, in this transaction.
+    const outcome = await this.db.transaction().execute(async (trx) => {
       const [res] = await this.ledger.append(ctx, entries, { db: trx });
-      if (res!.replayed) return res!.id;
-      await datahubStore.insertRecords(trx, [row]);
-      return undefined;
+      if (res!.replayed) return { replayedEntry: res!.id };
+      return { stored: (await datahubStore.record(trx, row.id))! };
     });
+    const replayedEntry = outcome.replayedEntry;
     if (replayedEntry) {
       // A retry of a submission that already succeeded: answer the original record.
       const prior = await ledgerStore.getById(this.db, replayedEntry);
@@ -98,7 +99,7 @@ export class RecordsService {
       return { record: presentRecord(original!), replayed: true };
     }
     this.ledger.notifyAppended();
-    return { record: presentRecord(row), replayed: false };
+    return { record: presentRecord(outcome.stored!), replayed: false };
   }
 
   private async recordFor(ctx: AuthContext, id: string, min: 'viewer' | 'member') {
@@ -165,14 +166,13 @@ export class RecordsService {
     if (!result.ok) throw submissionFailed(result.errors);
     const version = input.version + 1;
     const entries = this.ledger.prepare(ctx, [{ type: 'record.updated', stream: `record:${r.id}`, data: { recordId: r.id, version, data: result.data, measures: result.measures } }], { allowSystemTypes: true });
-    const now = this.clock.now();
     const updated = await this.db.transaction().execute(async (trx) => {
       const cur = await datahubStore.recordForUpdate(trx, r.id);
       if (!cur || cur.deleted_at) throw fail('not_found', 'No such record (it was deleted)');
       if (cur.version !== input.version) throw fail('version_conflict', `The record changed since you read it (now version ${cur.version}); reload and try again`, { version: cur.version });
-      await datahubStore.updateRecord(trx, r.id, { data: result.data, measures: result.measures, version, updated_at: now });
+      // The records projection applies the entry to the row, in this transaction.
       await this.ledger.append(ctx, entries, { db: trx });
-      return { ...cur, data: result.data, measures: result.measures, version, updated_at: now };
+      return (await datahubStore.record(trx, r.id))!;
     });
     this.ledger.notifyAppended();
     return presentRecord(updated);
@@ -184,12 +184,10 @@ export class RecordsService {
     const why = reason.trim();
     if (!why) throw fail('validation_failed', 'Say why the record is deleted', [{ pointer: '/reason', message: 'required' }]);
     if (hasNul(why)) throw fail('validation_failed', 'The reason contains a NUL character', [{ pointer: '/reason', message: 'invalid character' }]);
-    const now = this.clock.now();
     await this.db.transaction().execute(async (trx) => {
       const cur = await datahubStore.recordForUpdate(trx, r.id);
       if (!cur || cur.deleted_at) throw fail('not_found', 'No such record (it was deleted)');
       const version = cur.version + 1;
-      await datahubStore.deleteRecord(trx, r.id, now, why, version);
       await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'record.deleted', stream: `record:${r.id}`, data: { recordId: r.id, version, reason: why } }], { allowSystemTypes: true }), { db: trx });
     });
     this.ledger.notifyAppended();

@@ -7,12 +7,14 @@ import { toPublicEntry, type LedgerService, type PublicEntry } from '../ledger/l
 import { ledgerStore, type EntryRow } from '../ledger/ledger.store.js';
 import { ERASURE_TYPE } from '../ledger/ledger.verify.js';
 import type { GrantsService } from '../apps/apps.grants.js';
+import { SUPERSEDED_TYPE } from './events.projection.js';
 
 /**
  * Modifying and deleting events without ever rewriting the ledger.
  *
- * - A modification appends a new entry (same type, same stream, validated like any append) and
- *   records in `ledger_superseded` that the old entry is no longer current. Old versions stay
+ * - A modification appends a new entry (same type, same stream, validated like any append) and a
+ *   `cairn.event.superseded` entry, which the inline supersededProjection folds into
+ *   `ledger_superseded` (the old entry is no longer current) in the same transaction. Old versions stay
  *   readable by id and through /events/{id}/versions; listings for apps show current versions.
  *   Only the current version can be modified (409 otherwise), so two writers cannot both
  *   "win" from the same starting point.
@@ -86,10 +88,10 @@ export class EventsService {
         await this.requireCurrent(trx, (await ledgerStore.getById(trx, row.id))!);
         const [res] = await this.ledger.append(ctx, prepared, { db: trx });
         newId = res!.id;
-        await sql`INSERT INTO ledger_superseded (entry_id, superseded_by, root_id) VALUES (${row.id}, ${newId}, ${rootId})`.execute(trx);
+        // The supersededProjection (events.projection.ts) writes ledger_superseded from this entry, in this transaction.
         await this.ledger.append(
           ctx,
-          this.ledger.prepare(ctx, [{ type: 'cairn.event.superseded', stream: row.stream, data: { entryId: row.id, supersededBy: newId, rootId, type: row.type } }], { allowSystemTypes: true }),
+          this.ledger.prepare(ctx, [{ type: SUPERSEDED_TYPE, stream: row.stream, data: { entryId: row.id, supersededBy: newId, rootId, type: row.type } }], { allowSystemTypes: true }),
           { db: trx },
         );
       });

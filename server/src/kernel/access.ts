@@ -26,6 +26,7 @@ export const SCOPES = {
   'datasets:write': 'Create datasets and change those you are an editor of',
   'datasets:manage': 'Administer every dataset, whoever owns it',
   'views:manage': 'Register view templates (code that runs over events) and see every view instance',
+  'projections:manage': 'See projections of the ledger and rebuild them',
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;

@@ -78,7 +78,48 @@ export interface PublicEntry {
 export interface LedgerHooks {
   beforeAppend: Array<(ctx: AuthContext, entries: PreparedEntry[], db: Kysely<Database>) => Promise<void>>;
   readScope: Array<(ctx: AuthContext, db: Kysely<Database>) => Promise<ReadScope | undefined>>;
+  /**
+   * Consumers run inside the appending transaction with the entries it just wrote, before it
+   * commits (inline projections): what they write commits or rolls back with the entries. A batch
+   * holding a type one of them wants always gets its own transaction (never the grouped INSERT).
+   */
+  inTransaction: Array<{ wants(type: string): boolean; run(trx: Kysely<Database>, entries: ConsumedEntry[]): Promise<void> }>;
 }
+
+/** An entry as a consumer of the ledger (a projection) receives it, in ledger order. */
+export interface ConsumedEntry {
+  id: string;
+  cursor: LedgerCursor;
+  type: string;
+  typeVersion: number | null;
+  stream: string | null;
+  streamSeq: number | null;
+  data: unknown;
+  actor: { kind: string; id: string | null };
+  occurredAt: Date;
+  recordedAt: Date;
+  transactionId: string | null;
+}
+
+/** What a consumer subscribes to: exact types and/or type prefixes (e.g. `record.`). */
+export interface TypeFilter {
+  types?: string[];
+  typePrefixes?: string[];
+}
+
+const consumed = (r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): ConsumedEntry => ({
+  id: r.id,
+  cursor: { tx: r.tx, position: r.position },
+  type: r.type,
+  typeVersion: r.type_version,
+  stream: r.stream,
+  streamSeq: r.stream_seq,
+  data: r.data,
+  actor: { kind: r.actor_kind, id: r.actor_id },
+  occurredAt: r.occurred_at,
+  recordedAt: r.recorded_at,
+  transactionId: r.transaction_id,
+});
 
 export function encodeCursor(c: LedgerCursor): string {
   return Buffer.from(`${c.tx}.${c.position}`).toString('base64url');
@@ -133,7 +174,7 @@ const isRetryable = (e: unknown) => {
 export class LedgerService {
   /** Wakes live tails in this process as soon as our own appends commit. */
   readonly appended = new EventEmitter().setMaxListeners(0);
-  readonly hooks: LedgerHooks = { beforeAppend: [], readScope: [] };
+  readonly hooks: LedgerHooks = { beforeAppend: [], readScope: [], inTransaction: [] };
 
   constructor(
     private readonly db: Db,
@@ -201,7 +242,8 @@ export class LedgerService {
     // statement is atomic on its own. Small ones join the next grouped INSERT; large ones already
     // amortise a statement and go at once, in parallel (grouping them would put every batch
     // behind one statement on one database core). Anything else needs its own transaction.
-    const simple = entries.every((e) => !e.stream && !e.transactionId);
+    const consumers = this.hooks.inTransaction;
+    const simple = entries.every((e) => !e.stream && !e.transactionId && !consumers.some((c) => c.wants(e.type)));
     for (let attempt = 0; ; attempt++) {
       try {
         const result = !simple
@@ -385,6 +427,19 @@ export class LedgerService {
     const inserted = rows.length ? await ledgerStore.insertEntries(trx, rows) : [];
     await ledgerStore.updateStreamHeads(trx, heads);
     const byId = new Map(inserted.map((r) => [r.id, r]));
+    for (const consumer of this.hooks.inTransaction) {
+      const mine: ConsumedEntry[] = [];
+      fresh.forEach((e, i) => {
+        if (!consumer.wants(e.type)) return;
+        const row = rows[i]!;
+        const ins = byId.get(row.id)!;
+        mine.push({
+          id: row.id, cursor: { tx: ins.tx, position: ins.position }, type: row.type, typeVersion: row.typeVersion, stream: row.stream, streamSeq: row.streamSeq,
+          data: e.data, actor: { kind: row.actorKind, id: row.actorId }, occurredAt: row.occurredAt, recordedAt: row.recordedAt, transactionId: row.transactionId,
+        });
+      });
+      if (mine.length) await consumer.run(trx, mine);
+    }
 
     let k = 0;
     return entries.map((e) => {
@@ -448,6 +503,21 @@ export class LedgerService {
   async page(scope: ReadScope, after: LedgerCursor | undefined, filter: { type?: string; stream?: string }, limit: number) {
     const rows = await ledgerStore.list(this.db, scope, { after, type: filter.type, stream: filter.stream, limit });
     return rows.map((r) => ({ entry: toPublicEntry(r), cursor: { tx: r.tx, position: r.position } }));
+  }
+
+  /**
+   * A consumer's next page after `after` in ledger order (never past the running-transaction
+   * horizon unless `unbounded`), with the horizon it was read under (see ledgerStore.readAfter).
+   * For projections; no caller scope: the consumer is the system itself.
+   */
+  async readAfter(db: Kysely<Database>, after: LedgerCursor | undefined, filter: TypeFilter, limit: number, opts: { unbounded?: boolean } = {}) {
+    const page = await ledgerStore.readAfter(db, { after, types: filter.types, typePrefixes: filter.typePrefixes, limit, unbounded: opts.unbounded });
+    return { entries: page.rows.map(consumed), horizon: page.horizon };
+  }
+
+  /** Entries matching `filter` after `after` (counted up to `cap`), and the oldest one's recording time. */
+  lag(db: Kysely<Database>, after: LedgerCursor | undefined, filter: TypeFilter, cap: number) {
+    return ledgerStore.lagAfter(db, { after, types: filter.types, typePrefixes: filter.typePrefixes }, cap);
   }
 
   async get(ctx: AuthContext, id: string): Promise<PublicEntry> {

@@ -63,12 +63,17 @@ export interface ListFilter {
   limit: number;
   /** Leave tombstoned and superseded entries out (the personal event store's "current" view). */
   excludeErased?: boolean;
+  /** Entries of any of these types or type prefixes (a consumer's subscription; both may be given). */
+  types?: string[];
+  typePrefixes?: string[];
 }
 
 const SELECT_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, prev_hash, hash`;
 /** What readers are shown (no data_hash or prev_hash): a thousand-entry page moves and parses less. */
 const READ_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, hash`;
 export type ReadRow = Omit<EntryRow, 'data_hash' | 'prev_hash'>;
+
+const likePrefix = (p: string) => p.replace(/[\\%_]/g, '\\$&') + '%';
 
 function scopeSql(scope: ReadScope) {
   switch (scope.kind) {
@@ -88,11 +93,13 @@ function scopeSql(scope: ReadScope) {
  * commits late can only have an id at or above that bound, so it can never land behind a
  * cursor a reader already holds.
  */
-function listWhere(scope: ReadScope, f: ListFilter) {
+function listWhere(scope: ReadScope, f: ListFilter, horizon = sql`pg_snapshot_xmin(pg_current_snapshot())`) {
+  const anyType = f.types?.length || f.typePrefixes?.length;
   return sql`
-      WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+      WHERE tx < ${horizon}
         ${f.after ? sql`AND (tx, position) > (${f.after.tx}::xid8, ${f.after.position}::bigint)` : sql``}
         ${f.type ? sql`AND type = ${f.type}` : sql``}
+        ${anyType ? sql`AND (type = ANY(${f.types ?? []}::text[]) OR type LIKE ANY(${(f.typePrefixes ?? []).map(likePrefix)}::text[]))` : sql``}
         ${f.stream ? sql`AND stream = ${f.stream}` : sql``}
         ${f.from ? sql`AND occurred_at >= ${f.from}` : sql``}
         ${f.to ? sql`AND occurred_at < ${f.to}` : sql``}
@@ -162,6 +169,34 @@ export const ledgerStore = {
       ORDER BY ledger_entries.tx, ledger_entries.position
       LIMIT ${f.limit}`.execute(db);
     return r.rows;
+  },
+
+  /**
+   * A consumer's next page in ledger order (the same query as list), with the horizon it was read
+   * under: every matching entry below the horizon that is not in a short page is already behind
+   * the cursor, so a consumer that got less than a page may move its cursor up to the horizon
+   * without rescanning entries it does not consume.
+   * `unbounded` reads past the horizon: only for a caller holding locks that exclude every
+   * uncommitted writer of these types (a rebuild's final catch-up before its swap).
+   */
+  async readAfter(db: Exec, f: ListFilter & { unbounded?: boolean }): Promise<{ rows: ReadRow[]; horizon: string }> {
+    const r = await sql<ReadRow & { horizon: string }>`
+      SELECT h.horizon::text AS horizon, e.* FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
+      LEFT JOIN LATERAL (
+        SELECT ${READ_COLS} FROM ledger_entries ${listWhere({ kind: 'all' }, f, f.unbounded ? sql`'18446744073709551615'::xid8` : sql`h.horizon`)}
+        ORDER BY ledger_entries.tx, ledger_entries.position
+        LIMIT ${f.limit}) e ON true`.execute(db);
+    const horizon = r.rows[0]!.horizon;
+    return { rows: r.rows.filter((x) => x.id !== null).map(({ horizon: _h, ...row }) => row), horizon };
+  },
+
+  /** How far a consumer is behind: matching entries after its cursor (counted up to `cap`) and the oldest one's time. */
+  async lagAfter(db: Exec, f: Omit<ListFilter, 'limit'>, cap: number): Promise<{ behind: number; oldest: Date | null }> {
+    const r = await sql<{ behind: number; oldest: Date | null }>`
+      SELECT count(*)::int AS behind, min(recorded_at) AS oldest FROM (
+        SELECT recorded_at FROM ledger_entries ${listWhere({ kind: 'all' }, { ...f, limit: cap })}
+        ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${cap}) q`.execute(db);
+    return r.rows[0]!;
   },
 
   /**

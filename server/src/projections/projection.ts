@@ -1,0 +1,60 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../database/database.js';
+import type { ConsumedEntry, TypeFilter } from '../ledger/ledger.service.js';
+
+export type { ConsumedEntry, TypeFilter };
+
+/**
+ * Physical names of a projection's tables for one apply: the live names normally, the shadow
+ * names (`<table>__rebuild`) while a rebuild builds the new state beside the old one. Always
+ * write through these (`sql.table(tables.records)`), never through a hard-coded name.
+ */
+export type ProjectionTables = Readonly<Record<string, string>>;
+
+/**
+ * What a domain registers with the projector (`services.projector.register(...)`): a fold of the
+ * ledger entries it consumes into tables it owns. See docs/architecture.md, "Projections".
+ *
+ * - `apply` receives entries in ledger order, in batches, inside the transaction that also moves
+ *   the projection's position: it must write only through `tables`, and must be a pure function
+ *   of the entries and the projection's own state (no clock, no other domain's mutable tables),
+ *   so that a rebuild from the ledger comes out identical. Throwing stops the projection on that
+ *   entry (it is never skipped) until a later attempt succeeds.
+ * - `mode: 'inline'` runs `apply` inside the writer's own transaction for the entries it just
+ *   wrote: the state commits with them (read-your-writes, uniqueness checks by the state's own
+ *   constraints). `mode: 'async'` is applied by the projector after commit, on whichever node
+ *   holds the projection's lock; readers may briefly see it behind (its lag is in /health).
+ * - A rebuild creates each table's shadow (`CREATE TABLE ... (LIKE live INCLUDING ALL)`), calls
+ *   `reset` on it if given (e.g. to seed rows), refolds every consumed entry into it, and swaps it
+ *   in atomically once caught up. Tables must carry no foreign keys, in or out (the swap must not
+ *   lock other domains' tables); the writer checks references.
+ * - Bump `version` when the fold changes: a node that starts with a new version rebuilds.
+ */
+export interface Projection {
+  /** Unique, lower-case: `[a-z][a-z0-9_.-]*`. */
+  name: string;
+  version: number;
+  consumes: TypeFilter;
+  mode: 'inline' | 'async';
+  /** Tables holding the state (existing, created by the domain's migration). */
+  tables: string[];
+  apply(trx: Kysely<Database>, entries: ConsumedEntry[], tables: ProjectionTables): Promise<void>;
+  reset?(trx: Kysely<Database>, tables: ProjectionTables): Promise<void>;
+  /** Entries per apply call when catching up or rebuilding (default 1000). */
+  batchSize?: number;
+}
+
+/** A projection's state as `GET /api/v1/projections` and `/health` report it. */
+export interface ProjectionStatus {
+  name: string;
+  mode: 'inline' | 'async';
+  version: number;
+  /** Entries it has not applied yet (counted up to 100,000; always 0 for inline projections). */
+  behind: number;
+  /** Age of the oldest entry it has not applied, in seconds (0 when caught up). */
+  secondsBehind: number;
+  applied: number;
+  failing: { entryId: string; error: string; since: string } | null;
+  rebuild: { version: number; applied: number; total: number; startedAt: string; failing: { entryId: string; error: string } | null } | null;
+  rebuiltAt: string | null;
+}
