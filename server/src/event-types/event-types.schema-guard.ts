@@ -1,5 +1,6 @@
 import safeRegex from 'safe-regex2';
 import { canonicalJson } from '../ledger/ledger.hash.js';
+import { compileLinear, LinearRegexError } from '../kernel/linear-regex.js';
 
 /**
  * Event-type schemas come from apps, so they are untrusted input. Before a schema is stored or
@@ -8,8 +9,10 @@ import { canonicalJson } from '../ledger/ledger.hash.js';
  * - size and nesting of the schema document, and the number of subschemas;
  * - `$ref`: only local pointers (`#`, `#/$defs/x`), no cycles, and the schema with every `$ref`
  *   inlined must stay small (a DAG of refs could otherwise cost 2^n evaluations per event);
- * - regular expressions (`pattern`, `patternProperties`): short, compiling under the `u` flag,
- *   no backreferences or lookbehind, star height at most 1 (safe-regex2) and no alternation
+ * - regular expressions (`pattern`, `patternProperties`): short, compiling under the `u` flag
+ *   AND under re2js, the linear-time engine that runs them (kernel/linear-regex.ts): so no
+ *   backreferences, lookahead or lookbehind. The guarantee comes from the engine; the older lint
+ *   below stays as a second line: star height at most 1 (safe-regex2) and no alternation
  *   under a repeating quantifier (`(a|a)*`), the two shapes that backtrack exponentially.
  *   A `pattern` must also bound its string with `maxLength`, and data of a type that uses
  *   `patternProperties` may not have keys over MAX_KEY_LENGTH, so the polynomial worst case of a
@@ -113,9 +116,10 @@ export function regexProblem(source: unknown): string | undefined {
   if (typeof source !== 'string') return 'must be a string';
   if (source.length > SCHEMA_LIMITS.maxPatternLength) return `must be at most ${SCHEMA_LIMITS.maxPatternLength} characters`;
   try {
-    new RegExp(source, 'u');
-  } catch {
-    return 'is not a valid regular expression (with the u flag)';
+    compileLinear(source);
+  } catch (e) {
+    if (e instanceof LinearRegexError) return e.message;
+    throw e;
   }
   const shape = regexShapeProblem(source);
   if (shape) return shape;

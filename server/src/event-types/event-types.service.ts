@@ -7,13 +7,14 @@ import type { CacheBus, ReadThroughCache } from '../kernel/cache.js';
 import { canonicalJson } from '../ledger/ledger.hash.js';
 import { TYPE_RE, isSystemType, type LedgerService, type PreparedEntry } from '../ledger/ledger.service.js';
 import { guardSchema, type SchemaProblem } from './event-types.schema-guard.js';
-import { compileType, type CompiledType } from './event-types.validator.js';
+import { compileType, EVENT_VALIDATION_BUDGET_MS, ValidationBudgetExceeded, type CompiledType } from './event-types.validator.js';
 import { eventTypesStore, type EventTypeRow, type EventTypeVersionRow } from './event-types.store.js';
 
 const MAX_DESCRIPTION = 2000;
 const CACHE_SIZE = 1000;
 /** Problems reported for one batch; enough to fix a client, bounded for a 10,000-event batch. */
 const MAX_BATCH_PROBLEMS = 100;
+const YIELD_EVERY_MS = 10;
 
 export function presentType(t: EventTypeRow & { versions?: number }) {
   return {
@@ -177,11 +178,24 @@ export class EventTypesService {
     for (const [name, version] of latest) if (version !== null) validators.set(name, await this.compiled(db, name, version));
     if (!validators.size) return;
     const problems: SchemaProblem[] = [];
+    // A batch of 10,000 events may take longer to check than anyone should hold the event loop:
+    // give other requests a turn every YIELD_EVERY_MS. One event has EVENT_VALIDATION_BUDGET_MS.
+    let slice = performance.now();
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const v = validators.get(e.type);
       if (!v) continue;
-      const p = v.validate(e.data);
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
+      let p: SchemaProblem[] | null;
+      try {
+        p = v.validate(e.data, performance.now() + EVENT_VALIDATION_BUDGET_MS);
+      } catch (err) {
+        if (!(err instanceof ValidationBudgetExceeded)) throw err;
+        throw fail('validation_budget_exceeded', `Checking /events/${i}/data against its type's schema took longer than ${EVENT_VALIDATION_BUDGET_MS} ms; send smaller values`, [{ pointer: `/events/${i}/data`, message: `validation exceeded ${EVENT_VALIDATION_BUDGET_MS} ms` }]);
+      }
       if (p) {
         for (const x of p) if (problems.length < MAX_BATCH_PROBLEMS) problems.push({ pointer: `/events/${i}/data${x.pointer}`, message: x.message });
       } else {

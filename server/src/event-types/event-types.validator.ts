@@ -1,5 +1,57 @@
 import { Validator, type OutputUnit } from '@cfworker/json-schema';
-import { MAX_KEY_LENGTH, type SchemaProblem } from './event-types.schema-guard.js';
+import { linearRegex } from '../kernel/linear-regex.js';
+import { MAX_KEY_LENGTH, SCHEMA_LIMITS, type SchemaProblem } from './event-types.schema-guard.js';
+import { installLinearFormats } from './event-types.formats.js';
+
+/**
+ * How long validating one event may hold the event loop. Every regular expression and format
+ * check is linear and length-capped, so this is a backstop for the product of many of them (an
+ * event with thousands of patterned strings), checked before each one.
+ */
+export const EVENT_VALIDATION_BUDGET_MS = 50;
+
+/** Thrown when one event's validation outlives its deadline; the caller answers 422. */
+export class ValidationBudgetExceeded extends Error {
+  override readonly name = 'ValidationBudgetExceeded';
+}
+
+let deadline = Infinity;
+const checkDeadline = () => {
+  if (performance.now() > deadline) throw new ValidationBudgetExceeded('validation took too long');
+};
+installLinearFormats(checkDeadline);
+
+/**
+ * @cfworker/json-schema compiles `pattern` and `patternProperties` with `new RegExp(p, 'u')`
+ * on every call, through the global binding. For the duration of one (synchronous) validation,
+ * that binding answers re2js matchers instead, so user patterns never reach V8's backtracking
+ * engine. Nothing else runs while it is swapped: validation is synchronous and the swap is undone
+ * in `finally`. Regular-expression literals elsewhere are unaffected (they do not use the binding).
+ * Inputs longer than any patterned string may be (the guard requires maxLength <= maxPatternInput
+ * beside every pattern, and keys are bounded) fail the match without running it: such a value is
+ * invalid for its maxLength anyway.
+ */
+const NativeRegExp = RegExp;
+function LinearRegExp(source: unknown): { test(s: string): boolean } {
+  const re = linearRegex(String(source));
+  return {
+    test(s: string) {
+      checkDeadline();
+      return s.length <= SCHEMA_LIMITS.maxPatternInput && re.test(s);
+    },
+  };
+}
+function linearly<T>(until: number, fn: () => T): T {
+  const outer = deadline;
+  deadline = until;
+  globalThis.RegExp = LinearRegExp as unknown as RegExpConstructor;
+  try {
+    return fn();
+  } finally {
+    globalThis.RegExp = NativeRegExp;
+    deadline = outer;
+  }
+}
 
 /**
  * A compiled event-type schema. @cfworker/json-schema interprets the schema (no code generation),
@@ -12,8 +64,11 @@ import { MAX_KEY_LENGTH, type SchemaProblem } from './event-types.schema-guard.j
 export interface CompiledType {
   name: string;
   version: number;
-  /** null when valid; otherwise one problem per failing location, pointers relative to the data. */
-  validate(data: unknown): SchemaProblem[] | null;
+  /**
+   * null when valid; otherwise one problem per failing location, pointers relative to the data.
+   * Throws ValidationBudgetExceeded past `until` (a performance.now() time; default: the budget).
+   */
+  validate(data: unknown, until?: number): SchemaProblem[] | null;
 }
 
 const AGGREGATES = new Set(['properties', 'patternProperties', 'additionalProperties', 'unevaluatedProperties', 'items', 'prefixItems', 'unevaluatedItems', 'allOf', '$ref', 'dependentSchemas', 'if', 'then', 'else', 'propertyNames']);
@@ -28,20 +83,21 @@ const toPointer = (location: string) => {
   }
 };
 
-function tooLongKey(v: unknown, path: string, depth: number): string | undefined {
-  if (depth > 64 || v === null || typeof v !== 'object') return undefined;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const r = tooLongKey(v[i], `${path}/${i}`, depth + 1);
-      if (r !== undefined) return r;
+/** The pointer of the first key longer than MAX_KEY_LENGTH, at any depth (an explicit stack, no recursion). */
+function tooLongKey(root: unknown): string | undefined {
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
+      continue;
     }
-    return undefined;
-  }
-  for (const [k, x] of Object.entries(v)) {
-    const at = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
-    if (k.length > MAX_KEY_LENGTH) return at;
-    const r = tooLongKey(x, at, depth + 1);
-    if (r !== undefined) return r;
+    for (const [k, x] of Object.entries(v)) {
+      const at = `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+      if (k.length > MAX_KEY_LENGTH) return at;
+      stack.push([x, at]);
+    }
   }
   return undefined;
 }
@@ -90,15 +146,16 @@ export function compileType(name: string, version: number, schema: Record<string
   return {
     name,
     version,
-    validate(data) {
+    validate(data, until = performance.now() + EVENT_VALIDATION_BUDGET_MS) {
       if (keyPatterns) {
-        const at = tooLongKey(data, '', 0);
+        const at = tooLongKey(data);
         if (at !== undefined) return [{ pointer: at, message: `keys are limited to ${MAX_KEY_LENGTH} characters for this type` }];
       }
       try {
-        if (fast.validate(data).valid) return null;
-        return leafProblems(full.validate(data).errors);
-      } catch {
+        if (linearly(until, () => fast.validate(data).valid)) return null;
+        return leafProblems(linearly(until, () => full.validate(data).errors));
+      } catch (e) {
+        if (e instanceof ValidationBudgetExceeded) throw e;
         // A schema the guard let through but the validator cannot apply: refuse the data, never 500.
         return [{ pointer: '', message: 'the schema of this type could not be applied' }];
       }

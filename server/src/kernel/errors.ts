@@ -53,6 +53,8 @@ export const errorCatalog = {
   // 422
   unprocessable: 422,
   schema_violation: 422,
+  /** Checking one event against its type's schema outlived its time budget (docs/security.md). */
+  validation_budget_exceeded: 422,
   invalid_schema: 422,
   invalid_instrument_definition: 422,
   invalid_submission: 422,
