@@ -11,6 +11,14 @@ import { migrate } from './database/migrations.js';
 import { createServices, type ResolvedConfig, type Services } from './services.js';
 import { buildApp, type App } from './app.js';
 import { sealCheckpoint } from './ledger/ledger.verify.js';
+import { makePrivate, setPrivateUmask, type PrivateRoots } from './kernel/private-files.js';
+
+/** Where the server keeps files (see kernel/private-files.ts): all private to its OS user. */
+function privateRoots(config: Config): PrivateRoots {
+  const blobDir = config.blobs.store === 'local' ? (config.blobs.dir ?? path.join(config.dataDir, 'blobs')) : undefined;
+  const others = [...(blobDir ? [blobDir] : []), config.uploadDir ?? (blobDir ? path.join(blobDir, '.tus') : path.join(config.dataDir, 'uploads'))];
+  return { dataDir: config.dataDir, others, sharedDataDir: !config.databaseUrl && process.getuid?.() === 0 };
+}
 
 /** The instance secret signs tokens and encrypts second-factor seeds; generated once per data dir. */
 export function resolveSecret(config: Config): string {
@@ -72,6 +80,8 @@ export async function runMigrations(env = process.env): Promise<string[]> {
 export async function withServices<T>(fn: (s: Services) => Promise<T>, env = process.env): Promise<T> {
   const config = loadConfig(env);
   const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  setPrivateUmask();
+  await makePrivate(privateRoots(config), log);
   const database = await openDatabase(config, log);
   try {
     await migrate(database.pool);
@@ -96,6 +106,8 @@ export interface RunningServer {
 export async function startServer(env: NodeJS.ProcessEnv = process.env, overrides: Partial<ResolvedConfig> = {}): Promise<RunningServer> {
   const base = loadConfig(env);
   const log = createLogger(base.logLevel);
+  setPrivateUmask();
+  await makePrivate(privateRoots(base), log);
   const config: ResolvedConfig = { ...base, secret: resolveSecret(base), ...overrides };
   const database = await openDatabase(config, log);
   let app: App | undefined;

@@ -38,7 +38,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   private init(): Promise<void> {
-    this.ready ??= fs.mkdir(this.staging, { recursive: true }).then(
+    this.ready ??= fs.mkdir(this.staging, { recursive: true, mode: 0o700 }).then(
       () => undefined,
       (e: unknown) => {
         this.ready = undefined;
@@ -138,6 +138,8 @@ export class LocalBlobStore implements BlobStore {
       let sha256: string;
       let size: number;
       try {
+        // A staged file keeps the mode it was created with; a blob is private to the server's user.
+        await fh.chmod(0o600);
         if (o.knownSha256 !== undefined) {
           // Hashed by the caller as it wrote these bytes: only the length needs checking.
           sha256 = o.knownSha256;
@@ -229,7 +231,7 @@ export class LocalBlobStore implements BlobStore {
   }
 
   private async openTemp(tmp: string): Promise<fs.FileHandle> {
-    const open = () => fs.open(tmp, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o644);
+    const open = () => fs.open(tmp, fsc.O_CREAT | fsc.O_EXCL | fsc.O_WRONLY, 0o600);
     try {
       return await open();
     } catch (e) {
@@ -250,7 +252,7 @@ export class LocalBlobStore implements BlobStore {
     const final = this.pathOf(sha256);
     const dir = path.dirname(final);
     try {
-      await fs.mkdir(dir, { recursive: true });
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       try {
         await fs.link(tmp, final);
       } catch (e) {

@@ -115,6 +115,14 @@ export class HashingFileStore extends FileStore {
     return pos;
   }
 
+  /** Staged bytes are private to the server's user whatever the process umask (docs/security.md). */
+  override async create(upload: Upload): Promise<Upload> {
+    const created = await super.create(upload);
+    const file = path.join(this.directory, upload.id);
+    await Promise.all([fs.chmod(this.directory, 0o700), fs.chmod(file, 0o600), fs.chmod(`${file}.json`, 0o600).catch(() => {})]);
+    return created;
+  }
+
   override async remove(id: string): Promise<void> {
     this.states.delete(id);
     return super.remove(id);
