@@ -16,6 +16,7 @@ import { AppError } from './kernel/errors.js';
 import { anonymous, enforceRouteAccess } from './kernel/access.js';
 import { ErrorSchema, installErrorHandling, installNotFound } from './kernel/http.js';
 import { securityHeaders } from './kernel/security-headers.js';
+import { clientErrorHandler, frameworkErrors } from './kernel/raw-responses.js';
 import type { Services } from './services.js';
 import { SESSION_COOKIE } from './auth/auth.service.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -45,6 +46,22 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // Schemas compile on first use (below); these force them all, for the test that checks every
   // route's schemas compile (kernel/http.fuzz.test.ts).
   const deferredCompiles: (() => unknown)[] = [];
+  const headers = securityHeaders({
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+  });
   const app = Fastify({
     loggerInstance: log,
     bodyLimit: config.bodyLimit,
@@ -57,6 +74,9 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     disableRequestLogging: true,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // Refusals made before a route runs answer in the catalog's shape with the security headers too.
+    clientErrorHandler: clientErrorHandler(headers),
+    frameworkErrors: frameworkErrors(headers),
     routerOptions: { maxParamLength: 200 },
     // Response serializers are compiled on a route's first answer instead of at boot: compiling
     // all of them was a third of start-up (`npm start` must be healthy in under 3 s). Every route
@@ -103,22 +123,6 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
 
-  const headers = securityHeaders({
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", 'data:'],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-  });
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(headers);
   });

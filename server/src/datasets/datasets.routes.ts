@@ -9,6 +9,7 @@ import { toAppError, mapErrors } from './datasets.errors.js';
 import type { DatasetCaller } from './datasets.access.js';
 import { DATASET_ROLES } from './datasets.access.js';
 import { archiveStream } from './datasets.archive.js';
+import { rawHeaders } from '../kernel/raw-responses.js';
 import { attachAuth, BATCH_BODY_LIMIT, BATCH_MAX_FILE_BYTES, BATCH_MAX_FILES, TUS_PATH } from './datasets.uploads.js';
 import type { TreeChange } from './datasets.tree.js';
 
@@ -385,6 +386,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     app.addContentTypeParser('*', (_req, _payload, done) => done(null));
     const handler = async (req: FastifyRequest, reply: FastifyReply) => {
       attachAuth(req.raw, req.auth);
+      rawHeaders(req, reply);
       reply.hijack();
       await uploads.tus.handle(req.raw, reply.raw);
     };

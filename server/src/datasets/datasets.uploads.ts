@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { Server as TusServer } from '@tus/server';
 import { Upload } from '@tus/utils';
 import type pg from 'pg';
@@ -12,6 +12,7 @@ import { isUuid, newId } from '../kernel/ids.js';
 import { requireUser, type AuthContext } from '../kernel/access.js';
 import type { Logger } from '../kernel/logger.js';
 import { crashPoint } from '../kernel/crashpoints.js';
+import { codeForStatus, isCatalogCode } from '../kernel/raw-responses.js';
 import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
 import type { TreeChange } from './datasets.tree.js';
 import { datasetsStore, type UploadRow, type UploadSessionRow } from './datasets.store.js';
@@ -121,6 +122,12 @@ export class UploadsService {
         return { status_code: 500, body: JSON.stringify({ error: { code: 'internal_error', message: 'The upload failed on our side' } }) };
       },
     });
+    // tus writes its own refusals as text/plain ("Not found\n"), and ours as JSON but typed
+    // text/plain: every error leaves in the catalog's shape, typed JSON, with the request id.
+    // (tus keeps its request handler private; `handle` calls it through `this`, so it is wrapped here.)
+    const tus = this.tus as unknown as { handler: (req: Request) => Promise<Response> };
+    const inner = tus.handler.bind(this.tus);
+    tus.handler = async (req) => catalogResponse(await inner(req), authOf(req)?.requestId);
   }
 
   async maxSizeFor(auth: AuthContext | undefined): Promise<number> {
@@ -403,6 +410,30 @@ export class UploadsService {
     }
     return n;
   }
+}
+
+/** A tus answer of 400 or more rewritten as a catalog error (status kept, body and type replaced). */
+async function catalogResponse(res: Response, requestId: string | undefined): Promise<Response> {
+  if (res.status < 400) return res;
+  const text = await res.text();
+  let code: string = codeForStatus(res.status);
+  let message = text.trim() || (STATUS_CODES[res.status] ?? 'Error');
+  let details: unknown;
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    if (isCatalogCode(parsed.error?.code)) {
+      code = parsed.error.code;
+      if (typeof parsed.error.message === 'string') message = parsed.error.message;
+      details = parsed.error.details;
+    }
+  } catch {
+    // tus's own plain-text refusal: its text is the message.
+  }
+  const body = JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}), ...(requestId ? { requestId } : {}) } });
+  const headers = new Headers(res.headers);
+  headers.set('content-type', 'application/json; charset=utf-8');
+  headers.set('content-length', String(Buffer.byteLength(body)));
+  return new Response(body, { status: res.status, headers });
 }
 
 const exists = (p: string) => fs.access(p).then(() => true, () => false);

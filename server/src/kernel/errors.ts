@@ -86,6 +86,14 @@ export const errorCatalog = {
   internal_error: 500,
   unavailable: 503,
   blob_store_unavailable: 503,
+  // answered outside Fastify's reply (kernel/raw-responses.ts) and by tus
+  headers_too_large: 431,
+  request_timeout: 408,
+  invalid_url: 400,
+  upload_gone: 410,
+  precondition_failed: 412,
+  /** Every view sandbox slot is busy and the queue is full: retry after Retry-After (docs/views.md). */
+  sandbox_busy: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;

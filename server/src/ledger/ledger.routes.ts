@@ -6,6 +6,7 @@ import { Obj, errorResponses } from '../kernel/http.js';
 import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
 import { verifyLedger } from './ledger.verify.js';
 import type { LedgerCursor } from './ledger.store.js';
+import { rawHeaders } from '../kernel/raw-responses.js';
 
 /** An entry as the API answers it; other domains extend it (e.g. a modified event's version links). */
 export const entryProperties = {
@@ -95,6 +96,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
     const resume = typeof lastEventId === 'string' && lastEventId ? lastEventId : q.after;
     let cursor: LedgerCursor | undefined = resume ? decodeCursor(resume) : await endCursor(q.backlog ?? 0);
 
+    rawHeaders(req, reply); // security headers and request id, which a hijacked reply skips
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
