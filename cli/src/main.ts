@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuthCommands } from './commands/auth.commands.js';
 import { registerEventsCommands } from './commands/events.commands.js';
 import { registerLedgerCommands } from './commands/ledger.commands.js';
+import { registerProjectionsCommands } from './commands/projections.commands.js';
 import { registerDatasetsCommands } from './commands/datasets.js';
 import { registerDatahubCommands } from './commands/datahub.js';
 import { registerServerCommands } from './commands/server.commands.js';
@@ -19,6 +20,7 @@ export function createProgram(): Command {
   registerAuthCommands(program);
   registerEventsCommands(program);
   registerLedgerCommands(program);
+  registerProjectionsCommands(program);
   registerDatasetsCommands(program);
   registerDatahubCommands(program);
   // Every subcommand reports usage errors through the same single line.

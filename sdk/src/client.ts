@@ -5,6 +5,7 @@ import { EventTypesApi } from './event-types.js';
 import { EventsApi } from './events.js';
 import { HttpClient, type CairnClientOptions } from './http.js';
 import { LedgerApi } from './ledger.js';
+import { ProjectionsApi } from './projections.js';
 import { RegistrationsApi, RegistrationTypesApi } from './registrations.js';
 import { SetupApi, SystemApi } from './system.js';
 import { SettingsApi, UsersApi } from './users.js';
@@ -28,6 +29,7 @@ export class CairnClient {
   readonly workspaces: WorkspacesApi;
   readonly events: EventsApi;
   readonly ledger: LedgerApi;
+  readonly projections: ProjectionsApi;
   readonly datasets: DatasetsApi;
   readonly apps: AppsApi;
   readonly eventTypes: EventTypesApi;
@@ -45,6 +47,7 @@ export class CairnClient {
     this.workspaces = new WorkspacesApi(this.http);
     this.events = new EventsApi(this.http);
     this.ledger = new LedgerApi(this.http);
+    this.projections = new ProjectionsApi(this.http);
     this.datasets = new DatasetsApi(this.http);
     this.apps = new AppsApi(this.http);
     this.eventTypes = new EventTypesApi(this.http);

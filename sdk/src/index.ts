@@ -8,6 +8,7 @@ export * from './users.js';
 export * from './workspaces.js';
 export * from './events.js';
 export * from './ledger.js';
+export * from './projections.js';
 export * from './instruments/index.js';
 export * from './datahub.js';
 export * from './datasets.js';
