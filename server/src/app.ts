@@ -13,7 +13,7 @@ import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import addFormats from 'ajv-formats';
 import { newId } from './kernel/ids.js';
 import { AppError } from './kernel/errors.js';
-import { anonymous, enforceRouteAccess } from './kernel/access.js';
+import { anonymous, enforceRouteAccess, type RouteAccess } from './kernel/access.js';
 import { ErrorSchema, installErrorHandling, installNotFound } from './kernel/http.js';
 import { securityHeaders } from './kernel/security-headers.js';
 import { clientErrorHandler, frameworkErrors } from './kernel/raw-responses.js';
@@ -148,10 +148,15 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   // Every API route must say who may call it; a forgotten declaration stops the boot, not a leak.
+  // The declarations are kept (app.routeAccess) so the authorisation-matrix test derives what to
+  // expect from them instead of from a list someone must remember to update.
+  const routeAccess: { method: string; url: string; access: RouteAccess }[] = [];
+  app.decorate('routeAccess', routeAccess);
   app.addHook('onRoute', (route) => {
     const url = route.url;
     if (!url.startsWith('/api/') || url.startsWith('/api/docs')) return;
     if (!route.config?.access) throw new Error(`route ${route.method} ${url} declares no access rule`);
+    for (const method of [route.method].flat()) routeAccess.push({ method, url, access: route.config.access });
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -10,6 +10,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Compiles every route's validators and serializers now (they otherwise compile on first use); answers how many. */
     compileAllSchemas(): number;
+    /** Every /api route's declared access rule, in registration order (HEAD routes Fastify adds included). */
+    routeAccess: readonly { method: string; url: string; access: RouteAccess }[];
   }
   interface FastifyContextConfig {
     /** Who may call the route. Every /api route must declare it; the server refuses to boot otherwise. */
