@@ -176,6 +176,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
           ok: Type.Boolean(),
           checked: Type.Integer(),
           checkpoints: Type.Integer(),
+          unsealed: Type.Optional(Type.Integer({ description: 'Entries committed since the last checkpoint seal (at most one checkpoint interval ago); see docs/security.md' })),
           problems: Type.Array(Type.Object({ kind: Type.String(), entryId: Type.Optional(Type.String()), position: Type.Optional(Type.Integer()), stream: Type.Optional(Type.String()), checkpoint: Type.Optional(Type.Integer()), message: Type.String() })),
         }),
         ...errorResponses,

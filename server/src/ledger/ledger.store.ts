@@ -255,42 +255,48 @@ export const ledgerStore = {
   // --- tamper evidence -------------------------------------------------------------------
 
   async lastCheckpoint(db: Exec) {
-    const r = await sql<{ id: number; upto_tx: string; upto_position: number; entry_count: number; hash: Buffer }>`
-      SELECT id, upto_tx::text AS upto_tx, upto_position, entry_count, hash FROM ledger_checkpoints ORDER BY id DESC LIMIT 1`.execute(db);
+    const r = await sql<{ id: number; upto_tx: string; upto_position: number; entry_count: number; hash: Buffer; snapshot: string | null }>`
+      SELECT id, upto_tx::text AS upto_tx, upto_position, entry_count, hash, snapshot::text AS snapshot FROM ledger_checkpoints ORDER BY id DESC LIMIT 1`.execute(db);
     return r.rows[0];
   },
 
   async checkpoints(db: Exec) {
-    const r = await sql<{ id: number; upto_tx: string; upto_position: number; entry_count: number; prev_hash: Buffer | null; hash: Buffer }>`
-      SELECT id, upto_tx::text AS upto_tx, upto_position, entry_count, prev_hash, hash FROM ledger_checkpoints ORDER BY id`.execute(db);
+    const r = await sql<{ id: number; upto_tx: string; upto_position: number; entry_count: number; prev_hash: Buffer | null; hash: Buffer; snapshot: string | null }>`
+      SELECT id, upto_tx::text AS upto_tx, upto_position, entry_count, prev_hash, hash, snapshot::text AS snapshot FROM ledger_checkpoints ORDER BY id`.execute(db);
     return r.rows;
   },
 
-  /** Hashes of sealed-to-be entries in ledger order, below the running-transaction horizon. */
   /**
-   * The next checkpoint's range and seal, computed inside PostgreSQL: sha256 over the previous seal
-   * and the entries' hashes in ledger order (checkpointHash in ledger.hash.ts is the same
-   * definition, which verify uses). Tens of thousands of rows never cross into Node, whose event
-   * loop would otherwise stall on parsing them every few seconds under load.
+   * The next commit seal (see sealCheckpoint in ledger.verify.ts), computed inside PostgreSQL: the
+   * entries whose transaction is visible in this statement's snapshot (committed before it) and
+   * that the previous seal did not cover, hashed in ledger order over the previous seal.
+   * `unsealed` narrows the scan: after a commit seal, only transactions that were running when it
+   * was taken (its xip) or started after it (at or past its xmax) can hold unsealed entries; after
+   * a seal of the older kind, everything past its position.
    */
-  async sealRange(db: Exec, after: LedgerCursor | undefined, prev: Buffer | null, limit: number) {
-    const r = await sql<{ n: number; hash: Buffer | null; tx: string | null; position: number | null }>`
-      WITH q AS MATERIALIZED (
-        SELECT tx, position, hash FROM ledger_entries
-        WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-          ${after ? sql`AND (tx, position) > (${after.tx}::xid8, ${after.position}::bigint)` : sql``}
-        ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${limit})
+  async sealCommitted(db: Exec, unsealed: { xmax: string; xip: string[] } | LedgerCursor | undefined, prev: Buffer | null) {
+    const where =
+      unsealed === undefined
+        ? sql``
+        : 'xmax' in unsealed
+          ? sql`AND (e.tx >= ${unsealed.xmax}::xid8 OR e.tx = ANY(${unsealed.xip}::xid8[]))`
+          : sql`AND (e.tx, e.position) > (${unsealed.tx}::xid8, ${unsealed.position}::bigint)`;
+    const r = await sql<{ n: number; hash: Buffer | null; tx: string | null; position: number | null; snapshot: string }>`
+      WITH s AS MATERIALIZED (SELECT pg_current_snapshot() AS snap),
+      q AS MATERIALIZED (
+        SELECT e.tx, e.position, e.hash FROM ledger_entries e, s
+        WHERE pg_visible_in_snapshot(e.tx, s.snap) ${where})
       SELECT (SELECT count(*) FROM q)::int AS n,
-             sha256(${prev ?? Buffer.alloc(32)}::bytea || (SELECT string_agg(hash, ''::bytea ORDER BY tx, position) FROM q)) AS hash,
+             sha256(${prev ?? Buffer.alloc(32)}::bytea || coalesce((SELECT string_agg(hash, ''::bytea ORDER BY q.tx, q.position) FROM q), ''::bytea)) AS hash,
              (SELECT q.tx::text FROM q ORDER BY q.tx DESC, q.position DESC LIMIT 1) AS tx,
-             (SELECT q.position FROM q ORDER BY q.tx DESC, q.position DESC LIMIT 1) AS position`.execute(db);
-    // (Qualified: a bare "tx" in that ORDER BY would name the text output column, sorting '99' after '100'.)
+             (SELECT q.position FROM q ORDER BY q.tx DESC, q.position DESC LIMIT 1) AS position,
+             (SELECT snap::text FROM s) AS snapshot`.execute(db);
     return r.rows[0]!;
   },
 
-  async insertCheckpoint(db: Exec, c: { uptoTx: string; uptoPosition: number; entryCount: number; prevHash: Buffer | null; hash: Buffer }) {
-    await sql`INSERT INTO ledger_checkpoints (upto_tx, upto_position, entry_count, prev_hash, hash)
-      VALUES (${c.uptoTx}::xid8, ${c.uptoPosition}, ${c.entryCount}, ${c.prevHash}, ${c.hash})`.execute(db);
+  async insertCommitSeal(db: Exec, c: { uptoTx: string; uptoPosition: number; entryCount: number; prevHash: Buffer | null; hash: Buffer; snapshot: string }) {
+    await sql`INSERT INTO ledger_checkpoints (upto_tx, upto_position, entry_count, prev_hash, hash, snapshot)
+      VALUES (${c.uptoTx}::xid8, ${c.uptoPosition}, ${c.entryCount}, ${c.prevHash}, ${c.hash}, ${c.snapshot}::pg_snapshot)`.execute(db);
   },
 
   /** Every entry in ledger order, for verification; paged by cursor. */

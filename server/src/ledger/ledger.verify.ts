@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import type { Db } from '../database/database.js';
 import { sql } from 'kysely';
 import { checkpointHash, dataHash, entryHash } from './ledger.hash.js';
@@ -16,8 +17,28 @@ export interface VerifyReport {
   ok: boolean;
   checked: number;
   checkpoints: number;
+  /**
+   * Entries no checkpoint covers yet (committed since the last seal, at most one checkpoint
+   * interval ago). Their deletion is detected only if they belong to a stream (docs/security.md).
+   */
+  unsealed: number;
   problems: VerifyProblem[];
 }
+
+interface Snapshot {
+  xmin: bigint;
+  xmax: bigint;
+  xip: Set<bigint>;
+}
+
+/** pg_snapshot's text form, `xmin:xmax:xip,xip,…`. */
+export function parseSnapshot(text: string): Snapshot {
+  const [xmin = '', xmax = '', xip = ''] = text.split(':');
+  return { xmin: BigInt(xmin), xmax: BigInt(xmax), xip: new Set(xip ? xip.split(',').map((x) => BigInt(x)) : []) };
+}
+
+/** Whether a transaction that wrote rows (so committed) had committed when the snapshot was taken. */
+const visibleIn = (tx: bigint, s: Snapshot) => tx < s.xmin || (tx < s.xmax && !s.xip.has(tx));
 
 /** The ledger type that records an erasure; erased entries keep their hashes so chains still verify. */
 export const ERASURE_TYPE = 'ledger.erased';
@@ -40,6 +61,41 @@ export async function verifyLedger(db: Db, opts: { maxProblems?: number; pageSiz
     (await sql<{ target: string }>`SELECT data->>'entryId' AS target FROM ledger_entries WHERE type = ${ERASURE_TYPE}`.execute(db)).rows.map((r) => r.target),
   );
   const checkpoints = await ledgerStore.checkpoints(db);
+  // Range seals (before migration 0630) come first and cover ledger-order ranges; commit seals
+  // follow and each covers the entries first visible in its snapshot (see sealCheckpoint).
+  const firstCommitSeal = checkpoints.findIndex((c) => c.snapshot !== null);
+  const rangeSeals = firstCommitSeal < 0 ? checkpoints.length : firstCommitSeal;
+  const commitSeals = checkpoints.slice(rangeSeals).map((cp, i) => ({ cp, index: rangeSeals + i, snap: parseSnapshot(cp.snapshot ?? '0:0:') }));
+  const sealState = new Map<number, { hash: Hash; count: number }>();
+  let nextToClose = 0;
+  let unsealed = 0;
+  const closeCommitSeal = (k: number) => {
+    const { cp, index } = commitSeals[k]!;
+    const prev = index > 0 ? checkpoints[index - 1]!.hash : null;
+    const state = sealState.get(k);
+    sealState.delete(k);
+    const h = state ? state.hash.digest() : checkpointHash(prev, []);
+    const count = state?.count ?? 0;
+    if (!h.equals(cp.hash) || count !== cp.entry_count || !(cp.prev_hash ?? Buffer.alloc(0)).equals(prev ?? Buffer.alloc(0))) {
+      add({
+        kind: 'checkpoint_mismatch',
+        checkpoint: cp.id,
+        position: cp.upto_position,
+        message: `checkpoint ${cp.id} sealed ${cp.entry_count} entries committed before it; recomputing finds ${count}${h.equals(cp.hash) ? '' : ' and a different hash'}: one of them was deleted or altered`,
+      });
+    }
+  };
+  /** The first commit seal whose snapshot saw this transaction committed (visibility only grows). */
+  const commitSealOf = (tx: bigint): number | undefined => {
+    let lo = 0;
+    let hi = commitSeals.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (visibleIn(tx, commitSeals[mid]!.snap)) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo < commitSeals.length ? lo : undefined;
+  };
   let cpIndex = 0;
   let cpPrev: Buffer | null = null;
   let cpHashes: Buffer[] = [];
@@ -71,7 +127,10 @@ export async function verifyLedger(db: Db, opts: { maxProblems?: number; pageSiz
     const rows = await ledgerStore.scan(db, after, pageSize);
     if (!rows.length) break;
     for (const r of rows) {
-      while (cpIndex < checkpoints.length && beyond(r.tx, r.position, checkpoints[cpIndex]!)) closeCheckpoint();
+      while (cpIndex < rangeSeals && beyond(r.tx, r.position, checkpoints[cpIndex]!)) closeCheckpoint();
+      const tx = BigInt(r.tx);
+      // Rows come in transaction order: a commit seal whose snapshot predates this transaction can get no more.
+      while (nextToClose < commitSeals.length && tx >= commitSeals[nextToClose]!.snap.xmax) closeCommitSeal(nextToClose++);
       checked++;
       if (r.data === null) {
         if (!erased.has(r.id)) add({ kind: 'erasure_unrecorded', entryId: r.id, position: r.position, message: `entry ${r.id} (position ${r.position}) has no data and no erasure record` });
@@ -95,15 +154,30 @@ export async function verifyLedger(db: Db, opts: { maxProblems?: number; pageSiz
       if (!recomputed.equals(r.hash)) {
         add({ kind: 'entry_modified', entryId: r.id, position: r.position, message: `entry ${r.id} (position ${r.position}) was changed after it was written` });
       }
-      if (cpIndex < checkpoints.length) {
+      if (cpIndex < rangeSeals) {
         cpHashes.push(r.hash);
         cpCount++;
+      } else {
+        const k = commitSealOf(tx);
+        if (k === undefined) {
+          unsealed++;
+        } else {
+          let state = sealState.get(k);
+          if (!state) {
+            const index = commitSeals[k]!.index;
+            state = { hash: createHash('sha256').update(index > 0 ? checkpoints[index - 1]!.hash : Buffer.alloc(32)), count: 0 };
+            sealState.set(k, state);
+          }
+          state.hash.update(r.hash);
+          state.count++;
+        }
       }
     }
     const last = rows[rows.length - 1]!;
     after = { tx: last.tx, position: last.position };
   }
-  while (cpIndex < checkpoints.length) closeCheckpoint();
+  while (cpIndex < rangeSeals) closeCheckpoint();
+  while (nextToClose < commitSeals.length) closeCommitSeal(nextToClose++);
 
   // Chains are checked in stream order (a stream's sequence), which need not match ledger order
   // when a caller's transaction wrote something else before appending.
@@ -138,29 +212,41 @@ export async function verifyLedger(db: Db, opts: { maxProblems?: number; pageSiz
       });
     }
   }
-  return { ok: problems.length === 0, checked, checkpoints: checkpoints.length, problems };
+  return { ok: problems.length === 0, checked, checkpoints: checkpoints.length, unsealed, problems };
 }
 
 /**
- * Seals everything appended since the last checkpoint (below the running-transaction horizon, so
- * no late commit can fall inside a sealed range). Runs under an advisory lock: with several
- * servers, one seals at a time.
+ * Seals every entry committed since the last checkpoint: those whose transaction is visible in this
+ * seal's snapshot (committed before it was taken) and was not visible in the previous seal's. A
+ * transaction left open for a long time delays only its own entries (sealed by the first seal after
+ * it commits), never the entries other transactions commit meanwhile: a deletion of any committed
+ * entry is detectable once the next seal has run (every `CAIRN_CHECKPOINT_INTERVAL_MS`). The
+ * snapshot is stored with the seal so verify can recompute which entries each seal covers.
+ * Runs under an advisory lock: with several servers, one seals at a time, so each snapshot is
+ * later than the previous seal's and visibility only grows from one seal to the next.
  */
-export async function sealCheckpoint(db: Db, maxEntries = 200_000): Promise<{ sealed: number } | undefined> {
+export async function sealCheckpoint(db: Db): Promise<{ sealed: number } | undefined> {
   return db.transaction().execute(async (trx) => {
     const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${0x6c656467}) AS locked`.execute(trx);
     if (!rows[0]?.locked) return undefined;
     const last = await ledgerStore.lastCheckpoint(trx);
-    const after = last ? { tx: last.upto_tx, position: last.upto_position } : undefined;
-    const range = await ledgerStore.sealRange(trx, after, last?.hash ?? null, maxEntries);
-    if (!range.n) return { sealed: 0 };
-    await ledgerStore.insertCheckpoint(trx, {
-      uptoTx: range.tx!,
-      uptoPosition: range.position!,
-      entryCount: range.n,
+    let unsealed: { xmax: string; xip: string[] } | LedgerCursor | undefined;
+    if (last?.snapshot) {
+      const snap = parseSnapshot(last.snapshot);
+      unsealed = { xmax: String(snap.xmax), xip: [...snap.xip].map(String) };
+    } else if (last) {
+      unsealed = { tx: last.upto_tx, position: last.upto_position };
+    }
+    const seal = await ledgerStore.sealCommitted(trx, unsealed, last?.hash ?? null);
+    if (!seal.n) return { sealed: 0 };
+    await ledgerStore.insertCommitSeal(trx, {
+      uptoTx: seal.tx!,
+      uptoPosition: seal.position!,
+      entryCount: seal.n,
       prevHash: last?.hash ?? null,
-      hash: range.hash!,
+      hash: seal.hash!,
+      snapshot: seal.snapshot,
     });
-    return { sealed: range.n };
+    return { sealed: seal.n };
   });
 }
