@@ -15,6 +15,7 @@ import { newId } from './kernel/ids.js';
 import { AppError } from './kernel/errors.js';
 import { anonymous, enforceRouteAccess, type RouteAccess } from './kernel/access.js';
 import { ErrorSchema, installErrorHandling, installNotFound } from './kernel/http.js';
+import { installRequestTextChecks } from './kernel/request-text.js';
 import { securityHeaders } from './kernel/security-headers.js';
 import { clientErrorHandler, frameworkErrors } from './kernel/raw-responses.js';
 import type { Services } from './services.js';
@@ -122,6 +123,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     return deferredCompiles.length;
   });
   installErrorHandling(app);
+  // UTF-8, well-formed Unicode and bounded nesting for every JSON body and URL (kernel/request-text.ts).
+  installRequestTextChecks(app);
 
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(headers);

@@ -531,7 +531,8 @@ describe('imports', () => {
   it('refuses bad files whole: unknown or missing columns, broken CSV, empty, wrong type, viewers', async () => {
     expect((await post('subject,date,hours,colour\nIMP-1,2023-01-01,5,red\n')).json().error.details.errors[0]).toMatchObject({ row: 1, field: 'colour', code: 'unknown_column' });
     expect((await post('date,hours\n2023-01-01,5\n')).json().error.details.errors[0]).toMatchObject({ field: 'subject', code: 'missing_column' });
-    expect((await post('subject,date,hours\n"IMP-1,2023-01-01,5\n')).json().error.code).toBe('invalid_import');
+    // A file that is not CSV is a bad request (400 invalid_csv, with the line), not a bad row.
+    expect((await post('subject,date,hours\n"IMP-1,2023-01-01,5\n')).json().error).toMatchObject({ code: 'invalid_csv', details: { line: 2 } });
     expect((await post('')).json().error.code).toBe('invalid_import');
     expect((await post('subject,date,hours\nIMP-1,2023-01-01,5,extra\n')).json().error.details.errors[0].code).toBe('column_count');
     expect((await post('{"a":1}', undefined, ana.authorization, 'application/json')).statusCode).toBe(415);

@@ -7,6 +7,12 @@ export const errorCatalog = {
   // 400
   validation_failed: 400,
   invalid_json: 400,
+  /** Text that is not valid UTF-8 or not well-formed Unicode (a lone surrogate), anywhere in a request. */
+  invalid_unicode: 400,
+  /** A JSON body nested deeper than the documented limit (kernel/request-text.ts). */
+  json_too_deep: 400,
+  /** An upload sent as CSV that is not CSV (details.line says where). */
+  invalid_csv: 400,
   invalid_cursor: 400,
   invalid_request: 400,
   invalid_grant: 400,
