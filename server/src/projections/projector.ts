@@ -291,6 +291,7 @@ export class Projector {
     await this.driving.get(name);
     const row = await projectionsStore.get(this.db, name);
     if (row?.rebuild_failing_entry) throw new Error(`rebuild of ${name} stopped at entry ${row.rebuild_failing_entry}: ${row.rebuild_failing_error}`);
+    if (row?.rebuild_version !== null) throw new Error(`rebuild of ${name} is still under way (another node is driving it, or its swap kept giving way to writers)`);
   }
 
   /** Creates the shadow tables and records the rebuild; does not drive it (rebuild, rebuildNow and every node's loop do). */
