@@ -186,6 +186,8 @@ export interface Registration {
   updatedAt: string;
   /** Number of actions taken (the stream's length, not counting reads). */
   version: number;
+  /** A pending correction (request-correction): the corrected answers proposed. */
+  correction?: { data: Record<string, JsonValue> };
 }
 
 /** What the caller may do now, and why not otherwise (GET /registrations/{id} only). */
@@ -203,13 +205,13 @@ export interface RegistrationDetail extends Registration {
 export interface CreateRegistrationInput {
   type: string;
   action: 'notify' | 'declare';
-  data: Record<string, JsonValue>;
+  data: Record<string, unknown>;
   transactionId?: string;
 }
 
 export interface ActionInput {
   /** Changed answers (declare, validate, register, request-correction) or the custom action's form. */
-  data?: Record<string, JsonValue>;
+  data?: Record<string, unknown>;
   reason?: string;
   transactionId?: string;
   /** assign: take over from another user (supervisors only). */

@@ -25,6 +25,8 @@ import { ExportsService } from './datahub/exports.service.js';
 import { ImportsService } from './datahub/imports.service.js';
 import { DatahubService } from './datahub/datahub.service.js';
 import { ViewsService } from './views/views.service.js';
+import { RegistrationsService } from './registrations/registrations.service.js';
+import { registrationsProjection } from './registrations/registrations.projection.js';
 import { Projector } from './projections/projector.js';
 import { ProjectionsService } from './projections/projections.service.js';
 import { supersededProjection } from './event-types/events.projection.js';
@@ -73,7 +75,9 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
   // The view sandbox starts on first use (see ViewsService.warmUp) and stops when the app closes.
   const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, { pythonWorkers: 1 });
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, projector, projections };
+  const registrations = new RegistrationsService(deps.db, ledger, blobs, clock, deps.config.secret, deps.log);
+  projector.register(registrationsProjection);
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, projector, projections, registrations };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -5,7 +5,8 @@
  */
 export type * from './instrument.types.js';
 export { validateDefinition, isForm, isSeries, isValidDate, type ValidateDefinitionOptions } from './definition.validator.js';
-export { validateSubmission, visibleFields, computeMeasures, type SubmissionOptions } from './submission.validator.js';
+export { validateSubmission, visibleFields, computeMeasures, checkAnswer, type SubmissionOptions } from './submission.validator.js';
+export { validateRegistrationForm, validateRegistrationData, nestAnswers, checkDigitValid, type RegistrationDataResult, type RegistrationDataOptions } from './registration.validator.js';
 export { localise } from './localise.js';
 export { evaluate, checkExpression, truthy, ExpressionError, SUPPORTED_OPERATORS, type Shape } from './expression.engine.js';
 export { compilePattern, matchesPattern, PatternError, type CompiledPattern } from './pattern.engine.js';

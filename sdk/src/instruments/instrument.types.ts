@@ -320,5 +320,8 @@ export interface RegistrationFormPage {
 /** A value computed from the answers (e.g. `mother.ageAtBirth`), shown and stored beside them. */
 export interface DerivedValue {
   label: Localised;
+  /** Sees the answers nested, `$today`, and `$days.<date field>` (days since 1970-01-01). */
   expression: Expression;
+  /** Round the number down (ages in whole years). */
+  round?: 'floor';
 }

@@ -326,3 +326,15 @@ export function computeMeasures(def: FormInstrument, data: Record<string, JsonVa
   }
   return out;
 }
+
+/**
+ * Checks one answer to one standard field, ignoring `required` (the caller decides what a missing
+ * answer means). Registration forms use it for the kinds they share with instruments, so both
+ * accept and normalise a text, number, date or choice identically.
+ */
+export function checkAnswer(field: Field, raw: unknown, at: { field: string; pointer: string }, options: SubmissionOptions = {}): { value: JsonValue | undefined; errors: SubmissionError[] } {
+  const ctx: Ctx = { errors: [], visible: [], today: options.today ?? todayUtc() };
+  if (isAbsent(field.kind, raw)) return { value: undefined, errors: [] };
+  const value = checkValue(ctx, { ...field, required: false } as Field, raw, at, {});
+  return { value, errors: ctx.errors };
+}

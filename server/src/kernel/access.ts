@@ -27,6 +27,9 @@ export const SCOPES = {
   'datasets:manage': 'Administer every dataset, whoever owns it',
   'views:manage': 'Register view templates (code that runs over events) and see every view instance',
   'projections:manage': 'See projections of the ledger and rebuild them',
+  'registrations:read': 'Read civil registrations within your jurisdiction (with a registration role)',
+  'registrations:write': 'Take the civil registration actions your registration role allows',
+  'registrations:manage': "Define registration types and set users' offices and registration roles",
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;
@@ -35,7 +38,7 @@ export const isScope = (s: string): s is Scope => Object.hasOwn(SCOPES, s);
 
 export const ROLES = {
   admin: ALL_SCOPES,
-  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'records:read', 'records:write', 'datasets:read', 'datasets:write'] satisfies Scope[],
+  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'records:read', 'records:write', 'datasets:read', 'datasets:write', 'registrations:read', 'registrations:write'] satisfies Scope[],
 } as const satisfies Record<string, readonly Scope[]>;
 export type Role = keyof typeof ROLES;
 
@@ -130,4 +133,37 @@ export function strongestWorkspaceRole(roles: readonly string[]): WorkspaceRole 
   let best = -1;
   for (const r of roles) best = Math.max(best, WORKSPACE_ROLES.indexOf(r as WorkspaceRole));
   return best < 0 ? null : WORKSPACE_ROLES[best]!;
+}
+// --- civil registration -------------------------------------------------------------------
+/**
+ * Registration roles (docs/registrations.md): a user-level setting beside the Cairn role, with
+ * the user's office. `reach` is how far a role's rights go in the workspace tree: the
+ * jurisdiction (the area directly above the user's office, and everything under it) or the
+ * country. `supervisor` roles may take over another user's assignment. A type's document may
+ * narrow `actions` per action, never widen them.
+ */
+export const REGISTRATION_ROLE_RIGHTS = {
+  'field-agent': { reach: 'jurisdiction', supervisor: false, actions: ['notify', 'declare', 'assign', 'unassign'] },
+  'registration-agent': {
+    reach: 'jurisdiction',
+    supervisor: false,
+    actions: ['notify', 'declare', 'validate', 'reject', 'archive', 'print-certificate', 'request-correction', 'assign', 'unassign', 'duplicate-detected', 'custom'],
+  },
+  'local-registrar': {
+    reach: 'jurisdiction',
+    supervisor: true,
+    actions: ['notify', 'declare', 'validate', 'register', 'reject', 'archive', 'print-certificate', 'request-correction', 'approve-correction', 'reject-correction', 'assign', 'unassign', 'duplicate-detected', 'mark-not-duplicate', 'mark-as-duplicate', 'custom'],
+  },
+  'national-registrar': {
+    reach: 'country',
+    supervisor: true,
+    actions: ['notify', 'declare', 'validate', 'register', 'reject', 'archive', 'print-certificate', 'request-correction', 'approve-correction', 'reject-correction', 'assign', 'unassign', 'duplicate-detected', 'mark-not-duplicate', 'mark-as-duplicate', 'custom'],
+  },
+} as const satisfies Record<string, { reach: 'jurisdiction' | 'country'; supervisor: boolean; actions: readonly string[] }>;
+export type RegistrationRole = keyof typeof REGISTRATION_ROLE_RIGHTS;
+export const isRegistrationRole = (r: unknown): r is RegistrationRole => typeof r === 'string' && Object.hasOwn(REGISTRATION_ROLE_RIGHTS, r);
+/** Whether a registration role may take an action at all (`custom` stands for type-defined actions). */
+export function registrationRoleMay(role: RegistrationRole, action: string, custom: boolean): boolean {
+  const actions: readonly string[] = REGISTRATION_ROLE_RIGHTS[role].actions;
+  return actions.includes(custom ? 'custom' : action);
 }

@@ -84,6 +84,18 @@ export const errorCatalog = {
   view_not_approved: 403,
   view_template_in_use: 409,
   view_unavailable: 503,
+  // civil registration (docs/registrations.md)
+  registration_not_assigned: 409,
+  registration_assigned_elsewhere: 409,
+  action_not_allowed: 409,
+  potential_duplicate_unresolved: 409,
+  unknown_action: 422,
+  registration_role_required: 403,
+  invalid_registration_type: 422,
+  invalid_registration_data: 422,
+  hook_rejected: 422,
+  not_registered: 409,
+  registration_hook_failed: 502,
   // 423
   account_locked: 423,
   // 429

@@ -15,7 +15,7 @@ const GROUP_BATCH_MAX = 50;
 export const TYPE_RE = /^[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9_-]*[a-z0-9])?)+(?:\/[a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)*$/;
 export const STREAM_RE = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,199}$/;
 /** Types the system writes about itself; nobody appends them through the API. */
-export const SYSTEM_TYPE_PREFIXES = ['auth.', 'user.', 'token.', 'ledger.', 'workspace.', 'settings.', 'cairn.', 'instrument.', 'subject.', 'session.', 'record.', 'datahub.', 'dataset.'];
+export const SYSTEM_TYPE_PREFIXES = ['auth.', 'user.', 'token.', 'ledger.', 'workspace.', 'settings.', 'cairn.', 'instrument.', 'subject.', 'session.', 'record.', 'datahub.', 'dataset.', 'registration.', 'registration-type.'];
 export const isSystemType = (t: string) => SYSTEM_TYPE_PREFIXES.some((p) => t.startsWith(p));
 
 export interface AppendInput {

@@ -1,0 +1,94 @@
+import { sql, type Kysely } from 'kysely';
+import type { JsonValue } from '@cairn/sdk';
+import type { Database } from '../database/database.js';
+import { ENTRY_PREFIX, READ_ACTION, allFlags, apply, type EntryData, type FoldEntry, type RegState, type Status } from './registrations.fold.js';
+import { registrationsStore, type RegistrationRow } from './registrations.store.js';
+
+/**
+ * The `registrations` table as a projection of the ledger: the same `apply` the writer runs in
+ * its transaction, applied to batches of entries read back from the ledger. Shaped like the
+ * projector's `Projection` (server/src/projections/) so it can be registered there as an inline
+ * projection; until then RegistrationsService.rebuild drives it.
+ */
+export interface LedgerEntryLike {
+  type: string;
+  stream: string | null;
+  streamSeq: number | null;
+  data: unknown;
+  actor: { kind: string; id: string | null };
+  occurredAt: Date;
+}
+
+export const toFoldEntry = (e: LedgerEntryLike): FoldEntry => ({
+  action: e.type.slice(ENTRY_PREFIX.length),
+  at: e.occurredAt,
+  actorId: e.actor.kind === 'user' || e.actor.kind === 'app' ? e.actor.id : null,
+  data: e.data as EntryData,
+});
+
+export function rowToState(r: RegistrationRow): RegState {
+  const rule = new Set(r.rule_flags);
+  return {
+    id: r.id,
+    trackingId: r.tracking_id,
+    type: r.type,
+    typeVersion: r.type_version,
+    status: r.status as Status,
+    coreFlags: r.flags.filter((f) => !rule.has(f)).sort(),
+    ruleFlags: [...r.rule_flags].sort(),
+    data: r.data as Record<string, JsonValue>,
+    derived: r.derived as Record<string, JsonValue>,
+    registrationNumber: r.registration_number,
+    officeId: r.office_id,
+    officePath: r.office_path,
+    eventDate: r.event_date,
+    eventLocationId: r.event_location_id,
+    eventLocationPath: r.event_location_path,
+    assignedTo: r.assigned_to,
+    duplicateOf: [...r.duplicate_of].sort(),
+    printedCopies: r.printed_copies,
+    correction: (r.correction ?? null) as RegState['correction'],
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    registeredAt: r.registered_at,
+    version: r.version,
+  };
+}
+
+
+export async function writeState(db: Kysely<Database>, s: RegState, table = 'registrations'): Promise<void> {
+  await registrationsStore.upsert(db, s, allFlags(s), table);
+}
+
+export const registrationsProjection = {
+  name: 'registrations',
+  version: 1,
+  consumes: { typePrefixes: [ENTRY_PREFIX] },
+  mode: 'inline' as const,
+  tables: ['registrations'],
+  batchSize: 1000,
+  /** Folds a batch of entries (in ledger order) into the table named by `tables.registrations`. */
+  async apply(trx: Kysely<Database>, entries: LedgerEntryLike[], tables: Readonly<Record<string, string>>): Promise<void> {
+    const table = tables.registrations ?? 'registrations';
+    const byId = new Map<string, LedgerEntryLike[]>();
+    for (const e of entries) {
+      if (!e.type.startsWith(ENTRY_PREFIX) || e.type === ENTRY_PREFIX + READ_ACTION) continue;
+      const id = (e.data as EntryData).registrationId;
+      const list = byId.get(id) ?? [];
+      list.push(e);
+      byId.set(id, list);
+    }
+    if (!byId.size) return;
+    const rows = (await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM ${sql.table(table)} WHERE id = ANY(${[...byId.keys()]}::uuid[])`.execute(trx)).rows;
+    const current = new Map(rows.map((r) => [r.id, rowToState(r)]));
+    for (const [id, list] of byId) {
+      // Stream order: a stream's entries may sit in another ledger order only when a writer's
+      // transaction wrote before appending (docs/architecture.md).
+      list.sort((a, b) => (a.streamSeq ?? 0) - (b.streamSeq ?? 0));
+      let s = current.get(id) ?? null;
+      for (const e of list) s = apply(s, toFoldEntry(e));
+      if (s) await writeState(trx, s, table);
+    }
+  },
+};

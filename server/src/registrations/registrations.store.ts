@@ -1,0 +1,220 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database/database.js';
+import type { RegState } from './registrations.fold.js';
+
+type Db = Kysely<Database>;
+
+export interface TypeRow {
+  id: string;
+  version: number;
+  document: unknown;
+  created_at: Date;
+}
+
+export interface RegistrationRow {
+  id: string;
+  tracking_id: string;
+  type: string;
+  type_version: number;
+  status: string;
+  flags: string[];
+  rule_flags: string[];
+  data: Record<string, unknown>;
+  derived: Record<string, unknown>;
+  registration_number: string | null;
+  office_id: string;
+  office_path: string;
+  event_date: string | null;
+  event_location_id: string | null;
+  event_location_path: string | null;
+  assigned_to: string | null;
+  duplicate_of: string[];
+  printed_copies: number;
+  correction: unknown;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  registered_at: Date | null;
+  version: number;
+}
+
+export interface WorkspaceRef {
+  id: string;
+  name: string;
+  path: string;
+  kind: string | null;
+  parent_id: string | null;
+  external_id: string | null;
+}
+
+export interface ProfileRow {
+  user_id: string;
+  office_id: string | null;
+  role: string | null;
+}
+
+/** The columns a state writes, in one order for inserts and updates. */
+const COLUMNS = [
+  'id', 'tracking_id', 'type', 'type_version', 'status', 'flags', 'rule_flags', 'data', 'derived', 'registration_number', 'office_id', 'office_path',
+  'event_date', 'event_location_id', 'event_location_path', 'assigned_to', 'duplicate_of', 'printed_copies', 'correction', 'created_by', 'created_at',
+  'updated_at', 'registered_at', 'version',
+] as const;
+
+function values(s: RegState, flags: string[]) {
+  return [
+    s.id, s.trackingId, s.type, s.typeVersion, s.status, flags, s.ruleFlags, JSON.stringify(s.data), JSON.stringify(s.derived), s.registrationNumber, s.officeId, s.officePath,
+    s.eventDate, s.eventLocationId, s.eventLocationPath, s.assignedTo, s.duplicateOf, s.printedCopies, s.correction === null ? null : JSON.stringify(s.correction), s.createdBy, s.createdAt,
+    s.updatedAt, s.registeredAt, s.version,
+  ];
+}
+
+const CASTS: Record<string, string> = { flags: '::text[]', rule_flags: '::text[]', data: '::jsonb', derived: '::jsonb', duplicate_of: '::uuid[]', correction: '::jsonb', event_date: '::date', id: '::uuid', office_id: '::uuid', event_location_id: '::uuid', assigned_to: '::uuid', created_by: '::uuid' };
+
+export const registrationsStore = {
+  // --- types ------------------------------------------------------------------------------
+  async latestType(db: Db, id: string): Promise<TypeRow | undefined> {
+    const r = await sql<TypeRow>`SELECT id, version, document, created_at FROM registration_types WHERE id = ${id} ORDER BY version DESC LIMIT 1`.execute(db);
+    return r.rows[0];
+  },
+  async typeVersion(db: Db, id: string, version: number): Promise<TypeRow | undefined> {
+    const r = await sql<TypeRow>`SELECT id, version, document, created_at FROM registration_types WHERE id = ${id} AND version = ${version}`.execute(db);
+    return r.rows[0];
+  },
+  async typeVersions(db: Db, id: string): Promise<TypeRow[]> {
+    return (await sql<TypeRow>`SELECT id, version, document, created_at FROM registration_types WHERE id = ${id} ORDER BY version`.execute(db)).rows;
+  },
+  async latestTypes(db: Db): Promise<TypeRow[]> {
+    return (await sql<TypeRow>`SELECT DISTINCT ON (id) id, version, document, created_at FROM registration_types ORDER BY id, version DESC`.execute(db)).rows;
+  },
+  /** Inserts the next version; the primary key makes two concurrent saves take turns. */
+  async insertType(db: Db, id: string, document: unknown, by: string | null, onlyIfNone = false): Promise<TypeRow | undefined> {
+    const r = onlyIfNone
+      ? await sql<TypeRow>`INSERT INTO registration_types (id, version, document, created_by) SELECT ${id}, 1, ${JSON.stringify(document)}::jsonb, ${by}
+          WHERE NOT EXISTS (SELECT 1 FROM registration_types WHERE id = ${id}) ON CONFLICT DO NOTHING RETURNING id, version, document, created_at`.execute(db)
+      : await sql<TypeRow>`INSERT INTO registration_types (id, version, document, created_by)
+          SELECT ${id}, coalesce(max(version), 0) + 1, ${JSON.stringify(document)}::jsonb, ${by} FROM registration_types WHERE id = ${id}
+          RETURNING id, version, document, created_at`.execute(db);
+    return r.rows[0];
+  },
+  async hookSecret(db: Db, typeId: string): Promise<string | undefined> {
+    return (await sql<{ secret_enc: string }>`SELECT secret_enc FROM registration_type_secrets WHERE type_id = ${typeId}`.execute(db)).rows[0]?.secret_enc;
+  },
+  async setHookSecret(db: Db, typeId: string, enc: string): Promise<void> {
+    await sql`INSERT INTO registration_type_secrets (type_id, secret_enc) VALUES (${typeId}, ${enc}) ON CONFLICT (type_id) DO UPDATE SET secret_enc = EXCLUDED.secret_enc, created_at = now()`.execute(db);
+  },
+
+  // --- users and the workspace tree ----------------------------------------------------------
+  async profile(db: Db, userId: string): Promise<ProfileRow | undefined> {
+    return (await sql<ProfileRow>`SELECT user_id, office_id, role FROM registration_users WHERE user_id = ${userId}`.execute(db)).rows[0];
+  },
+  async setProfile(db: Db, userId: string, officeId: string | null, role: string | null): Promise<void> {
+    await sql`INSERT INTO registration_users (user_id, office_id, role) VALUES (${userId}, ${officeId}, ${role})
+      ON CONFLICT (user_id) DO UPDATE SET office_id = EXCLUDED.office_id, role = EXCLUDED.role, updated_at = now()`.execute(db);
+  },
+  async userExists(db: Db, userId: string): Promise<boolean> {
+    return (await sql`SELECT 1 FROM users WHERE id = ${userId}`.execute(db)).rows.length > 0;
+  },
+  async usernames(db: Db, ids: string[]): Promise<Map<string, string>> {
+    if (!ids.length) return new Map();
+    const r = await sql<{ id: string; username: string }>`SELECT id, username FROM users WHERE id = ANY(${ids}::uuid[])`.execute(db);
+    return new Map(r.rows.map((x) => [x.id, x.username]));
+  },
+  async workspace(db: Db, id: string): Promise<WorkspaceRef | undefined> {
+    return (await sql<WorkspaceRef>`SELECT id, name, path, kind, parent_id, external_id FROM workspaces WHERE id = ${id}`.execute(db)).rows[0];
+  },
+  async workspaces(db: Db, ids: string[]): Promise<WorkspaceRef[]> {
+    if (!ids.length) return [];
+    return (await sql<WorkspaceRef>`SELECT id, name, path, kind, parent_id, external_id FROM workspaces WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
+  },
+
+  // --- registrations ------------------------------------------------------------------------
+  async get(db: Db, id: string, opts: { forUpdate?: boolean } = {}): Promise<RegistrationRow | undefined> {
+    const r = opts.forUpdate
+      ? await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM registrations WHERE id = ${id} FOR UPDATE`.execute(db)
+      : await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM registrations WHERE id = ${id}`.execute(db);
+    return r.rows[0];
+  },
+  async byTrackingId(db: Db, trackingId: string): Promise<RegistrationRow | undefined> {
+    return (await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM registrations WHERE tracking_id = ${trackingId}`.execute(db)).rows[0];
+  },
+  async trackingIdTaken(db: Db, trackingId: string): Promise<boolean> {
+    return (await sql`SELECT 1 FROM registrations WHERE tracking_id = ${trackingId}`.execute(db)).rows.length > 0;
+  },
+  /** Writes a folded state into `table` (the live table, or a rebuild's shadow). */
+  async upsert(db: Db, s: RegState, flags: string[], table = 'registrations'): Promise<void> {
+    const vals = values(s, flags);
+    const cols = sql.join(COLUMNS.map((c) => sql.ref(c)));
+    const params = sql.join(vals.map((v, i) => sql`${v}${sql.raw(CASTS[COLUMNS[i]!] ?? '')}`));
+    const updates = sql.join(COLUMNS.filter((c) => c !== 'id').map((c) => sql`${sql.ref(c)} = EXCLUDED.${sql.ref(c)}`));
+    await sql`INSERT INTO ${sql.table(table)} (${cols}) VALUES (${params}) ON CONFLICT (id) DO UPDATE SET ${updates}`.execute(db);
+  },
+  async nextCounter(db: Db, key: string): Promise<number> {
+    const r = await sql<{ value: string }>`INSERT INTO registration_counters (key, value) VALUES (${key}, 1)
+      ON CONFLICT (key) DO UPDATE SET value = registration_counters.value + 1 RETURNING value`.execute(db);
+    return Number(r.rows[0]!.value);
+  },
+  async numberTaken(db: Db, n: string): Promise<boolean> {
+    return (await sql`SELECT 1 FROM registrations WHERE registration_number = ${n}`.execute(db)).rows.length > 0;
+  },
+
+  /**
+   * One page of a list, newest change first. `reach` is a path prefix (null: the whole country);
+   * `queue` a workqueue's predicate, matching its partial index.
+   */
+  async list(
+    db: Db,
+    f: { reach: string | null; status?: string; flag?: string; type?: string; locationPath?: string; assignedTo?: string; queue?: string; after?: { at: Date; id: string }; limit: number },
+  ): Promise<RegistrationRow[]> {
+    const where = [sql`true`];
+    if (f.reach !== null) where.push(sql`office_path LIKE ${`${f.reach}%`}`);
+    if (f.status) where.push(sql`status = ${f.status}`);
+    if (f.flag) where.push(sql`${f.flag} = ANY (flags)`);
+    if (f.type) where.push(sql`type = ${f.type}`);
+    if (f.locationPath) where.push(sql`(office_path LIKE ${`${f.locationPath}%`} OR event_location_path LIKE ${`${f.locationPath}%`})`);
+    if (f.assignedTo) where.push(sql`assigned_to = ${f.assignedTo}::uuid`);
+    if (f.queue) where.push(QUEUES[f.queue]!(f.assignedTo));
+    if (f.after) where.push(sql`(updated_at, id) < (${f.after.at}, ${f.after.id}::uuid)`);
+    const r = await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM registrations WHERE ${sql.join(where, sql` AND `)}
+      ORDER BY updated_at DESC, id DESC LIMIT ${f.limit}`.execute(db);
+    return r.rows;
+  },
+
+  /** Every workqueue's count within reach, one statement (each FILTER reads its partial index). */
+  async counts(db: Db, reach: string | null, userId: string): Promise<Record<string, number>> {
+    const inReach = reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`;
+    const q = (name: string) => sql`(SELECT count(*) FROM registrations WHERE ${inReach} AND ${QUEUES[name]!(userId)})::int AS ${sql.ref(name)}`;
+    const r = await sql<Record<string, number>>`SELECT ${sql.join(Object.keys(QUEUES).map(q))}`.execute(db);
+    return r.rows[0]!;
+  },
+
+  /** Ids of every registration (for a rebuild), in pages. */
+  async ids(db: Db, after: string | null, limit: number): Promise<string[]> {
+    const r = after
+      ? await sql<{ id: string }>`SELECT id FROM registrations WHERE id > ${after}::uuid ORDER BY id LIMIT ${limit}`.execute(db)
+      : await sql<{ id: string }>`SELECT id FROM registrations ORDER BY id LIMIT ${limit}`.execute(db);
+    return r.rows.map((x) => x.id);
+  },
+  async count(db: Db): Promise<number> {
+    return Number((await sql<{ n: string }>`SELECT count(*) AS n FROM registrations`.execute(db)).rows[0]!.n);
+  },
+
+  // --- documents ------------------------------------------------------------------------------
+  async recordDocument(db: Db, d: { sha256: string; mediaType: string; size: number; by: string | null }): Promise<void> {
+    await sql`INSERT INTO registration_documents (sha256, media_type, size, uploaded_by) VALUES (${d.sha256}, ${d.mediaType}, ${d.size}, ${d.by}) ON CONFLICT (sha256) DO NOTHING`.execute(db);
+  },
+  async documents(db: Db, ids: string[]): Promise<Array<{ sha256: string; media_type: string; size: string }>> {
+    if (!ids.length) return [];
+    return (await sql<{ sha256: string; media_type: string; size: string }>`SELECT sha256, media_type, size FROM registration_documents WHERE sha256 = ANY(${ids}::text[])`.execute(db)).rows;
+  },
+};
+
+/** Workqueue predicates (the same as the partial indexes of migration 0710). */
+export const QUEUES: Record<string, (userId?: string) => ReturnType<typeof sql>> = {
+  'in-progress': () => sql`status IN ('created', 'notified')`,
+  'ready-for-review': () => sql`status IN ('declared', 'validated') AND NOT ('rejected' = ANY (flags))`,
+  'requires-updates': () => sql`'rejected' = ANY (flags) AND status <> 'archived'`,
+  'ready-to-print': () => sql`status = 'registered' AND NOT ('printed' = ANY (flags))`,
+  'waiting-for-external-validation': () => sql`'waiting-for-external-validation' = ANY (flags)`,
+  'potential-duplicates': () => sql`'potential-duplicate' = ANY (flags) AND status <> 'archived'`,
+  'assigned-to-me': (userId) => sql`assigned_to = ${userId ?? null}::uuid`,
+};
