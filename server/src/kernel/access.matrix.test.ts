@@ -127,6 +127,13 @@ const DISRUPTIVE: [RegExp, RegExp][] = [
 
 const matches = (rules: [RegExp, RegExp][], op: Operation) => rules.some(([m, p]) => m.test(op.method) && p.test(op.path));
 
+/**
+ * The OpenAPI tags whose operations the tables above were written for. A domain added since is
+ * still attacked (route-layer refusals, leaks, existence, shape) but whom its services admit is
+ * not asserted until its rules are written here: the test prints which tags are waiting.
+ */
+const TABLED_TAGS = new Set(['system', 'auth', 'users', 'settings', 'workspaces', 'events', 'ledger', 'event-types', 'apps', 'instruments', 'subjects', 'records', 'exports', 'imports', 'datasets', 'views']);
+
 function expectation(op: Operation, access: RouteAccess, role: RoleName, side: Side | null): { expect: Expect; layer: 'route' | 'resource' } {
   const route = routeAllows(access, role);
   if (route !== 'ok') return { expect: 'deny', layer: 'route' };
@@ -233,7 +240,7 @@ describe('authorisation matrix', () => {
       const { op, role, side } = cell;
       const s = world.sides[side ?? 'A'];
       const { params, known } = pathParamsFor(op, s, world);
-      if (!known && cell.expect === 'allow') cell.expect = 'unspecified';
+      if ((!known || !TABLED_TAGS.has(op.tag)) && cell.expect === 'allow') cell.expect = 'unspecified';
       const query = queryFor(op, s, world);
       const csv = /\/imports$/.test(op.path);
       const payload = csv ? 'note\nmatrix\n' : bodyFor(op, s, world);
@@ -288,8 +295,44 @@ describe('authorisation matrix', () => {
     const failures = cells.filter((c) => c.problems.length);
     const counts = { cells: cells.length, run: cells.filter((c) => c.status !== undefined).length, refused: cells.filter((c) => c.mark === '·').length, allowed: cells.filter((c) => c.mark === '✓').length, failures: failures.length, leaks: cells.filter((c) => c.mark === 'L').length, existence: cells.filter((c) => c.mark === 'E').length };
     lines.push(`${counts.cells} cells over ${ops.length} operations × ${CALLERS.length} callers × own/other side; ${counts.run} requests run; ${counts.refused} refused as expected, ${counts.allowed} allowed as expected; ${counts.failures} wrong (${counts.leaks} leaks, ${counts.existence} existence leaks)`);
+    const untabled = [...new Set(ops.filter((o) => !TABLED_TAGS.has(o.tag)).map((o) => o.tag))];
+    if (untabled.length) lines.push(`not yet in the resource table (allowed callers not asserted): ${untabled.map((t) => `[${t}] ${ops.filter((o) => o.tag === t).length} operations`).join(', ')}`);
     for (const f of failures) lines.push(`  ✗ ${f.role} on ${f.side ?? '-'}: ${f.op.method} ${f.op.path} (expected ${f.expect}, ${f.layer} layer): ${f.problems.join('; ')}`);
     console.log(lines.join('\n'));
     expect(failures.map((f) => `${f.role}/${f.side ?? '-'} ${f.op.method} ${f.op.path}: ${f.problems.join('; ')}`)).toEqual([]);
+  });
+});
+
+describe('idempotent replays re-check access', () => {
+  it('a transactionId replayed after losing access, or into another target, never returns the original record', async () => {
+    const a = world.sides.A;
+    const b = world.sides.B;
+    const admin = world.callers.admin.headers;
+    const member = world.callers.member.headers;
+    const post = (url: string, payload: unknown, headers: Record<string, string>) => send('POST', url, headers, JSON.stringify(payload));
+    // Side A's member also works in B for a while, and submits a record there.
+    expect((await send('PUT', `/api/v1/workspaces/${b.workspace}/members/${a.memberId}`, admin, JSON.stringify({ role: 'member' }))).statusCode).toBe(204);
+    const secret = `canary-B-replayed-${randomUUID()}`;
+    const transactionId = `replay-${randomUUID()}`;
+    const first = await post(`/api/v1/sessions/${b.session}/records`, { instrument: world.instrument, data: { note: secret }, transactionId }, member);
+    expect(first.statusCode, first.body).toBe(201);
+    const recordId = (first.json().record?.id ?? first.json().id) as string;
+    expect((await send('DELETE', `/api/v1/workspaces/${b.workspace}/members/${a.memberId}`, admin, undefined)).statusCode).toBe(204);
+
+    // Replayed into B (no longer reachable): refused, not the old record.
+    const intoB = await post(`/api/v1/sessions/${b.session}/records`, { instrument: world.instrument, data: { note: 'again' }, transactionId }, member);
+    expect([403, 404], intoB.body).toContain(intoB.statusCode);
+    // Replayed into A's session (reachable, but another target): never B's record or its data.
+    const intoA = await post(`/api/v1/sessions/${a.session}/records`, { instrument: world.instrument, data: { note: 'again' }, transactionId }, member);
+    expect(intoA.statusCode, intoA.body).toBeLessThan(500);
+    for (const r of [intoB, intoA]) {
+      expect(r.body).not.toContain(secret);
+      expect(r.body).not.toContain(recordId);
+    }
+
+    // A transactionId the caller used for an event (not a record): a clean refusal or a new record, never a 500 or the event.
+    const reused = await post(`/api/v1/sessions/${a.session}/records`, { instrument: world.instrument, data: { note: 'reuse' }, transactionId: a.eventTransactionId }, member);
+    expect(reused.statusCode, reused.body).toBeLessThan(500);
+    expect(reused.body).not.toContain(a.event);
   });
 });
