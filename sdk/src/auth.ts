@@ -36,6 +36,12 @@ export interface ChangePasswordRequest {
   newPassword: string;
 }
 
+/** What a password change ended: the user's other sessions and personal API tokens. */
+export interface ChangePasswordResult {
+  endedSessions: number;
+  revokedTokens: number;
+}
+
 export interface TotpEnrolment {
   /** Base32 secret, for typing into an authenticator by hand. */
   secret: string;
@@ -129,7 +135,7 @@ export class AuthApi {
     return this.http.get('/api/v1/auth/me');
   }
 
-  changePassword(req: ChangePasswordRequest): Promise<void> {
+  changePassword(req: ChangePasswordRequest): Promise<ChangePasswordResult> {
     return this.http.post('/api/v1/auth/password', req);
   }
 

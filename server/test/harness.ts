@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import type {} from './provided.js';
 import { startServer, type RunningServer } from '../src/main.js';
 import { loadConfig } from '../src/kernel/config.js';
-import { createLogger } from '../src/kernel/logger.js';
+import { createLogger, type Logger } from '../src/kernel/logger.js';
 import { createDb, createPool } from '../src/database/database.js';
 import { createServices, type ResolvedConfig, type Services } from '../src/services.js';
 import { buildApp, type App } from '../src/app.js';
@@ -104,12 +104,12 @@ export function startSiblingServer(server: TestServer, env: Record<string, strin
 }
 
 /** The app without a socket, for `inject()` tests; same services and hooks as production. */
-export async function createTestApp(env: Record<string, string> = {}, opts: { clock?: Clock } = {}): Promise<{ app: App; services: Services; pool: pg.Pool; stop(): Promise<void> }> {
+export async function createTestApp(env: Record<string, string> = {}, opts: { clock?: Clock; log?: Logger } = {}): Promise<{ app: App; services: Services; pool: pg.Pool; stop(): Promise<void> }> {
   const database = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-app-'));
   const config = loadConfig({ DATABASE_URL: database.url, CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'silent', CAIRN_SERVE_WEB: 'false', ...env });
   const pool = createPool(database.url, 10);
-  const services = createServices({ config: { ...config, secret: 'test-secret-'.padEnd(48, 'x') }, db: createDb(pool), pool, log: createLogger('silent'), clock: opts.clock });
+  const services = createServices({ config: { ...config, secret: 'test-secret-'.padEnd(48, 'x') }, db: createDb(pool), pool, log: opts.log ?? createLogger('silent'), clock: opts.clock });
   await services.instruments.installLibrary(); // as startServer does
   const app = await buildApp(services);
   await app.ready();

@@ -117,6 +117,8 @@ export class GrantsService {
     const grants = await this.grantsFor(ctx);
     if (grants) {
       if (ctx.actor.kind === 'user' && !(row.actor_kind === 'user' && row.actor_id === ctx.actor.userId)) throw hidden();
+      // A type grant on a personal token narrows its scopes, it does not replace them.
+      if (ctx.actor.kind === 'user' && !can(ctx, op === 'read' ? 'events:read' : 'events:write')) throw hidden();
       const g = grants.get(row.type);
       if (!g) throw hidden();
       if (!g[op]) {

@@ -92,11 +92,15 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
 
   app.post('/api/v1/auth/password', {
     config: { access: { scope: 'account' } },
-    schema: { tags: ['auth'], summary: 'Change your password', body: Obj({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Type.String({ maxLength: 1024 }) }), response: { 204: Type.Null(), ...errorResponses } },
-  }, async (req, reply) => {
+    schema: {
+      tags: ['auth'],
+      summary: 'Change your password; ends your other sessions and revokes your other personal API tokens',
+      body: Obj({ currentPassword: Type.String({ maxLength: 1024 }), newPassword: Type.String({ maxLength: 1024 }) }),
+      response: { 200: Type.Object({ endedSessions: Type.Integer(), revokedTokens: Type.Integer() }), ...errorResponses },
+    },
+  }, async (req) => {
     const b = req.body as { currentPassword: string; newPassword: string };
-    await auth.changePassword(req.auth, b.currentPassword, b.newPassword);
-    return reply.status(204).send();
+    return auth.changePassword(req.auth, b.currentPassword, b.newPassword);
   });
 
   app.post('/api/v1/auth/totp/enrol', {

@@ -59,6 +59,7 @@ export class AuthService {
   private readonly jwtKey: Uint8Array;
   private readonly csrfKey: Uint8Array;
   private readonly totpBox: SecretBox;
+  private readonly loginKeyKey: Uint8Array;
   private requireTotpCache: { value: boolean; at: number } | undefined;
   /** Session (by id or cookie hash) → session and user row; read on every signed-in request. */
   private readonly sessions: ReadThroughCache<string, SessionRow | undefined>;
@@ -77,6 +78,7 @@ export class AuthService {
     this.jwtKey = deriveKey(config.secret, 'jwt-access');
     this.csrfKey = deriveKey(config.secret, 'csrf');
     this.totpBox = new SecretBox(config.secret, 'totp');
+    this.loginKeyKey = deriveKey(config.secret, 'login-failures');
   }
 
   // --- presenting ------------------------------------------------------------------------
@@ -107,8 +109,10 @@ export class AuthService {
     };
   }
 
-  private audit(ctx: AuthContext, type: string, stream: string | null, data: Record<string, unknown>, db = this.db) {
-    return this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream, data }], { allowSystemTypes: true }), { db });
+  private audit(ctx: AuthContext, type: string, stream: string | null, data: Record<string, unknown>, db?: Db) {
+    // Outside a caller's transaction the ledger opens its own: the stream lock that orders
+    // concurrent entries of one user's stream (two failed sign-ins at once) holds only in one.
+    return this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream, data }], { allowSystemTypes: true }), db ? { db } : {});
   }
 
   // --- first run -------------------------------------------------------------------------
@@ -142,37 +146,74 @@ export class AuthService {
 
   // --- sign-in ---------------------------------------------------------------------------
 
+  /**
+   * HMAC of the lower-cased submitted username: the key failed sign-ins are counted under, for
+   * accounts that exist and names that do not alike (a lock must not reveal which names exist).
+   */
+  private loginKey(username: string): Buffer {
+    return createHmac('sha256', this.loginKeyKey).update(username.toLowerCase()).digest();
+  }
+
+  /** Lifts a sign-in lock (an administrator enabling the user). */
+  clearLoginFailures(username: string, db: Db = this.db) {
+    return authStore.clearLoginFailures(db, this.loginKey(username));
+  }
+
+  private lastPrune = 0;
+  /** At most once a minute per process: the failures table only holds the current window. */
+  private pruneLoginFailures() {
+    if (Date.now() - this.lastPrune < 60_000) return;
+    this.lastPrune = Date.now();
+    authStore.pruneLoginFailures(this.db, this.config.lockoutSeconds).catch(() => {});
+  }
+
   async login(input: { username: string; password: string; totp?: string }, meta: { ip?: string; userAgent?: string; requestId?: string }): Promise<LoginResult> {
     const anon = anonymous(meta.requestId, meta.ip);
+    const username = typeof input.username === 'string' ? input.username.slice(0, 64) : '';
+    const key = this.loginKey(username);
+    // Checked before the account is looked up, and counted for unknown names too, so a locked
+    // name answers the same 423 whether or not an account has it.
+    const lockedFor = await authStore.loginLockSeconds(this.db, key);
+    if (lockedFor > 0) {
+      throw new AppError('account_locked', 'Too many failed sign-ins: this account is locked for a while', { lockedUntil: new Date(this.clock.now().getTime() + lockedFor * 1000).toISOString() }, {
+        'retry-after': String(lockedFor),
+      });
+    }
+    this.pruneLoginFailures();
     const user = typeof input.username === 'string' && input.username.length <= 64 ? await authStore.userByUsername(this.db, input.username) : undefined;
     if (!user) {
       await verifyPassword(await dummyHash(), input.password);
-      await this.audit(anon, 'auth.login_failed', null, { username: String(input.username).slice(0, 64), reason: 'unknown_user', ip: meta.ip ?? null });
+      const locked = await authStore.recordLoginFailure(this.db, key, this.config.lockoutThreshold, this.config.lockoutSeconds);
+      await this.audit(anon, 'auth.login_failed', null, { username, reason: 'unknown_user', ip: meta.ip ?? null, locked });
       throw fail('invalid_credentials', 'Wrong username or password');
     }
-    if (user.locked_until && user.locked_until > this.clock.now()) {
-      throw new AppError('account_locked', 'Too many failed sign-ins: this account is locked for a while', { lockedUntil: user.locked_until.toISOString() }, {
-        'retry-after': String(Math.ceil((user.locked_until.getTime() - this.clock.now().getTime()) / 1000)),
-      });
-    }
     const userCtx = userContext(user, 'session', { requestId: meta.requestId, ip: meta.ip });
-    const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid', message: string) => {
-      const r = await authStore.recordFailedLogin(this.db, user.id, this.config.lockoutThreshold, this.config.lockoutSeconds);
-      await this.audit(anon, 'auth.login_failed', `user:${user.id}`, { userId: user.id, reason, ip: meta.ip ?? null, locked: !!r?.locked_until && r.locked_until > this.clock.now() });
+    const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid' | 'totp_reused', message: string) => {
+      const locked = await authStore.recordLoginFailure(this.db, key, this.config.lockoutThreshold, this.config.lockoutSeconds);
+      await this.audit(anon, 'auth.login_failed', `user:${user.id}`, { userId: user.id, reason, ip: meta.ip ?? null, locked });
       throw fail(code, message);
     };
     if (!(await verifyPassword(user.password_hash, input.password))) await failed('bad_password', 'invalid_credentials', 'Wrong username or password');
     if (user.disabled_at) throw fail('account_disabled', 'This account is disabled; ask an administrator');
     if (user.totp_enabled) {
       if (!input.totp) throw fail('totp_required', 'Enter the 6-digit code from your authenticator app');
-      if (!(await checkTotp(this.totpBox.open(user.totp_secret_enc!), input.totp))) await failed('bad_totp', 'totp_invalid', 'That code is not valid; check your device clock and try again');
+      const step = await checkTotp(this.totpBox.open(user.totp_secret_enc!), input.totp, this.clock.now());
+      if (step === null) await failed('bad_totp', 'totp_invalid', 'That code is not valid; check your device clock and try again');
+      if (!(await authStore.consumeTotpStep(this.db, user.id, step!))) await failed('totp_reused', 'totp_reused', 'That code was already used; wait for the next one');
     }
     return this.db.transaction().execute(async (trx) => {
-      if (user.failed_logins > 0 || user.locked_until) await authStore.updateUser(trx, user.id, { failed_logins: 0, locked_until: null });
+      await authStore.clearLoginFailures(trx, key);
       const session = await this.openSession(trx, user, meta);
       await this.audit(userCtx, 'auth.login', `user:${user.id}`, { userId: user.id, sessionId: session.id, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 300) ?? null, secondFactor: user.totp_enabled }, trx);
       return this.loginResult(user, session.id, session.token);
     });
+  }
+
+  /** Checks a second-factor code for a signed-in action and uses it up (a code works once). */
+  private async useTotp(u: UserRow, code: string, message: string): Promise<void> {
+    const step = await checkTotp(this.totpBox.open(u.totp_secret_enc!), String(code), this.clock.now());
+    if (step === null) throw fail('totp_invalid', message);
+    if (!(await authStore.consumeTotpStep(this.db, u.id, step))) throw fail('totp_reused', 'That code was already used; wait for the next one');
   }
 
   private async openSession(db: Db, user: UserRow, meta: { ip?: string; userAgent?: string }) {
@@ -294,6 +335,27 @@ export class AuthService {
     return row && row.session_expires_at.getTime() > Date.now() ? row : undefined;
   }
 
+  /**
+   * The caller's context as it stands now, for a long-lived request (a live tail) that must end
+   * when its credential does: a revoked token, an ended session, a disabled or demoted user. Goes
+   * through the same caches as every request, so it is as current as the next request would be.
+   * Throws `invalid_token` / `account_disabled` when the credential no longer stands.
+   */
+  async recheck(ctx: AuthContext): Promise<AuthContext> {
+    const a = ctx.actor;
+    if (a.kind !== 'user') return ctx; // apps: their grants are re-read by the ledger's readScope hook
+    const meta = { requestId: ctx.requestId, ip: ctx.ip };
+    if (a.via === 'api_token') {
+      const row = a.tokenId ? await this.tokens.get(`id:${a.tokenId}`, () => authStore.activeTokenById(this.db, a.tokenId!)) : undefined;
+      if (!row || row.token_revoked_at || row.id !== a.userId) throw fail('invalid_token', 'The API token was revoked');
+      if (row.token_expires_at <= this.clock.now()) throw fail('token_expired', 'The API token has expired');
+      return this.contextFor(row, 'api_token', { tokenId: row.token_id, scopes: row.token_scopes, ...meta });
+    }
+    const row = a.sessionId ? await this.activeSession(`i:${a.sessionId}`, { id: a.sessionId }) : undefined;
+    if (!row || row.id !== a.userId) throw fail('invalid_token', 'The session has ended');
+    return this.contextFor(row, a.via, { sessionId: a.sessionId, ...meta });
+  }
+
   /** Called after a committed change to users, sessions or API tokens made outside this service. */
   accountsChanged(): void {
     this.cache.changed('users', 'sessions', 'api_tokens');
@@ -324,10 +386,20 @@ export class AuthService {
     const problem = passwordProblem(newPassword, u.username);
     if (problem) throw fail('validation_failed', problem, [{ pointer: '/newPassword', message: problem }]);
     const password_hash = await hashPassword(newPassword);
-    await this.db.transaction().execute(async (trx) => {
+    // A new password ends every other way in: the user's other sessions (and the access tokens
+    // bound to them) and every personal API token; the credential asking (its session, or the API
+    // token itself) stays valid. Tokens are revoked rather than kept because a password change is
+    // what people do when they suspect a leak, and a token made by whoever had the old password
+    // must not outlive it. The answer says how many ended (docs/security.md).
+    const result = await this.db.transaction().execute(async (trx) => {
       await authStore.updateUser(trx, u.id, { password_hash });
-      await this.audit(ctx, 'user.password_changed', `user:${u.id}`, { userId: u.id }, trx);
+      const endedSessions = await authStore.revokeUserSessions(trx, u.id, actor.via === 'api_token' ? undefined : actor.sessionId);
+      const revokedTokens = await authStore.revokeUserTokens(trx, u.id, actor.via === 'api_token' ? actor.tokenId : undefined);
+      await this.audit(ctx, 'user.password_changed', `user:${u.id}`, { userId: u.id, endedSessions, revokedTokens }, trx);
+      return { endedSessions, revokedTokens };
     });
+    this.cache.changed('sessions', 'api_tokens');
+    return result;
   }
 
   async enrolTotp(ctx: AuthContext) {
@@ -336,7 +408,8 @@ export class AuthService {
     const u = (await authStore.userById(this.db, actor.userId))!;
     if (u.totp_enabled) throw fail('conflict', 'A second factor is already enabled; disable it first');
     const secret = newTotpSecret();
-    await authStore.updateUser(this.db, u.id, { totp_secret_enc: this.totpBox.seal(secret) });
+    // A new seed starts a new sequence of time steps.
+    await authStore.updateUser(this.db, u.id, { totp_secret_enc: this.totpBox.seal(secret), totp_last_step: null });
     const issuer = this.config.publicUrl ? `Cairn (${new URL(this.config.publicUrl).host})` : 'Cairn';
     return { secret, otpauthUri: totpUri(secret, u.username, issuer) };
   }
@@ -347,7 +420,7 @@ export class AuthService {
     const u = (await authStore.userById(this.db, actor.userId))!;
     if (u.totp_enabled) throw fail('conflict', 'The second factor is already enabled');
     if (!u.totp_secret_enc) throw fail('conflict', 'Start enrolment first');
-    if (!(await checkTotp(this.totpBox.open(u.totp_secret_enc), String(code)))) throw fail('totp_invalid', 'That code is not valid; check your device clock and try again');
+    await this.useTotp(u, code, 'That code is not valid; check your device clock and try again');
     return this.db.transaction().execute(async (trx) => {
       const updated = await authStore.updateUser(trx, u.id, { totp_enabled: true });
       await this.audit(ctx, 'user.totp_enabled', `user:${u.id}`, { userId: u.id }, trx);
@@ -360,7 +433,7 @@ export class AuthService {
     const actor = requireUser(ctx);
     const u = (await authStore.userById(this.db, actor.userId))!;
     if (!u.totp_enabled) throw fail('conflict', 'No second factor is enabled');
-    if (!(await checkTotp(this.totpBox.open(u.totp_secret_enc!), String(code)))) throw fail('totp_invalid', 'That code is not valid');
+    await this.useTotp(u, code, 'That code is not valid');
     return this.db.transaction().execute(async (trx) => {
       const updated = await authStore.updateUser(trx, u.id, { totp_enabled: false, totp_secret_enc: null });
       await this.audit(ctx, 'user.totp_disabled', `user:${u.id}`, { userId: u.id }, trx);

@@ -12,6 +12,7 @@ export interface UsersTable {
   totp_enabled: Generated<boolean>;
   failed_logins: Generated<number>;
   locked_until: Date | null;
+  totp_last_step: string | null;
   created_at: Generated<Date>;
 }
 export interface SessionsTable {
@@ -95,10 +96,65 @@ export const authStore = {
     return r.rows[0];
   },
 
+  /**
+   * Records that a TOTP code of this time step was used, only if no code of this or a later step
+   * was: one statement, so of two concurrent uses of one code exactly one sees its row updated.
+   */
+  consumeTotpStep: async (db: Exec, userId: string, step: number) => {
+    const r = await sql`UPDATE users SET totp_last_step = ${String(step)}::bigint
+      WHERE id = ${userId} AND (totp_last_step IS NULL OR totp_last_step < ${String(step)}::bigint) RETURNING id`.execute(db);
+    return r.rows.length === 1;
+  },
+
+  /** Seconds left on a sign-in lock for this username key (known account or not), or 0. */
+  loginLockSeconds: async (db: Exec, key: Buffer) => {
+    const r = await sql<{ s: number }>`SELECT ceil(extract(epoch FROM locked_until - now()))::int AS s FROM login_failures
+      WHERE username_key = ${key} AND locked_until > now()`.execute(db);
+    return r.rows[0]?.s ?? 0;
+  },
+
+  /**
+   * Counts a failed sign-in for a submitted username, whether or not it names an account, and
+   * locks it when `threshold` failures come each within `windowSeconds` of the previous one.
+   * Answers whether this failure locked it.
+   */
+  recordLoginFailure: async (db: Exec, key: Buffer, threshold: number, windowSeconds: number) => {
+    // Failures older than the window no longer count towards a lock.
+    const n = sql`(CASE WHEN f.updated_at < now() - make_interval(secs => ${windowSeconds}) THEN 0 ELSE f.failures END) + 1`;
+    const r = await sql<{ locked: boolean }>`
+      INSERT INTO login_failures AS f (username_key, failures, locked_until, updated_at)
+      VALUES (${key}, CASE WHEN ${threshold} <= 1 THEN 0 ELSE 1 END,
+              CASE WHEN ${threshold} <= 1 THEN now() + make_interval(secs => ${windowSeconds}) END, now())
+      ON CONFLICT (username_key) DO UPDATE SET
+        failures = CASE WHEN ${n} >= ${threshold} THEN 0 ELSE ${n} END,
+        locked_until = CASE WHEN ${n} >= ${threshold} THEN now() + make_interval(secs => ${windowSeconds}) ELSE f.locked_until END,
+        updated_at = now()
+      RETURNING coalesce(locked_until > now(), false) AS locked`.execute(db);
+    return r.rows[0]?.locked ?? false;
+  },
+
+  clearLoginFailures: (db: Exec, key: Buffer) => sql`DELETE FROM login_failures WHERE username_key = ${key}`.execute(db),
+
+  /** Forgets failures that can no longer count or lock: the table holds only the current window. */
+  pruneLoginFailures: (db: Exec, windowSeconds: number) =>
+    sql`DELETE FROM login_failures WHERE updated_at < now() - make_interval(secs => ${windowSeconds})
+          AND (locked_until IS NULL OR locked_until < now())`.execute(db),
+
   revokeSession: (db: Exec, id: string) => db.updateTable('sessions').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).execute(),
 
-  revokeUserSessions: (db: Exec, userId: string) =>
-    db.updateTable('sessions').set({ revoked_at: new Date() }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute(),
+  /** Ends every live session of the user, except `keep` (the one asking, on a password change). */
+  revokeUserSessions: async (db: Exec, userId: string, keep?: string) => {
+    let q = db.updateTable('sessions').set({ revoked_at: new Date() }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    if (keep) q = q.where('id', '!=', keep);
+    return Number((await q.executeTakeFirst()).numUpdatedRows);
+  },
+
+  /** Revokes every personal API token of the user for good (re-enabling the user does not revive them). */
+  revokeUserTokens: async (db: Exec, userId: string, keep?: string) => {
+    let q = db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+    if (keep) q = q.where('id', '!=', keep);
+    return Number((await q.executeTakeFirst()).numUpdatedRows);
+  },
 
   insertToken: (db: Exec, t: { id: string; user_id: string; name: string; token_hash: Buffer; scopes: string[]; expires_at: Date }) =>
     db.insertInto('api_tokens').values(t).returningAll().executeTakeFirstOrThrow(),
@@ -114,6 +170,15 @@ export const authStore = {
       SELECT u.*, t.id AS token_id, t.scopes AS token_scopes, t.expires_at AS token_expires_at,
              t.revoked_at AS token_revoked_at, t.last_used_at AS token_last_used_at
       FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ${tokenHash}`.execute(db);
+    return r.rows[0];
+  },
+
+  /** A live API token by id, with its owner: an open stream re-checks the credential it started with. */
+  activeTokenById: async (db: Exec, id: string) => {
+    const r = await sql<ApiTokenRow>`
+      SELECT u.*, t.id AS token_id, t.scopes AS token_scopes, t.expires_at AS token_expires_at,
+             t.revoked_at AS token_revoked_at, t.last_used_at AS token_last_used_at
+      FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ${id}`.execute(db);
     return r.rows[0];
   },
 

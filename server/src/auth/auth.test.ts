@@ -8,9 +8,18 @@ let app: App;
 let pool: pg.Pool;
 let stop: () => Promise<void>;
 const PASSWORD = 'correct horse battery staple';
+// A TOTP code works once (its time step is used up): the server's clock runs `offset` ahead of
+// real time, and each code is taken one step later than the last, as a person would type the
+// next code their app shows.
+let offset = 0;
+const clock = { now: () => new Date(Date.now() + offset) };
+function nextCode(secret: string) {
+  offset += 30_000;
+  return generate({ secret, epoch: Math.floor((Date.now() + offset) / 1000) });
+}
 
 beforeAll(async () => {
-  ({ app, pool, stop } = await createTestApp({ CAIRN_LOGIN_RATE_LIMIT: '1000', CAIRN_LOCKOUT_THRESHOLD: '3', CAIRN_LOCKOUT_SECONDS: '60' }));
+  ({ app, pool, stop } = await createTestApp({ CAIRN_LOGIN_RATE_LIMIT: '1000', CAIRN_LOCKOUT_THRESHOLD: '3', CAIRN_LOCKOUT_SECONDS: '60' }, { clock }));
 });
 afterAll(() => stop());
 
@@ -144,7 +153,7 @@ describe('second factor', () => {
     const { secret, otpauthUri } = enrol.json();
     expect(otpauthUri).toMatch(/^otpauth:\/\/totp\//);
     expect((await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: '000000' } })).json().error.code).toBe('totp_invalid');
-    const confirm = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: await generate({ secret }) } });
+    const confirm = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(token), payload: { code: await nextCode(secret) } });
     expect(confirm.json().user.totpEnabled).toBe(true);
     // The seed is encrypted at rest.
     const { rows } = await pool.query("SELECT totp_secret_enc FROM users WHERE username = 'admin'");
@@ -154,9 +163,9 @@ describe('second factor', () => {
     expect(noCode.statusCode).toBe(401);
     expect(noCode.json().error.code).toBe('totp_required');
     expect((await login('admin', PASSWORD, '123456')).json().error.code).toBe('totp_invalid');
-    const ok = await login('admin', PASSWORD, await generate({ secret }));
+    const ok = await login('admin', PASSWORD, await nextCode(secret));
     expect(ok.statusCode).toBe(200);
-    const off = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/disable', headers: bearer(ok.json().accessToken), payload: { code: await generate({ secret }) } });
+    const off = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/disable', headers: bearer(ok.json().accessToken), payload: { code: await nextCode(secret) } });
     expect(off.json().user.totpEnabled).toBe(false);
   });
 
@@ -166,7 +175,7 @@ describe('second factor', () => {
     const refused = await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: bearer(admin), payload: { requireTotp: true } });
     expect(refused.json().error.code).toBe('conflict');
     const { secret: adminSecret } = (await app.inject({ method: 'POST', url: '/api/v1/auth/totp/enrol', headers: bearer(admin) })).json();
-    await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(admin), payload: { code: await generate({ secret: adminSecret }) } });
+    await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(admin), payload: { code: await nextCode(adminSecret) } });
     expect((await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: bearer(admin), payload: { requireTotp: true } })).json()).toEqual({ requireTotp: true });
     try {
       const r = await login('newbie', 'newbie password 1');
@@ -176,11 +185,11 @@ describe('second factor', () => {
       expect(blocked.statusCode).toBe(403);
       expect(blocked.json().error.code).toBe('totp_enrolment_required');
       const { secret } = (await app.inject({ method: 'POST', url: '/api/v1/auth/totp/enrol', headers: bearer(t) })).json();
-      await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(t), payload: { code: await generate({ secret }) } });
+      await app.inject({ method: 'POST', url: '/api/v1/auth/totp/confirm', headers: bearer(t), payload: { code: await nextCode(secret) } });
       expect((await app.inject({ url: '/api/v1/events', headers: bearer(t) })).statusCode).toBe(200);
     } finally {
       await app.inject({ method: 'PATCH', url: '/api/v1/settings', headers: bearer(admin), payload: { requireTotp: false } });
-      await app.inject({ method: 'POST', url: '/api/v1/auth/totp/disable', headers: bearer(admin), payload: { code: await generate({ secret: adminSecret }) } });
+      await app.inject({ method: 'POST', url: '/api/v1/auth/totp/disable', headers: bearer(admin), payload: { code: await nextCode(adminSecret) } });
     }
   });
 });

@@ -85,6 +85,8 @@ export class RecordsService {
       ...byActor(ctx),
     };
     const entries = this.ledger.prepare(ctx, [{ type: 'record.created', stream: `record:${row.id}`, transactionId: input.transactionId, data: createdData(row) }], { allowSystemTypes: true });
+    // The stream is minted per record: a retry matches on the type, and the session is checked below.
+    entries[0]!.replayTarget = 'type';
     // The records projection (records.projection.ts) writes the row from the entry, in this transaction.
     const outcome = await this.db.transaction().execute(async (trx) => {
       const [res] = await this.ledger.append(ctx, entries, { db: trx });
@@ -96,7 +98,13 @@ export class RecordsService {
       // A retry of a submission that already succeeded: answer the original record.
       const prior = await ledgerStore.getById(this.db, replayedEntry);
       const original = await datahubStore.record(this.db, (prior!.data as { recordId: string }).recordId);
-      return { record: presentRecord(original!), replayed: true };
+      // Only into the same session, which the caller was just checked to hold a member role on:
+      // replaying into another session must not hand back a record from a workspace the caller
+      // may since have left.
+      if (!original || original.session_id !== session.id) {
+        throw fail('idempotency_conflict', 'This transactionId was already used for a record in another session; use a new one', [{ pointer: '/transactionId', message: 'already used for another target' }]);
+      }
+      return { record: presentRecord(original), replayed: true };
     }
     this.ledger.notifyAppended();
     return { record: presentRecord(outcome.stored!), replayed: false };

@@ -48,7 +48,12 @@ export async function requireDatasetRole(db: Db, caller: DatasetCaller, key: str
   const ds = typeof key === 'string' && key.length <= 64 ? await datasetsStore.byIdOrAccession(db, key) : undefined;
   const role = ds ? await roleOn(db, caller, ds) : null;
   if (!ds || !role) {
-    if (caller.review && ds) throw fail('unauthenticated', 'This reviewer link has expired or was revoked');
+    if (caller.review) {
+      // The same answer, after the same lookups, whether the dataset exists or not: accessions
+      // are sequential, so a different answer for a missing one would list the private ones.
+      if (!ds) await datasetsStore.linkByHash(db, hashReviewToken(caller.review));
+      throw fail('unauthenticated', 'This reviewer link is not valid for this dataset, has expired or was revoked');
+    }
     throw fail('not_found', 'No such dataset');
   }
   if (!roleAtLeast(role, min)) {

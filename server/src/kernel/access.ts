@@ -15,6 +15,7 @@ export const SCOPES = {
   'ledger:verify': 'Check the ledger for tampering',
   'users:manage': 'Create, disable and reset users',
   'workspaces:read': 'See workspaces you belong to',
+  'workspaces:write': 'Create sub-workspaces and manage members where you hold the manager role',
   'workspaces:manage': 'Create workspaces and manage their members',
   'settings:manage': 'Change instance-wide settings',
   'event-types:manage': 'Register event types and new versions of their schemas',
@@ -38,7 +39,7 @@ export const isScope = (s: string): s is Scope => Object.hasOwn(SCOPES, s);
 
 export const ROLES = {
   admin: ALL_SCOPES,
-  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'records:read', 'records:write', 'datasets:read', 'datasets:write', 'registrations:read', 'registrations:write'] satisfies Scope[],
+  member: ['account', 'events:read', 'events:write', 'workspaces:read', 'workspaces:write', 'records:read', 'records:write', 'datasets:read', 'datasets:write', 'registrations:read', 'registrations:write'] satisfies Scope[],
 } as const satisfies Record<string, readonly Scope[]>;
 export type Role = keyof typeof ROLES;
 

@@ -31,6 +31,8 @@ export const errorCatalog = {
   token_expired: 401,
   totp_required: 401,
   totp_invalid: 401,
+  /** A valid TOTP code whose time step was already used (each code signs in once). */
+  totp_reused: 401,
   invalid_client: 401,
   // 403
   forbidden: 403,
@@ -56,6 +58,8 @@ export const errorCatalog = {
   draft_invalid: 409,
   version_exists: 409,
   session_closed: 409,
+  /** A transactionId replayed into a different target (route, type, stream or session) than its first use. */
+  idempotency_conflict: 409,
   // 422
   unprocessable: 422,
   schema_violation: 422,

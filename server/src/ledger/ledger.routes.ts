@@ -43,7 +43,7 @@ export const ListQuery = Obj({
   current: Type.Optional(Type.Boolean({ description: 'Only current versions: leave out deleted and superseded (modified) entries. Always on for app and type-granted callers.' })),
 });
 
-export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Services) {
+export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth }: Services) {
   app.addSchema(EntrySchema);
 
   app.post('/api/v1/events', {
@@ -123,8 +123,10 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db }: Service
     const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
     try {
       while (!closed) {
-        // Re-read each round: a revoked grant or app ends an open stream too (the error ends it).
-        scope = await ledger.readScope(req.auth);
+        // Re-read each round: a revoked grant or app ends an open stream too (the error ends it),
+        // and so does a person's ended credential (revoked token, logout, disabled or demoted
+        // user), checked through the same caches as a new request would be.
+        scope = await ledger.readScope(await auth.recheck(req.auth));
         checkTypeFilter(scope, q.type);
         const page = await ledger.page(scope, cursor, { type: q.type, stream: q.stream }, 500);
         for (const { entry, cursor: c } of page) {

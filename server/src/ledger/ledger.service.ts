@@ -35,6 +35,12 @@ export interface PreparedEntry {
   dataJson: string;
   occurredAt: Date;
   transactionId: string | null;
+  /**
+   * What a replay of this entry's transactionId must match to answer the original: by default
+   * its type and stream; `type` for an entry whose stream is minted per write (a new record's),
+   * whose caller then checks the target (e.g. the session) itself.
+   */
+  replayTarget?: 'type';
 }
 
 export interface ListQueryInput {
@@ -419,6 +425,15 @@ export class LedgerService {
     const actor = actorRef(ctx);
     const txIds = entries.flatMap((e) => (e.transactionId ? [e.transactionId] : []));
     const existing = new Map((await ledgerStore.findByTransactionIds(trx, actor.kind, actor.id, txIds)).map((r) => [r.transaction_id, r]));
+    // A replay answers the original only for the same target: a transactionId reused for another
+    // type or stream is a client bug, or an attempt to read back an entry through a door it was
+    // not written through; either way nothing is written and nothing is answered.
+    entries.forEach((e, i) => {
+      const prior = e.transactionId ? existing.get(e.transactionId) : undefined;
+      if (prior && (prior.type !== e.type || (e.replayTarget !== 'type' && prior.stream !== e.stream))) {
+        throw fail('idempotency_conflict', `Event ${i}: this transactionId was already used for a different event (type or stream); use a new one`, [{ pointer: `/events/${i}/transactionId`, message: 'already used for another target' }]);
+      }
+    });
     const fresh = entries.filter((e) => !e.transactionId || !existing.has(e.transactionId));
 
     const streams = [...new Set(fresh.flatMap((e) => (e.stream ? [e.stream] : [])))];

@@ -46,15 +46,20 @@ export class UsersService {
     });
   }
 
-  private async change(ctx: AuthContext, id: string, type: string, patch: Parameters<typeof authStore.updateUser>[2], endSessions: boolean) {
+  private async change(ctx: AuthContext, id: string, type: string, patch: Parameters<typeof authStore.updateUser>[2], end: { sessions?: boolean; tokens?: boolean; lock?: boolean }) {
     requireScope(ctx, 'users:manage');
     if (!isUuid(id)) throw fail('not_found', 'No such user');
     const result = await this.db.transaction().execute(async (trx) => {
       const u = await authStore.userById(trx, id);
       if (!u) throw fail('not_found', 'No such user');
       const updated = await authStore.updateUser(trx, id, patch);
-      if (endSessions) await authStore.revokeUserSessions(trx, id);
-      await this.audit(ctx, type, id, {}, trx);
+      const data: Record<string, number> = {};
+      if (end.sessions) data.endedSessions = await authStore.revokeUserSessions(trx, id);
+      // Revoked for good, not merely refused while disabled: enabling the user again must not
+      // bring back tokens that were out in the world when they were disabled.
+      if (end.tokens) data.revokedTokens = await authStore.revokeUserTokens(trx, id);
+      if (end.lock) await this.auth.clearLoginFailures(u.username, trx);
+      await this.audit(ctx, type, id, data, trx);
       return this.auth.present(updated);
     });
     this.auth.accountsChanged();
@@ -64,15 +69,15 @@ export class UsersService {
   disable(ctx: AuthContext, id: string) {
     const me = requireUser(ctx);
     if (me.userId === id) throw fail('conflict', 'You cannot disable your own account');
-    return this.change(ctx, id, 'user.disabled', { disabled_at: new Date() }, true);
+    return this.change(ctx, id, 'user.disabled', { disabled_at: new Date() }, { sessions: true, tokens: true });
   }
 
   enable(ctx: AuthContext, id: string) {
-    return this.change(ctx, id, 'user.enabled', { disabled_at: null, failed_logins: 0, locked_until: null }, false);
+    return this.change(ctx, id, 'user.enabled', { disabled_at: null, failed_logins: 0, locked_until: null }, { lock: true });
   }
 
   resetTotp(ctx: AuthContext, id: string) {
-    return this.change(ctx, id, 'user.totp_reset', { totp_enabled: false, totp_secret_enc: null }, true);
+    return this.change(ctx, id, 'user.totp_reset', { totp_enabled: false, totp_secret_enc: null, totp_last_step: null }, { sessions: true });
   }
 
   async getSettings(ctx: AuthContext) {

@@ -13,7 +13,7 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
   }, async (req) => ({ workspaces: await workspaces.list(req.auth) }));
 
   app.post('/api/v1/workspaces', {
-    config: { access: 'authenticated' },
+    config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
     schema: {
       tags: ['workspaces'],
       summary: 'Create a workspace (top level: admins; nested: managers of the parent)',
@@ -23,12 +23,12 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
   }, async (req, reply) => reply.status(201).send({ workspace: await workspaces.create(req.auth, req.body as { name: string; parentId?: string | null }) }));
 
   app.get('/api/v1/workspaces/:id/members', {
-    config: { access: 'authenticated' },
+    config: { access: { scope: 'workspaces:read' } },
     schema: { tags: ['workspaces'], summary: 'Members of a workspace', params: Obj({ id: Uuid }), response: { 200: Type.Object({ members: Type.Array(Type.Object({ userId: Type.String(), username: Type.String(), role: Type.String() })) }), ...errorResponses } },
   }, async (req) => ({ members: await workspaces.members(req.auth, (req.params as { id: string }).id) }));
 
   app.put('/api/v1/workspaces/:id/members/:userId', {
-    config: { access: 'authenticated' },
+    config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
     schema: {
       tags: ['workspaces'],
       summary: 'Add a member or change their role',
@@ -43,7 +43,7 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
   });
 
   app.delete('/api/v1/workspaces/:id/members/:userId', {
-    config: { access: 'authenticated' },
+    config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
     schema: { tags: ['workspaces'], summary: 'Remove a member', params: Obj({ id: Uuid, userId: Uuid }), response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
     const p = req.params as { id: string; userId: string };

@@ -27,6 +27,16 @@ export class WorkspacesService {
     return strongestWorkspaceRole(await workspacesStore.rolesOn(this.db, ctx.actor.userId, workspaceId));
   }
 
+  /**
+   * Changing a workspace (members, sub-workspaces) needs a token that may change workspaces, on
+   * top of the manager role: a token narrowed to, say, events:read acts for its owner only within
+   * those scopes, whatever role the owner holds.
+   */
+  private requireManageScope(ctx: AuthContext): void {
+    requireAuthenticated(ctx);
+    if (!can(ctx, 'workspaces:write') && !can(ctx, 'workspaces:manage')) throw fail('forbidden', 'This needs the workspaces:write permission');
+  }
+
   /** Throws not_found (not forbidden) when the caller cannot see the workspace at all: no existence leaks. */
   async requireRole(ctx: AuthContext, workspaceId: string, min: WorkspaceRole): Promise<WorkspaceRole> {
     const role = await this.roleOn(ctx, workspaceId);
@@ -43,7 +53,7 @@ export class WorkspacesService {
   }
 
   async create(ctx: AuthContext, input: { name: string; parentId?: string | null }) {
-    requireAuthenticated(ctx);
+    this.requireManageScope(ctx);
     const name = input.name.trim();
     if (!name || name.length > 120) throw fail('validation_failed', 'Workspace names are 1-120 characters', [{ pointer: '/name', message: 'invalid name' }]);
     let parent: WorkspacesTable | undefined;
@@ -68,11 +78,13 @@ export class WorkspacesService {
   }
 
   async members(ctx: AuthContext, workspaceId: string) {
+    requireScope(ctx, 'workspaces:read');
     await this.requireRole(ctx, workspaceId, 'viewer');
     return (await workspacesStore.members(this.db, workspaceId)).map((m) => ({ userId: m.user_id, username: m.username, role: m.role }));
   }
 
   async setMember(ctx: AuthContext, workspaceId: string, userId: string, role: string) {
+    this.requireManageScope(ctx);
     await this.requireRole(ctx, workspaceId, 'manager');
     if (!(WORKSPACE_ROLES as readonly string[]).includes(role)) throw fail('validation_failed', `role must be one of ${WORKSPACE_ROLES.join(', ')}`, [{ pointer: '/role', message: 'invalid role' }]);
     if (!isUuid(userId) || !(await authStore.userById(this.db, userId))) throw fail('not_found', 'No such user');
@@ -83,6 +95,7 @@ export class WorkspacesService {
   }
 
   async removeMember(ctx: AuthContext, workspaceId: string, userId: string) {
+    this.requireManageScope(ctx);
     await this.requireRole(ctx, workspaceId, 'manager');
     if (!isUuid(userId)) throw fail('not_found', 'No such member');
     await this.db.transaction().execute(async (trx) => {

@@ -49,6 +49,45 @@ describe('workspaces', () => {
     expect((await app.inject({ url: '/api/v1/workspaces', headers: { authorization: bo.authorization } })).json().workspaces).toEqual([]);
   });
 
+  it("a token's scopes bound what it can do on a workspace, whatever its owner's role there (issue 10, item 4)", async () => {
+    const top = (await create(admin, 'Scoped')).json().workspace;
+    const mona = await user('mona');
+    const target = await user('tess');
+    expect((await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${top.id}/members/${mona.id}`, headers: { authorization: admin }, payload: { role: 'manager' } })).statusCode).toBe(204);
+    const token = async (authorization: string, scopes: string[]) => {
+      const r = await app.inject({ method: 'POST', url: '/api/v1/auth/tokens', headers: { authorization }, payload: { name: scopes.join(' '), scopes, expiresInDays: 1 } });
+      expect(r.statusCode, r.body).toBe(201);
+      return `Bearer ${r.json().secret as string}`;
+    };
+    const put = (authorization: string, userId: string, role: string) => app.inject({ method: 'PUT', url: `/api/v1/workspaces/${top.id}/members/${userId}`, headers: { authorization }, payload: { role } });
+    const del = (authorization: string, userId: string) => app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${top.id}/members/${userId}`, headers: { authorization } });
+    const list = (authorization: string) => app.inject({ url: `/api/v1/workspaces/${top.id}/members`, headers: { authorization } });
+
+    // Narrow tokens of a manager (and of an admin) can do nothing to the workspace.
+    for (const scopes of [['events:read'], ['datasets:read'], ['account'], ['records:read', 'records:write']]) {
+      for (const owner of [mona.authorization, admin]) {
+        const t = await token(owner, scopes);
+        for (const r of [await put(t, target.id, 'viewer'), await put(t, mona.id, 'manager'), await del(t, mona.id), await list(t), await create(t, `Sub ${scopes.join('-')}`, top.id)]) {
+          expect(r.statusCode, `${scopes.join(',')}: ${r.body}`).toBe(403);
+          expect(r.json().error.code).toBe('forbidden');
+        }
+      }
+    }
+    expect((await list(mona.authorization)).json().members.map((m: { username: string }) => m.username)).toEqual(['mona']);
+
+    // workspaces:read lists members but changes nothing; workspaces:write does what the role allows.
+    const reader = await token(mona.authorization, ['workspaces:read']);
+    expect((await list(reader)).statusCode).toBe(200);
+    expect((await put(reader, target.id, 'viewer')).statusCode).toBe(403);
+    expect((await create(reader, 'Sub by reader', top.id)).statusCode).toBe(403);
+    const writer = await token(mona.authorization, ['workspaces:write']);
+    expect((await put(writer, target.id, 'viewer')).statusCode).toBe(204);
+    expect((await create(writer, 'Sub by writer', top.id)).statusCode).toBe(201);
+    expect((await del(writer, target.id)).statusCode).toBe(204);
+    // ...and no more than the role: a writer token of a manager still cannot create at the top level.
+    expect((await create(writer, 'Top by writer')).statusCode).toBe(403);
+  });
+
   it('refuses duplicate sibling names, unknown roles and unknown users clearly', async () => {
     const a = (await create(admin, 'Dup')).json().workspace;
     expect((await create(admin, 'dup')).json().error.code).toBe('conflict');

@@ -10,17 +10,17 @@ export function PasswordSection() {
   const [next, setNext] = useState('');
   const [confirm, setConfirm] = useState('');
   const [mismatch, setMismatch] = useState(false);
-  const [done, setDone] = useState(false);
+  const [done, setDone] = useState<{ endedSessions: number; revokedTokens: number } | null>(null);
   const change = useAction(async () => {
-    await api.auth.changePassword({ currentPassword: current, newPassword: next });
+    const ended = await api.auth.changePassword({ currentPassword: current, newPassword: next });
     setCurrent('');
     setNext('');
     setConfirm('');
-    setDone(true);
+    setDone(ended);
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setDone(false);
+    setDone(null);
     if (next !== confirm) return setMismatch(true);
     setMismatch(false);
     void change.run();
@@ -28,7 +28,11 @@ export function PasswordSection() {
   return (
     <Section title={t('account.password.title')}>
       <form onSubmit={submit}>
-        {done && <Alert kind="success">{t('account.password.done')}</Alert>}
+        {done && (
+          <Alert kind="success">
+            {t('account.password.done')} {t('account.password.ended', { sessions: done.endedSessions, tokens: done.revokedTokens })}
+          </Alert>
+        )}
         <ErrorAlert error={change.error} />
         <TextField label={t('account.password.current')} type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
         <TextField

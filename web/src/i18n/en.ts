@@ -74,6 +74,7 @@ const en = {
       submit: 'Change password',
       done: 'Your password was changed.',
     },
+      ended: 'For your safety, your other sessions were signed out ({{sessions}}) and your personal API tokens revoked ({{tokens}}). Create new tokens if your scripts need them.',
     totp: {
       title: 'Two-step verification',
       on: 'On: signing in asks for a code from your authenticator app.',

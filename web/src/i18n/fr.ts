@@ -75,6 +75,7 @@ const fr: Messages = {
       submit: 'Changer le mot de passe',
       done: 'Votre mot de passe a été changé.',
     },
+      ended: 'Par sécurité, vos autres sessions ont été fermées ({{sessions}}) et vos jetons d’API personnels révoqués ({{tokens}}). Créez-en de nouveaux si vos scripts en ont besoin.',
     totp: {
       title: 'Validation en deux étapes',
       on: "Activée : la connexion demande un code de votre application d'authentification.",
