@@ -6,7 +6,7 @@ import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel
 import { newId, isUuid } from '../kernel/ids.js';
 import type { Clock } from '../kernel/clock.js';
 import { JsonValueError, canonicalJsonChecked, entryHash, jsonHash } from './ledger.hash.js';
-import { ledgerStore, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
+import { ledgerStore, type ConsumeRow, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
 
 export const MAX_DATA_BYTES = 1024 * 1024;
 export const MAX_BATCH = 10_000;
@@ -113,7 +113,7 @@ export interface TypeFilter {
   typePrefixes?: string[];
 }
 
-const consumed = (r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): ConsumedEntry => ({
+const consumed = (r: ConsumeRow): ConsumedEntry => ({
   id: r.id,
   cursor: { tx: r.tx, position: r.position },
   type: r.type,
@@ -122,8 +122,8 @@ const consumed = (r: Omit<EntryRow, 'data_hash' | 'prev_hash'>): ConsumedEntry =
   streamSeq: r.stream_seq,
   data: r.data,
   actor: { kind: r.actor_kind, id: r.actor_id },
-  occurredAt: r.occurred_at,
-  recordedAt: r.recorded_at,
+  occurredAt: new Date(r.occurred_ms),
+  recordedAt: new Date(r.recorded_ms),
   transactionId: r.transaction_id,
 });
 

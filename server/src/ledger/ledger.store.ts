@@ -72,6 +72,14 @@ const SELECT_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, 
 /** What readers are shown (no data_hash or prev_hash): a thousand-entry page moves and parses less. */
 const READ_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, hash`;
 export type ReadRow = Omit<EntryRow, 'data_hash' | 'prev_hash'>;
+/**
+ * What a consumer (a projection) reads: no hash, and times as epoch milliseconds (stored times
+ * have millisecond precision: they come from JavaScript dates), which Node parses far faster than
+ * timestamp text; a rebuild reads every entry of its types.
+ */
+const CONSUME_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, actor_kind, actor_id,
+  (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms, transaction_id`;
+export type ConsumeRow = Omit<ReadRow, 'occurred_at' | 'recorded_at' | 'hash'> & { occurred_ms: number; recorded_ms: number };
 
 const likePrefix = (p: string) => p.replace(/[\\%_]/g, '\\$&') + '%';
 
@@ -176,18 +184,28 @@ export const ledgerStore = {
    * under: every matching entry below the horizon that is not in a short page is already behind
    * the cursor, so a consumer that got less than a page may move its cursor up to the horizon
    * without rescanning entries it does not consume.
+   * One branch per exact type, each an ordered range scan of the (type, tx, position) index,
+   * merged in ledger order: a single `type = ANY(...)` would gather every remaining entry of the
+   * types and sort them for each page, which makes reading a long ledger quadratic. Prefixes
+   * take one branch in ledger order, filtered.
    * `unbounded` reads past the horizon: only for a caller holding locks that exclude every
    * uncommitted writer of these types (a rebuild's final catch-up before its swap).
    */
-  async readAfter(db: Exec, f: ListFilter & { unbounded?: boolean }): Promise<{ rows: ReadRow[]; horizon: string }> {
-    const r = await sql<ReadRow & { horizon: string }>`
+  async readAfter(db: Exec, f: ListFilter & { unbounded?: boolean }): Promise<{ rows: ConsumeRow[]; horizon: string }> {
+    const horizon = f.unbounded ? sql`'18446744073709551615'::xid8` : sql`h.horizon`;
+    const branch = (g: ListFilter) => sql`(SELECT ${CONSUME_COLS}, ledger_entries.tx AS ord_tx FROM ledger_entries ${listWhere({ kind: 'all' }, g, horizon)}
+        ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${f.limit})`;
+    const branches = [
+      ...(f.types ?? []).map((type) => branch({ after: f.after, type, limit: f.limit })),
+      ...(f.typePrefixes?.length ? [branch({ after: f.after, typePrefixes: f.typePrefixes, limit: f.limit })] : []),
+    ];
+    if (!branches.length) branches.push(branch({ after: f.after, limit: f.limit }));
+    const r = await sql<ConsumeRow & { horizon: string; ord_tx?: unknown }>`
       SELECT h.horizon::text AS horizon, e.* FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS horizon) h
       LEFT JOIN LATERAL (
-        SELECT ${READ_COLS} FROM ledger_entries ${listWhere({ kind: 'all' }, f, f.unbounded ? sql`'18446744073709551615'::xid8` : sql`h.horizon`)}
-        ORDER BY ledger_entries.tx, ledger_entries.position
-        LIMIT ${f.limit}) e ON true`.execute(db);
-    const horizon = r.rows[0]!.horizon;
-    return { rows: r.rows.filter((x) => x.id !== null).map(({ horizon: _h, ...row }) => row), horizon };
+        SELECT * FROM (${sql.join(branches, sql` UNION ALL `)}) u ORDER BY u.ord_tx, u.position LIMIT ${f.limit}) e ON true`.execute(db);
+    const horizonText = r.rows[0]!.horizon;
+    return { rows: r.rows.filter((x) => x.id !== null).map(({ horizon: _h, ord_tx: _t, ...row }) => row), horizon: horizonText };
   },
 
   /** How far a consumer is behind: matching entries after its cursor (counted up to `cap`) and the oldest one's time. */
