@@ -9,5 +9,5 @@ export { validateSubmission, visibleFields, computeMeasures, checkAnswer, type S
 export { validateRegistrationForm, validateRegistrationData, nestAnswers, checkDigitValid, type RegistrationDataResult, type RegistrationDataOptions } from './registration.validator.js';
 export { localise } from './localise.js';
 export { evaluate, checkExpression, truthy, ExpressionError, SUPPORTED_OPERATORS, type Shape } from './expression.engine.js';
-export { compilePattern, matchesPattern, PatternError, type CompiledPattern } from './pattern.engine.js';
+export { compilePattern, matchesPattern, usePatternAccelerator, PatternError, type CompiledPattern, type PatternAccelerator } from './pattern.engine.js';
 export { LIMITS } from './limits.js';

@@ -5,9 +5,14 @@ import type { Clock } from '../kernel/clock.js';
 import type { Logger } from '../kernel/logger.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { canonicalJson, jsonHash } from '../ledger/ledger.hash.js';
-import { validateDefinition, isForm, type FormInstrument, type InstrumentDefinition } from '@cairn/sdk/instruments';
+import { validateDefinition, isForm, usePatternAccelerator, type FormInstrument, type InstrumentDefinition } from '@cairn/sdk/instruments';
+import { wholeValueMatcher } from '../kernel/linear-regex.js';
 import { LIBRARY_INSTRUMENTS } from './library/index.js';
 import { instrumentsStore, type InstrumentsTable } from './instruments.store.js';
+
+// Instrument and subject-identifier patterns are matched on the server by re2js (kernel/linear-regex.ts);
+// the SDK's own linear engine still decides which patterns are accepted, here and in browsers.
+usePatternAccelerator(wholeValueMatcher);
 
 export const NAME_RE = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 

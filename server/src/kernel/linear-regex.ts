@@ -117,3 +117,17 @@ export function linearRegex(source: string): LinearRegex {
   }
   return r;
 }
+
+/**
+ * A whole-value matcher for an instrument pattern (sdk pattern.engine's syntax, already accepted
+ * by its compilePattern), on re2js; undefined when the translation or RE2 refuses it, and the
+ * SDK's own linear engine then keeps the pattern.
+ */
+export function wholeValueMatcher(source: string): ((value: string) => boolean) | undefined {
+  try {
+    const re = RE2JS.compile(`^(?:${toRe2Syntax(source)})$`);
+    return (value: string) => re.test(value);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compilePattern } from '@cairn/sdk/instruments';
+import { wholeValueMatcher } from './linear-regex.js';
+
+/**
+ * The server matches instrument patterns with re2js (wholeValueMatcher) instead of the SDK's
+ * interpreted engine: both must give the same answer, and the browser's native engine is the
+ * reference (as in sdk/src/instruments/pattern.test.ts, whose patterns these are).
+ */
+const native = (p: string, v: string) => new RegExp(`^(?:${p})$`, 'u').test(v);
+
+const SAFE_PATTERNS = [
+  '[0-9]{5}',
+  '\\d{3}-\\d{4}',
+  '[A-Z]{2}\\d{6}',
+  '[A-Za-z]+( [A-Za-z]+)*',
+  '[^@\\s]+@[^@\\s]+\\.[a-z]{2,}',
+  '(?:ab)*c',
+  'a|b|cd',
+  '^a|b$',
+  'x{2,4}',
+  'x{2,}y?',
+  '.*',
+  '[\\-a]+',
+  '[^abc]?z',
+  '\\w+',
+  '\\S\\s\\S',
+  '(\\d{1,3}\\.){3}\\d{1,3}',
+  '\\u00e9+',
+  '[a-c]*b[a-c]*',
+  '(-\\d+)*',
+  'colou?r',
+  '\\.\\*\\?\\(\\)\\[\\]\\{\\}\\|\\^\\$\\\\\\/',
+  '[\\d.]+',
+  '[a-z]+( [a-z]+){0,3}',
+  '(.*a){2}',
+];
+
+const TABLE: [string, string, boolean][] = [
+    ['[0-9]{5}', '75001', true],
+    ['[0-9]{5}', '7500', false],
+    ['[0-9]{5}', '750011', false],
+    ['a|b', 'ab', false],
+    ['[A-Za-z]+( [A-Za-z]+)*', 'Jean Paul Sartre', true],
+    ['[A-Za-z]+( [A-Za-z]+)*', 'Jean  Paul', false],
+    ['(?:ab)*c', 'ababc', true],
+    ['(?:ab)*c', 'abac', false],
+    ['.*', '', true],
+    ['.', '\n', false],
+    ['.', '😀', true],
+    ['😀{2}', '😀😀', true],
+    ['\\u{1F600}', '😀', true],
+    ['[é-ë]', 'ê', true],
+    ['\\s', '\u00a0', true],
+    ['\\t\\n\\r\\f\\v\\0', '\t\n\r\f\v\0', true],
+];
+
+describe('wholeValueMatcher (re2js) for instrument patterns', () => {
+  it('compiles every safe pattern and answers the table like the SDK and the browser', () => {
+    for (const [p, v, expected] of TABLE) {
+      const m = wholeValueMatcher(p);
+      expect(m, p).toBeDefined();
+      expect(m!(v), `${p} on ${JSON.stringify(v)}`).toBe(expected);
+      expect(compilePattern(p).test(v)).toBe(expected);
+    }
+  });
+
+  it('agrees with the SDK engine and the native engine on random inputs', () => {
+    for (const p of SAFE_PATTERNS) expect(wholeValueMatcher(p), p).toBeDefined();
+    const alphabet = fc.constantFrom(...'abcxyz019 -.@AZé😀\n_\r\u2028\u00a0'.split(/(?:)/u));
+    fc.assert(
+      fc.property(fc.constantFrom(...SAFE_PATTERNS), fc.array(alphabet, { maxLength: 20 }), (p, chars) => {
+        const v = chars.join('');
+        const expected = native(p, v);
+        expect(wholeValueMatcher(p)!(v)).toBe(expected);
+        expect(compilePattern(p).test(v)).toBe(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
