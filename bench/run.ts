@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   views: () => import('./views.bench.js'),
   datahub: () => import('./datahub.bench.js'),
   datasets: () => import('./datasets.bench.js'),
+  linkage: () => import('./linkage.bench.js'),
   projections: () => import('./projections.bench.js'),
   schemas: () => import('./schemas.bench.js'),
 };

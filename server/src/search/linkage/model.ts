@@ -1,0 +1,453 @@
+import { editDistance, fold, jaroWinkler, soundex, spellingKey } from './strings.js';
+import { sameNickname } from './nicknames.js';
+
+/**
+ * Probabilistic record linkage in the Fellegi–Sunter family.
+ *
+ * Each candidate pair is compared field by field into a level (exact, close, far, different,
+ * or missing); each level carries a weight log2(m/u), where m is how often true matches land at
+ * that level and u how often non-matches do. u comes from random pairs (almost all non-matches),
+ * m from expectation-maximisation over the candidate pairs, so neither needs labelled data:
+ * thresholds are chosen without the answers. Exact agreement on a rare value counts more than on a
+ * common one (term-frequency adjustment: "Zylstra" = "Zylstra" says more than "Smith" = "Smith").
+ * A missing value on either side contributes nothing, which is how a declaration without the
+ * child's first name or the mother's national ID still links.
+ */
+
+export type FieldKind = 'name' | 'text' | 'date' | 'id' | 'code';
+
+export interface LinkageField {
+  /** Key in the record's flat value map. */
+  id: string;
+  kind: FieldKind;
+}
+
+export interface LinkageConfig {
+  fields: LinkageField[];
+  /** Given/family name field pairs whose values may be swapped between two records. */
+  nameSwaps?: Array<[string, string]>;
+  /**
+   * Pairs that agree on every `same` field and clearly disagree on every `differ` field are two
+   * different people whatever the score (twins: same mother, same date of birth, different first
+   * names). Checked only when all those values are present on both sides.
+   */
+  distinct?: Array<{ same: string[]; differ: string[] }>;
+  /**
+   * The fields about the record's own person (the child, not the parents). Their weights together
+   * must favour a match: siblings agree on every parent field, and that agreement alone must not
+   * make them one person.
+   */
+  subject?: string[];
+}
+
+export type LinkRecord = Record<string, string | null | undefined>;
+
+/** Levels per kind, best first; the last is "different". Missing is -1. */
+const LEVELS: Record<FieldKind, string[]> = {
+  name: ['exact', 'alike', 'close', 'similar', 'different'],
+  text: ['exact', 'alike', 'close', 'similar', 'different'],
+  date: ['exact', 'day-month swapped', 'one digit', 'close', 'different'],
+  id: ['exact', 'one edit', 'two edits', 'different'],
+  code: ['exact', 'one edit', 'different'],
+};
+
+/**
+ * How often a true duplicate lands at each level: typical data-entry error rates (a typo in a
+ * name in a few percent of records, a wholly different value in about one in a hundred).
+ */
+const M_PRIORS: Record<FieldKind, number[]> = {
+  name: [0.88, 0.06, 0.03, 0.02, 0.01],
+  text: [0.85, 0.07, 0.04, 0.02, 0.02],
+  date: [0.905, 0.02, 0.05, 0.02, 0.005],
+  id: [0.9, 0.06, 0.02, 0.02],
+  code: [0.95, 0.03, 0.02],
+};
+
+export interface Prepared {
+  raw: Array<string | null>;
+  /** folded value (names: folded words sorted, so word order does not matter) */
+  norm: Array<string | null>;
+  keys: Array<string | null>;
+}
+
+export interface PairComparison {
+  levels: Int8Array;
+  swapped: boolean;
+}
+
+export interface FieldExplanation {
+  field: string;
+  level: string;
+  weight: number;
+}
+
+export interface ScoredPair {
+  a: number;
+  b: number;
+  /** log2 odds of a match */
+  score: number;
+  probability: number;
+  fields: FieldExplanation[];
+  distinct: boolean;
+}
+
+function normalise(kind: FieldKind, v: string | null | undefined): string | null {
+  if (v == null) return null;
+  // "unknown" is how forms say missing (a child's sex not recorded): it must not disagree.
+  if (/^\s*unknown\s*$/i.test(v)) return null;
+  const s = kind === 'date' ? v.replace(/[^0-9]/g, '') : fold(v);
+  if (!s) return null;
+  if (kind === 'name') return s.split(' ').sort().join(' ');
+  if (kind === 'id' || kind === 'code') return s.replace(/ /g, '');
+  return s;
+}
+
+function nameKey(norm: string): string {
+  return norm.split(' ').map(spellingKey).join(' ');
+}
+
+function compareText(kind: 'name' | 'text', a: string, b: string, ka: string | null, kb: string | null): number {
+  if (a === b) return 0;
+  if ((ka && ka === kb) || (kind === 'name' && sameNickname(a, b))) return 1;
+  const jw = jaroWinkler(a, b);
+  if (jw >= 0.94) return 1;
+  if (jw >= 0.88) return 2;
+  if (jw >= 0.75) return 3;
+  // One name contained in the other ("Marie" vs "Marie Claire", a hyphenated surname): close.
+  if (kind === 'name' && (a.startsWith(b + ' ') || b.startsWith(a + ' ') || a.endsWith(' ' + b) || b.endsWith(' ' + a))) return 2;
+  return 4;
+}
+
+function compareDate(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a.length === 8 && b.length === 8) {
+    if (a.slice(0, 4) === b.slice(0, 4) && a.slice(4, 6) === b.slice(6, 8) && a.slice(6, 8) === b.slice(4, 6)) return 1;
+    const d = editDistance(a, b, 2);
+    if (d === 1) return 2;
+    if (d === 2) return 3;
+    return 4;
+  }
+  const d = editDistance(a, b, 2);
+  return d === 1 ? 2 : d === 2 ? 3 : 4;
+}
+
+function compareCode(kind: 'id' | 'code', a: string, b: string): number {
+  if (a === b) return 0;
+  const d = editDistance(a, b, 2);
+  if (kind === 'code') return d === 1 ? 1 : 2;
+  return d === 1 ? 1 : d === 2 ? 2 : 3;
+}
+
+export class LinkageModel {
+  readonly fields: LinkageField[];
+  private readonly swaps: Array<[number, number]>;
+  private readonly distinctRules: Array<{ same: number[]; differ: number[] }>;
+  private readonly subject: Set<number> | null;
+  /** m[f][level], u[f][level] */
+  m: number[][];
+  u: number[][];
+  lambda = 0.01;
+  /** value → frequency among records, for term-frequency adjustment of exact agreement */
+  private tf: Array<Map<string, number>>;
+  private recordCount = 0;
+
+  constructor(readonly config: LinkageConfig) {
+    this.fields = config.fields;
+    const index = (id: string) => {
+      const i = this.fields.findIndex((f) => f.id === id);
+      if (i < 0) throw new Error(`unknown linkage field ${id}`);
+      return i;
+    };
+    this.swaps = (config.nameSwaps ?? []).map(([g, f]) => [index(g), index(f)]);
+    this.distinctRules = (config.distinct ?? []).map((r) => ({ same: r.same.map(index), differ: r.differ.map(index) }));
+    this.subject = config.subject ? new Set(config.subject.map(index)) : null;
+    this.m = this.fields.map((f) => [...M_PRIORS[f.kind]]);
+    this.u = this.fields.map((f) => LEVELS[f.kind].map((_, i, all) => (i === all.length - 1 ? 0.97 : 0.03 / (all.length - 1))));
+    this.tf = this.fields.map(() => new Map());
+  }
+
+  prepare(records: LinkRecord[]): Prepared[] {
+    return records.map((r) => {
+      const raw = this.fields.map((f) => (r[f.id] == null || r[f.id] === '' ? null : String(r[f.id])));
+      const norm = this.fields.map((f, i) => normalise(f.kind, raw[i]));
+      const keys = this.fields.map((f, i) => (f.kind === 'name' || f.kind === 'text') && norm[i] ? nameKey(norm[i]!) : null);
+      return { raw, norm, keys };
+    });
+  }
+
+  compare(a: Prepared, b: Prepared): PairComparison {
+    const n = this.fields.length;
+    const levels = new Int8Array(n);
+    for (let i = 0; i < n; i++) levels[i] = this.compareField(i, a, b, i);
+    let swapped = false;
+    for (const [g, f] of this.swaps) {
+      if (levels[g]! <= 1 && levels[f]! <= 1) continue;
+      const cross1 = this.compareField(g, a, b, f);
+      const cross2 = this.compareField(f, a, b, g);
+      // Swapped when both crossed comparisons are close and together better than the direct ones.
+      // With typos on top of the swap the crossed comparisons are only "similar"; still a swap when
+      // the direct ones are worse.
+      const limit = levels[g]! >= 3 && levels[f]! >= 3 ? 3 : 2;
+      if (cross1 >= 0 && cross2 >= 0 && cross1 <= limit && cross2 <= limit && cross1 + cross2 < Math.max(0, levels[g]!) + Math.max(0, levels[f]!)) {
+        levels[g] = cross1;
+        levels[f] = cross2;
+        swapped = true;
+      }
+    }
+    return { levels, swapped };
+  }
+
+  private compareField(i: number, a: Prepared, b: Prepared, j: number): number {
+    const va = a.norm[i];
+    const vb = b.norm[j];
+    if (va == null || vb == null) return -1;
+    const kind = this.fields[i]!.kind;
+    if (kind === 'name' || kind === 'text') return compareText(kind, va, vb, a.keys[i] ?? null, b.keys[j] ?? null);
+    if (kind === 'date') return compareDate(va, vb);
+    return compareCode(kind, va, vb);
+  }
+
+  /**
+   * Two present values that are not one name misspelt: not equal, not one spelling key, not
+   * nicknames, and at least two edits apart (Marie / Mariam and Joseph / Josephine are twins'
+   * names; Hlène / Hélène is a typo).
+   */
+  private clearlyDifferent(i: number, a: Prepared, b: Prepared, j = i): boolean {
+    const va = a.norm[i];
+    const vb = b.norm[j];
+    if (va == null || vb == null || va === vb) return false;
+    if (a.keys[i] && a.keys[i] === b.keys[j]) return false;
+    if (this.fields[i]!.kind === 'name' && sameNickname(va, vb)) return false;
+    return editDistance(va, vb, 2) >= 2;
+  }
+
+  private swapPartner(i: number): number {
+    for (const [g, f] of this.swaps) {
+      if (g === i) return f;
+      if (f === i) return g;
+    }
+    return i;
+  }
+
+  /** Term frequencies of exact values, and u from random pairs (nearly all non-matches). */
+  estimateU(records: Prepared[], samplePairs = Math.min(200_000, Math.max(20_000, records.length * 20)), seed = 1): void {
+    this.recordCount = records.length;
+    this.tf = this.fields.map(() => new Map());
+    for (const r of records) {
+      r.norm.forEach((v, i) => {
+        if (v != null) this.tf[i]!.set(v, (this.tf[i]!.get(v) ?? 0) + 1);
+      });
+    }
+    const counts = this.fields.map((f) => new Float64Array(LEVELS[f.kind].length));
+    let s = seed >>> 0 || 1;
+    const rand = () => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) / 4294967296;
+    };
+    const n = records.length;
+    if (n < 2) return;
+    for (let k = 0; k < samplePairs; k++) {
+      const a = Math.floor(rand() * n);
+      let b = Math.floor(rand() * (n - 1));
+      if (b >= a) b++;
+      const { levels } = this.compare(records[a]!, records[b]!);
+      levels.forEach((l, i) => {
+        if (l >= 0) counts[i]![l]! += 1;
+      });
+    }
+    this.u = counts.map((c) => {
+      const total = c.reduce((x, y) => x + y, 0);
+      // Laplace smoothing: a level never seen among random pairs is rare, not impossible.
+      return Array.from(c, (x) => (x + 1) / (total + c.length));
+    });
+  }
+
+  /** Expectation-maximisation of m and λ over candidate pairs, u held fixed. */
+  estimateM(comparisons: PairComparison[], iterations = 25, fixed: ReadonlySet<number> = new Set()): void {
+    if (!comparisons.length) return;
+    for (let it = 0; it < iterations; it++) {
+      const mCounts = this.fields.map((f) => new Float64Array(LEVELS[f.kind].length));
+      let sumP = 0;
+      for (const c of comparisons) {
+        const p = this.probabilityOf(c.levels, false);
+        sumP += p;
+        c.levels.forEach((l, i) => {
+          if (l >= 0) mCounts[i]![l]! += p;
+        });
+      }
+      this.lambda = Math.min(0.999, Math.max(1e-6, sumP / comparisons.length));
+      this.m = mCounts.map((c, i) => {
+        if (fixed.has(i)) return this.m[i]!;
+        const total = c.reduce((x, y) => x + y, 0);
+        return Array.from(c, (x) => (x + 0.5) / (total + 0.5 * c.length));
+      });
+    }
+  }
+
+  private weight(i: number, level: number, value: string | null, tf: boolean): number {
+    const m = this.m[i]![level]!;
+    let u = this.u[i]![level]!;
+    if (tf && level === 0 && value != null && this.recordCount > 0) {
+      const freq = (this.tf[i]!.get(value) ?? 1) / this.recordCount;
+      // Never claim more evidence than an exact match on a value seen once would carry.
+      u = Math.max(freq, 1 / this.recordCount);
+    }
+    return Math.log2(m / u);
+  }
+
+  private probabilityOf(levels: Int8Array, tf: boolean, a?: Prepared): number {
+    let score = Math.log2(this.lambda / (1 - this.lambda));
+    levels.forEach((l, i) => {
+      if (l >= 0) score += this.weight(i, l, a?.norm[i] ?? null, tf);
+    });
+    return 1 / (1 + 2 ** -score);
+  }
+
+  score(a: Prepared, b: Prepared, ia = 0, ib = 0): ScoredPair {
+    const c = this.compare(a, b);
+    let score = Math.log2(this.lambda / (1 - this.lambda));
+    let subjectScore = 0;
+    const fields: FieldExplanation[] = [];
+    c.levels.forEach((l, i) => {
+      if (l < 0) return;
+      const w = this.weight(i, l, a.norm[i] ?? null, true);
+      score += w;
+      if (this.subject?.has(i)) subjectScore += w;
+      fields.push({ field: this.fields[i]!.id, level: LEVELS[this.fields[i]!.kind][l]!, weight: Math.round(w * 100) / 100 });
+    });
+    const distinct =
+      (this.subject !== null && subjectScore <= 0) ||
+      this.distinctRules.some((r) => r.same.every((i) => c.levels[i] === 0) && r.differ.every((i) => this.clearlyDifferent(i, a, b, c.swapped ? this.swapPartner(i) : i)));
+    return { a: ia, b: ib, score, probability: distinct ? 0 : 1 / (1 + 2 ** -score), fields, distinct };
+  }
+
+  /**
+   * Learn u (and term frequencies) from random pairs; with `em`, also m and λ by
+   * expectation-maximisation over the blocked candidates. EM suits registers whose duplicates are
+   * independent corruptions of one record (FEBRL); in a birth register, siblings agree on every
+   * family field at once, which breaks EM's independence assumption, so there the m priors
+   * (typical data-entry error rates) stay and only λ is learnt.
+   */
+  train(records: Prepared[], candidates: Array<[number, number]>, opts: { em?: boolean; iterations?: number } = {}): void {
+    this.estimateU(records);
+    const comparisons = candidates.map(([a, b]) => this.compare(records[a]!, records[b]!));
+    const all = new Set(this.fields.map((_, i) => i));
+    this.estimateM(comparisons, opts.iterations ?? 25, opts.em ? new Set() : all);
+  }
+
+  toJSON() {
+    return { fields: this.fields, lambda: this.lambda, m: this.m, u: this.u };
+  }
+}
+
+/**
+ * Blocking: candidate pairs share at least one key. Several cheap keys, each tolerant of a
+ * different error (a typo in the name, a wrong date, a missing id), so a true pair is lost only
+ * when every key is broken at once. A rule names the fields it reads: training must not learn
+ * how often those fields agree among true matches from pairs that were chosen for agreeing on them.
+ */
+export interface BlockingRule {
+  fields: string[];
+  key(r: Prepared, fields: LinkageField[]): string | null;
+}
+
+export type KeyTransform = 'value' | 'soundex' | 'prefix3' | 'spelling' | 'year';
+
+export function fieldKey(id: string, transform: KeyTransform = 'value'): BlockingRule {
+  return {
+    fields: [id],
+    key: (r, fields) => {
+      const i = fields.findIndex((f) => f.id === id);
+      const v = r.norm[i];
+      if (v == null) return null;
+      switch (transform) {
+        case 'soundex':
+          return soundex(v.split(' ')[0] ?? '');
+        case 'prefix3':
+          return v.slice(0, 3);
+        case 'spelling':
+          return r.keys[i] ?? spellingKey(v);
+        case 'year':
+          return v.slice(0, 4);
+        default:
+          return v;
+      }
+    },
+  };
+}
+
+export function combineKeys(...parts: BlockingRule[]): BlockingRule {
+  return {
+    fields: parts.flatMap((p) => p.fields),
+    key: (r, fields) => {
+      const vals = parts.map((p) => p.key(r, fields));
+      return vals.some((v) => v == null) ? null : vals.join('|');
+    },
+  };
+}
+
+/** Candidate pairs per rule (a pair appears under the first rule that finds it). */
+export function candidatePairsByRule(records: Prepared[], fields: LinkageField[], rules: BlockingRule[], maxBlock = 500): Array<Array<[number, number]>> {
+  const seen = new Set<number>();
+  const n = records.length;
+  return rules.map((rule) => {
+    const pairs: Array<[number, number]> = [];
+    const blocks = new Map<string, number[]>();
+    records.forEach((r, i) => {
+      const k = rule.key(r, fields);
+      if (k == null) return;
+      const b = blocks.get(k);
+      if (b) b.push(i);
+      else blocks.set(k, [i]);
+    });
+    for (const members of blocks.values()) {
+      // A block as large as a common surname's would compare everything with everything; other
+      // keys still catch its true pairs.
+      if (members.length < 2 || members.length > maxBlock) continue;
+      for (let x = 0; x < members.length; x++) {
+        for (let y = x + 1; y < members.length; y++) {
+          const a = Math.min(members[x]!, members[y]!);
+          const b = Math.max(members[x]!, members[y]!);
+          const id = a * n + b;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          pairs.push([a, b]);
+        }
+      }
+    }
+    return pairs;
+  });
+}
+
+export function candidatePairs(records: Prepared[], fields: LinkageField[], rules: BlockingRule[], maxBlock = 500): Array<[number, number]> {
+  return candidatePairsByRule(records, fields, rules, maxBlock).flat();
+}
+
+/** Groups linked pairs into clusters (union-find) and lists every pair inside each cluster. */
+export function clusterPairs(n: number, links: Array<[number, number]>): Array<[number, number]> {
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  for (const [a, b] of links) {
+    const ra = find(a);
+    const rb = find(b);
+    if (ra !== rb) parent[ra] = rb;
+  }
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const r = find(i);
+    const g = groups.get(r);
+    if (g) g.push(i);
+    else groups.set(r, [i]);
+  }
+  const out: Array<[number, number]> = [];
+  for (const g of groups.values()) for (let x = 0; x < g.length; x++) for (let y = x + 1; y < g.length; y++) out.push([g[x]!, g[y]!]);
+  return out;
+}

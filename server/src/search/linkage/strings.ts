@@ -1,0 +1,136 @@
+/**
+ * String comparison and normalisation for record linkage. Hand-written rather than a library:
+ * these run on every candidate pair (millions per de-duplication pass), and the versions here
+ * work on plain strings without allocation in the inner loop.
+ */
+
+/** Lower case, accents removed, punctuation to spaces, runs of spaces collapsed. */
+export function fold(s: string): string {
+  return s
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/[ß]/g, 'ss')
+    .replace(/[æ]/g, 'ae')
+    .replace(/[œ]/g, 'oe')
+    .replace(/[ø]/g, 'o')
+    .replace(/[đð]/g, 'd')
+    .replace(/[ł]/g, 'l')
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+}
+
+/**
+ * A spelling key that collapses the variation transliteration and dictation bring: Mohammed,
+ * Muhammad, Mohamed and Mouhamed all become the same key; ph/f, ou/u, double letters, silent h,
+ * y/i, k/c/q, z/s. Applied to one folded word.
+ */
+export function spellingKey(word: string): string {
+  let w = word;
+  w = w.replace(/ph/g, 'f').replace(/[cs]h/g, 's').replace(/(ck|q|c(?=[aou])|c$)/g, 'k').replace(/kh/g, 'k');
+  w = w.replace(/ou/g, 'u').replace(/oo/g, 'u').replace(/ee/g, 'i').replace(/y/g, 'i').replace(/z/g, 's');
+  w = w.replace(/w/g, 'v').replace(/th/g, 't').replace(/dh/g, 'd');
+  w = w.replace(/(?<=.)h/g, ''); // silent h after the first letter (Mohammed → Moammed)
+  w = w.replace(/(.)\1+/g, '$1'); // double letters
+  // Vowels inside a word are where transliterations disagree most (Muhammad / Mohamed): keep the
+  // first letter and the consonant skeleton, with a vowel marker so "ana" and "anna" still agree.
+  const first = w[0] ?? '';
+  const rest = w.slice(1).replace(/[aeiou]+/g, 'a').replace(/a$/, '');
+  return first + rest.replace(/(.)\1+/g, '$1');
+}
+
+// Scratch flags reused across calls: this runs millions of times per de-duplication pass.
+let aFlagsBuf = new Uint8Array(64);
+let bFlagsBuf = new Uint8Array(64);
+
+/** Jaro-Winkler similarity in [0, 1]. */
+export function jaroWinkler(a: string, b: string): number {
+  if (a === b) return a.length ? 1 : 0;
+  const la = a.length;
+  const lb = b.length;
+  if (!la || !lb) return 0;
+  const range = Math.max(0, (Math.max(la, lb) >> 1) - 1);
+  if (aFlagsBuf.length < la) aFlagsBuf = new Uint8Array(la * 2);
+  if (bFlagsBuf.length < lb) bFlagsBuf = new Uint8Array(lb * 2);
+  const aFlags = aFlagsBuf;
+  const bFlags = bFlagsBuf;
+  aFlags.fill(0, 0, la);
+  bFlags.fill(0, 0, lb);
+  let matches = 0;
+  for (let i = 0; i < la; i++) {
+    const lo = Math.max(0, i - range);
+    const hi = Math.min(lb - 1, i + range);
+    const c = a.charCodeAt(i);
+    for (let j = lo; j <= hi; j++) {
+      if (!bFlags[j] && b.charCodeAt(j) === c) {
+        aFlags[i] = 1;
+        bFlags[j] = 1;
+        matches++;
+        break;
+      }
+    }
+  }
+  if (!matches) return 0;
+  let t = 0;
+  let k = 0;
+  for (let i = 0; i < la; i++) {
+    if (!aFlags[i]) continue;
+    while (!bFlags[k]) k++;
+    if (a.charCodeAt(i) !== b.charCodeAt(k)) t++;
+    k++;
+  }
+  const m = matches;
+  const jaro = (m / la + m / lb + (m - t / 2) / m) / 3;
+  let prefix = 0;
+  const maxPrefix = Math.min(4, la, lb);
+  while (prefix < maxPrefix && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), capped at `max + 1`. */
+export function editDistance(a: string, b: string, max = 3): number {
+  if (a === b) return 0;
+  const la = a.length;
+  const lb = b.length;
+  if (Math.abs(la - lb) > max) return max + 1;
+  if (!la) return Math.min(lb, max + 1);
+  if (!lb) return Math.min(la, max + 1);
+  let prev2 = new Int32Array(lb + 1);
+  let prev = new Int32Array(lb + 1);
+  let cur = new Int32Array(lb + 1);
+  for (let j = 0; j <= lb; j++) prev[j] = j;
+  for (let i = 1; i <= la; i++) {
+    cur[0] = i;
+    let rowMin = cur[0];
+    const ca = a.charCodeAt(i - 1);
+    for (let j = 1; j <= lb; j++) {
+      const cb = b.charCodeAt(j - 1);
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca === cb ? 0 : 1));
+      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) v = Math.min(v, prev2[j - 2] + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return Math.min(prev[lb], max + 1);
+}
+
+/** American Soundex, for blocking keys. */
+export function soundex(word: string): string {
+  const w = word.replace(/[^a-z]/g, '');
+  if (!w) return '';
+  const codes: Record<string, string> = { b: '1', f: '1', p: '1', v: '1', c: '2', g: '2', j: '2', k: '2', q: '2', s: '2', x: '2', z: '2', d: '3', t: '3', l: '4', m: '5', n: '5', r: '6' };
+  let out = w[0]!;
+  let last = codes[w[0]!] ?? '';
+  for (let i = 1; i < w.length && out.length < 4; i++) {
+    const ch = w[i]!;
+    const code = codes[ch] ?? '';
+    if (code && code !== last) out += code;
+    if (ch !== 'h' && ch !== 'w') last = code;
+  }
+  return out.padEnd(4, '0');
+}
