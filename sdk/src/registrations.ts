@@ -104,7 +104,7 @@ export interface HookConfig {
 export interface CertificateTemplate {
   id: string;
   label: Localised;
-  /** SVG with handlebars placeholders (`{{data.[child.firstName]}}`, `{{registrationNumber}}`, `{{qr}}`). */
+  /** SVG with handlebars placeholders (`{{data.[child.firstName]}}`, `{{registrationNumber}}`, `{{qrCode}}` for the QR image). */
   svg: string;
   /** Fee for a copy, if printing one is paid for. */
   fee?: { amount: number; currency: string };

@@ -27,7 +27,7 @@ const CERTIFICATE = (title: { en: string; fr: string }, lines: string) => `<svg 
   <text x="60" y="180" font-size="14" font-family="Helvetica">Registration number / Numéro : {{registrationNumber}}</text>
 ${lines}
   <text x="60" y="700" font-size="12" font-family="Helvetica">Registered on / Enregistré le : {{registeredOn}}</text>
-  <image x="440" y="660" width="110" height="110" href="{{qr}}"/>
+  <image x="440" y="660" width="110" height="110" href="{{qrCode}}"/>
 </svg>`;
 
 export const BIRTH: RegistrationTypeDocument = {

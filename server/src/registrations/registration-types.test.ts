@@ -1,0 +1,34 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { registrationTypeSchema } from './registration-types.schema.js';
+import { formatNumber, unsafeSvg, validateTypeDocument } from './registration-types.validator.js';
+import { SHIPPED_TYPES } from './registrations.shipped.js';
+
+describe('registration type documents', () => {
+  it('are documented by docs/registration-type.schema.json, which is the schema the server checks', () => {
+    const docs = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../../../docs/registration-type.schema.json', import.meta.url)), 'utf8')) as unknown;
+    expect(docs).toEqual(JSON.parse(JSON.stringify(registrationTypeSchema)));
+  });
+
+  it('ship birth and death documents that pass their own validation', () => {
+    for (const [id, doc] of Object.entries(SHIPPED_TYPES)) expect(validateTypeDocument(doc, id)).toEqual(doc);
+  });
+
+  it('number registrations from a pattern', () => {
+    expect(formatNumber('B{year}{seq:7}', { type: 'birth', year: 2026, office: 'X', seq: 42 })).toBe('B20260000042');
+    expect(formatNumber('{TYPE}-{office}-{year}-{seq:4}', { type: 'death', year: 2026, office: 'DK01', seq: 7 })).toBe('DEATH-DK01-2026-0007');
+    expect(() => validateTypeDocument({ ...SHIPPED_TYPES.birth, registrationNumber: { pattern: 'B{year}' } }, 'birth')).toThrow(/registration type/);
+  });
+
+  it('refuse certificate templates with scripts, handlers or external references', () => {
+    expect(unsafeSvg('<svg><text>{{registrationNumber}}</text><image href="{{qrCode}}"/></svg>')).toBeNull();
+    expect(unsafeSvg('<svg><image href="data:image/png;base64,AAAA"/></svg>')).toBeNull();
+    expect(unsafeSvg('<svg onload="x()"></svg>')).toMatch(/event handlers/);
+    expect(unsafeSvg('<svg><script>1</script></svg>')).toMatch(/scripts/);
+    expect(unsafeSvg('<svg><use href="http://evil/x#a"/></svg>')).toMatch(/external/);
+    expect(unsafeSvg('<svg><rect style="fill:url(https://evil/x)"/></svg>')).toMatch(/external/);
+    expect(unsafeSvg('<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]><svg>&x;</svg>')).not.toBeNull();
+    expect(unsafeSvg('<html></html>')).toMatch(/SVG/);
+  });
+});
