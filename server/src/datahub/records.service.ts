@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
-import { fail } from '../kernel/errors.js';
+import { AppError, fail } from '../kernel/errors.js';
 import { requireAuthenticated, type AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import { newId, isUuid } from '../kernel/ids.js';
@@ -89,7 +89,13 @@ export class RecordsService {
     entries[0]!.replayTarget = 'type';
     // The records projection (records.projection.ts) writes the row from the entry, in this transaction.
     const outcome = await this.db.transaction().execute(async (trx) => {
-      const [res] = await this.ledger.append(ctx, entries, { db: trx });
+      const [res] = await this.ledger.append(ctx, entries, { db: trx }).catch((e: unknown) => {
+        // The ledger names the field as in POST /events; this route's field is /transactionId.
+        if (e instanceof AppError && e.code === 'idempotency_conflict') {
+          throw fail('idempotency_conflict', 'This transactionId was already used for another kind of write (an event, or a record elsewhere); use a new one', [{ pointer: '/transactionId', message: 'already used for another target' }]);
+        }
+        throw e;
+      });
       if (res!.replayed) return { replayedEntry: res!.id };
       return { stored: (await datahubStore.record(trx, row.id))! };
     });
