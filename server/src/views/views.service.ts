@@ -98,7 +98,7 @@ const bad = (pointer: string, message: string) => fail('validation_failed', mess
 
 /** The view's failures keep their own stable codes on the HTTP side. */
 export function toAppError(e: unknown): unknown {
-  if (isSandboxError(e)) return new AppError(e.code, e.message);
+  if (isSandboxError(e)) return new AppError(e.code, e.message, undefined, e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : undefined);
   return e;
 }
 

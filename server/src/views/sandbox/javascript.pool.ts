@@ -92,8 +92,9 @@ export class JavaScriptPool {
   private nextId = 0;
   private closed = false;
 
-  constructor(private readonly opts: { size: number; queueTimeoutMs: number }) {
-    this.queue = new SlotQueue(opts.queueTimeoutMs);
+  constructor(private readonly opts: { size: number; queueTimeoutMs: number; maxQueued?: number }) {
+    // The workers are the concurrency cap: at most `size` runs (each within its memory limit) at once.
+    this.queue = new SlotQueue(opts.queueTimeoutMs, opts.maxQueued);
   }
 
   private spawn(): QuickJsWorker {

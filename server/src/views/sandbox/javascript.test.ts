@@ -424,12 +424,12 @@ describe('JavaScript views: scheduling', () => {
     expect(results.map((r) => r.result)).toEqual([0, 2, 4, 6, 8, 10, 12, 14]);
   });
 
-  it('fails with view_unavailable when no worker frees up within the queue timeout', async () => {
+  it('fails with sandbox_busy (503, Retry-After) when no worker frees up within the queue timeout', async () => {
     const small = createSandbox({ pythonWorkers: 0, javascriptWorkers: 1, queueTimeoutMs: 100 });
     try {
       const busy = small.run(request('export default () => { for (;;) {} }', {}, { cpuMs: 1500 }));
       const queued = await failure(small.run(request('export default () => 1')));
-      expect(queued.code).toBe('view_unavailable');
+      expect(queued.code).toBe('sandbox_busy');
       expect((await failure(busy)).code).toBe('view_timeout');
       expect((await small.run(request('export default () => 1'))).result).toBe(1);
     } finally {

@@ -104,6 +104,9 @@ const indexURL = pyodideModule.slice(0, pyodideModule.lastIndexOf('/') + 1);
 const py = await loadPyodide({
   indexURL,
   env: { HOME: '/home/view' },
+  // Otherwise Emscripten names the program after this file's host path (sys.executable,
+  // sys.orig_argv, $_): nothing a view can read may name a place on the host.
+  _sysExecutable: 'python',
   stdout: () => {},
   stderr: () => {},
   stdin: () => null,
@@ -225,6 +228,22 @@ for (const k of ['loadPackage', 'loadPackagesFromImports', 'mountNodeFS', 'mount
     // read-only property: nothing to do
   }
 }
+
+// Where Pyodide was loaded from is only needed while loading (packages cannot be loaded any more,
+// above): the configuration a view can reach through `pyodide_js` forgets every host path.
+const hostDir = indexURL.replace(/\/+$/, '');
+for (const [k, v] of Object.entries(py._api?.config ?? {})) {
+  if (typeof v === 'string' && hostDir && v.includes(hostDir)) py._api.config[k] = '/lib/pyodide/';
+}
+// JavaScript stack traces (reachable from Python as JsException.js_error.stack) would name this
+// file and Pyodide's on the host: errors keep their name and message only.
+Error.prepareStackTrace = (error) => {
+  try {
+    return `${error?.name ?? 'Error'}: ${error?.message ?? ''}`;
+  } catch {
+    return 'Error';
+  }
+};
 
 // ---- the host protocol -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.js';
-import { SlotQueue } from './worker.queue.js';
+import { RunGate, SlotQueue } from './worker.queue.js';
 
 const RUNNER = fileURLToPath(new URL('./pyodide.runner.mjs', import.meta.url));
 const MiB = 1024 * 1024;
@@ -21,6 +21,12 @@ const RUNNER_HEAP_MB = 256;
 /** Resident memory a run may add on top of its limit (JS-side copies, page cache) before the watchdog kills it. */
 const RSS_SLACK_MB = 192;
 const RSS_SAMPLE_MS = 50;
+/**
+ * What a runner process holds before any view code runs (Pyodide loaded: about 150-200 MiB
+ * resident). A run reserves this plus its memory limit plus RSS_SLACK_MB: the most the watchdog
+ * lets it reach.
+ */
+const RUNNER_BASE_MB = 200;
 /** Pyodide start plus our setup; past this a start is considered failed. */
 const START_TIMEOUT_MS = 60_000;
 
@@ -245,8 +251,11 @@ export class PythonPool {
 
   private started = false;
 
-  constructor(private readonly opts: { size: number; queueTimeoutMs: number; lazy?: boolean }) {
+  private readonly gate: RunGate;
+
+  constructor(private readonly opts: { size: number; queueTimeoutMs: number; lazy?: boolean; maxRuns: number; memoryBudgetMb: number; maxQueued: number }) {
     this.queue = new SlotQueue(opts.queueTimeoutMs);
+    this.gate = new RunGate({ maxRuns: opts.maxRuns, memoryBudgetMb: opts.memoryBudgetMb, maxQueued: opts.maxQueued, timeoutMs: opts.queueTimeoutMs });
     if (!opts.lazy) this.start();
   }
 
@@ -309,10 +318,26 @@ export class PythonPool {
     }
   }
 
+  /** Runs in progress, the memory they reserve, and runs waiting (for tests and diagnostics). */
+  get load() {
+    return this.gate.stats;
+  }
+
+  /**
+   * Each run takes a pre-started process and a fresh one is started behind it; the gate in front
+   * bounds how many runs (so processes) exist at once and the memory they may reach together:
+   * at most `maxRuns` running plus `size` idle or starting.
+   */
   async run(payload: RunPayload, query: HostQuery): Promise<string> {
-    const p = await this.acquire();
-    this.replenish();
-    return p.run(payload, query);
+    if (this.opts.size === 0) throw new SandboxError('view_unavailable', 'Python views are disabled on this server');
+    const release = await this.gate.enter(payload.limits.memoryMb + RSS_SLACK_MB + RUNNER_BASE_MB);
+    try {
+      const p = await this.acquire();
+      this.replenish();
+      return await p.run(payload, query);
+    } finally {
+      release();
+    }
   }
 
   async check(files: Record<string, string>): Promise<void> {

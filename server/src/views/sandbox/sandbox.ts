@@ -98,6 +98,7 @@ export const sandboxErrorCodes = [
   'view_compile_error',
   'view_query_invalid',
   'view_unavailable',
+  'sandbox_busy',
 ] as const;
 export type SandboxErrorCode = (typeof sandboxErrorCodes)[number];
 
@@ -106,6 +107,8 @@ export class SandboxError extends Error {
   constructor(
     readonly code: SandboxErrorCode,
     message: string,
+    /** With `sandbox_busy`: when to try again (the HTTP answer's Retry-After). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -129,15 +132,33 @@ export interface SandboxOptions {
   queueTimeoutMs?: number;
   /** Start the Python processes on the first Python check or run instead of now. */
   lazyPython?: boolean;
+  /** Python runs at once, whatever the number of pre-started processes. Default 2. */
+  pythonMaxRuns?: number;
+  /**
+   * Memory all Python runs together may reserve, in MiB (each reserves its template's memory
+   * limit plus the runner's own share, see python.pool.ts). Default 1536.
+   */
+  pythonMemoryMb?: number;
+  /** Runs of each runtime that may wait for their turn; more are refused with sandbox_busy. Default 16. */
+  maxQueued?: number;
 }
 
 export function createSandbox(opts: SandboxOptions = {}): Sandbox {
   const queueTimeoutMs = opts.queueTimeoutMs ?? 30_000;
+  const maxQueued = Math.max(0, opts.maxQueued ?? 16);
   const js = new JavaScriptPool({
     size: Math.max(1, opts.javascriptWorkers ?? Math.min(2, availableParallelism())),
     queueTimeoutMs,
+    maxQueued,
   });
-  const py = new PythonPool({ size: Math.max(0, opts.pythonWorkers ?? 1), queueTimeoutMs, lazy: opts.lazyPython });
+  const py = new PythonPool({
+    size: Math.max(0, opts.pythonWorkers ?? 1),
+    queueTimeoutMs,
+    lazy: opts.lazyPython,
+    maxRuns: Math.max(1, opts.pythonMaxRuns ?? 2),
+    memoryBudgetMb: Math.max(1, opts.pythonMemoryMb ?? 1536),
+    maxQueued,
+  });
   let closed = false;
   return {
     async run(req) {
