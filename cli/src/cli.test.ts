@@ -8,6 +8,7 @@ import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CairnClient } from '@cairn/sdk';
 import { createTestDatabase, startTestServer, type TestServer } from '../../server/test/harness.js';
+import { freshTotpCode } from '../../server/test/totp.js';
 
 const BIN = fileURLToPath(new URL('../bin/cairn.mjs', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
@@ -92,7 +93,7 @@ describe('cairn login with a second factor, then working with the ledger', () =>
   beforeAll(async () => {
     const enrolment = await admin.auth.totp.enrol();
     totpSecret = enrolment.secret;
-    await admin.auth.totp.confirm(await generate({ secret: totpSecret }));
+    await admin.auth.totp.confirm(await freshTotpCode(totpSecret));
   });
 
   it('rejects a wrong password with invalid_credentials and stores nothing', async () => {
@@ -102,7 +103,7 @@ describe('cairn login with a second factor, then working with the ledger', () =>
   });
 
   it('rejects a wrong authenticator code with totp_invalid', async () => {
-    const good = await generate({ secret: totpSecret });
+    const good = await generate({ secret: totpSecret }); // only to make a wrong one: not used up
     const wrong = String((Number(good) + 500_000) % 1_000_000).padStart(6, '0');
     const r = await cairn(['login', '--url', server.url, '--username', 'ada'], { input: `${PASSWORD}\n${wrong}\n` });
     expectErrorLine(r, 'totp_invalid');
@@ -110,7 +111,7 @@ describe('cairn login with a second factor, then working with the ledger', () =>
   });
 
   it('asks for the code after the password, creates a 30-day token and stores it with mode 0600', async () => {
-    const code = await generate({ secret: totpSecret });
+    const code = await freshTotpCode(totpSecret);
     const r = await cairn(['login', '--url', server.url, '--username', 'ada'], { input: `${PASSWORD}\n${code}\n` });
     // The second line of stdin answered the code prompt that followed totp_required.
     expect(r.code, r.stderr).toBe(0);
@@ -290,7 +291,7 @@ describe('cairn login with a second factor, then working with the ledger', () =>
     fs.mkdirSync(path.join(xdg, 'cairn'));
     fs.writeFileSync(path.join(xdg, 'cairn', 'config.json'), '{not json');
     expectErrorLine(await cairn(['events', 'list'], { env: { XDG_CONFIG_HOME: xdg } }), 'config_invalid');
-    const code = await generate({ secret: totpSecret });
+    const code = await freshTotpCode(totpSecret);
     const r = await cairn(['login', '--url', server.url, '--username', 'ada', '--password-stdin', '--totp', code], { input: `${PASSWORD}\n`, env: { XDG_CONFIG_HOME: xdg } });
     expect(r.code, r.stderr).toBe(0);
     expect(fs.statSync(path.join(xdg, 'cairn', 'config.json')).mode & 0o777).toBe(0o600);

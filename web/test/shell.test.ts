@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CairnClient, isCairnError } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import { freshTotpCode } from '../../server/test/totp.js';
 import { ensureBuilt, launch, snap } from './browser.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -15,9 +16,9 @@ let page: Page;
 let totpSecret = '';
 const pageErrors: string[] = [];
 
-/** The current code for a TOTP secret, as an authenticator app would show it. */
-async function code(secret: string): Promise<string> {
-  return generate({ secret });
+/** A code for a TOTP secret, as an authenticator app would show it: a fresh one each time (a code works once). */
+function code(secret: string): Promise<string> {
+  return freshTotpCode(secret);
 }
 
 /** An SDK client signed in as ada (who has a second factor by then). */
@@ -97,7 +98,7 @@ describe('the web app, used as a person would', () => {
     expect(totpSecret).toMatch(/^[A-Z2-7]{16,}$/);
     await snap(page, '03-totp-enrol');
 
-    const good = await code(totpSecret);
+    const good = await generate({ secret: totpSecret });
     const wrong = String((Number(good) + 500_000) % 1_000_000).padStart(6, '0');
     await page.getByLabel('Code shown by the app').fill(wrong);
     await page.getByRole('button', { name: 'Turn on' }).click();
