@@ -73,8 +73,8 @@ const en = {
       confirm: 'Repeat the new password',
       submit: 'Change password',
       done: 'Your password was changed.',
-    },
       ended: 'For your safety, your other sessions were signed out ({{sessions}}) and your personal API tokens revoked ({{tokens}}). Create new tokens if your scripts need them.',
+    },
     totp: {
       title: 'Two-step verification',
       on: 'On: signing in asks for a code from your authenticator app.',
@@ -176,6 +176,7 @@ const en = {
   errors: {
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',
+    totp_reused: 'That code was already used. Wait for the next one (codes change every 30 seconds).',
     csrf_failed: 'Your session is out of date. Reload the page and try again.',
   },
 };

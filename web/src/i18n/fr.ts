@@ -74,8 +74,8 @@ const fr: Messages = {
       confirm: 'Répétez le nouveau mot de passe',
       submit: 'Changer le mot de passe',
       done: 'Votre mot de passe a été changé.',
-    },
       ended: 'Par sécurité, vos autres sessions ont été fermées ({{sessions}}) et vos jetons d’API personnels révoqués ({{tokens}}). Créez-en de nouveaux si vos scripts en ont besoin.',
+    },
     totp: {
       title: 'Validation en deux étapes',
       on: "Activée : la connexion demande un code de votre application d'authentification.",
@@ -177,6 +177,7 @@ const fr: Messages = {
   errors: {
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
+    totp_reused: 'Ce code a déjà servi. Attendez le suivant (les codes changent toutes les 30 secondes).',
     csrf_failed: 'Votre session est périmée. Rechargez la page et réessayez.',
   },
 };

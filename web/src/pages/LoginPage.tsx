@@ -31,7 +31,7 @@ export function LoginPage({ expired }: { expired: boolean }) {
         setStep('totp');
         return;
       }
-      if (isCairnError(e) && e.code === 'totp_invalid') setCode('');
+      if (isCairnError(e) && (e.code === 'totp_invalid' || e.code === 'totp_reused')) setCode('');
       throw e;
     }
   });
