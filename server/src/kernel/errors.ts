@@ -100,6 +100,8 @@ export const errorCatalog = {
   hook_rejected: 422,
   not_registered: 409,
   registration_hook_failed: 502,
+  /** An SVG certificate template that is not well-formed, refers outside itself, scripts, or uses an unknown placeholder (docs/certificates.md). */
+  certificate_template_invalid: 422,
   // 423
   account_locked: 423,
   // 429
