@@ -66,6 +66,12 @@ export interface ListFilter {
   /** Entries of any of these types or type prefixes (a consumer's subscription; both may be given). */
   types?: string[];
   typePrefixes?: string[];
+  /**
+   * With `type` and `after`: state the cursor over (type, tx, position), which only the
+   * (type, tx, position) index can answer as a range, so the planner cannot pick a walk of the
+   * primary key from the cursor to the end (its estimates for the horizon condition are poor).
+   */
+  typeOrdered?: boolean;
 }
 
 const SELECT_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, prev_hash, hash`;
@@ -105,7 +111,9 @@ function listWhere(scope: ReadScope, f: ListFilter, horizon = sql`pg_snapshot_xm
   const anyType = f.types?.length || f.typePrefixes?.length;
   return sql`
       WHERE tx < ${horizon}
-        ${f.after ? sql`AND (tx, position) > (${f.after.tx}::xid8, ${f.after.position}::bigint)` : sql``}
+        ${f.after && f.typeOrdered && f.type
+          ? sql`AND (type, tx, position) > (${f.type}, ${f.after.tx}::xid8, ${f.after.position}::bigint)`
+          : f.after ? sql`AND (tx, position) > (${f.after.tx}::xid8, ${f.after.position}::bigint)` : sql``}
         ${f.type ? sql`AND type = ${f.type}` : sql``}
         ${anyType ? sql`AND (type = ANY(${f.types ?? []}::text[]) OR type LIKE ANY(${(f.typePrefixes ?? []).map(likePrefix)}::text[]))` : sql``}
         ${f.stream ? sql`AND stream = ${f.stream}` : sql``}
@@ -193,10 +201,12 @@ export const ledgerStore = {
    */
   async readAfter(db: Exec, f: ListFilter & { unbounded?: boolean }): Promise<{ rows: ConsumeRow[]; horizon: string }> {
     const horizon = f.unbounded ? sql`'18446744073709551615'::xid8` : sql`h.horizon`;
+    // Ordering a one-type branch by (type, tx, position) (the same order: its type is fixed) with
+    // the cursor stated over the same columns makes it an ordered range scan of that index.
     const branch = (g: ListFilter) => sql`(SELECT ${CONSUME_COLS}, ledger_entries.tx AS ord_tx FROM ledger_entries ${listWhere({ kind: 'all' }, g, horizon)}
-        ORDER BY ledger_entries.tx, ledger_entries.position LIMIT ${f.limit})`;
+        ORDER BY ${g.type ? sql`ledger_entries.type, ` : sql``}ledger_entries.tx, ledger_entries.position LIMIT ${f.limit})`;
     const branches = [
-      ...(f.types ?? []).map((type) => branch({ after: f.after, type, limit: f.limit })),
+      ...(f.types ?? []).map((type) => branch({ after: f.after, type, typeOrdered: true, limit: f.limit })),
       ...(f.typePrefixes?.length ? [branch({ after: f.after, typePrefixes: f.typePrefixes, limit: f.limit })] : []),
     ];
     if (!branches.length) branches.push(branch({ after: f.after, limit: f.limit }));
