@@ -302,15 +302,21 @@ export class RegistrationsService {
 
   // --- writing -------------------------------------------------------------------------------
 
-  private async replayed(ctx: AuthContext, transactionId: string | undefined): Promise<string | undefined> {
+  /**
+   * The registration a transactionId already wrote, for a retry to answer it; only into the same
+   * target (docs/security.md): a create retries a create, an action retries on the same
+   * registration. Anything else is 409 idempotency_conflict, naming nothing of the original.
+   */
+  private async replayed(ctx: AuthContext, transactionId: string | undefined, target: { create: true } | { registrationId: string }): Promise<string | undefined> {
     if (!transactionId) return undefined;
     const a = actorRef(ctx);
     const [prior] = await ledgerStore.findByTransactionIds(this.db, a.kind, a.id, [transactionId]);
     if (!prior) return undefined;
     const entry = await ledgerStore.getById(this.db, prior.id);
-    const d = entry?.data as EntryData | undefined;
-    if (!entry?.type.startsWith(ENTRY_PREFIX) || !d?.registrationId) throw fail('conflict', 'This transactionId was already used for something else');
-    return d.registrationId;
+    const d = entry?.data as (EntryData & { create?: unknown }) | undefined;
+    const same = !!entry?.type.startsWith(ENTRY_PREFIX) && !!d?.registrationId && ('create' in target ? d.create !== undefined : d.registrationId === target.registrationId);
+    if (!same) throw fail('idempotency_conflict', 'This transactionId was already used for something else; use a new one', [{ pointer: '/transactionId', message: 'already used for another target' }]);
+    return d!.registrationId;
   }
 
   /**
@@ -324,6 +330,8 @@ export class RegistrationsService {
       entries.map((e, i) => ({ type: entryType(e.action), stream: `registration:${id}`, data: e.data as unknown as Record<string, unknown>, occurredAt: at, transactionId: i === 0 ? transactionId : undefined })),
       { allowSystemTypes: true },
     );
+    // A create's stream is minted per attempt: a concurrent retry is matched on the type.
+    if (expectVersion === null && prepared[0]) prepared[0].replayTarget = 'type';
     const state = await this.db.transaction().execute(async (trx) => {
       if (expectVersion !== null) {
         const row = await store.get(trx, id, { forUpdate: true });
@@ -343,7 +351,7 @@ export class RegistrationsService {
 
   async create(ctx: AuthContext, input: CreateRegistrationInput): Promise<{ registration: Registration; replayed: boolean }> {
     const c = await this.caller(ctx);
-    const prior = await this.replayed(ctx, input.transactionId);
+    const prior = await this.replayed(ctx, input.transactionId, { create: true });
     if (prior) return { registration: await this.present(await this.visible(c, prior)), replayed: true };
     if (!registrationRoleMay(c.role, input.action, false)) throw fail('forbidden', `A ${c.role} cannot ${input.action}`);
     const type = await this.typeDocument(input.type).catch((e: unknown) => {
@@ -375,7 +383,7 @@ export class RegistrationsService {
         return { registration: this.presentState(s), replayed: false };
       } catch (e) {
         if (e instanceof Replayed) {
-          const again = await this.replayed(ctx, input.transactionId);
+          const again = await this.replayed(ctx, input.transactionId, { create: true });
           return { registration: await this.present(await this.visible(c, again!)), replayed: true };
         }
         // 25^7 ids make a collision rare; the unique index decides, and we draw again.
@@ -427,7 +435,7 @@ export class RegistrationsService {
   async act(ctx: AuthContext, id: string, action: string, input: ActionInput): Promise<{ registration: Registration; replayed: boolean }> {
     const c = await this.caller(ctx);
     const row = await this.visible(c, id);
-    const prior = await this.replayed(ctx, input.transactionId);
+    const prior = await this.replayed(ctx, input.transactionId, { registrationId: row.id });
     if (prior) return { registration: await this.present(await this.visible(c, prior)), replayed: true };
     if (action === READ_ACTION) throw fail('unknown_action', `"${action}" is not an action`);
     const s = rowToState(row);
@@ -621,7 +629,7 @@ export class RegistrationsService {
     const ctx = systemContext;
     const base = { registrationId: s.id, actorRole: null, actorOfficeId: null } satisfies EntryData;
     const txId = typeof headers['webhook-id'] === 'string' ? `hook:${headers['webhook-id']}` : undefined;
-    if (await this.replayed(ctx, txId)) return this.present((await store.get(this.db, s.id))!);
+    if (await this.replayed(ctx, txId, { registrationId: s.id })) return this.present((await store.get(this.db, s.id))!);
     if (!s.coreFlags.includes('waiting-for-external-validation')) throw fail('action_not_allowed', 'The registration is not waiting for external validation');
     let next: RegState;
     if (typeof b.registrationNumber === 'string' && /^[A-Za-z0-9/_.-]{1,100}$/.test(b.registrationNumber)) {

@@ -246,6 +246,18 @@ describe('declare → validate → register → print', () => {
     expect((await users.validator.registrations.history(a.id)).filter((h) => h.action === 'assign')).toHaveLength(1);
   });
 
+  it('replays a transactionId only into its own target: 409 idempotency_conflict elsewhere (issue 10, item 5)', async () => {
+    const transactionId = `tx-${newId()}`;
+    const a = await users.agent.registrations.create({ type: 'birth', action: 'declare', data: birthData(), transactionId });
+    const other = await declared();
+    // The create's id sent with an action on another registration, or the action's with a create.
+    await expectError(users.agent.registrations.action(other.id, 'assign', { transactionId }), 409, 'idempotency_conflict');
+    await users.validator.registrations.action(a.id, 'assign', { transactionId: `${transactionId}-assign` });
+    await expectError(users.validator.registrations.action(other.id, 'assign', { transactionId: `${transactionId}-assign` }), 409, 'idempotency_conflict');
+    await expectError(users.validator.registrations.create({ type: 'birth', action: 'declare', data: birthData(), transactionId: `${transactionId}-assign` }), 409, 'idempotency_conflict');
+    expect((await users.validator.registrations.history(other.id)).filter((h) => h.action === 'assign')).toHaveLength(0);
+  });
+
   it('lets a supervisor take over an assignment, not an agent', async () => {
     const r = await declared();
     await users.validator.registrations.action(r.id, 'assign');
