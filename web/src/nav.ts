@@ -17,6 +17,7 @@ export const navItems: NavItem[] = [
   { to: '/ledger', label: 'nav.ledger', requires: 'events:read' },
   { to: '/datahub', label: 'datahub.nav', requires: 'records:read' },
   { to: '/datasets', label: 'datasets.nav', requires: 'datasets:read' },
+  { to: '/registrations', label: 'registrations.nav', requires: 'registrations:read' },
   { to: '/views', label: 'views.nav', requires: 'views:manage' },
   { to: '/control-centre', label: 'controlCentre.nav', requires: 'apps:manage' },
   { to: '/account', label: 'nav.account' },

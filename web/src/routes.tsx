@@ -7,6 +7,7 @@ import { datahubRoutes } from './pages/datahub/routes.js';
 import { datasetsRoutes } from './pages/datasets/routes.js';
 import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
+import { registrationsRoutes } from './pages/registrations/routes.js';
 
 /**
  * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
@@ -27,4 +28,5 @@ export const appRoutes: AppRoute[] = [
   ...datasetsRoutes,
   ...viewsRoutes,
   ...controlCentreRoutes,
+  ...registrationsRoutes,
 ];

@@ -1,6 +1,7 @@
 import datasetsEn from './datasets.en.js';
 import datahubEn from './datahub.en.js';
 import viewsEn from './views.en.js';
+import registrationsEn from './registrations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
@@ -172,8 +173,10 @@ const en = {
   datahub: datahubEn,
   datasets: datasetsEn,
   views: viewsEn,
+  registrations: registrationsEn,
   controlCentre: controlCentreEn,
   errors: {
+    ...registrationsEn.errors,
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',
     totp_reused: 'That code was already used. Wait for the next one (codes change every 30 seconds).',

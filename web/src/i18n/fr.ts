@@ -2,6 +2,7 @@ import datasetsFr from './datasets.fr.js';
 import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
 import viewsFr from './views.fr.js';
+import registrationsFr from './registrations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
 
 const fr: Messages = {
@@ -173,8 +174,10 @@ const fr: Messages = {
   datahub: datahubFr,
   datasets: datasetsFr,
   views: viewsFr,
+  registrations: registrationsFr,
   controlCentre: controlCentreFr,
   errors: {
+    ...registrationsFr.errors,
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
     totp_reused: 'Ce code a déjà servi. Attendez le suivant (les codes changent toutes les 30 secondes).',

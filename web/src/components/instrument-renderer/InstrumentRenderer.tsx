@@ -42,7 +42,7 @@ export function InstrumentRenderer({ form, language, answers, onChange, errors =
       {form.details.instructions && <p className="instrument-instructions">{L(form.details.instructions)}</p>}
       {errorsByField.get('')?.map((e, i) => (
         <p key={i} className="field-error">
-          {t(`datahub.validation.${e.code}`, { defaultValue: e.message })}
+          {validationMessage(t, e)}
         </p>
       ))}
       {form.content.map((item, i) => {
@@ -66,7 +66,8 @@ export function InstrumentRenderer({ form, language, answers, onChange, errors =
   );
 }
 
-interface Ctx {
+/** What a field view needs from its form; registration forms build one too (RegistrationForm). */
+export interface Ctx {
   L: (s: Localised | undefined) => string;
   t: ReturnType<typeof useTranslation>['t'];
   errorsByField: Map<string, SubmissionError[]>;
@@ -74,11 +75,11 @@ interface Ctx {
   visible: Set<string>;
 }
 
-function FieldShell({ id, label, required, description, errors, children, legend, ctx }: { id: string; label: string; required?: boolean; description?: string; errors: SubmissionError[]; children: ReactNode; legend?: boolean; ctx: Ctx }) {
+export function FieldShell({ id, label, required, description, errors, children, legend, ctx }: { id: string; label: string; required?: boolean; description?: string; errors: SubmissionError[]; children: ReactNode; legend?: boolean; ctx: Ctx }) {
   const hint = description ? <p className="field-hint" id={`${id}-hint`}>{description}</p> : null;
   const errs = errors.map((e, i) => (
     <p key={i} className="field-error" id={i === 0 ? `${id}-error` : undefined}>
-      {ctx.t(`datahub.validation.${e.code}`, { defaultValue: e.message })}
+      {validationMessage(ctx.t, e)}
     </p>
   ));
   const mark = required ? <span className="required-mark" title={ctx.t('datahub.renderer.required')}> *</span> : null;
@@ -108,9 +109,15 @@ function FieldShell({ id, label, required, description, errors, children, legend
   );
 }
 
+/** A submission error in the reader's language: the engine's codes, then the registration kinds' codes, then the server's text. */
+export function validationMessage(t: Ctx['t'], e: SubmissionError): string {
+  return t(`datahub.validation.${e.code}`, { defaultValue: t(`registrations.validation.${e.code}`, { defaultValue: e.message }) });
+}
+
 const toNumber = (raw: string): unknown => (raw === '' ? undefined : Number.isFinite(Number(raw)) ? Number(raw) : raw);
 
-function FieldView({ field, path, value, onChange, ctx, answers }: { field: Field; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx; answers: Answers }) {
+/** One field of a form; registration forms reuse it for the kinds they share with instruments. */
+export function FieldView({ field, path, value, onChange, ctx, answers }: { field: Field; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx; answers: Answers }) {
   const uid = useId();
   const id = `f-${uid}`;
   const errors = ctx.errorsByField.get(path) ?? [];
@@ -189,7 +196,7 @@ function FieldView({ field, path, value, onChange, ctx, answers }: { field: Fiel
           {description && <p className="field-hint" id={`${id}-hint`}>{description}</p>}
           {errors.map((e, i) => (
             <p key={i} className="field-error" id={i === 0 ? `${id}-error` : undefined}>
-              {ctx.t(`datahub.validation.${e.code}`, { defaultValue: e.message })}
+              {validationMessage(ctx.t, e)}
             </p>
           ))}
         </div>
@@ -250,7 +257,7 @@ function FieldView({ field, path, value, onChange, ctx, answers }: { field: Fiel
                       {itemErrors.map((e, i) => (
                         <span key={i} className="field-error">
                           {' '}
-                          {ctx.t(`datahub.validation.${e.code}`, { defaultValue: e.message })}
+                          {validationMessage(ctx.t, e)}
                         </span>
                       ))}
                     </th>

@@ -1,0 +1,40 @@
+import { useTranslation } from 'react-i18next';
+import type { RegistrationTypeSummary } from '@cairn/sdk';
+import { useLoad } from '../../hooks.js';
+import { registrationTypes, typeText, WARN_FLAGS } from './registrations.api.js';
+
+/** Status and flags as badges; a type's own flags show their label from the type when given. */
+export function StatusBadges({ status, flags, flagLabels }: { status: string; flags: string[]; flagLabels?: Record<string, string> }) {
+  const { t } = useTranslation();
+  return (
+    <span className="reg-badges">
+      <span className={`reg-badge ${status === 'registered' ? 'reg-badge-ok' : 'reg-badge-status'}`} data-status={status}>
+        {t(`registrations.status.${status}`, { defaultValue: status })}
+      </span>
+      {flags.map((f) => (
+        <span key={f} className={`reg-badge ${WARN_FLAGS.has(f) ? 'reg-badge-warn' : 'reg-badge-flag'}`} data-flag={f}>
+          {flagLabels?.[f] ?? t(`registrations.flags.${f}`, { defaultValue: f })}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** The registration types, loaded once per page; labels in the reader's language. */
+export function useTypes() {
+  const { i18n } = useTranslation();
+  const load = useLoad(() => registrationTypes.list());
+  const label = (id: string) => {
+    const ty = load.data?.find((x: RegistrationTypeSummary) => x.id === id);
+    return ty ? typeText(ty, ty.label, i18n.language) : id;
+  };
+  return { ...load, label };
+}
+
+/** A date-only value (YYYY-MM-DD) in the reader's language, without a timezone shift. */
+export function formatDay(value: string | null | undefined, language: string): string {
+  if (!value) return '—';
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!m) return value;
+  return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toLocaleDateString(language, { dateStyle: 'medium', timeZone: 'UTC' });
+}

@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CairnClient } from '@cairn/sdk';
+import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import { ensureBuilt, launch, snap } from './browser.js';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** A small country: one province, one district with an office and a hospital's ward. */
+const LOCATIONS = ['id,name,parentId,type', 'RW,Rwanda,,area', 'KG,Kigali,RW,area', 'GA,Gasabo,KG,area', 'GA-O1,Gasabo Civil Registry,GA,office', 'GA-H1,Kacyiru Hospital,GA,area'].join('\n') + '\n';
+
+const PEOPLE = [
+  { username: 'fiona', role: 'field-agent' },
+  { username: 'remy', role: 'registration-agent' },
+  { username: 'grace', role: 'local-registrar' },
+] as const;
+
+let server: TestServer;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const pages: Record<string, Page> = {};
+const pageErrors: string[] = [];
+let trackingId = '';
+let registrationPath = '';
+
+async function signIn(username: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => pageErrors.push(`${username}: ${e.message}`));
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Registrations' }).waitFor();
+  return page;
+}
+
+/** No page of the registrar's app may scroll sideways on a 390 px phone. */
+async function fitsPhone(page: Page, path: string, ready: (p: Page) => Promise<unknown>) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${server.url}${path}`);
+  await ready(page);
+  const { scroll, client, culprits } = await page.evaluate(() => {
+    const client = document.documentElement.clientWidth;
+    // The outermost elements reaching past the screen's edge, to name in a failure.
+    const culprits = [...document.querySelectorAll('body *')]
+      .filter((el) => {
+        if (el.getBoundingClientRect().right <= client + 0.5) return false;
+        for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+          if (getComputedStyle(a).overflowX !== 'visible' || a.getBoundingClientRect().right > client + 0.5) return false;
+        }
+        return true;
+      })
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} (${Math.round(el.getBoundingClientRect().right)}px)`);
+    const wide = [...document.querySelectorAll('body *')].filter((el) => el.scrollWidth > client + 0.5 || el.getBoundingClientRect().width > client + 0.5).slice(0, 8).map((el) => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')}[${Math.round(el.getBoundingClientRect().width)}/${el.scrollWidth}]`);
+    culprits.push(...wide);
+    return { scroll: document.documentElement.scrollWidth, client, culprits };
+  });
+  if (scroll > client) await snap(page, `phone-overflow${path.replace(/[^a-z0-9]+/gi, '-')}`);
+  expect(scroll, `${path} is ${scroll}px wide on a 390px screen: ${culprits.join(', ')}`).toBeLessThanOrEqual(client);
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer();
+  const admin = new CairnClient({ baseUrl: server.url });
+  const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
+  admin.setToken(setup.accessToken);
+  const imported = await fetch(`${server.url}/api/v1/workspaces/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${setup.accessToken}` }, body: LOCATIONS });
+  expect(imported.status).toBe(200);
+  const office = (await admin.http.get<{ locations: { id: string; name: string }[] }>('/api/v1/locations', { q: 'Gasabo Civil Registry', kind: 'office' })).locations[0]!;
+  for (const p of PEOPLE) {
+    const user = await admin.users.create({ username: p.username, password: PASSWORD, role: 'member' });
+    await admin.registrations.setUserProfile(user.id, { officeId: office.id, role: p.role });
+  }
+  browser = await launch();
+  for (const p of PEOPLE) pages[p.username] = await signIn(p.username);
+});
+
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('civil registration, as the three roles work it', () => {
+  it('a field agent declares a birth over several pages, and a reload loses nothing', async () => {
+    const page = pages.fiona!;
+    await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Registrations' }).click();
+    await page.getByRole('heading', { name: 'Registrations' }).waitFor();
+    await page.getByText('Field agent · Gasabo Civil Registry').waitFor();
+    await page.getByRole('link', { name: 'Declare: Birth' }).click();
+    await page.getByRole('heading', { name: 'Declare: Birth' }).waitFor();
+
+    // The child is not named yet: that is allowed.
+    await page.getByLabel('Last name').fill('Uwase');
+    await page.getByLabel('Female').check();
+    await page.getByLabel('Date of birth').fill('2026-11-20');
+    await page.getByLabel('Place of birth').fill('kacyiru');
+    await page.getByRole('option', { name: /Kacyiru Hospital/ }).click();
+    await page.getByText('Kacyiru Hospital, Gasabo, Kigali, Rwanda').waitFor();
+    await snap(page, 'registrations-01-declare-child');
+
+    // Everything typed is on the device: a reload (or an expired session) comes back to it.
+    await page.reload();
+    await page.getByText('Your unsent declaration was restored.').waitFor();
+    expect(await page.getByLabel('Last name').inputValue()).toBe('Uwase');
+    expect(await page.getByLabel('Female').isChecked()).toBe(true);
+    await page.getByText('Kacyiru Hospital, Gasabo, Kigali, Rwanda').waitFor();
+
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: "Mother's details" }).waitFor();
+    await page.getByLabel('First name(s)').fill('Aline');
+    await page.getByLabel('Last name').fill('Mukamana');
+    // Her date of birth is unknown; her age is.
+    await page.getByLabel('Give the age instead').check();
+    await page.getByLabel('Age in years').fill('27');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: "Father's details" }).waitFor();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Informant and documents' }).waitFor();
+    await page.getByLabel('Phone number').fill('+250 788 123 456');
+    await page.getByRole('button', { name: 'Continue' }).click();
+
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByText('Everything needed to declare is there.').waitFor();
+    await page.getByText('27 years old').waitFor();
+    await snap(page, 'registrations-02-review');
+    await page.getByRole('button', { name: 'Declare', exact: true }).click();
+    await page.getByText(/^Declared\. Tracking ID/).waitFor();
+    trackingId = (await page.getByTestId('tracking-id').innerText()).trim();
+    expect(trackingId).toMatch(/^[A-Z0-9]{7}$/);
+
+    // Sent: the draft is gone from the device.
+    await page.goto(`${server.url}/registrations`);
+    await page.getByRole('heading', { name: 'Registrations' }).waitFor();
+    expect(await page.getByText('Unsent declarations on this device').count()).toBe(0);
+  });
+
+  it('a registration agent finds it ready for review, takes it and validates it', async () => {
+    const page = pages.remy!;
+    await page.goto(`${server.url}/registrations?queue=ready-for-review`);
+    const row = page.locator(`tr[data-tracking="${trackingId}"]`);
+    await row.waitFor();
+    await expect.poll(async () => page.locator('[data-queue="ready-for-review"] .count-badge').innerText()).toBe('1');
+    await row.getByRole('button', { name: `Assign ${trackingId} to me` }).click();
+    await row.getByText('you').waitFor();
+    await row.getByRole('link', { name: `Open ${trackingId}` }).click();
+    await page.getByRole('heading', { name: /^Birth: Uwase/ }).waitFor();
+    registrationPath = new URL(page.url()).pathname;
+    // What the agent may not do is listed with the reason.
+    await page.getByText(/actions unavailable, and why/).click();
+    await page.locator('[data-unavailable="register"]').waitFor();
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByText('Done: Validate.').waitFor();
+    await page.locator('.reg-badges [data-status="validated"]').first().waitFor();
+    // Validating releases the assignment: the next step is someone else's.
+    await expect.poll(async () => page.getByTestId('assigned').innerText()).toBe('nobody');
+    await snap(page, 'registrations-03-validated');
+  });
+
+  it('a registrar registers it, records the collector and prints the certificate', async () => {
+    const page = pages.grace!;
+    await page.goto(`${server.url}${registrationPath}`);
+    await page.getByRole('heading', { name: /^Birth: Uwase/ }).waitFor();
+    await page.getByRole('button', { name: 'Assign to me' }).click();
+    await page.getByRole('button', { name: 'Register' }).click();
+    await page.getByText('Done: Register.').waitFor();
+    const number = (await page.getByTestId('registration-number').innerText()).trim();
+    expect(number.length).toBeGreaterThan(0);
+    await page.locator('.reg-badges [data-status="registered"]').first().waitFor();
+    // Registering releases the assignment too: printing is a new step to take.
+    await page.getByRole('button', { name: 'Assign to me' }).click();
+    await page.getByText('Done: Assign to me.').waitFor();
+
+    await page.getByRole('button', { name: 'Print certificate' }).click();
+    await page.getByLabel('Collected by').selectOption('mother');
+    await page.getByLabel('Full name of the collector').fill('Aline Mukamana');
+    await page.getByLabel('Identity document shown').fill('National ID');
+    await page.getByLabel('Its number').fill('1199880012345678');
+    await page.getByRole('button', { name: 'Record and print' }).click();
+    await page.getByText('Done: Print certificate.').waitFor();
+    await page.locator('[data-flag="printed"]').first().waitFor();
+    await page.getByText('Collected by Aline Mukamana (The mother)').waitFor();
+
+    // The preview and the "Open PDF" link are the server's PDF.
+    const src = await page.getByRole('link', { name: 'Open PDF' }).getAttribute('href');
+    const pdf = await page.request.get(`${server.url}${src}`);
+    expect(pdf.status(), await pdf.text()).toBe(200);
+    expect(pdf.headers()['content-type']).toContain('application/pdf');
+
+    // The history says who did what, in which role.
+    const timeline = page.locator('.reg-timeline');
+    await timeline.locator('[data-history="declare"]').getByText(/fiona \(Field agent, Gasabo Civil Registry\)/).waitFor();
+    await timeline.locator('[data-history="validate"]').getByText(/remy \(Registration agent/).waitFor();
+    await timeline.locator('[data-history="register"]').getByText(/grace \(Local registrar/).waitFor();
+    await snap(page, 'registrations-04-registered');
+  });
+
+  it('the performance dashboard counts it and offers the figures as CSV', async () => {
+    const page = pages.grace!;
+    await page.goto(`${server.url}/registrations/performance`);
+    await page.getByRole('heading', { name: 'Registration performance' }).waitFor();
+    await expect.poll(async () => page.getByTestId('registered-total').innerText()).toBe('1');
+    expect(await page.getByTestId('completeness').innerText()).toBe('100 %');
+    await page.locator('.reg-chart canvas').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    const csv = await (await download.createReadStream()).toArray();
+    const text = Buffer.concat(csv).toString('utf8');
+    expect(text.split('\r\n')[0]).toBe('month,location,registered,registered_within_a_year,completeness');
+    expect(text).toContain('2026-11,"Kacyiru Hospital, Gasabo, Kigali, Rwanda",1,1,1');
+    // Non-personal: no name leaves in the figures.
+    expect(text).not.toContain('Uwase');
+  });
+
+  it('every registration page fits a 390 px phone', async () => {
+    const page = pages.grace!;
+    // Measured once the list is there: a table is what would widen a phone's page.
+    const listed = (p: Page) => p.locator('.reg-layout table, .reg-layout .empty').first().waitFor();
+    await fitsPhone(page, '/registrations', listed);
+    await fitsPhone(page, '/registrations?queue=in-progress', listed);
+    await fitsPhone(page, '/registrations/declare/birth', (p) => p.getByRole('heading', { name: 'Declare: Birth' }).waitFor());
+    await fitsPhone(page, registrationPath, (p) => p.locator('.reg-timeline').waitFor());
+    await fitsPhone(page, '/registrations/performance', (p) => p.getByTestId('registered-total').waitFor());
+    await snap(page, 'registrations-05-performance-phone');
+  });
+
+  it('French is complete on these pages', async () => {
+    const page = pages.grace!;
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.goto(`${server.url}${registrationPath}`);
+    await page.getByRole('combobox', { name: /language|langue/i }).selectOption('fr');
+    await page.getByRole('heading', { name: /^Naissance : Uwase/ }).waitFor();
+    await page.getByText('Historique').waitFor();
+    await page.goto(`${server.url}/registrations`);
+    await page.getByRole('heading', { name: 'État civil' }).waitFor();
+    await page.getByText('Prêts à imprimer').first().waitFor();
+  });
+
+  it('raised no error in any page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
