@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
-import { parse, CsvError } from 'csv-parse';
+import { parse } from 'csv-parse';
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
-import { utf8Checker, Utf8Error } from '../kernel/request-text.js';
+import { checkCsvUtf8, csvInputError } from '../kernel/request-text.js';
 import type { AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import { newId } from '../kernel/ids.js';
@@ -108,26 +108,12 @@ export class ImportsService {
     let layout: { subject: number; date: number; cols: Array<Column | null> } | undefined;
 
     const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 1 << 20, info: true });
-    // csv-parse would decode bytes that are not UTF-8 as U+FFFD and import them: check first.
-    const utf8 = utf8Checker();
     body.on('data', (c: Buffer) => {
       bytes += c.length;
-      if (bytes > MAX_IMPORT_BYTES) return body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
-      if (parser.destroyed) return;
-      try {
-        utf8.check(c);
-      } catch (e) {
-        // The parser, not the request: the connection must stay up to carry the answer.
-        parser.destroy(e as Error);
-      }
+      if (bytes > MAX_IMPORT_BYTES) body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
     });
-    body.once('end', () => {
-      try {
-        utf8.end();
-      } catch (e) {
-        parser.destroy(e as Error);
-      }
-    });
+    // csv-parse would decode bytes that are not UTF-8 as U+FFFD and import them: check first.
+    checkCsvUtf8(body, parser);
     body.once('error', (e) => parser.destroy(e));
     body.pipe(parser);
     try {
@@ -189,14 +175,8 @@ export class ImportsService {
       }
     } catch (e) {
       if ((e as { tooLarge?: boolean }).tooLarge) throw fail('payload_too_large', `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`);
-      if (e instanceof Utf8Error) throw fail('invalid_unicode', `The file is not UTF-8 text (line ${e.line}); save it as CSV UTF-8`, { line: e.line });
-      // The file is not CSV at all (a stray quote in an unquoted field, a JSON document sent as
-      // text/csv...): the request's fault, named by line, before any row was written.
-      if (e instanceof CsvError) {
-        const line = parser.info.lines;
-        throw fail('invalid_csv', `The file is not valid CSV at line ${line}: ${e.message.slice(0, 200)}`, { line, reason: e.code, message: e.message.slice(0, 200) });
-      }
-      throw e;
+      // Not UTF-8, or not CSV at all: the request's fault, named by line, before any row was written.
+      throw csvInputError(e, parser.info.lines) ?? e;
     } finally {
       body.unpipe(parser);
       body.resume(); // drain whatever is left so the connection can answer

@@ -159,6 +159,17 @@ describe('CSV imports (item 10)', () => {
     expect(r.json().error).toMatchObject({ code: 'invalid_unicode', details: { line: 3 } });
   });
 
+  it('answers the same on the locations import (the jurisdiction tree)', async () => {
+    const loc = (body: string | Buffer) => send('POST', '/api/v1/workspaces/import?dryRun=true', body, 'text/csv');
+    const quote = await loc('id,name,parentId,type\nA,Area "A,,area\nB,B"x,A,office\n');
+    expect(quote.statusCode, quote.body).toBe(400);
+    expect(quote.json().error).toMatchObject({ code: 'invalid_csv', details: { line: 2 } });
+    const bytes = await loc(Buffer.concat([Buffer.from('id,name,parentId,type\nA,Caf'), Buffer.from([0xe9]), Buffer.from(',,area\n')]));
+    expect(bytes.statusCode, bytes.body).toBe(400);
+    expect(bytes.json().error).toMatchObject({ code: 'invalid_unicode', details: { line: 2 } });
+    expect((await loc('id,name,parentId,type\nA,Café,,area\n')).statusCode).toBe(200);
+  });
+
   it('answers a JSON body with 415', async () => {
     for (const body of ['{"a":1}', '"subject,date"', '[1,2]', 'null']) {
       const r = await imp(body, 'application/json');

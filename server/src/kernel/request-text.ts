@@ -1,4 +1,6 @@
 import { isUtf8 } from 'node:buffer';
+import type { Duplex, Readable } from 'node:stream';
+import { CsvError } from 'csv-parse';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.js';
 
@@ -203,3 +205,37 @@ export function utf8Checker(): { check(chunk: Buffer): void; end(): void } {
 }
 
 
+
+/**
+ * Streams a CSV upload's bytes through utf8Checker on their way into `parser`: a failure destroys
+ * the parser (not the request, whose connection must carry the answer) with a Utf8Error.
+ */
+export function checkCsvUtf8(body: Readable, parser: Duplex): void {
+  const utf8 = utf8Checker();
+  body.on('data', (c: Buffer) => {
+    if (parser.destroyed) return;
+    try {
+      utf8.check(c);
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  });
+  body.once('end', () => {
+    try {
+      utf8.end();
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  });
+}
+
+/**
+ * The answer for a CSV upload that is not UTF-8 (400 invalid_unicode) or not CSV at all (400
+ * invalid_csv: a stray quote in an unquoted field, an unclosed quote, JSON sent as text/csv),
+ * with the line; undefined for any other error. `line` is the parser's line count at the failure.
+ */
+export function csvInputError(e: unknown, line: number): AppError | undefined {
+  if (e instanceof Utf8Error) return new AppError('invalid_unicode', `The file is not UTF-8 text (line ${e.line}); save it as CSV UTF-8`, { line: e.line });
+  if (e instanceof CsvError) return new AppError('invalid_csv', `The file is not valid CSV at line ${line}: ${e.message.slice(0, 200)}`, { line, reason: e.code, message: e.message.slice(0, 200) });
+  return undefined;
+}

@@ -4,6 +4,7 @@ import { parse } from 'csv-parse';
 import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
+import { checkCsvUtf8, csvInputError } from '../kernel/request-text.js';
 import { isUuid, newId } from '../kernel/ids.js';
 import { requireScope, type AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
@@ -217,6 +218,7 @@ export async function parseLocationsCsv(body: Readable) {
     if (bytes > MAX_LOCATION_IMPORT_BYTES) body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
   });
   body.once('error', (e) => parser.destroy(e));
+  checkCsvUtf8(body, parser);
   body.pipe(parser);
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
@@ -261,11 +263,9 @@ export async function parseLocationsCsv(body: Readable) {
     }
   } catch (e) {
     if ((e as { tooLarge?: boolean }).tooLarge) throw fail('payload_too_large', `A locations file holds at most ${MAX_LOCATION_IMPORT_BYTES / 1024 / 1024} MiB`);
-    const code = (e as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
-      fatal = `The file is not valid CSV near line ${parser.info.lines}`;
-      report.add({ line: parser.info.lines, field: '', code: 'invalid_csv', message: (e as Error).message.slice(0, 200) });
-    } else throw e;
+    // Not UTF-8, or not CSV at all (csv-parse 6 codes such as INVALID_OPENING_QUOTE have no CSV_
+    // prefix, so they were 500s): 400 with the line, nothing written (kernel/request-text.ts).
+    throw csvInputError(e, parser.info.lines) ?? e;
   } finally {
     body.unpipe(parser);
     body.resume();

@@ -126,7 +126,8 @@ describe('location import', () => {
   it('refuses a file without the right header, an empty file, bad CSV, and other callers', async () => {
     expect((await importCsv('id,label,parent\nx,y,\n')).json().error.details.errors.map((e: { field: string }) => e.field)).toEqual(['name', 'type']);
     expect((await importCsv('')).json().error.code).toBe('invalid_import');
-    expect((await importCsv('id,name,parentId,type\n"x,Broken,,area\n')).json().error.code).toBe('invalid_import');
+    // A file that is not CSV is a bad request (400 invalid_csv, with the line), as for the data hub's import.
+    expect((await importCsv('id,name,parentId,type\n"x,Broken,,area\n')).json().error).toMatchObject({ code: 'invalid_csv', details: { line: 2 } });
     expect((await app.inject({ method: 'POST', url: '/api/v1/workspaces/import', headers: { authorization: admin, 'content-type': 'application/json' }, payload: {} })).json().error.code).toBe('unsupported_media_type');
     expect((await importCsv(ZAMBIA, '', member)).statusCode).toBe(403);
     expect((await app.inject({ url: '/api/v1/locations?q=zam' })).statusCode).toBe(401);
