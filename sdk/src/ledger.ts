@@ -15,6 +15,12 @@ export interface VerifyReport {
   checked: number;
   /** Checkpoints whose seals were checked. */
   checkpoints: number;
+  /**
+   * Entries committed since the last checkpoint seal (at most one checkpoint interval old): a
+   * deletion among them is detected only once the next seal covers them, unless they belong to a
+   * stream (docs/security.md, "What `cairn ledger verify` guarantees").
+   */
+  unsealed?: number;
   problems: VerifyProblem[];
 }
 

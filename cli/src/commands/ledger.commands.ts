@@ -12,7 +12,9 @@ export function registerLedgerCommands(program: Command): void {
       const report = await client.ledger.verify();
       if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
       if (report.ok && report.problems.length === 0) {
-        if (!opts.json) process.stdout.write(`Ledger OK: ${report.checked} entries and ${report.checkpoints} checkpoints verified\n`);
+        // Entries newer than the last seal are covered by the next one (docs/security.md): say so.
+        const recent = report.unsealed ? ` (${report.unsealed} just committed, sealed at the next checkpoint)` : '';
+        if (!opts.json) process.stdout.write(`Ledger OK: ${report.checked} entries and ${report.checkpoints} checkpoints verified${recent}\n`);
         return;
       }
       if (!opts.json) {
