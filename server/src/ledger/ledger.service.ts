@@ -459,7 +459,8 @@ export class LedgerService {
     let k = 0;
     return entries.map((e) => {
       const prior = e.transactionId ? existing.get(e.transactionId) : undefined;
-      if (prior) return { id: prior.id, position: prior.position, cursor: '', replayed: true };
+      // The original cursor, so a client resuming after a lost answer can read on from the same place.
+      if (prior) return { id: prior.id, position: prior.position, cursor: encodeCursor({ tx: prior.tx, position: prior.position }), replayed: true };
       const row = rows[k++]!;
       return appendResult(row, byId.get(row.id)!);
     });

@@ -128,8 +128,8 @@ function listWhere(scope: ReadScope, f: ListFilter, horizon = sql`pg_snapshot_xm
 export const ledgerStore = {
   async findByTransactionIds(db: Exec, actorKind: string, actorId: string | null, ids: string[]) {
     if (!ids.length) return [];
-    const r = await sql<{ id: string; position: number; transaction_id: string; type: string; stream: string | null }>`
-      SELECT id, position, transaction_id, type, stream FROM ledger_entries
+    const r = await sql<{ id: string; position: number; tx: string; transaction_id: string; type: string; stream: string | null }>`
+      SELECT id, position, tx::text AS tx, transaction_id, type, stream FROM ledger_entries
       WHERE actor_kind = ${actorKind} AND actor_id IS NOT DISTINCT FROM ${actorId} AND transaction_id = ANY(${ids}::text[])`.execute(db);
     return r.rows;
   },

@@ -41,6 +41,12 @@ describe('appending', () => {
     expect(first.statusCode).toBe(201);
     expect(again.statusCode).toBe(200);
     expect(again.json().events[0]).toMatchObject({ id: first.json().events[0].id, replayed: true });
+    // The replay answers the original cursor (it answered "" once), so a client can read on from it.
+    expect(first.json().events[0].cursor).not.toBe('');
+    expect(again.json().events[0].cursor).toBe(first.json().events[0].cursor);
+    const after = await app.inject({ url: `/api/v1/events?type=pay.made&after=${encodeURIComponent(again.json().events[0].cursor)}`, headers: { authorization: auth } });
+    expect(after.statusCode).toBe(200);
+    expect(after.json().events).toHaveLength(0);
     const list = await app.inject({ url: '/api/v1/events?type=pay.made', headers: { authorization: auth } });
     expect(list.json().events).toHaveLength(1);
     expect(list.json().events[0].data).toEqual({ amount: 5 });
