@@ -135,6 +135,16 @@ describe('validated appends', () => {
     expect(await list('notes.example/note')).toHaveLength(before);
   });
 
+  it('reports an error one level deep only where it is, not as "not allowed" at its parent', async () => {
+    const nested = { type: 'object', properties: { b: { type: 'number' } }, additionalProperties: false };
+    expect((await register({ name: 'nest.example/deep', schema: { type: 'object', properties: { a: nested, c: { type: 'object', properties: { d: nested } } }, additionalProperties: false } })).statusCode).toBe(201);
+    const r = await append([{ type: 'nest.example/deep', data: { a: { b: 'x' }, c: { d: { b: true } }, extra: 1 } }]);
+    expect(r.statusCode).toBe(422);
+    const details = r.json().error.details as { pointer: string; message: string }[];
+    expect(details.map((d) => d.pointer).sort()).toEqual(['/events/0/data/a/b', '/events/0/data/c/d/b', '/events/0/data/extra']);
+    expect(details.find((d) => d.pointer === '/events/0/data/extra')?.message).toBe('is not allowed here');
+  });
+
   it('applies a new version to the very next append', async () => {
     await register({ name: 'ver.example/v', schema: { type: 'object', required: ['a'] } });
     expect((await append([{ type: 'ver.example/v', data: { a: 1 } }])).statusCode).toBe(201);

@@ -128,8 +128,10 @@ export function leafProblems(errors: OutputUnit[]): SchemaProblem[] {
     }
     if (e.keyword === 'false') {
       // The validator also reports a declared property that failed its own schema as "additional";
-      // the real failure is reported at the same location already.
-      if (kept.some((o) => o !== e && o.keyword !== 'false' && o.instanceLocation === e.instanceLocation)) continue;
+      // the real failure is reported at the same location already, or below it when it is one
+      // level deeper or more (an undeclared property has nothing validated below it).
+      const under = `${e.instanceLocation}/`;
+      if (kept.some((o) => o !== e && o.keyword !== 'false' && (o.instanceLocation === e.instanceLocation || o.instanceLocation.startsWith(under)))) continue;
       message = 'is not allowed here';
     }
     const key = `${pointer}\u0000${message}`;
