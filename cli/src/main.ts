@@ -6,6 +6,7 @@ import { registerProjectionsCommands } from './commands/projections.commands.js'
 import { registerDatasetsCommands } from './commands/datasets.js';
 import { registerDatahubCommands } from './commands/datahub.js';
 import { registerServerCommands } from './commands/server.commands.js';
+import { registerWorkspacesCommands } from './commands/workspaces.commands.js';
 import { registerRegistrationsCommands } from './commands/registrations.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
@@ -24,6 +25,7 @@ export function createProgram(): Command {
   registerProjectionsCommands(program);
   registerDatasetsCommands(program);
   registerDatahubCommands(program);
+  registerWorkspacesCommands(program);
   registerRegistrationsCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {

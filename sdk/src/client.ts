@@ -10,7 +10,7 @@ import { RegistrationsApi, RegistrationTypesApi } from './registrations.js';
 import { SetupApi, SystemApi } from './system.js';
 import { SettingsApi, UsersApi } from './users.js';
 import { ViewsApi } from './views.js';
-import { WorkspacesApi } from './workspaces.js';
+import { LocationsApi, WorkspacesApi } from './workspaces.js';
 
 /**
  * The typed Cairn client. One property per domain; a new capability adds its own file and
@@ -27,6 +27,8 @@ export class CairnClient {
   readonly users: UsersApi;
   readonly settings: SettingsApi;
   readonly workspaces: WorkspacesApi;
+  /** The administrative hierarchy: import it from CSV, search it by name. */
+  readonly locations: LocationsApi;
   readonly events: EventsApi;
   readonly ledger: LedgerApi;
   readonly projections: ProjectionsApi;
@@ -45,6 +47,7 @@ export class CairnClient {
     this.users = new UsersApi(this.http);
     this.settings = new SettingsApi(this.http);
     this.workspaces = new WorkspacesApi(this.http);
+    this.locations = new LocationsApi(this.http);
     this.events = new EventsApi(this.http);
     this.ledger = new LedgerApi(this.http);
     this.projections = new ProjectionsApi(this.http);

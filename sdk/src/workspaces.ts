@@ -1,4 +1,5 @@
-import { seg, type HttpClient } from './http.js';
+import { CSRF_COOKIE, CSRF_HEADER, seg, type HttpClient } from './http.js';
+import { errorFromResponse } from './errors.js';
 
 export type WorkspaceRole = string;
 
@@ -40,5 +41,99 @@ export class WorkspacesApi {
   }
   removeMember(id: string, userId: string): Promise<void> {
     return this.http.delete(`/api/v1/workspaces/${seg(id)}/members/${seg(userId)}`);
+  }
+}
+
+// --- locations: the administrative hierarchy (areas and offices) ------------------------------
+
+export type LocationKind = 'area' | 'office';
+
+/** A location (a workspace with a kind), as the picker shows it. */
+export interface Location {
+  id: string;
+  name: string;
+  kind: LocationKind;
+  /** The id the country's own list gives it (the `id` column of the import). */
+  externalId: string | null;
+  parentId: string | null;
+  /** Names of the ancestors, nearest first: ["Central Province", "Zambia"]. */
+  ancestors: string[];
+}
+
+export interface LocationSearch {
+  /** Typed text: accents, case and punctuation are ignored. Without it, one level of the tree. */
+  q?: string;
+  kind?: LocationKind;
+  /** Only locations below this one (a location id). */
+  within?: string;
+  /** 1-50, default 10. */
+  limit?: number;
+}
+
+export interface LocationImportResult {
+  importId: string | null;
+  dryRun: boolean;
+  rows: number;
+  created: number;
+  updated: number;
+  moved: number;
+  unchanged: number;
+  ignoredColumns: string[];
+}
+
+/** One refused row, in the `details.errors` of an `invalid_import` error. */
+export interface LocationImportError {
+  /** Line in the file (the header is line 1). */
+  line: number;
+  field: string;
+  code: string;
+  message: string;
+}
+
+/** The body of a location import: text, bytes, or a stream (Node: sent with duplex 'half'). */
+export type LocationImportBody = string | Blob | Uint8Array | ReadableStream<Uint8Array>;
+
+/** "Ibombo District, Central Province, Zambia": a location and its ancestors, for display. */
+export const locationLabel = (l: Pick<Location, 'name' | 'ancestors'>, depth = 2): string => [l.name, ...l.ancestors.slice(0, depth)].join(', ');
+
+function csrfCookie(): string | undefined {
+  const doc = (globalThis as { document?: { cookie?: string } }).document;
+  for (const part of (doc?.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === CSRF_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+export class LocationsApi {
+  constructor(private readonly http: HttpClient) {}
+
+  async search(q: LocationSearch = {}): Promise<Location[]> {
+    return (await this.http.get<{ locations: Location[] }>('/api/v1/locations', { q: q.q, kind: q.kind, within: q.within, limit: q.limit })).locations;
+  }
+
+  async get(id: string): Promise<Location> {
+    return (await this.http.get<{ location: Location }>(`/api/v1/locations/${seg(id)}`)).location;
+  }
+
+  /**
+   * Creates or updates the tree from CSV with columns id,name,parentId,type. Throws CairnError
+   * `invalid_import` whose details hold `errors: LocationImportError[]` when any row is refused
+   * (then nothing was written).
+   */
+  async importCsv(csv: LocationImportBody, o: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<LocationImportResult> {
+    const url = this.http.url('/api/v1/workspaces/import', { dryRun: o.dryRun });
+    const headers: Record<string, string> = { 'Content-Type': 'text/csv', Accept: 'application/json' };
+    const token = this.http.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else {
+      const csrf = csrfCookie();
+      if (csrf) headers[CSRF_HEADER] = csrf;
+    }
+    const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body: csv as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include', signal: o.signal };
+    if (typeof ReadableStream !== 'undefined' && csv instanceof ReadableStream) init.duplex = 'half';
+    const res = await fetch(url, init);
+    if (!res.ok) throw await errorFromResponse(res);
+    return (await res.json()) as LocationImportResult;
   }
 }
