@@ -64,6 +64,8 @@ export const recordsProjection: Projection = {
   consumes: { types: ['record.created', 'record.imported', 'record.updated', 'record.deleted'] },
   tables: ['records'],
   batchSize: 2000,
+  // apply finds rows by id (the primary key) only; the three partial read indexes are built last.
+  deferIndexes: true,
   async apply(trx, entries, tables) {
     // Creations are gathered into one INSERT until an edit needs them in place (ledger order holds).
     let pending: RecordsTable[] = [];

@@ -42,6 +42,12 @@ export interface Projection {
   reset?(trx: Kysely<Database>, tables: ProjectionTables): Promise<void>;
   /** Entries per apply call when catching up or rebuilding (default 1000). */
   batchSize?: number;
+  /**
+   * Build the shadow's plain (non-unique) indexes only once it has caught up, just before the swap,
+   * rather than maintain them row by row: faster for large tables. Only for a fold whose `apply`
+   * finds rows through unique keys alone (plain indexes are absent while it rebuilds).
+   */
+  deferIndexes?: boolean;
 }
 
 /** A projection's state as `GET /api/v1/projections` and `/health` report it. */

@@ -127,6 +127,31 @@ export const projectionsStore = {
     }
   },
 
+  /** The table's indexes that no constraint needs (not unique, not primary): what a shadow may build last. */
+  async plainIndexes(db: Exec, table: string): Promise<{ name: string; def: string }[]> {
+    return (
+      await sql<{ name: string; def: string }>`SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = ${table}::regclass AND NOT i.indisunique AND NOT i.indisprimary ORDER BY c.relname`.execute(db)
+    ).rows;
+  },
+
+  async dropIndex(db: Exec, name: string): Promise<void> {
+    await sql`DROP INDEX ${sql.table(name)}`.execute(db);
+  },
+
+  /** Builds on the shadow each plain index of the live table it lacks (same definition, a name of its own; swap renames it). */
+  async completeShadowIndexes(db: Exec, table: string): Promise<void> {
+    const shadow = shadowName(table);
+    const shape = (def: string) => def.replace(/^(CREATE (?:UNIQUE )?INDEX) \S+ ON (?:ONLY )?\S+ /, '$1 ON _ ');
+    const have = new Set((await this.plainIndexes(db, shadow)).map((i) => shape(i.def)));
+    for (const idx of await this.plainIndexes(db, table)) {
+      if (have.has(shape(idx.def))) continue;
+      const m = /^CREATE INDEX \S+ ON (?:ONLY )?\S+ (.*)$/.exec(idx.def);
+      if (!m) continue;
+      await sql.raw(`CREATE INDEX ON ${shadow} ${m[1]}`).execute(db);
+    }
+  },
+
   async dropShadow(db: Exec, table: string): Promise<void> {
     await sql`DROP TABLE IF EXISTS ${sql.table(shadowName(table))}`.execute(db);
   },

@@ -305,6 +305,7 @@ export class Projector {
         const fks = await projectionsStore.foreignKeys(trx, t);
         if (fks.length) throw new Error(`projection ${name}: table ${t} has foreign keys (${fks.join(', ')}); a projection's tables can have none`);
         await projectionsStore.createShadow(trx, t);
+        if (p.deferIndexes) for (const idx of await projectionsStore.plainIndexes(trx, shadowName(t))) await projectionsStore.dropIndex(trx, idx.name);
       }
       const shadows = shadowTables(p);
       await p.reset?.(trx, shadows);
@@ -362,6 +363,13 @@ export class Projector {
       return page.entries.length < limit ? ('caught-up' as const) : ('progress' as const);
     });
     if (step !== 'caught-up') return step;
+    if (p.deferIndexes) {
+      // Built outside the swap, so the live tables are locked only for the last few entries.
+      await this.db.transaction().execute(async (trx) => {
+        if (!(await projectionsStore.lock(trx, name, { skipLocked: true }))) return;
+        for (const t of p.tables) await projectionsStore.completeShadowIndexes(trx, t);
+      });
+    }
     return (await this.swap(p)) ? 'done' : 'locked';
   }
 
@@ -393,6 +401,7 @@ export class Projector {
           await projectionsStore.advanceRebuild(trx, p.name, cursor!, done.applied);
           if (page.entries.length < limit) break;
         }
+        if (p.deferIndexes) for (const t of p.tables) await projectionsStore.completeShadowIndexes(trx, t);
         for (const t of p.tables) await projectionsStore.swap(trx, t);
         await projectionsStore.finishRebuild(trx, p.name, p.mode === 'async' ? cursor : undefined);
       });
