@@ -14,6 +14,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   linkage: () => import('./linkage.bench.js'),
   projections: () => import('./projections.bench.js'),
   schemas: () => import('./schemas.bench.js'),
+  registrations: () => import('./registrations.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

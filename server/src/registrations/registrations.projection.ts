@@ -67,7 +67,7 @@ export const registrationsProjection = {
   consumes: { typePrefixes: [ENTRY_PREFIX] },
   mode: 'inline' as const,
   tables: ['registrations'],
-  batchSize: 1000,
+  batchSize: 5000,
   /** Folds a batch of entries (in ledger order) into the table named by `tables.registrations`. */
   async apply(trx: Kysely<Database>, entries: LedgerEntryLike[], tables: Readonly<Record<string, string>>): Promise<void> {
     const table = tables.registrations ?? 'registrations';
@@ -82,13 +82,17 @@ export const registrationsProjection = {
     if (!byId.size) return;
     const rows = (await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM ${sql.table(table)} WHERE id = ANY(${[...byId.keys()]}::uuid[])`.execute(trx)).rows;
     const current = new Map(rows.map((r) => [r.id, rowToState(r)]));
+    const out: RegState[] = [];
     for (const [id, list] of byId) {
       // Stream order: a stream's entries may sit in another ledger order only when a writer's
       // transaction wrote before appending (docs/architecture.md).
       list.sort((a, b) => (a.streamSeq ?? 0) - (b.streamSeq ?? 0));
       let s = current.get(id) ?? null;
       for (const e of list) s = apply(s, toFoldEntry(e));
-      if (s) await writeState(trx, s, table);
+      if (s) out.push(s);
     }
+    // One registration (a writer's transaction): one plain upsert; a batch (a rebuild): one statement.
+    if (out.length === 1) await writeState(trx, out[0]!, table);
+    else await registrationsStore.upsertMany(trx, out.map((s) => ({ s, flags: allFlags(s) })), table);
   },
 };
