@@ -5,6 +5,8 @@ export interface HealthResponse {
   status: 'ok' | string;
   database: { ok: boolean; latencyMs: number };
   version: string;
+  /** Where each projection of the ledger stands (see ProjectionsApi for the errors, admins only). */
+  projections?: { name: string; mode: 'inline' | 'async'; behind: number; secondsBehind: number; failingEntry: string | null; rebuilding: boolean }[];
 }
 
 export interface SetupStatus {
