@@ -46,6 +46,8 @@ export class Projector {
   /** Rebuilds this node is driving (so two calls do not drive the same one twice here). */
   private readonly driving = new Map<string, Promise<void>>();
   private readonly onAppend = () => this.wake();
+  /** Set when the process stops: rebuilds driven here pause between steps (any node resumes them). */
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -97,6 +99,7 @@ export class Projector {
   /** Starts applying async projections and driving rebuilds on this node; a version change starts a rebuild. */
   async start(): Promise<void> {
     if (this.running) return;
+    this.stopped = false;
     await this.ensure();
     for (const row of await projectionsStore.all(this.db)) {
       const p = this.projections.get(row.name);
@@ -112,6 +115,7 @@ export class Projector {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     this.ledger.appended.off('append', this.onAppend);
     this.wake();
     await this.loop;
@@ -320,6 +324,7 @@ export class Projector {
     const run = (async () => {
       try {
         for (let idle = 0; ; ) {
+          if (this.stopped) return;
           const step = await this.rebuildStep(name);
           if (step === 'done' || step === 'idle' || step === 'failing') return;
           if (step === 'busy' || step === 'locked') {
