@@ -74,7 +74,12 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const uploads = new UploadsService(deps.db, deps.pool, blobs, datasets, { ...deps.config, uploadDir }, deps.log);
   registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
   // The view sandbox starts on first use (see ViewsService.warmUp) and stops when the app closes.
-  const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, { pythonWorkers: 1 });
+  const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, {
+    pythonWorkers: 1,
+    pythonMaxRuns: deps.config.viewsPythonMaxRuns,
+    pythonMemoryMb: deps.config.viewsPythonMemoryMb,
+    maxQueued: deps.config.viewsMaxQueued,
+  });
   const registrations = new RegistrationsService(deps.db, ledger, blobs, clock, deps.config.secret, deps.log);
   projector.register(registrationsProjection);
   return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, projector, projections, registrations };

@@ -92,6 +92,11 @@ export function loadConfig(env: Env = process.env) {
     uploadDir: env.CAIRN_UPLOAD_DIR ? path.resolve(env.CAIRN_UPLOAD_DIR) : undefined,
     /** Unreferenced blobs are deleted after this many seconds of being unreferenced. */
     blobGcGraceSeconds: int(env, 'CAIRN_BLOB_GC_GRACE_SECONDS', 86_400, 0, 365 * 86_400),
+    /** Python view runs at once, and the memory they may reserve together in MiB (docs/views.md). */
+    viewsPythonMaxRuns: int(env, 'CAIRN_VIEWS_PYTHON_MAX_RUNS', 2, 1, 256),
+    viewsPythonMemoryMb: int(env, 'CAIRN_VIEWS_PYTHON_MEMORY_MB', 1536, 256, 1_048_576),
+    /** View runs of each runtime that may wait for their turn before 503 sandbox_busy. */
+    viewsMaxQueued: int(env, 'CAIRN_VIEWS_MAX_QUEUED', 16, 0, 10_000),
     /** Enables the BIDS validator plugin (needs `bids-validator` 1.x installed, see docs/datasets.md). */
     bidsValidator: bool(env, 'CAIRN_BIDS_VALIDATOR', false),
   };
