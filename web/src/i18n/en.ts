@@ -2,6 +2,7 @@ import datasetsEn from './datasets.en.js';
 import datahubEn from './datahub.en.js';
 import viewsEn from './views.en.js';
 import registrationsEn from './registrations.en.js';
+import locationsEn from './locations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
@@ -174,6 +175,7 @@ const en = {
   datasets: datasetsEn,
   views: viewsEn,
   registrations: registrationsEn,
+  locations: locationsEn,
   controlCentre: controlCentreEn,
   errors: {
     ...registrationsEn.errors,

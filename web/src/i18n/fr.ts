@@ -3,6 +3,7 @@ import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
 import viewsFr from './views.fr.js';
 import registrationsFr from './registrations.fr.js';
+import locationsFr from './locations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
 
 const fr: Messages = {
@@ -175,6 +176,7 @@ const fr: Messages = {
   datasets: datasetsFr,
   views: viewsFr,
   registrations: registrationsFr,
+  locations: locationsFr,
   controlCentre: controlCentreFr,
   errors: {
     ...registrationsFr.errors,

@@ -31,6 +31,7 @@ export const ccPath = {
   types: '/control-centre/event-types',
   // Type names hold a "/", which stays a path separator (the route is a splat).
   type: (name: string) => `/control-centre/event-types/${name.split('/').map(encodeURIComponent).join('/')}`,
+  locations: '/control-centre/locations',
   events: (query?: Record<string, string>) => `/control-centre/events${query && Object.keys(query).length ? `?${new URLSearchParams(query)}` : ''}`,
 };
 
@@ -67,6 +68,7 @@ export function ControlCentreLayout({ children }: { children: ReactNode }) {
     { to: ccPath.requests, label: t('controlCentre.tabs.requests'), show: manage, end: false, badge: true },
     { to: ccPath.types, label: t('controlCentre.tabs.eventTypes'), show: true, end: false, badge: false },
     { to: ccPath.events(), label: t('controlCentre.tabs.events'), show: can('events:read'), end: false, badge: false },
+    { to: ccPath.locations, label: t('locations.tab'), show: can('workspaces:manage'), end: false, badge: false },
   ];
   const value = useMemo(() => ({ count, refresh }), [count, refresh]);
   return (

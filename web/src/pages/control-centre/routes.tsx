@@ -6,6 +6,7 @@ import { AppPage } from './AppPage.js';
 import { RequestsPage } from './RequestsPage.js';
 import { EventTypePage, EventTypesPage } from './EventTypesPage.js';
 import { EventsPage } from './EventsPage.js';
+import { LocationsPage } from './LocationsPage.js';
 
 /** The Control Centre's pages (apps and typed events), registered in web/src/routes.tsx. */
 export const controlCentreRoutes: AppRoute[] = [
@@ -18,4 +19,5 @@ export const controlCentreRoutes: AppRoute[] = [
   // Type names contain "/": the rest of the path is the name.
   { path: '/control-centre/event-types/*', element: <EventTypePage />, requires: 'events:read' },
   { path: '/control-centre/events', element: <EventsPage />, requires: 'events:read' },
+  { path: '/control-centre/locations', element: <LocationsPage />, requires: 'workspaces:manage' },
 ];

@@ -1,0 +1,47 @@
+import type { LocationsStrings } from './locations.en.js';
+
+/** Chaînes du sélecteur de lieux et de l'import des lieux. */
+const locationsFr: LocationsStrings = {
+  tab: 'Lieux',
+  picker: {
+    placeholder: 'Saisissez un nom de lieu…',
+    searching: 'Recherche…',
+    none: 'Aucun lieu ne correspond à « {{q}} »',
+    clear: 'Effacer',
+    results_one: '{{count}} lieu trouvé ; choisissez avec les flèches haut et bas',
+    results_other: '{{count}} lieux trouvés ; choisissez avec les flèches haut et bas',
+    kind: { area: 'Zone', office: 'Bureau' },
+    failed: 'La recherche a échoué. Saisissez de nouveau pour réessayer.',
+  },
+  import: {
+    title: 'Lieux',
+    intro: "La hiérarchie administrative (pays → province → district → bureau) est un arbre de lieux. Importez-la depuis un fichier CSV avec les colonnes id, name, parentId et type (area ou office). Un nouvel import met à jour les noms, les types et la place dans l'arbre ; rien n'est supprimé.",
+    section: 'Importer depuis un fichier',
+    file: 'Fichier CSV',
+    fileHint: 'Les parents peuvent venir après leurs enfants. Les autres colonnes sont ignorées.',
+    check: 'Vérifier sans importer',
+    run: 'Importer',
+    uploading: 'Envoi : {{percent}} %',
+    processing: 'Vérification de chaque ligne et écriture…',
+    done: '{{rows}} lieux importés.',
+    checked: 'Les {{rows}} lignes sont valides. Rien n’a été écrit.',
+    summary: "Résumé de l'import",
+    rows: 'Lignes',
+    created: 'Créés',
+    updated: 'Renommés ou retypés',
+    moved: 'Déplacés',
+    unchanged: 'Inchangés',
+    ignored: 'Colonnes ignorées : {{columns}}',
+    refused: "{{invalid}} lignes sur {{rows}} ont des erreurs. Rien n'a été importé : corrigez-les et réessayez.",
+    refusedFile: 'Le fichier a été refusé : {{message}}',
+    errorsTitle: 'Lignes en erreur',
+    more: '…et {{count}} autres erreurs.',
+    line: 'Ligne',
+    column: 'Colonne',
+    problem: 'Problème',
+    searchTitle: 'Trouver un lieu',
+    searchLabel: 'Lieu',
+    chosen: 'Choisi : {{label}}',
+  },
+};
+export default locationsFr;
