@@ -277,6 +277,23 @@ describe('async projections', () => {
     await appendTicks(services.ledger, 2, 'proj.async.tick', (i) => ({ i: 3000 + i }));
     await later.catchUp();
     expect(await count()).toEqual({ n: 62, d: 62 });
+
+    // A node starting with a new version of the fold rebuilds it, and its loop follows the ledger.
+    const v2 = new Projector(services.db, services.ledger, captureLog().log, { pollMs: 20 });
+    v2.register(make({ version: 2 }));
+    await v2.start();
+    try {
+      await appendTicks(services.ledger, 3, 'proj.async.tick', (i) => ({ i: 4000 + i }));
+      let st = (await v2.list()).find((p) => p.name === 'test.applied')!;
+      for (let i = 0; i < 400 && (st.version !== 2 || st.rebuild !== null || st.behind > 0); i++) {
+        await new Promise((r) => setTimeout(r, 25));
+        st = (await v2.list()).find((p) => p.name === 'test.applied')!;
+      }
+      expect(st).toMatchObject({ version: 2, rebuild: null, behind: 0, applied: 65 });
+    } finally {
+      await v2.stop();
+    }
+    expect(await count()).toEqual({ n: 65, d: 65 });
   });
 
   it('lists and rebuilds for admins only, with stable errors', async () => {
