@@ -203,6 +203,24 @@ export async function registrationsRoutes(root: FastifyInstance, { registrations
     schema: { tags: ['registrations'], summary: "A certificate's QR code: valid or not, the registration number and date, nothing more", params: Obj({ code: Type.String({ maxLength: 100 }) }), response: { 200: Obj({ valid: Type.Boolean(), registrationNumber: Type.Union([Type.String(), Type.Null()]), date: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses } },
   }, async (req) => registrations.verify(req.params.code));
 
+  // The page a certificate's QR code opens: a public, script-free page in English and French that
+  // says only whether the certificate is valid, its number and date (what /api/v1/verify answers).
+  app.get('/verify/:code', {
+    config: { access: 'public' },
+    schema: { hide: true, params: Obj({ code: Type.String({ maxLength: 100 }) }) },
+  }, async (req, reply) => {
+    const v = await registrations.verify(req.params.code);
+    const esc = (x: string) => x.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+    const body = v.valid
+      ? `<h1>Valid certificate · Certificat valide</h1><p>Registration number · Numéro d’enregistrement: <strong>${esc(v.registrationNumber ?? '')}</strong></p><p>Registered on · Enregistré le: <strong>${esc(v.date ?? '')}</strong></p>`
+      : '<h1>Not a valid certificate · Certificat non valide</h1><p>This code matches no registered record. · Ce code ne correspond à aucun acte enregistré.</p>';
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+      .header('cache-control', 'no-store')
+      .send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Certificate verification · Vérification</title><style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;line-height:1.5}h1{font-size:1.4rem;color:${v.valid ? '#17603a' : '#a11'}}</style></head><body>${body}</body></html>`);
+  });
+
   // Raw bodies: documents are bytes, and a callback's signature covers its exact text.
   await app.register(async (raw) => {
     const r = raw.withTypeProvider<TypeBoxTypeProvider>();

@@ -20,7 +20,7 @@ import type {
   WorkqueueCounts,
 } from '@cairn/sdk';
 import { CORE_ACTIONS, UNASSIGNED_ACTIONS, WORKQUEUES } from '@cairn/sdk';
-import { evaluate, ExpressionError, nestAnswers, truthy, validateRegistrationData, type RegistrationDataResult } from '@cairn/sdk/instruments';
+import { evaluate, ExpressionError, localise, nestAnswers, truthy, validateRegistrationData, type RegistrationDataResult } from '@cairn/sdk/instruments';
 import type { Database } from '../database/database.js';
 import type { Db } from '../database/database.js';
 import { REGISTRATION_ROLE_RIGHTS, actorRef, isRegistrationRole, registrationRoleMay, requireScope, requireUser, systemContext, type AuthContext, type RegistrationRole } from '../kernel/access.js';
@@ -30,6 +30,7 @@ import { AppError, fail } from '../kernel/errors.js';
 import { isUuid, newId } from '../kernel/ids.js';
 import type { Logger } from '../kernel/logger.js';
 import type { BlobStore } from '../blobs/blobs.store.js';
+import { renderCertificatePdf } from '../certificates/index.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { ledgerStore } from '../ledger/ledger.store.js';
 import { ENTRY_PREFIX, READ_ACTION, allFlags, apply, entryType, fold, refusal, type EntryData, type RegState } from './registrations.fold.js';
@@ -68,9 +69,6 @@ export type DuplicateChecker = (
   when: 'declare' | 'register',
 ) => Promise<{ matches: string[]; details?: Record<string, JsonValue> }>;
 
-/** Rendering of certificates, provided by server/src/certificates/ once it exists. */
-export type CertificateRenderer = (input: { svg: string; data: Record<string, unknown>; qrText: string }) => Promise<Buffer>;
-
 class Replayed extends Error {
   constructor(readonly entryId: string) {
     super('replayed');
@@ -79,7 +77,6 @@ class Replayed extends Error {
 
 export class RegistrationsService {
   readonly duplicateCheckers: DuplicateChecker[] = [];
-  certificateRenderer: CertificateRenderer | undefined;
   private readonly box: SecretBox;
   private readonly verifyKey: Uint8Array;
   private readonly typeCache = new Map<string, RegistrationTypeDocument>();
@@ -826,13 +823,12 @@ export class RegistrationsService {
     const { document: doc } = await this.typeDocument(s.type, s.typeVersion);
     const t = template ? doc.certificates?.find((x) => x.id === template) : doc.certificates?.[0];
     if (!t) throw fail('not_found', template ? `No certificate template "${template}" in this type` : 'This type has no certificate template');
-    if (!this.certificateRenderer) throw fail('unavailable', 'Certificate rendering is not available on this server');
     const place = s.eventLocationId ? (await store.workspace(this.db, s.eventLocationId))?.name ?? '' : '';
-    const qrText = `${baseUrl.replace(/\/$/, '')}/verify/${this.verificationCode(s.id)}`;
-    return this.certificateRenderer({
-      svg: t.svg,
+    return renderCertificatePdf({
+      svgTemplate: t.svg,
       data: { data: s.data, derived: s.derived, registrationNumber: s.registrationNumber, trackingId: s.trackingId, registeredOn: s.registeredAt?.toISOString().slice(0, 10) ?? '', eventLocation: place, type: s.type },
-      qrText,
+      qrUrl: `${baseUrl.replace(/\/$/, '')}/verify/${this.verificationCode(s.id)}`,
+      title: `${localise(t.label, 'en')} ${s.registrationNumber}`,
     });
   }
 }

@@ -1,4 +1,5 @@
 import type { RegistrationTypeDocument } from '@cairn/sdk';
+import { defaultCertificateTemplate } from '../certificates/index.js';
 
 /**
  * The types Cairn ships. Their field ids are a contract other programs rely on (issue 12);
@@ -19,16 +20,6 @@ const DOCUMENT_TYPES = [
 ];
 /** Late: the event is more than a year before the declaration. */
 const LATE = { id: 'late-registration', label: t('Late registration', 'Enregistrement tardif'), when: { '>': [{ var: 'daysSinceEvent' }, 365] } };
-
-const CERTIFICATE = (title: { en: string; fr: string }, lines: string) => `<svg xmlns="http://www.w3.org/2000/svg" width="595" height="842" viewBox="0 0 595 842">
-  <rect x="20" y="20" width="555" height="802" fill="none" stroke="#1f3b5c" stroke-width="3"/>
-  <text x="297" y="90" font-size="26" text-anchor="middle" font-family="Helvetica">${title.en}</text>
-  <text x="297" y="120" font-size="16" text-anchor="middle" font-family="Helvetica">${title.fr}</text>
-  <text x="60" y="180" font-size="14" font-family="Helvetica">Registration number / Numéro : {{registrationNumber}}</text>
-${lines}
-  <text x="60" y="700" font-size="12" font-family="Helvetica">Registered on / Enregistré le : {{registeredOn}}</text>
-  <image x="440" y="660" width="110" height="110" href="{{qrCode}}"/>
-</svg>`;
 
 export const BIRTH: RegistrationTypeDocument = {
   id: 'birth',
@@ -95,13 +86,7 @@ export const BIRTH: RegistrationTypeDocument = {
     {
       id: 'birth-certificate',
       label: t('Birth certificate', 'Acte de naissance'),
-      svg: CERTIFICATE(
-        t('Birth certificate', 'Acte de naissance'),
-        `  <text x="60" y="230" font-size="14" font-family="Helvetica">Child / Enfant : {{data.[child.firstName]}} {{data.[child.lastName]}}</text>
-  <text x="60" y="260" font-size="14" font-family="Helvetica">Born on / Né(e) le : {{data.[child.dob]}}</text>
-  <text x="60" y="290" font-size="14" font-family="Helvetica">Place / Lieu : {{eventLocation}}</text>
-  <text x="60" y="320" font-size="14" font-family="Helvetica">Mother / Mère : {{data.[mother.firstName]}} {{data.[mother.lastName]}}</text>`,
-      ),
+      svg: defaultCertificateTemplate('birth'),
     },
   ],
 };
@@ -150,12 +135,7 @@ export const DEATH: RegistrationTypeDocument = {
     {
       id: 'death-certificate',
       label: t('Death certificate', 'Acte de décès'),
-      svg: CERTIFICATE(
-        t('Death certificate', 'Acte de décès'),
-        `  <text x="60" y="230" font-size="14" font-family="Helvetica">Deceased / Défunt : {{data.[deceased.firstName]}} {{data.[deceased.lastName]}}</text>
-  <text x="60" y="260" font-size="14" font-family="Helvetica">Died on / Décédé(e) le : {{data.[deceased.dateOfDeath]}}</text>
-  <text x="60" y="290" font-size="14" font-family="Helvetica">Place / Lieu : {{eventLocation}}</text>`,
-      ),
+      svg: defaultCertificateTemplate('death'),
     },
   ],
 };

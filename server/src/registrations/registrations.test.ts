@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
@@ -97,10 +101,10 @@ describe('registration types', () => {
     const bad = { ...BIRTH, id: 'marriage', eventDateField: 'mother.firstName' };
     const e = await expectError(admin.registrationTypes.put('marriage', bad), 422, 'invalid_registration_type');
     expect(JSON.stringify(e.details)).toContain('/eventDateField');
-    const script = { ...BIRTH, id: 'marriage', certificates: [{ id: 'c', label: { en: 'C', fr: 'C' }, svg: '<svg><script>alert(1)</script></svg>' }] };
+    const script = { ...BIRTH, id: 'marriage', certificates: [{ id: 'c', label: { en: 'C', fr: 'C' }, svg: '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>' }] };
     const e2 = await expectError(admin.registrationTypes.put('marriage', script), 422, 'invalid_registration_type');
     expect(JSON.stringify(e2.details)).toContain('/certificates/0/svg');
-    const external = { ...BIRTH, id: 'marriage', certificates: [{ id: 'c', label: { en: 'C', fr: 'C' }, svg: '<svg><image href="https://evil.example/x.png"/></svg>' }] };
+    const external = { ...BIRTH, id: 'marriage', certificates: [{ id: 'c', label: { en: 'C', fr: 'C' }, svg: '<svg xmlns="http://www.w3.org/2000/svg"><image href="https://evil.example/x.png"/></svg>' }] };
     await expectError(admin.registrationTypes.put('marriage', external), 422, 'invalid_registration_type');
     const unknownKind = { ...BIRTH, id: 'marriage', form: { pages: [{ id: 'a', title: 'A', fields: [{ kind: 'hologram', name: 'x.y', label: 'X' }] }] } };
     await expectError(admin.registrationTypes.put('marriage', unknownKind as never), 422, 'invalid_registration_type');
@@ -461,6 +465,25 @@ describe('certificates and verification', () => {
     expect(v).toEqual({ valid: true, registrationNumber: reg.registration.registrationNumber, date: today() });
     expect(await admin.registrations.verify(`${r.id}.AAAAAAAAAAAAAAAAAAAAAA`)).toEqual({ valid: false, registrationNumber: null, date: null });
     expect(await admin.registrations.verify('anything')).toEqual({ valid: false, registrationNumber: null, date: null });
+    // The certificate: a PDF whose text is selectable, with the record's number and names.
+    const pdf = await fetch(users.registrar.registrations.certificateUrl(r.id), { headers: { authorization: `Bearer ${users.registrar.http.getToken()}` } });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    const file = path.join(os.tmpdir(), `cert-${r.id}.pdf`);
+    fs.writeFileSync(file, Buffer.from(await pdf.arrayBuffer()));
+    const text = execFileSync('pdftotext', [file, '-'], { encoding: 'utf8' });
+    fs.rmSync(file);
+    expect(text).toContain(reg.registration.registrationNumber!);
+    expect(text).toContain('Awa');
+    // The page the QR opens says only valid or not, the number and the date.
+    const page = await (await fetch(`${server.url}/verify/${code}`)).text();
+    expect(page).toContain('Valid certificate');
+    expect(page).toContain(reg.registration.registrationNumber!);
+    expect(page).not.toContain('Diallo');
+    expect(await (await fetch(`${server.url}/verify/nope`)).text()).toContain('Not a valid certificate');
+    await expectError(fetch(users.other.registrations.certificateUrl(r.id), { headers: { authorization: `Bearer ${users.other.http.getToken()}` } }).then(async (res) => {
+      if (!res.ok) throw new CairnError(res.status, ((await res.json()) as { error: { code: string } }).error.code, '');
+    }), 404, 'not_found');
     const unregistered = await declared();
     await expectError(fetch(users.registrar.registrations.certificateUrl(unregistered.id), { headers: { authorization: `Bearer ${users.registrar.http.getToken()}` } }).then(async (res) => {
       if (!res.ok) throw new CairnError(res.status, ((await res.json()) as { error: { code: string } }).error.code, '');
