@@ -15,6 +15,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   projections: () => import('./projections.bench.js'),
   schemas: () => import('./schemas.bench.js'),
   registrations: () => import('./registrations.bench.js'),
+  locations: () => import('./locations.bench.js'),
 };
 
 const wanted = process.argv.slice(2);
