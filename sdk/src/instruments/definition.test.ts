@@ -216,7 +216,7 @@ describe('validateDefinition references and expressions', () => {
         bad3: { kind: 'ref', label: 'x', field: 'g.z' },
         bad4: { kind: 'ref', label: 'x', field: 'm' },
         bad5: { kind: 'computed', label: 'x', expression: { '+': [{ var: '$measures.later' }, 1] } },
-        later: { kind: 'computed', label: 'x', expression: { '+': [{ var: '$measures.ok1' }, { var: 'nothing' }] } },
+        later: { kind: 'computed', label: 'x', expression: { '+': [{ var: '$measures.ok1' }, { var: 'nothing' }, { var: '$measures.bad5' }] } },
         'bad name': { kind: 'sum', label: 'x' },
         bad6: { kind: 'computed', label: 'x' },
       },
@@ -229,8 +229,20 @@ describe('validateDefinition references and expressions', () => {
       { pointer: '/measures/bad name', message: 'a measure name must be an identifier (a letter, then letters, digits or _)' },
       { pointer: '/measures/bad name/kind', message: 'a measure must have "kind": "ref" or "computed"' },
       { pointer: '/measures/bad6', message: 'missing property "expression"' },
-      { pointer: '/measures/bad5/expression/+/0/var', message: '"$measures.later" is declared after this expression; expressions may only use what comes before them' },
+      { pointer: '/measures/bad5/expression/+/0/var', message: '"$measures.later" reads this measure in turn (directly or through other measures); measures may not depend on each other in a cycle' },
       { pointer: '/measures/later/expression/+/1/var', message: 'unknown variable "nothing"' },
+      { pointer: '/measures/later/expression/+/2/var', message: '"$measures.bad5" reads this measure in turn (directly or through other measures); measures may not depend on each other in a cycle' },
+    ]);
+  });
+
+  it('lets a measure read any measure that does not read it, whatever the key order (jsonb sorts keys shortest first)', () => {
+    const sum = { kind: 'computed', label: 'S', expression: { '+': [{ var: 't' }, 1] } };
+    const hi = { kind: 'computed', label: 'H', expression: { '>': [{ var: '$measures.longerSum' }, 1] } };
+    // The author's order, and the order PostgreSQL gives back.
+    expect(validateDefinition(form([{ kind: 'number', name: 't', label: 'T' }], { measures: { longerSum: sum, hi } }))).toMatchObject({ ok: true });
+    expect(validateDefinition(form([{ kind: 'number', name: 't', label: 'T' }], { measures: { hi, longerSum: sum } }))).toMatchObject({ ok: true });
+    expect(errors(form([{ kind: 'number', name: 't', label: 'T' }], { measures: { hi: { ...hi, expression: { var: '$measures.hi' } } } }))).toEqual([
+      { pointer: '/measures/hi/expression/var', message: '"$measures.hi" reads this measure in turn (directly or through other measures); measures may not depend on each other in a cycle' },
     ]);
   });
 

@@ -15,6 +15,7 @@ import type {
 } from './instrument.types.js';
 import { LIMITS, hasOwn, isPlainObject, pointerOf } from './limits.js';
 import { PatternError, compilePattern } from './pattern.engine.js';
+import { measureOrder } from './measures.order.js';
 
 export interface ValidateDefinitionOptions {
   /**
@@ -68,7 +69,7 @@ class Checker {
   fieldCount = 0;
   /** Top-level fields in document order. */
   readonly declared: Declared[] = [];
-  private readonly expressions: Array<{ expr: unknown; ptr: string; scope: () => Shape; later: string[] }> = [];
+  private readonly expressions: Array<{ expr: unknown; ptr: string; scope: () => Shape; later: string[]; laterMessage?: (path: string) => string }> = [];
 
   error(pointer: string, message: string): void {
     if (this.errors.length < LIMITS.errors) this.errors.push({ pointer, message });
@@ -180,19 +181,19 @@ class Checker {
   }
 
   /** Expressions are checked after the whole form is read, so messages can tell "later" from "unknown". */
-  expression(expr: unknown, ptr: string, scope: () => Shape, later: string[]): void {
-    this.expressions.push({ expr, ptr, scope, later });
+  expression(expr: unknown, ptr: string, scope: () => Shape, later: string[], laterMessage?: (path: string) => string): void {
+    this.expressions.push({ expr, ptr, scope, later, laterMessage });
   }
 
   checkExpressions(): void {
-    for (const { expr, ptr, scope, later } of this.expressions) {
+    for (const { expr, ptr, scope, later, laterMessage } of this.expressions) {
       const errs: DefinitionError[] = [];
       checkExpression(expr, scope(), ptr, errs);
       for (const e of errs) {
         const m = /^unknown variable "([^"]*)"/.exec(e.message);
         const path = m?.[1];
         if (path !== undefined && later.some((l) => path === l || path.startsWith(`${l}.`))) {
-          this.error(e.pointer, `"${path}" is declared after this expression; expressions may only use what comes before them`);
+          this.error(e.pointer, laterMessage ? laterMessage(path) : `"${path}" is declared after this expression; expressions may only use what comes before them`);
         } else this.error(e.pointer, e.message);
       }
     }
@@ -599,10 +600,11 @@ function checkMeasures(c: Checker, v: unknown): void {
     c.error('/measures', `at most ${LIMITS.measures} measures`);
     return;
   }
-  const earlier: Record<string, Shape> = {};
-  const all = Object.keys(v);
+  // Measures see the measures computed before them, in the order of what they read (jsonb keeps
+  // keys shortest first, so the written order does not survive storage); see measures.order.ts.
+  const { order, cyclic } = measureOrder(v);
   const fieldsScope = () => c.scopeOf(c.declared.length);
-  entries.forEach(([name, m], i) => {
+  entries.forEach(([name, m]) => {
     const ptr = pointerOf('/measures', name);
     if (!IDENT_RE.test(name) || name.length > 64) c.error(ptr, 'a measure name must be an identifier (a letter, then letters, digits or _)');
     if (!isPlainObject(m) || (m.kind !== 'ref' && m.kind !== 'computed')) {
@@ -629,17 +631,19 @@ function checkMeasures(c: Checker, v: unknown): void {
     } else {
       c.object(m, ptr, ['kind', 'label', 'expression'], ['label', 'expression']);
       if (hasOwn(m, 'expression')) {
-        const seen = { ...earlier };
+        const k = order.indexOf(name);
+        const seen: Record<string, Shape> = {};
+        for (const n of k >= 0 ? order.slice(0, k) : order) seen[n] = VALUE;
         c.expression(
           m.expression,
           pointerOf(ptr, 'expression'),
           () => recordShape({ ...fieldsScope(), $measures: recordShape(seen) }),
-          all.slice(i).map((n) => `$measures.${n}`),
+          [...(k >= 0 ? order.slice(k) : []), ...cyclic].map((n) => `$measures.${n}`),
+          k >= 0 ? undefined : (path) => `"${path}" reads this measure in turn (directly or through other measures); measures may not depend on each other in a cycle`,
         );
       }
     }
     if (hasOwn(m, 'label')) c.localised(m.label, pointerOf(ptr, 'label'));
-    earlier[name] = VALUE;
   });
 }
 

@@ -292,6 +292,18 @@ describe('measures', () => {
     expect(ok(d, { g: { a: 1, b: 0 }, n: 4 }).measures).toEqual({ sum: 1, band: 'low', n: 4, b: 0, ratio: 0.25 });
   });
 
+  it('computes a measure that reads another whatever the key order (jsonb gives keys back shortest first)', () => {
+    const measures = {
+      longerSum: { kind: 'computed', label: 'S', expression: { '+': [{ var: 'n' }, 1] } },
+      hi: { kind: 'computed', label: 'H', expression: { '>': [{ var: '$measures.longerSum' }, 1] } },
+    } as const;
+    const written = def([{ kind: 'number', name: 'n', label: 'N' }], { measures });
+    const stored = def([{ kind: 'number', name: 'n', label: 'N' }], { measures: { hi: measures.hi, longerSum: measures.longerSum } });
+    expect(ok(written, { n: 4 }).measures).toEqual({ longerSum: 5, hi: true });
+    expect(ok(stored, { n: 4 }).measures).toEqual({ hi: true, longerSum: 5 });
+    expect(Object.keys(ok(stored, { n: 4 }).measures)).toEqual(['hi', 'longerSum']);
+  });
+
   it('computeMeasures works on stored data directly', () => {
     expect(computeMeasures(KITCHEN_SINK_FORM, { grid: { a: 1, b: 1, c: 1 }, age: 3 })).toMatchObject({ gridTotal: 3, gridHigh: false, ageRef: 3, kidsAtSchool: 0 });
   });

@@ -26,6 +26,7 @@ import type {
 } from './instrument.types.js';
 import { LIMITS, hasOwn, isPlainObject, pointerOf } from './limits.js';
 import { PatternError, matchesPattern } from './pattern.engine.js';
+import { measureOrder } from './measures.order.js';
 
 export interface SubmissionOptions {
   /** The date `today` means in date bounds, `YYYY-MM-DD`. Defaults to the current UTC date. */
@@ -307,8 +308,12 @@ export function visibleFields(def: InstrumentDefinition, answers: unknown, optio
  * not a single value, or whose evaluation runs out of budget is null rather than a wrong number.
  */
 export function computeMeasures(def: FormInstrument, data: Record<string, JsonValue>): Record<string, MeasureValue> {
+  const measures = def.measures ?? {};
   const out: Record<string, MeasureValue> = {};
-  for (const [name, m] of Object.entries(def.measures ?? {})) {
+  // In the order of what each reads, not key order (jsonb reorders keys); see measures.order.ts.
+  const { order, cyclic } = measureOrder(measures);
+  for (const name of order) {
+    const m = measures[name]!;
     let value: JsonValue = null;
     if (m.kind === 'ref') {
       const [top, item] = m.field.split('.');
@@ -324,7 +329,9 @@ export function computeMeasures(def: FormInstrument, data: Record<string, JsonVa
     }
     out[name] = value === null || typeof value === 'object' ? null : value;
   }
-  return out;
+  for (const name of cyclic) out[name] = null;
+  // Answered in the definition's key order, whatever the order of computation.
+  return Object.fromEntries(Object.keys(measures).map((n) => [n, out[n] ?? null]));
 }
 
 /**
