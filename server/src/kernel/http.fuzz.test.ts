@@ -22,7 +22,7 @@ import type { App } from '../app.js';
  * `FUZZ_RUNS` changes how many requests go through inject (the socket pass sends a tenth).
  */
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const RUNS = Number(process.env.FUZZ_RUNS ?? 2400);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1500);
 const BODY_LIMIT = 262_144;
 
 let app: App;
@@ -201,7 +201,11 @@ async function overSocket(req: { method: string; url: string; headers: Record<st
       res.on('error', reject);
     });
     // A dropped connection is reported as status 0 (the caller decides whether that is acceptable).
-    r.on('error', (e: NodeJS.ErrnoException) => (/ECONNRESET|EPIPE|socket hang up/.test(`${e.code} ${e.message}`) ? resolve({ status: 0, headers: {}, body: '' }) : reject(e)));
+    // An answer the client cannot parse (two answers on one request, bytes after the end) is the server's fault: status -1.
+    r.on('error', (e: NodeJS.ErrnoException) =>
+      /ECONNRESET|EPIPE|socket hang up/.test(`${e.code} ${e.message}`) ? resolve({ status: 0, headers: {}, body: '' })
+      : /^HPE_/.test(e.code ?? '') ? resolve({ status: -1, headers: {}, body: `${e.code}: ${e.message}` })
+      : reject(e));
     r.setTimeout(30_000, () => r.destroy(new Error(`timeout: ${req.method} ${req.url}`)));
     if (req.payload !== undefined) r.write(req.payload);
     r.end();
@@ -267,7 +271,7 @@ describe('every operation of the OpenAPI document, fuzzed', () => {
     if (failures.length) console.log(report(failures, 'inject'));
     expect((await app.inject({ url: '/api/v1/health' })).statusCode).toBe(200);
     expect(failures.map((f) => f.key).filter((k, i, a) => a.indexOf(k) === i)).toEqual([]);
-  });
+  }, 300_000);
 
   it('over a real socket: the same properties, plus what only a socket can send', async () => {
     const sample = fc.sample(requestArb(ops, idPool(world)), { seed: SEED + 1, numRuns: Math.ceil(RUNS / 10) });
@@ -275,6 +279,16 @@ describe('every operation of the OpenAPI document, fuzzed', () => {
     let dropped = 0;
     for (const req of sample) {
       const r = await overSocket({ method: req.op.method, url: req.url, headers: req.headers, contentType: req.contentType, payload: req.payload }, { abortAfterHeaders: req.op.path.endsWith('/stream') });
+      // Node's client refuses bytes after a `Connection: close` answer; over a raw socket the same requests show one
+      // well-formed answer, so this is counted and printed, not failed.
+      if (r.status === -1 && r.body.startsWith('HPE_CLOSED_CONNECTION')) {
+        console.log(`note: client parse error after a complete answer: ${describeRequest(req.op.method, req.url, req.contentType, req.payload)}`);
+        continue;
+      }
+      if (r.status === -1) {
+        failures.push({ key: `malformed HTTP answer (${r.body.replace(/:.*/, '')}) at ${req.op.method} ${req.op.path}`, problem: r.body, request: `[${req.role}] ${describeRequest(req.op.method, req.url, req.contentType, req.payload)}`, answer: r.body });
+        continue;
+      }
       if (r.status === 0) {
         // Closing the connection on a body over the limit (after a 413 the client may not read) is fine; on anything else it is not.
         dropped++;
@@ -323,7 +337,40 @@ describe('every operation of the OpenAPI document, fuzzed', () => {
     console.log(`socket: ${sample.length} fuzzed requests (${dropped} over-limit bodies cut off), ${raws.length} raw requests, the live tail, ${tusCases.length} tus requests`);
     if (failures.length) console.log(report(failures, 'socket'));
     expect(failures.map((f) => f.key).filter((k, i, a) => a.indexOf(k) === i)).toEqual([]);
-  });
+  }, 300_000);
+
+  it('user-supplied formats and patterns cannot hold the server: the worst known inputs answer quickly', async () => {
+    // An app may register event types; these keywords backtracked for seconds to minutes on one value.
+    const cases: [JsonSchema, Record<string, string>[]][] = [
+      // Sized so that the backtracking engines took seconds, not hours: a regression fails here instead of hanging the run.
+      [{ type: 'string', format: 'url', maxLength: 5000 }, [{ v: 'http://' + 'a'.repeat(25) + '!' }]],
+      [{ type: 'string', pattern: '^[a-z]*[a-z]*[a-z]*b$', maxLength: 5000 }, [{ v: 'a'.repeat(1200) }]],
+      [{ type: 'string', pattern: '.*a.*a.*a.*b', maxLength: 5000 }, [{ v: 'a'.repeat(100) }]],
+    ];
+    const slow: string[] = [];
+    let registered = 0;
+    for (const [i, [property, values]] of cases.entries()) {
+      const type = `fuzz-redos-${i}-${SEED}.example/item`;
+      const reg = await app.inject({ method: 'POST', url: '/api/v1/event-types', headers: tokens.app, payload: { name: type, schema: { type: 'object', properties: { v: property } } } });
+      expect(reg.statusCode, reg.body).toBeLessThan(500);
+      if (reg.statusCode >= 400) continue; // the guard refusing such a schema is a protection too
+      registered++;
+      const grant = await app.inject({ method: 'POST', url: '/api/v1/apps/me/permission-requests', headers: tokens.app, payload: { eventType: type, create: true } });
+      if (grant.statusCode === 201) await app.inject({ method: 'POST', url: `/api/v1/permission-requests/${grant.json().id}/approve`, headers: tokens.admin });
+      for (const data of values) {
+        for (const headers of [tokens.app]) {
+          const t = performance.now();
+          const r = await app.inject({ method: 'POST', url: '/api/v1/events', headers, payload: { events: [{ type, data }] } });
+          const ms = performance.now() - t;
+          expect(r.statusCode, r.body).toBeLessThan(500);
+          // Far above any honest validation even on a loaded machine; the unfixed engines took 4.5 s to minutes here.
+          if (ms > 2000) slow.push(`${JSON.stringify(property)} with ${data.v!.slice(0, 20)}… (${data.v!.length} chars): ${Math.round(ms)} ms`);
+        }
+      }
+    }
+    console.log(`user-supplied keywords: ${registered} of ${cases.length} hostile schemas accepted at registration; ${slow.length} slow answers`);
+    expect(slow).toEqual([]);
+  }, 600_000);
 
   it('the live tail refuses bad cursors cleanly', async () => {
     for (const bad of ['zzz', 'A'.repeat(70), '%00']) {
