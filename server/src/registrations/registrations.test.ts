@@ -133,6 +133,7 @@ describe('registration types', () => {
           },
         ],
       },
+      actions: { validate: { allowedWhen: { '!=': [{ var: 'data.bride.lastName' }, 'Blocked'] } }, archive: { roles: ['local-registrar'] } },
       customActions: { escalate: { label: { en: 'Escalate', fr: 'Escalader' }, fields: [{ kind: 'text', name: 'note', label: { en: 'Note', fr: 'Note' }, required: true }], addsFlags: ['escalated'] } },
     };
     const v1 = await admin.registrationTypes.put('marriage', marriage);
@@ -151,6 +152,13 @@ describe('registration types', () => {
     const esc = await users.validator.registrations.action(r.id, 'escalate', { data: { note: 'Check the bride’s age' } });
     expect(esc.registration.flags).toContain('escalated');
     await expectError(users.validator.registrations.action(r.id, 'teleport'), 422, 'unknown_action');
+    // The type's own rules: a condition on validate (409) and archive narrowed to registrars (403).
+    const blocked = await users.agent.registrations.create({ type: 'marriage', action: 'declare', data: { ...data, 'bride.lastName': 'Blocked' } });
+    await users.validator.registrations.action(blocked.id, 'assign');
+    await expectError(users.validator.registrations.action(blocked.id, 'validate'), 409, 'action_not_allowed');
+    await expectError(users.validator.registrations.action(blocked.id, 'archive'), 403, 'forbidden');
+    await users.registrar.registrations.action(blocked.id, 'assign', { force: true });
+    expect((await users.registrar.registrations.action(blocked.id, 'archive')).registration.status).toBe('archived');
   });
 });
 
