@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/harness.js';
 import { compileLinear, LinearRegexError } from '../kernel/linear-regex.js';
 import { linearFormats } from './event-types.formats.js';
-import { compileType, cpuClockMs, ValidationBudgetExceeded } from './event-types.validator.js';
+import { compileType, ValidationBudgetExceeded } from './event-types.validator.js';
 
 /**
  * Issue 10, items 1 and 2: user-supplied schemas must validate in linear time. The worst inputs
@@ -163,8 +163,8 @@ describe('the linear engine keeps JSON Schema (ECMA-262) semantics', () => {
 
   it('gives up past its deadline, before the next pattern or format check', () => {
     const v = compileType('x.y/z', 1, { type: 'object', properties: { a: { type: 'string', pattern: '^a', maxLength: 9 }, u: { type: 'string', format: 'url' } } }, false);
-    expect(() => v.validate({ a: 'abc' }, cpuClockMs() - 1)).toThrow(ValidationBudgetExceeded);
-    expect(() => v.validate({ u: 'http://x.org' }, cpuClockMs() - 1)).toThrow(ValidationBudgetExceeded);
+    expect(() => v.validate({ a: 'abc' }, -1)).toThrow(ValidationBudgetExceeded);
+    expect(() => v.validate({ u: 'http://x.org' }, -1)).toThrow(ValidationBudgetExceeded);
     expect(v.validate({ a: 'abc' })).toBeNull();
     expect(new RegExp('(?=a)a').test('a')).toBe(true);
   });
