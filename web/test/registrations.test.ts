@@ -9,6 +9,9 @@ const PASSWORD = 'correct horse battery staple';
 /** A small country: one province, one district with an office and a hospital's ward. */
 const LOCATIONS = ['id,name,parentId,type', 'RW,Rwanda,,area', 'KG,Kigali,RW,area', 'GA,Gasabo,KG,area', 'GA-O1,Gasabo Civil Registry,GA,office', 'GA-H1,Kacyiru Hospital,GA,area'].join('\n') + '\n';
 
+/** A 1×1 PNG, the smallest real image. */
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+
 const PEOPLE = [
   { username: 'fiona', role: 'field-agent' },
   { username: 'remy', role: 'registration-agent' },
@@ -122,11 +125,30 @@ describe('civil registration, as the three roles work it', () => {
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('heading', { name: 'Informant and documents' }).waitFor();
     await page.getByLabel('Phone number').fill('+250 788 123 456');
+    // A photo of the hospital's notice, checked against the limits shown before it is sent.
+    await page.getByText('PNG, JPEG, PDF, at most 5.0 MB each, up to 5 files.').waitFor();
+    await page.getByLabel('Kind of document').selectOption('proof-of-birth');
+    await page.getByLabel('Supporting documents').setInputFiles({ name: 'notice.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await page.getByText('notice.txt is not one of PNG, JPEG, PDF.').waitFor();
+    await page.getByLabel('Supporting documents').setInputFiles({ name: 'birth-notice.png', mimeType: 'image/png', buffer: PNG });
+    await page.getByText('birth-notice.png').waitFor();
+    // The informant signs with a finger (a mouse here).
+    const pad = page.locator('canvas.signature-canvas');
+    await pad.scrollIntoViewIfNeeded();
+    const box = (await pad.boundingBox())!;
+    await page.mouse.move(box.x + 20, box.y + 40);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 120, box.y + 100, { steps: 8 });
+    await page.mouse.move(box.x + 220, box.y + 50, { steps: 8 });
+    await page.mouse.up();
+    await page.getByText('Signature saved.').waitFor();
     await page.getByRole('button', { name: 'Continue' }).click();
 
     await page.getByRole('heading', { name: 'Review' }).waitFor();
     await page.getByText('Everything needed to declare is there.').waitFor();
     await page.getByText('27 years old').waitFor();
+    await page.getByText(/^birth-notice\.png \(\d+ B\)$/).waitFor();
+    await page.getByText('Signed', { exact: true }).waitFor();
     await snap(page, 'registrations-02-review');
     await page.getByRole('button', { name: 'Declare', exact: true }).click();
     await page.getByText(/^Declared\. Tracking ID/).waitFor();
@@ -150,6 +172,12 @@ describe('civil registration, as the three roles work it', () => {
     await row.getByRole('link', { name: `Open ${trackingId}` }).click();
     await page.getByRole('heading', { name: /^Birth: Uwase/ }).waitFor();
     registrationPath = new URL(page.url()).pathname;
+    // The document and the signature are the files the field agent sent.
+    const doc = page.getByRole('link', { name: 'birth-notice.png' });
+    const fetched = await page.request.get(`${server.url}${await doc.getAttribute('href')}`);
+    expect(fetched.status()).toBe(200);
+    expect(Buffer.from(await fetched.body()).equals(PNG)).toBe(true);
+    await expect.poll(async () => page.getByRole('img', { name: "Signature: Informant's signature" }).evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).toBe(true);
     // What the agent may not do is listed with the reason.
     await page.getByText(/actions unavailable, and why/).click();
     await page.locator('[data-unavailable="register"]').waitFor();

@@ -120,7 +120,7 @@ const registrationsEn = {
     ageYears: 'Age in years',
     ageValue: '{{age}} years old',
     locationSearch: 'Type to search places',
-    address: { line1: 'Address', line2: 'Address (continued)', city: 'Town or village', postcode: 'Postcode', locationId: 'Area' },
+    address: { line1: 'Street and number', line2: 'More (building, landmark)', city: 'Town or village', postcode: 'Postcode', locationId: 'Area' },
     documentType: 'Kind of document',
     fileLimits_one: '{{types}}, at most {{max}}, one file.',
     fileLimits_other: '{{types}}, at most {{max}} each, up to {{count}} files.',

@@ -122,7 +122,7 @@ const registrationsFr: typeof registrationsEn = {
     ageYears: 'Âge en années',
     ageValue: '{{age}} ans',
     locationSearch: 'Tapez pour chercher un lieu',
-    address: { line1: 'Adresse', line2: "Complément d'adresse", city: 'Ville ou village', postcode: 'Code postal', locationId: 'Zone' },
+    address: { line1: 'Rue et numéro', line2: "Complément (bâtiment, repère)", city: 'Ville ou village', postcode: 'Code postal', locationId: 'Zone' },
     documentType: 'Type de pièce',
     fileLimits_one: '{{types}}, {{max}} au plus, un fichier.',
     fileLimits_other: "{{types}}, {{max}} au plus chacun, jusqu'à {{count}} fichiers.",

@@ -128,7 +128,7 @@ function SignatureInput({ id, value, onChange, disabled, label, services }: { id
     setState('saving');
     timer.current = setTimeout(async () => {
       try {
-        const blob = await (await fetch(dataUrl)).blob();
+        const blob = dataUrlToBlob(dataUrl);
         const up = await services.upload!(blob, 'image/png');
         try {
           localStorage.setItem(PREVIEW_KEY + up.documentId, dataUrl);
@@ -154,6 +154,16 @@ function SignatureInput({ id, value, onChange, disabled, label, services }: { id
       </p>
     </>
   );
+}
+
+/** Decoded here: fetching a data: URL is a connection the page's CSP (connect-src 'self') refuses. */
+function dataUrlToBlob(url: string): Blob {
+  const [head, body = ''] = url.split(',', 2);
+  const type = /^data:([^;,]+)/.exec(head ?? '')?.[1] ?? 'application/octet-stream';
+  const bin = atob(body);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return new Blob([bytes], { type });
 }
 
 /** A registration answer as text for the review page, the registration page and the history. */

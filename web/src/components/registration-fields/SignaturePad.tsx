@@ -43,7 +43,12 @@ export function SignaturePad({ id, value, onChange, disabled, label }: { id: str
   };
   const down = (e: React.PointerEvent<HTMLCanvasElement>) => {
     if (disabled) return;
-    e.currentTarget.setPointerCapture(e.pointerId);
+    try {
+      // Keeps the stroke when a finger slides past the edge; not every pointer can be captured.
+      e.currentTarget.setPointerCapture(e.pointerId);
+    } catch {
+      /* drawing works without it */
+    }
     drawing.current = true;
     const ctx = e.currentTarget.getContext('2d')!;
     const p = point(e);

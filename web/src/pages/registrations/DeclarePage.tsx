@@ -166,7 +166,7 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
 
   if (done) {
     return (
-      <div className="page narrow-wide">
+      <div className="page narrow-wide reg-page">
         <h1 ref={heading} tabIndex={-1}>
           {typeText(doc, doc.label, language)}
         </h1>
@@ -195,7 +195,7 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
 
   const steps = [...pages.map((p) => L(p.page.title)), t('registrations.declare.review')];
   return (
-    <div className="page narrow-wide">
+    <div className="page narrow-wide reg-page">
       <p>{target ? <Link to={`/registrations/${target.registration.id}`}>← {target.registration.trackingId}</Link> : <Link to="/registrations">← {t('registrations.backToQueues')}</Link>}</p>
       <h1 ref={heading} tabIndex={-1}>
         {target ? t('registrations.declare.updateTitle', { type: typeText(doc, doc.label, language), tracking: target.registration.trackingId }) : t('registrations.declare.title', { type: typeText(doc, doc.label, language) })}

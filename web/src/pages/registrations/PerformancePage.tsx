@@ -108,7 +108,7 @@ export function PerformancePage() {
   };
 
   return (
-    <div className="page">
+    <div className="page reg-page">
       <p>
         <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
       </p>

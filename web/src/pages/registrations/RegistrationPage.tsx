@@ -64,7 +64,7 @@ function RegistrationView({ reg, def, history, onChanged }: { reg: RegistrationD
   });
 
   return (
-    <div className="page">
+    <div className="page reg-page">
       <p>
         <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
       </p>

@@ -68,7 +68,7 @@ export function WorkqueuesPage() {
   };
 
   return (
-    <div className="page">
+    <div className="page reg-page">
       <div className="page-head">
         <div>
           <h1>{t('registrations.title')}</h1>
