@@ -398,7 +398,14 @@ describe('exports', () => {
     expect(all[2]!.measures).toMatchObject({ total: 2, severity: 'minimal' });
 
     const jsonLong = (await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&shape=long`, admin)).json() as Array<{ kind: string; name: string; value: string }>;
-    expect(jsonLong.filter((x) => x.kind === 'measure' && x.name === 'total')).toEqual([expect.objectContaining({ value: '2', subject: 'EXP-2' })]);
+    // Types survive into JSON (they were all strings once): numbers, booleans, arrays.
+    expect(jsonLong.filter((x) => x.kind === 'measure' && x.name === 'total')).toEqual([expect.objectContaining({ value: 2, subject: 'EXP-2' })]);
+    expect(jsonLong.filter((x) => x.kind === 'measure' && x.name === 'severity')).toEqual([expect.objectContaining({ value: 'minimal' })]);
+    const wideJson = (await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&shape=wide&instrument=sleep-diary`, admin)).json() as Record<string, unknown>[];
+    expect(wideJson[0]).toMatchObject({ edition: 1, hours: 7.25, woke: true, wakings: 2, aids: ['tea', 'mask'], 'feel.rested': 1, 'feel.alert': 0, 'measure:hours': 7.25, 'measure:short': false });
+    expect(wideJson[1]).toMatchObject({ hours: 5, woke: null, aids: null, 'measure:short': true });
+    const longOne = (await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&shape=long&instrument=sleep-diary`, admin)).json() as Array<{ name: string; value: unknown }>;
+    expect(longOne.slice(0, 9).map((x) => x.value)).toEqual([7.25, true, 2, 'He said "hi",\nthen left \\ 東京 🌙', ['tea', 'mask'], 1, 0, 7.25, false]);
 
     const one = (await inject('GET', `/api/v1/subjects/${subjectId}/exports?format=json`, admin)).json() as unknown[];
     expect(one).toHaveLength(2);
@@ -417,6 +424,10 @@ describe('exports', () => {
     expect(sheet.getRow(2).getCell(7).value).toBe(7.25);
     expect(sheet.getRow(2).getCell(8).value).toBe(true);
     expect(sheet.getRow(2).getCell(10).value).toBe('He said "hi",\nthen left \\ 東京 🌙');
+    // The record's date is a date cell, not text.
+    expect(sheet.getRow(1).getCell(4).value).toBe('date');
+    expect(sheet.getRow(2).getCell(4).value).toBeInstanceOf(Date);
+    expect((sheet.getRow(2).getCell(4).value as Date).toISOString()).toBe('2021-01-01T00:00:00.000Z');
   });
 
   it('refuses exports it cannot make, with 4xx', async () => {

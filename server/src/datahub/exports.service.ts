@@ -36,8 +36,22 @@ const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
 const ISO = `to_char(r.date AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
 const FIXED = ['record_id', 'subject', 'session_id', 'date', 'instrument', 'edition'];
 
-function columnSql(c: Column): string {
+/**
+ * One column's value: text for CSV/TSV/Excel (`->>`), or the stored jsonb for JSON (`->`), so a
+ * number stays a number, a boolean a boolean and a multiselect an array there.
+ */
+function columnSql(c: Column, json = false): string {
   const f = `r.data->${lit(c.field)}`;
+  if (json) {
+    switch (c.type) {
+      case 'likert':
+        return `${f}->${lit(c.item!)}`;
+      case 'measure':
+        return `r.measures->${lit(c.measure!)}`;
+      default:
+        return f;
+    }
+  }
   switch (c.type) {
     case 'likert':
       return `${f}->>${lit(c.item!)}`;
@@ -142,22 +156,23 @@ export class ExportsService {
     const columns = req.shape === 'wide' ? unionColumns(forms, true) : [];
     const base = `${[label, req.instrument, req.edition !== undefined ? `e${req.edition}` : undefined, req.shape].filter(Boolean).join('-')}`;
 
+    const json = req.format === 'json';
     let select: string;
     if (req.shape === 'wide') {
-      select = `SELECT ${fixed}${columns.map((c) => `, ${columnSql(c)} AS ${ident(c.header)}`).join('')} ${from} ${order}`;
+      select = `SELECT ${fixed}${columns.map((c) => `, ${columnSql(c, json)} AS ${ident(c.header)}`).join('')} ${from} ${order}`;
     } else if (forms.length) {
       // Long, one instrument: every column of the wide table (fields, then measures) as a row, in definition order.
       const cols = unionColumns(forms, true);
       const kinds = cols.map((c) => lit(c.type === 'measure' ? 'measure' : 'field')).join(',');
       const names = cols.map((c) => lit(c.header.startsWith('measure:') ? c.measure! : c.header)).join(',');
-      const values = `CASE v.i ${cols.map((c, i) => `WHEN ${i + 1} THEN ${columnSql(c)}`).join(' ')} END`;
+      const values = `CASE v.i ${cols.map((c, i) => `WHEN ${i + 1} THEN ${columnSql(c, json)}`).join(' ')} END`;
       select = `SELECT ${fixed}, v.kind, v.name, ${values} AS value ${from.replace('WHERE', `CROSS JOIN unnest(ARRAY[${kinds || "''"}]::text[], ARRAY[${names || "''"}]::text[]) WITH ORDINALITY AS v(kind, name, i) WHERE ${cols.length ? '' : 'false AND '}`)} ${order}, v.i`;
     } else {
       // Long, any instruments: top-level answers and measures as stored.
       const fixed0 = `r0.id AS record_id, r0.identifier AS subject, r0.session_id, ${ISO.replace('r.date', 'r0.date')} AS date, r0.instrument_name AS instrument, r0.instrument_edition AS edition`;
       select = `SELECT ${fixed0}, v.kind, v.name, v.value FROM (SELECT r.*, s.identifier ${from}) r0
-        CROSS JOIN LATERAL (SELECT 'field' AS kind, key AS name, CASE WHEN jsonb_typeof(value) IN ('object', 'array') THEN value::text ELSE value #>> '{}' END AS value, 1 AS o FROM jsonb_each(r0.data)
-                            UNION ALL SELECT 'measure', key, value #>> '{}', 2 FROM jsonb_each(r0.measures)) v
+        CROSS JOIN LATERAL (SELECT 'field' AS kind, key AS name, ${json ? 'value' : `CASE WHEN jsonb_typeof(value) IN ('object', 'array') THEN value::text ELSE value #>> '{}' END`} AS value, 1 AS o FROM jsonb_each(r0.data)
+                            UNION ALL SELECT 'measure', key, ${json ? 'value' : `value #>> '{}'`}, 2 FROM jsonb_each(r0.measures)) v
         ORDER BY r0.date, r0.id, v.o, v.name`;
     }
 
@@ -207,6 +222,7 @@ export class ExportsService {
     const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: false, useSharedStrings: false });
     const sheet = workbook.addWorksheet('records');
     const numeric = new Set((wideColumns ?? []).filter((c) => c.type === 'number' || c.type === 'likert').map((c) => c.header));
+    const dates = new Set(['date', ...(wideColumns ?? []).filter((c) => c.type === 'date').map((c) => c.header)]);
     const run = async () => {
       let ok = false;
       try {
@@ -220,7 +236,7 @@ export class ExportsService {
             sheet.addRow(header).commit();
           }
           for (const row of res.rows as unknown[][]) {
-            sheet.addRow(row.map((v, i) => cell(v, header![i]!, numeric))).commit();
+            sheet.addRow(row.map((v, i) => cell(v, header![i]!, numeric, dates))).commit();
           }
           if (res.rows.length < 2000) break;
           // Let the response drain before reading more: memory stays flat whatever the size.
@@ -241,9 +257,16 @@ export class ExportsService {
   }
 }
 
-function cell(v: unknown, header: string, numeric: Set<string>): unknown {
+const EXCEL_DATE = /^\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\dZ)?$/;
+
+function cell(v: unknown, header: string, numeric: Set<string>, dates: Set<string>): unknown {
   if (v === null || v === undefined) return null;
   if (header === 'edition') return Number(v);
+  // A real date cell (Excel sorts, filters and formats it), in UTC like the other formats.
+  if (typeof v === 'string' && dates.has(header) && EXCEL_DATE.test(v)) {
+    const d = new Date(v.length === 10 ? `${v}T00:00:00Z` : v);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
   if (typeof v === 'string' && numeric.has(header) && v !== '' && Number.isFinite(Number(v))) return Number(v);
   if (typeof v === 'string' && header.startsWith('measure:')) {
     if (v === 'true' || v === 'false') return v === 'true';
