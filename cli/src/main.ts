@@ -15,6 +15,9 @@ export function createProgram(): Command {
   const program = new Command('cairn')
     .description('Cairn: capture, register, version and share records about people')
     .version('0.1.0', '-V, --version')
+    // Root options only before the command: `datasets snapshot DS --version 2.0.0` is the command's
+    // own --version, not the CLI's (it printed 0.1.0 and did nothing).
+    .enablePositionalOptions()
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => {} })
     .exitOverride();

@@ -7,10 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BATCH_MAX_FILE_BYTES, CairnClient } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../../server/test/harness.js';
 import { downloadVersion, uploadDirectory } from './datasets.js';
+import { main } from '../main.js';
 
 let server: TestServer;
 let client: CairnClient;
 let env: NodeJS.ProcessEnv;
+let accessToken: string;
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-cli-ds-'));
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -18,7 +20,8 @@ beforeAll(async () => {
   server = await startTestServer();
   client = new CairnClient({ baseUrl: server.url });
   const setup = await client.setup.create({ username: 'admin', password: 'correct horse battery staple' } as never);
-  client.setToken((setup as { accessToken: string }).accessToken);
+  accessToken = (setup as { accessToken: string }).accessToken;
+  client.setToken(accessToken);
   env = { ...process.env, XDG_CONFIG_HOME: tmp(), HOME: tmp() };
 });
 afterAll(() => server.stop());
@@ -131,5 +134,55 @@ describe('cairn datasets upload/download', () => {
     expect(rows).toHaveLength(1);
     const back = await client.datasets.download(ds, 'draft', 'data.bin');
     expect(sha(Buffer.from(await back.arrayBuffer()))).toBe(sha(data));
+  });
+});
+
+/** Runs the CLI in-process with this server's URL and token; answers the exit code and what it printed. */
+async function cliRun(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const saved = { url: process.env.CAIRN_URL, token: process.env.CAIRN_TOKEN };
+  process.env.CAIRN_URL = server.url;
+  process.env.CAIRN_TOKEN = accessToken;
+  let out = '';
+  let err = '';
+  const w = { out: process.stdout.write, err: process.stderr.write };
+  process.stdout.write = ((c: string | Uint8Array) => ((out += String(c)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((c: string | Uint8Array) => ((err += String(c)), true)) as typeof process.stderr.write;
+  try {
+    const code = await main(['node', 'cairn', ...args]);
+    return { code, out, err };
+  } finally {
+    process.stdout.write = w.out;
+    process.stderr.write = w.err;
+    for (const [k, v] of [['CAIRN_URL', saved.url], ['CAIRN_TOKEN', saved.token]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+describe('--version on dataset commands (issue 17: the root --version flag swallowed it)', () => {
+  it('snapshot --version 2.0.0 and download --version 2.0.0 do what they say', async () => {
+    const ds = (await client.datasets.create({ title: 'Versions' })).accession;
+    const src = tmp();
+    writeTree(src, { 'README': '# v\n', 'dataset_description.json': '{"Name":"v","BIDSVersion":"1.8.0"}' });
+    await uploadDirectory(client, ds, src, { env });
+    const snap = await cliRun(['datasets', 'snapshot', ds, '--version', '2.0.0', '--changelog', 'first']);
+    expect(snap.out).not.toBe('0.1.0\n');
+    expect(snap, snap.err).toMatchObject({ code: 0 });
+    expect(snap.out).toContain(`${ds}@2.0.0`);
+    expect((await client.datasets.get(ds)).latestSnapshot).toBe('2.0.0');
+
+    // A later draft change must not be what "--version 2.0.0" downloads.
+    writeTree(src, { 'README': '# changed\n' });
+    await uploadDirectory(client, ds, src, { env });
+    const dst = tmp();
+    const down = await cliRun(['datasets', 'download', ds, dst, '--version', '2.0.0', '--no-progress']);
+    expect(down, down.err).toMatchObject({ code: 0 });
+    expect(down.out).toContain(`${ds}@2.0.0`);
+    expect(fs.readFileSync(path.join(dst, 'README'), 'utf8')).toBe('# v\n');
+
+    // The CLI's own version is still there, at the top level.
+    expect(await cliRun(['--version'])).toMatchObject({ code: 0, out: '0.1.0\n' });
+    expect(await cliRun(['-V'])).toMatchObject({ code: 0, out: '0.1.0\n' });
   });
 });
