@@ -25,6 +25,7 @@ import { DATASET_ROLES, hashReviewToken, requireDatasetRole, REVIEW_PREFIX, role
 import { runBuiltinChecks, type Issue } from './datasets.checks.js';
 import { runBidsValidator } from './datasets.bids.js';
 import { mapErrors } from './datasets.errors.js';
+import { jsonProblem } from '../kernel/request-text.js';
 
 export const VALIDATE_TASK = 'datasets:validate';
 /** Largest change set one commit takes (a 20,000-file upload is one commit). */
@@ -353,7 +354,11 @@ export class DatasetsService {
     }
     if (/\.json$/i.test(entry.path)) {
       try {
-        return { ...base, kind: 'json' as const, text, json: JSON.parse(text) as unknown };
+        const json = JSON.parse(text) as unknown;
+        // Answering a parsed tree means serialising it, and JSON.stringify overflows the stack
+        // a few thousand levels down (a 500): deeper files preview as their text.
+        if (jsonProblem(json, { strings: false })) return { ...base, kind: 'text' as const, text };
+        return { ...base, kind: 'json' as const, text, json };
       } catch {
         return { ...base, kind: 'text' as const, text };
       }

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
 import type { App } from '../app.js';
@@ -71,6 +72,19 @@ describe('nesting depth (item 10)', () => {
       }
     }
     expect(await ledgerCount()).toBe(before);
+  });
+
+  it('previews a dataset file nested 8,000 deep as text, where it answered 500', async () => {
+    const ds = (await json('POST', '/api/v1/datasets', { title: 'Deep file' })).json().dataset.accession;
+    const session = (await send('POST', `/api/v1/datasets/${ds}/uploads`, '{}')).json().session.id;
+    const content = Buffer.from(deepArray(8000));
+    const blob = await services.blobs.put(Readable.from([content]));
+    await services.db.insertInto('dataset_uploads').values({ id: `test-${session}`, session_id: session, size: blob.size, expected_sha256: blob.sha256, sha256: blob.sha256 } as never).execute();
+    const commit = await json('POST', `/api/v1/datasets/${ds}/uploads/${session}/commit`, { changes: [{ op: 'put', path: 'deep.json', sha256: blob.sha256, size: blob.size }] });
+    expect(commit.statusCode, commit.body).toBeLessThan(300);
+    const preview = await app.inject({ url: `/api/v1/datasets/${ds}/versions/draft/preview?path=deep.json`, headers: { authorization: admin } });
+    expect(preview.statusCode, preview.body.slice(0, 300)).toBe(200);
+    expect(preview.json()).toMatchObject({ kind: 'text', text: content.toString() });
   });
 
   it('still accepts a body at the limit', async () => {
