@@ -495,6 +495,9 @@ describe('imports', () => {
     expect(body.details).toMatchObject({ rows: 4, valid: 1, invalid: 3 });
     const errs = body.details.errors.map((e: { row: number; field: string; code: string }) => `${e.row}:${e.field}:${e.code}`);
     expect(errs).toEqual(expect.arrayContaining(['3:hours:wrong_type', '4:subject:invalid_identifier', '4:date:invalid_date', '4:woke:wrong_type', '5:wakings:required']));
+    // Every problem of a row, not just the first kind: row 4's hours (30 > 24) is checked by the
+    // form although its subject, date and other cells were already wrong.
+    expect(errs.filter((e: string) => e.startsWith('4:')).sort()).toEqual(['4:aids:not_an_option', '4:date:invalid_date', '4:feel.rested:not_an_option', '4:hours:too_large', '4:subject:invalid_identifier', '4:woke:wrong_type']);
     expect(await count()).toBe(0);
 
     const dry = await post(csv, 'instrument=sleep-diary&edition=1&onlyValid=true&dryRun=true');

@@ -156,20 +156,28 @@ export class ImportsService {
         const date = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/.test(dateText) ? new Date(dateText.length === 10 ? `${dateText}T00:00:00Z` : dateText) : new Date(NaN);
         if (Number.isNaN(date.getTime()) || date.getTime() > now + 60_000 || date.getUTCFullYear() < 1900) report({ row: line, field: 'date', code: 'invalid_date', message: 'date must be YYYY-MM-DD (or a date-time), not in the future' });
         const answers: Record<string, unknown> = {};
+        // Cells that could not be read: the form's own checks below then skip them (their
+        // "required" would only repeat the problem), but still run for every other cell.
+        const unreadable = new Set<string>();
         layout.cols.forEach((col, i) => {
           if (!col || i >= record.length) return;
           const cell = cellToAnswer(col.def!, record[i]!);
-          if (!cell.ok) return report({ row: line, field: col.header, code: 'wrong_type', message: cell.message });
+          if (!cell.ok) {
+            unreadable.add(col.header).add(col.field);
+            return report({ row: line, field: col.header, code: 'wrong_type', message: cell.message });
+          }
           if (col.type === 'likert') {
             if (cell.value !== null) ((answers[col.field] ??= {}) as Record<string, unknown>)[col.item!] = cell.value;
             else answers[col.field] ??= {};
           } else answers[col.field] = cell.value;
         });
-        if (errorCount === before) {
-          const result = validateSubmission(form, answers, { today });
-          if (result.ok && JSON.stringify(result.data).includes('\\u0000')) report({ row: line, field: '', code: 'wrong_type', message: 'a cell contains a NUL character, which cannot be stored' });
-          else if (result.ok) accepted.push({ subject, date, data: result.data, measures: result.measures });
-          else for (const e of result.errors) report({ row: line, field: e.field, code: e.code, message: e.message });
+        // Every problem of the row, not only the first kind found (docs/instruments.md, Imports).
+        const result = validateSubmission(form, answers, { today });
+        if (!result.ok) {
+          for (const e of result.errors) if (!unreadable.has(e.field)) report({ row: line, field: e.field, code: e.code, message: e.message });
+        } else if (errorCount === before) {
+          if (JSON.stringify(result.data).includes('\\u0000')) report({ row: line, field: '', code: 'wrong_type', message: 'a cell contains a NUL character, which cannot be stored' });
+          else accepted.push({ subject, date, data: result.data, measures: result.measures });
         }
         if (errorCount !== before) invalidRows++;
       }
