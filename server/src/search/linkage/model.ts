@@ -40,7 +40,8 @@ export interface LinkageConfig {
   subject?: string[];
 }
 
-export type LinkRecord = Record<string, string | null | undefined>;
+/** A record as flat answers keyed by field id; any object (values other than text are made text). */
+export type LinkRecord = object;
 
 /** Levels per kind, best first; the last is "different". Missing is -1. */
 const LEVELS: Record<FieldKind, string[]> = {
@@ -62,6 +63,21 @@ const M_PRIORS: Record<FieldKind, number[]> = {
   id: [0.9, 0.06, 0.02, 0.02],
   code: [0.95, 0.03, 0.02],
 };
+
+/**
+ * How often two different people land at each level, before any register is there to learn it
+ * from: a given name shared by one pair in a hundred, a date of birth by one in two thousand, a
+ * national ID by almost none. Learnt values from a register's own sample are blended in.
+ */
+const U_PRIORS: Record<FieldKind, number[]> = {
+  name: [0.01, 0.005, 0.005, 0.02, 0.96],
+  text: [0.02, 0.01, 0.01, 0.03, 0.93],
+  date: [0.0005, 0.0002, 0.01, 0.04, 0.9493],
+  id: [0.000001, 0.00001, 0.0001, 0.999889],
+  code: [0.2, 0.01, 0.79],
+};
+/** Weight of the priors above, in pairs, when blended with pairs sampled from a register. */
+const U_PRIOR_PAIRS = 2000;
 
 export interface Prepared {
   raw: Array<string | null>;
@@ -162,13 +178,16 @@ export class LinkageModel {
     this.distinctRules = (config.distinct ?? []).map((r) => ({ same: r.same.map(index), differ: r.differ.map(index) }));
     this.subject = config.subject ? new Set(config.subject.map(index)) : null;
     this.m = this.fields.map((f) => [...M_PRIORS[f.kind]]);
-    this.u = this.fields.map((f) => LEVELS[f.kind].map((_, i, all) => (i === all.length - 1 ? 0.97 : 0.03 / (all.length - 1))));
+    this.u = this.fields.map((f) => [...U_PRIORS[f.kind]]);
     this.tf = this.fields.map(() => new Map());
   }
 
   prepare(records: LinkRecord[]): Prepared[] {
     return records.map((r) => {
-      const raw = this.fields.map((f) => (r[f.id] == null || r[f.id] === '' ? null : String(r[f.id])));
+      const raw = this.fields.map((f) => {
+        const v = (r as Record<string, unknown>)[f.id];
+        return v == null || v === '' ? null : String(v);
+      });
       const norm = this.fields.map((f, i) => normalise(f.kind, raw[i]));
       const keys = this.fields.map((f, i) => (f.kind === 'name' || f.kind === 'text') && norm[i] ? nameKey(norm[i]!) : null);
       return { raw, norm, keys };
@@ -257,10 +276,12 @@ export class LinkageModel {
         if (l >= 0) counts[i]![l]! += 1;
       });
     }
-    this.u = counts.map((c) => {
+    this.u = counts.map((c, i) => {
       const total = c.reduce((x, y) => x + y, 0);
-      // Laplace smoothing: a level never seen among random pairs is rare, not impossible.
-      return Array.from(c, (x) => (x + 1) / (total + c.length));
+      // Blended with the priors: a level never seen among random pairs is rare, not impossible,
+      // and a small register does not yet say much.
+      const prior = U_PRIORS[this.fields[i]!.kind];
+      return Array.from(c, (x, l) => (x + prior[l]! * U_PRIOR_PAIRS) / (total + U_PRIOR_PAIRS));
     });
   }
 
@@ -289,7 +310,8 @@ export class LinkageModel {
   private weight(i: number, level: number, value: string | null, tf: boolean): number {
     const m = this.m[i]![level]!;
     let u = this.u[i]![level]!;
-    if (tf && level === 0 && value != null && this.recordCount > 0) {
+    // Term frequencies only once the register is large enough for a frequency to mean something.
+    if (tf && level === 0 && value != null && this.recordCount >= 200) {
       const freq = (this.tf[i]!.get(value) ?? 1) / this.recordCount;
       // Never claim more evidence than an exact match on a value seen once would carry.
       u = Math.max(freq, 1 / this.recordCount);
