@@ -118,6 +118,8 @@ export const errorCatalog = {
   precondition_failed: 412,
   /** Every view sandbox slot is busy and the queue is full: retry after Retry-After (docs/views.md). */
   sandbox_busy: 503,
+  /** A registration search ran past its statement timeout (docs/search.md). */
+  search_timeout: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;
