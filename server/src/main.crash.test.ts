@@ -83,7 +83,7 @@ async function kill() {
   await server!.exited;
 }
 
-function tusUpload(u: Upload, onUrl: (url: string) => void): Promise<boolean> {
+function tusUpload(u: Upload, onUrl: (url: string) => void, onAccepted: () => void = () => {}): Promise<boolean> {
   return new Promise((resolve) => {
     const up: tus.Upload = new tus.Upload(u.data as never, {
       endpoint: `${base}/api/v1/uploads/tus`,
@@ -97,6 +97,7 @@ function tusUpload(u: Upload, onUrl: (url: string) => void): Promise<boolean> {
       onChunkComplete: (_chunk, accepted) => {
         if (up.url) onUrl(up.url);
         u.acceptedOffset = Math.max(u.acceptedOffset, accepted);
+        onAccepted();
       },
       onSuccess: () => resolve(true),
       onError: () => resolve(false),
@@ -147,16 +148,13 @@ describe('kill -9 at random points of appends, uploads and imports', () => {
       const killAfter = Math.round(50 + rnd() * 1200);
 
       // --- the workload, all at once ------------------------------------------------------
-      // The upload first, and the clock starts once its creation is answered, so the kill can land in its bytes.
+      // The upload first, and the clock starts once the server acknowledged its first chunk, so the kill can land in its bytes.
       const upSession = (await api('POST', `/api/v1/datasets/${ids.dataset}/uploads`)).body.session.id as string;
       const upload: Upload = { session: upSession, data: randomBytes(Math.floor((2 + rnd() * 14) * 1024 * 1024)), url: null, acceptedOffset: 0 };
-      let created: () => void = () => {};
-      const creation = new Promise<void>((resolve) => (created = resolve));
-      const uploading = tusUpload(upload, (url) => {
-        upload.url = url;
-        created();
-      });
-      await Promise.race([creation, uploading]);
+      let accepted: () => void = () => {};
+      const firstChunk = new Promise<void>((resolve) => (accepted = resolve));
+      const uploading = tusUpload(upload, (url) => (upload.url = url), () => accepted());
+      await Promise.race([firstChunk, uploading]);
       const t0 = Date.now();
       const batches: Batch[] = [];
       const appenders = Array.from({ length: 4 }, async (_, loop) => {
