@@ -161,7 +161,10 @@ export const registrationsStore = {
    */
   async upsertMany(db: Db, states: Array<{ s: RegState; flags: string[] }>, table = 'registrations'): Promise<void> {
     if (!states.length) return;
-    const rows = states.map(({ s, flags }) => Object.fromEntries(COLUMNS.map((c, i) => [c, rowValue(values(s, flags)[i], c)])));
+    const rows = states.map(({ s, flags }) => {
+      const v = values(s, flags);
+      return Object.fromEntries(COLUMNS.map((c, i) => [c, rowValue(v[i], c)]));
+    });
     const updates = sql.join(COLUMNS.filter((c) => c !== 'id').map((c) => sql`${sql.ref(c)} = EXCLUDED.${sql.ref(c)}`));
     const cols = sql.join(COLUMNS.map((c) => sql.ref(c)));
     await sql`INSERT INTO ${sql.table(table)} (${cols}) SELECT ${cols} FROM jsonb_populate_recordset(NULL::${sql.table(table)}, ${JSON.stringify(rows)}::jsonb)
