@@ -224,6 +224,10 @@ describe('civil registration, as the three roles work it', () => {
     await timeline.locator('[data-history="declare"]').getByText(/fiona \(Field agent, Gasabo Civil Registry\)/).waitFor();
     await timeline.locator('[data-history="validate"]').getByText(/remy \(Registration agent/).waitFor();
     await timeline.locator('[data-history="register"]').getByText(/grace \(Local registrar/).waitFor();
+    // Every opening is audited; the timeline shows them on request.
+    expect(await timeline.locator('[data-history="read"]').count()).toBe(0);
+    await page.getByLabel(/^Show who opened it/).check();
+    await timeline.locator('[data-history="read"]').getByText(/remy \(Registration agent/).first().waitFor();
     await snap(page, 'registrations-04-registered');
   });
 

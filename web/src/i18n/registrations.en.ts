@@ -187,6 +187,8 @@ const registrationsEn = {
   correction: { field: 'Detail to correct', add: 'Add', pickOne: 'Choose at least one detail to correct.' },
   certificate: { openToPrint: 'Open the certificate to print it', noPreview: 'Open the PDF to see and print the certificate.', title: 'Certificate', open: 'Open PDF', help: 'Preview of the certificate; print it from the PDF once the collection is recorded.' },
   history: {
+    showReads_one: 'Show who opened it (one opening)',
+    showReads_other: 'Show who opened it ({{count}} openings)',
     title: 'History',
     empty: 'No action yet.',
     by: '{{who}} ({{role}}, {{office}})',
@@ -196,6 +198,7 @@ const registrationsEn = {
     actions: { read: 'Opened', assign: 'Assigned', unassign: 'Unassigned', notify: 'Sent incomplete' },
   },
   performance: {
+    month: 'Month of the event',
     nav: 'Performance',
     title: 'Registration performance',
     help: 'Registered records by month of the event and by place. Completeness is the share registered within a year of the event. The figures hold no personal data.',

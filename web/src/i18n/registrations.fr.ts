@@ -189,6 +189,8 @@ const registrationsFr: typeof registrationsEn = {
   correction: { field: 'Information à corriger', add: 'Ajouter', pickOne: 'Choisissez au moins une information à corriger.' },
   certificate: { openToPrint: "Ouvrir l'acte pour l'imprimer", noPreview: "Ouvrez le PDF pour voir et imprimer l'acte.", title: 'Acte', open: 'Ouvrir le PDF', help: "Aperçu de l'acte ; imprimez-le depuis le PDF une fois le retrait enregistré." },
   history: {
+    showReads_one: 'Afficher qui l’a consulté (une consultation)',
+    showReads_other: 'Afficher qui l’a consulté ({{count}} consultations)',
     title: 'Historique',
     empty: 'Aucune action pour le moment.',
     by: '{{who}} ({{role}}, {{office}})',
@@ -198,6 +200,7 @@ const registrationsFr: typeof registrationsEn = {
     actions: { read: 'Consulté', assign: 'Attribué', unassign: 'Attribution retirée', notify: 'Envoyé incomplet' },
   },
   performance: {
+    month: "Mois de l'événement",
     nav: 'Performance',
     title: "Performance de l'enregistrement",
     help: "Dossiers enregistrés par mois de l'événement et par lieu. La complétude est la part enregistrée moins d'un an après l'événement. Ces chiffres ne contiennent aucune donnée personnelle.",

@@ -158,7 +158,7 @@ export function PerformancePage() {
             </div>
           </div>
           <Section title={t('registrations.performance.perMonth')}>
-            {figures.months.length ? <MonthlyChart months={figures.months} series={series} label={t('registrations.performance.perMonth')} /> : <p className="empty">{t('registrations.performance.none')}</p>}
+            {figures.months.length ? <MonthlyChart months={figures.months} series={series} label={t('registrations.performance.perMonth')} monthLabel={t('registrations.performance.month')} /> : <p className="empty">{t('registrations.performance.none')}</p>}
           </Section>
           <Section title={t('registrations.performance.perLocation')}>
             <LoadedList load={{ data: figures.byLocation, loading: false, error: undefined }} empty={t('registrations.performance.none')}>

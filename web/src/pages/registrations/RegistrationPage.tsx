@@ -175,7 +175,7 @@ function RegistrationView({ reg, def, history, onChanged }: { reg: RegistrationD
           <Section title={t('registrations.history.title')}>
             <ErrorAlert error={history.error} />
             {history.loading && !history.data && <Spinner />}
-            {history.data && <Timeline items={history.data} fields={fieldsById(doc)} L={L} services={services} flagLabels={flagLabels} />}
+            {history.data && <Timeline items={history.data} doc={doc} L={L} services={services} flagLabels={flagLabels} />}
           </Section>
         </div>
       </div>
@@ -217,7 +217,8 @@ function ActionsPanel({ reg, def, L, language, services, onChanged }: { reg: Reg
   const [open, setOpen] = useState<string | undefined>();
   const [done, setDone] = useState<string | undefined>();
   const offered = reg.actions.filter((a) => !SYSTEM_ONLY.has(a.action));
-  const allowed = offered.filter((a) => a.allowed);
+  // Taking an assignment one already holds is no action at all.
+  const allowed = offered.filter((a) => a.allowed && !(a.action === 'assign' && reg.assignedTo?.id === user.id));
   const unavailable = offered.filter((a) => !a.allowed && !(a.action === 'assign' && reg.assignedTo?.id === user.id) && !(a.action === 'unassign' && !reg.assignedTo));
   // One transactionId per intended action until it succeeds: a retry after a lost answer is applied once.
   const intents = useRef(new Map<string, string>());
@@ -637,12 +638,36 @@ function CertificatePreview({ reg, def, L }: { reg: RegistrationDetail; def: Reg
   );
 }
 
-function Timeline({ items, fields, L, services, flagLabels }: { items: RegistrationHistoryItem[]; fields: Map<string, RegistrationField>; L: Ctx['L']; services: FieldServices; flagLabels: Record<string, string> }) {
+function Timeline({ items, doc, L, services, flagLabels }: { items: RegistrationHistoryItem[]; doc: RegistrationTypeVersion['document']; L: Ctx['L']; services: FieldServices; flagLabels: Record<string, string> }) {
   const { t } = useTranslation();
+  const fields = fieldsById(doc);
+  // Two fields may share a label ("Date of birth" of the child and of the mother): name the page too.
+  const pageOf = new Map(doc.form.pages.flatMap((p) => p.fields.map((f) => [f.name, L(p.title)] as const)));
+  const counts = new Map<string, number>();
+  for (const f of fields.values()) counts.set(L(f.label), (counts.get(L(f.label)) ?? 0) + 1);
+  const duplicateLabels = new Set([...counts].filter(([, n]) => n > 1).map(([k]) => k));
+  const [reads, setReads] = useState(false);
   if (!items.length) return <p className="empty">{t('registrations.history.empty')}</p>;
+  // Every opening is audited; shown on request, so the actions stay readable.
+  const readCount = items.filter((h) => h.action === 'read').length;
+  const shown = reads ? items : items.filter((h) => h.action !== 'read');
+  const label = (name: string) => {
+    const f = fields.get(name);
+    if (!f) return name;
+    const text = L(f.label);
+    const page = pageOf.get(name);
+    return duplicateLabels.has(text) && page ? `${page} · ${text}` : text;
+  };
   return (
+    <>
+      {readCount > 0 && (
+        <label className="check small">
+          <input type="checkbox" checked={reads} onChange={(e) => setReads(e.target.checked)} />
+          {t('registrations.history.showReads', { count: readCount })}
+        </label>
+      )}
     <ol className="reg-timeline">
-      {[...items].reverse().map((h) => (
+      {[...shown].reverse().map((h) => (
         <li key={h.entryId} data-history={h.action}>
           <div>
             <strong>{t(`registrations.history.actions.${h.action}`, { defaultValue: t(`registrations.actions.${h.action}`, { defaultValue: h.action }) })}</strong>{' '}
@@ -670,7 +695,7 @@ function Timeline({ items, fields, L, services, flagLabels }: { items: Registrat
                 const f = fields.get(c.field);
                 return (
                   <li key={c.field}>
-                    {f ? L(f.label) : c.field}: {formatRegistrationValue(f, c.from ?? undefined, t, L, services)} → {formatRegistrationValue(f, c.to ?? undefined, t, L, services)}
+                    {label(c.field)}: {formatRegistrationValue(f, c.from ?? undefined, t, L, services)} → {formatRegistrationValue(f, c.to ?? undefined, t, L, services)}
                   </li>
                 );
               })}
@@ -687,5 +712,6 @@ function Timeline({ items, fields, L, services, flagLabels }: { items: Registrat
         </li>
       ))}
     </ol>
+    </>
   );
 }
