@@ -68,6 +68,8 @@ export const registrationsProjection = {
   mode: 'inline' as const,
   tables: ['registrations'],
   batchSize: 5000,
+  // apply finds rows by primary key only: the workqueue and list indexes are built once, at the end.
+  deferIndexes: true,
   /** Folds a batch of entries (in ledger order) into the table named by `tables.registrations`. */
   async apply(trx: Kysely<Database>, entries: LedgerEntryLike[], tables: Readonly<Record<string, string>>): Promise<void> {
     const table = tables.registrations ?? 'registrations';
