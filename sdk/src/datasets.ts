@@ -29,6 +29,8 @@ export interface Dataset {
   public: boolean;
   ownerId: string;
   quotaBytes: number | null;
+  /** Options of the BIDS validator plugin for this dataset (docs/datasets.md, "BIDS plugin"). */
+  bidsOptions: BidsOptions;
   role: DatasetRole | null;
   createdAt: string;
   updatedAt: string;
@@ -41,6 +43,13 @@ export interface DatasetDetail extends Dataset {
   latestSnapshot: string | null;
 }
 
+export interface BidsOptions {
+  /** Skip the empty-file check: example datasets ship empty placeholder data files. */
+  ignoreEmptyFiles: boolean;
+  /** Skip reading NIfTI headers (placeholder or truncated images). */
+  ignoreNiftiHeaders: boolean;
+}
+
 export interface CreateDatasetRequest {
   title: string;
   description?: string;
@@ -50,6 +59,7 @@ export interface CreateDatasetRequest {
   profile?: 'generic' | 'bids';
   public?: boolean;
   readme?: string;
+  bidsOptions?: Partial<BidsOptions>;
 }
 
 export interface FileEntry {

@@ -51,6 +51,7 @@ const DatasetFields = {
   authors: Type.Optional(Type.Array(Type.String({ maxLength: 300 }), { maxItems: 200 })),
   modalities: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 50 }), { maxItems: 50 })),
   public: Type.Optional(Type.Boolean()),
+  bidsOptions: Type.Optional(Type.Object({ ignoreEmptyFiles: Type.Optional(Type.Boolean()), ignoreNiftiHeaders: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
 };
 const tags = ['datasets'];
 // Success bodies are documented by the SDK types; the schema only pins the error shape.

@@ -23,7 +23,7 @@ import { diffEntries, lineDiff, LINE_DIFF_DEFAULTS } from './datasets.diff.js';
 import { datasetsStore, type DatasetsTable, type VersionsTable } from './datasets.store.js';
 import { DATASET_ROLES, hashReviewToken, requireDatasetRole, REVIEW_PREFIX, roleOn, type DatasetCaller, type DatasetRole } from './datasets.access.js';
 import { runBuiltinChecks, type Issue } from './datasets.checks.js';
-import { runBidsValidator } from './datasets.bids.js';
+import { runBidsValidator, type BidsOptions } from './datasets.bids.js';
 import { mapErrors } from './datasets.errors.js';
 import { jsonProblem } from '../kernel/request-text.js';
 
@@ -35,6 +35,9 @@ export const PREVIEW_MAX_BYTES = 256 * 1024;
 export interface DatasetsConfig {
   datasetQuotaBytes: number;
   bidsValidator: boolean;
+  /** Where the validator module is, when not `bids-validator` beside the server. */
+  bidsValidatorPath?: string;
+  bidsValidatorTimeoutMs: number;
 }
 
 /** What creating a dataset takes: the API's own shape (`CreateDatasetRequest` in the SDK). */
@@ -70,6 +73,7 @@ const presentDataset = (d: DatasetsTable, role: DatasetRole | null) => ({
   public: d.public,
   ownerId: d.owner_id,
   quotaBytes: d.quota_bytes,
+  bidsOptions: { ignoreEmptyFiles: d.bids_ignore_empty_files, ignoreNiftiHeaders: d.bids_ignore_nifti_headers },
   role,
   createdAt: d.created_at.toISOString(),
   updatedAt: d.updated_at.toISOString(),
@@ -125,6 +129,8 @@ export class DatasetsService {
         public: input.public ?? false,
         owner_id: user.userId,
         quota_bytes: null,
+        bids_ignore_empty_files: input.bidsOptions?.ignoreEmptyFiles ?? false,
+        bids_ignore_nifti_headers: input.bidsOptions?.ignoreNiftiHeaders ?? false,
       });
       const draft = await datasetsStore.insertVersion(trx, {
         id: newId(),
@@ -185,6 +191,8 @@ export class DatasetsService {
     if (input.modalities !== undefined) patch.modalities = cleanList(input.modalities, 50)!.map((m) => m.toLowerCase());
     if (input.public !== undefined) patch.public = input.public;
     if (input.quotaBytes !== undefined) patch.quota_bytes = input.quotaBytes;
+    if (input.bidsOptions?.ignoreEmptyFiles !== undefined) patch.bids_ignore_empty_files = input.bidsOptions.ignoreEmptyFiles;
+    if (input.bidsOptions?.ignoreNiftiHeaders !== undefined) patch.bids_ignore_nifti_headers = input.bidsOptions.ignoreNiftiHeaders;
     if (Object.keys(patch).length === 0) return this.get(caller, ds.id);
     await this.db.transaction().execute(async (trx) => {
       await datasetsStore.update(trx, ds.id, patch);
@@ -193,6 +201,8 @@ export class DatasetsService {
       await this.record(trx, caller.auth, ds.id, 'dataset.updated', { changes: data });
     });
     this.ledger.notifyAppended();
+    // The validator's options changed: the draft's BIDS issues are re-checked with them.
+    if (patch.bids_ignore_empty_files !== undefined || patch.bids_ignore_nifti_headers !== undefined) await this.enqueueValidation(ds.id);
     return this.get(caller, ds.id);
   }
 
@@ -590,7 +600,10 @@ export class DatasetsService {
     const ds = (await datasetsStore.byIdOrAccession(this.db, datasetId))!;
     const entries = (await this.treeOf(this.db, draft)).entries();
     const issues: Issue[] = await mapErrors(() => runBuiltinChecks(entries, ds.profile, (e) => this.readSmall(e, Number.MAX_SAFE_INTEGER)));
-    if (this.config.bidsValidator) issues.push(...(await this.runBids(entries, ds.profile === 'bids' || entries.some((e) => e.path === 'dataset_description.json'))));
+    if (this.config.bidsValidator) {
+      const options = { ignoreEmptyFiles: ds.bids_ignore_empty_files, ignoreNiftiHeaders: ds.bids_ignore_nifti_headers, modulePath: this.config.bidsValidatorPath, timeoutMs: this.config.bidsValidatorTimeoutMs };
+      issues.push(...(await this.runBids(entries, ds.profile === 'bids' || entries.some((e) => e.path === 'dataset_description.json'), options)));
+    }
     const status = issues.some((i) => i.severity === 'error') ? 'failed' : issues.length ? 'warnings' : 'passed';
     await this.db.transaction().execute(async (trx) => {
       const now = await trx.selectFrom('dataset_versions').select(['revision']).where('id', '=', draft.id).forUpdate().executeTakeFirstOrThrow();
@@ -600,7 +613,7 @@ export class DatasetsService {
     });
   }
 
-  private async runBids(entries: FileEntry[], applies: boolean): Promise<Issue[]> {
+  private async runBids(entries: FileEntry[], applies: boolean, options: BidsOptions): Promise<Issue[]> {
     if (!applies) return [];
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cairn-bids-'));
     try {
@@ -609,7 +622,7 @@ export class DatasetsService {
         await fs.mkdir(path.dirname(target), { recursive: true });
         await pipeline(await this.blobs.get(e.sha256), (await fs.open(target, 'w')).createWriteStream());
       }
-      return await runBidsValidator(dir, { ignoreNiftiHeaders: false });
+      return await runBidsValidator(dir, options);
     } finally {
       await fs.rm(dir, { recursive: true, force: true });
     }

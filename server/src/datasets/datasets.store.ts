@@ -14,6 +14,8 @@ export interface DatasetsTable {
   public: boolean;
   owner_id: string;
   quota_bytes: number | null;
+  bids_ignore_empty_files: boolean;
+  bids_ignore_nifti_headers: boolean;
   created_at: Date;
   updated_at: Date;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { checkJson, checkTsv, runBuiltinChecks } from './datasets.checks.js';
-import { loadBidsValidator, runBidsValidator } from './datasets.bids.js';
+import { bidsValidatorAvailable, runBidsValidator, type BidsOptions } from './datasets.bids.js';
 import type { FileEntry } from './datasets.tree.js';
 
 const DATA = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/data');
@@ -63,26 +63,30 @@ describe('built-in checks', () => {
   });
 });
 
-// The BIDS plugin is optional (docs/datasets.md): these run only where bids-validator 1.x is installed.
-const bids = await loadBidsValidator();
-const SKIP = 'bids-validator is not installed (optional plugin; `npm install -w server bids-validator@1` and CAIRN_BIDS_VALIDATOR=true enable it)';
+// The BIDS plugin is optional (docs/datasets.md): these run only where bids-validator 1.x is
+// installed, beside the server or where CAIRN_BIDS_VALIDATOR_PATH points (e.g. a scratch
+// `npm install bids-validator@1` folder: CAIRN_BIDS_VALIDATOR_PATH=/tmp/bids-plugin/node_modules/bids-validator).
+const MODULE = process.env.CAIRN_BIDS_VALIDATOR_PATH ? path.resolve(process.env.CAIRN_BIDS_VALIDATOR_PATH) : undefined;
+const bids = await bidsValidatorAvailable(MODULE);
+const SKIP = 'bids-validator 1.x is not installed (optional ~700 MB plugin; `npm install bids-validator@1` beside the server, or anywhere with CAIRN_BIDS_VALIDATOR_PATH pointing at it, enables these tests)';
+const runBids = (dir: string, options: BidsOptions = {}) => runBidsValidator(dir, { ...options, modulePath: MODULE });
 describe.skipIf(!bids)(bids ? 'BIDS plugin (bids-validator 1.x)' : `BIDS plugin skipped: ${SKIP}`, () => {
   for (const name of ['ds005', 'eeg_cbm', 'eeg_matchingpennies']) {
     it(`${name} is valid with empty-file and NIfTI-header checks off`, async () => {
-      const issues = await runBidsValidator(path.join(EXAMPLES, name), { ignoreEmptyFiles: true, ignoreNiftiHeaders: true });
+      const issues = await runBids(path.join(EXAMPLES, name), { ignoreEmptyFiles: true, ignoreNiftiHeaders: true });
       expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
     }, 120_000);
   }
   it('synthetic is valid with every check on', async () => {
-    const issues = await runBidsValidator(path.join(EXAMPLES, 'synthetic'));
+    const issues = await runBids(path.join(EXAMPLES, 'synthetic'));
     expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
   }, 120_000);
   it('pet_blood_missing_tsv_column: the missing plasma_radioactivity column (code 211)', async () => {
-    const issues = await runBidsValidator(path.join(FIXTURES, 'pet_blood_missing_tsv_column'), { ignoreNiftiHeaders: true });
+    const issues = await runBids(path.join(FIXTURES, 'pet_blood_missing_tsv_column'), { ignoreNiftiHeaders: true });
     expect(issues).toContainEqual(expect.objectContaining({ code: 'bids.TSV_MISSING_REQUIRED_COLUMN', severity: 'error' }));
   }, 120_000);
   it('empty_files: one EMPTY_FILE issue, on the .ds folder\'s file', async () => {
-    const issues = await runBidsValidator(path.join(FIXTURES, 'empty_files'));
+    const issues = await runBids(path.join(FIXTURES, 'empty_files'));
     const empty = issues.filter((i) => i.code === 'bids.EMPTY_FILE');
     expect(empty).toHaveLength(1);
     expect(empty[0]!.file).toContain('sub-0001_task-AEF_run-01_meg.ds');

@@ -99,6 +99,10 @@ export function loadConfig(env: Env = process.env) {
     viewsMaxQueued: int(env, 'CAIRN_VIEWS_MAX_QUEUED', 16, 0, 10_000),
     /** Enables the BIDS validator plugin (needs `bids-validator` 1.x installed, see docs/datasets.md). */
     bidsValidator: bool(env, 'CAIRN_BIDS_VALIDATOR', false),
+    /** The validator module (a package folder or file) when not `bids-validator` beside the server. */
+    bidsValidatorPath: env.CAIRN_BIDS_VALIDATOR_PATH ? path.resolve(env.CAIRN_BIDS_VALIDATOR_PATH) : undefined,
+    /** A validation run that takes longer is stopped and reported as failed. */
+    bidsValidatorTimeoutMs: int(env, 'CAIRN_BIDS_VALIDATOR_TIMEOUT_MS', 600_000, 1_000, 86_400_000),
   };
 }
 
