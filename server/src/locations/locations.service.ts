@@ -212,7 +212,11 @@ export async function parseLocationsCsv(body: Readable) {
   let layout: { id: number; name: number; parentId: number; type: number; width: number } | undefined;
   let bytes = 0;
   let total = 0;
-  const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 1 << 16, info: true });
+  // No `info: true`: it builds an object per record and doubled the parse of 100,000 rows. Lines
+  // are counted here instead: a record ends its line, plus any line breaks quoted inside it; empty
+  // lines come through as a single empty field and are counted, then skipped.
+  const parser = parse({ bom: true, relax_column_count: true, max_record_size: 1 << 16 });
+  let nextLine = 1;
   body.on('data', (c: Buffer) => {
     bytes += c.length;
     if (bytes > MAX_LOCATION_IMPORT_BYTES) body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
@@ -221,8 +225,11 @@ export async function parseLocationsCsv(body: Readable) {
   checkCsvUtf8(body, parser);
   body.pipe(parser);
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = info.lines;
+    for await (const record of parser as AsyncIterable<string[]>) {
+      const line = nextLine;
+      nextLine++;
+      for (const f of record) if (f.includes('\n')) nextLine += f.split('\n').length - 1;
+      if (record.length === 1 && record[0] === '') continue;
       if (!layout) {
         const at: Partial<Record<'id' | 'name' | 'parentId' | 'type', number>> = {};
         record.forEach((raw, i) => {

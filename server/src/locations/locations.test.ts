@@ -115,6 +115,10 @@ describe('location import', () => {
     expect((await byExt()).size).toBe(before);
     expect(await search('q=fine')).toEqual([]);
 
+    // Lines are the file's lines: a quoted line break (white space in a name becomes one space) and an empty line count.
+    const multi = await importCsv('id,name,parentId,type\n"q1","Two\nlines",zm,area\n\nq2,Fine,zm,bogus\n');
+    expect(multi.json().error.details.errors.map((e: { line: number; code: string }) => `${e.line}:${e.code}`)).toEqual(['5:invalid_type']);
+
     // A move that would close a loop through the stored tree is a cycle too.
     const loop = await importCsv('id,name,parentId,type\nzm,Zambia,ibombo,area\n');
     expect(loop.json().error.details.errors.map((e: { line: number; code: string }) => `${e.line}:${e.code}`)).toEqual(['2:cycle']);
