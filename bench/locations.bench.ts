@@ -47,6 +47,7 @@ export async function run(): Promise<Array<Figure | string>> {
 
     // Baseline: COPY of the same rows into a plain table, the floor any import stands on.
     const db = new pg.Client({ host: path.join(server.dataDir, 'run'), user: 'cairn', database: 'cairn' });
+    db.on('error', () => {}); // the server stopping ends this connection; the figures are already taken
     await db.connect();
     await db.query('CREATE TEMP TABLE raw_locations (id text, name text, parent_id text, type text)');
     let t = performance.now();
