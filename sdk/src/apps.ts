@@ -39,7 +39,8 @@ export interface EventRights {
 export const EVENT_RIGHTS = ['read', 'create', 'modify', 'delete'] as const;
 export type EventRight = (typeof EVENT_RIGHTS)[number];
 
-export type PermissionRequestStatus = 'pending' | 'approved' | 'revoked' | 'superseded';
+/** `declined`: refused while pending, never granted; `revoked`: granted, then taken back. */
+export type PermissionRequestStatus = 'pending' | 'approved' | 'declined' | 'revoked' | 'superseded';
 
 /** A request for rights on an event type. An approved request is the grant. */
 export interface PermissionRequest extends EventRights {
@@ -125,7 +126,11 @@ export class AppsApi {
   approveRequest(id: string): Promise<PermissionRequest> {
     return this.http.post(`/api/v1/permission-requests/${seg(id)}/approve`);
   }
-  /** Revokes a grant, or declines a pending request. */
+  /** Declines a pending request: status `declined` (never granted). */
+  declineRequest(id: string): Promise<PermissionRequest> {
+    return this.http.post(`/api/v1/permission-requests/${seg(id)}/decline`);
+  }
+  /** Revokes a grant (status `revoked`); on a pending request it declines it (status `declined`). */
   revokeRequest(id: string): Promise<PermissionRequest> {
     return this.http.post(`/api/v1/permission-requests/${seg(id)}/revoke`);
   }

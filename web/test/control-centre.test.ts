@@ -196,12 +196,14 @@ describe('the Control Centre, through the whole approval flow', () => {
 
     const decided = page.getByRole('table', { name: 'Decided recently' });
     await expect(decided.locator(`tr[data-request="${TYPE}"]`).getAttribute('data-status')).resolves.toBe('approved');
-    await expect(decided.locator(`tr[data-request="${OTHER}"]`).getAttribute('data-status')).resolves.toBe('revoked');
+    // Declined, not "revoked" (issue 17): the app and the page tell a refusal from a grant taken back.
+    await expect(decided.locator(`tr[data-request="${OTHER}"]`).getAttribute('data-status')).resolves.toBe('declined');
+    await expect(decided.locator(`tr[data-request="${OTHER}"] .status`).textContent()).resolves.toBe('Declined');
     await snap(page, 'cc-03-decided');
 
     // The app sees the outcome when it polls.
     const mine = await calendar.apps.myRequests();
-    expect(Object.fromEntries(mine.map((r) => [r.eventType, r.status]))).toEqual({ [TYPE]: 'approved', [OTHER]: 'revoked' });
+    expect(Object.fromEntries(mine.map((r) => [r.eventType, r.status]))).toEqual({ [TYPE]: 'approved', [OTHER]: 'declined' });
   });
 
   it('the app can now write, modify and delete, but still not the declined type; the app page shows grants and activity', async () => {
@@ -236,7 +238,7 @@ describe('the Control Centre, through the whole approval flow', () => {
 
     // The request history keeps both decisions.
     const requests = page.getByRole('table', { name: 'Permission requests' });
-    await expect(requests.locator(`tr[data-request="${OTHER}"]`).getAttribute('data-status')).resolves.toBe('revoked');
+    await expect(requests.locator(`tr[data-request="${OTHER}"]`).getAttribute('data-status')).resolves.toBe('declined');
 
     // An activity entry opens with its data.
     await activity.getByRole('button', { name: 'Deleted an event' }).click();

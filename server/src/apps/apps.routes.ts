@@ -15,7 +15,7 @@ const AppFields = {
   rateLimitPerMinute: Type.Integer(),
   createdAt: Type.String(),
 };
-const RequestStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('revoked'), Type.Literal('superseded')]);
+const RequestStatus = Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('declined'), Type.Literal('revoked'), Type.Literal('superseded')]);
 const PermissionRequest = Type.Object(
   {
     id: Type.String(),
@@ -112,12 +112,17 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
     },
   }, async (req) => ({ requests: await apps.listRequests(req.auth, req.query as { status?: string; appId?: string; limit?: number }) }));
 
-  for (const decision of ['approve', 'revoke'] as const) {
+  const decisionSummary = {
+    approve: 'Approve a pending request: the app holds the grant from its next request',
+    decline: 'Decline a pending request: status "declined" (it was never granted)',
+    revoke: 'Revoke a grant, effective on the app\'s next request (on a pending request: declines it)',
+  };
+  for (const decision of ['approve', 'decline', 'revoke'] as const) {
     app.post(`/api/v1/permission-requests/:id/${decision}`, {
       config: { access: { scope: 'apps:manage' } },
       schema: {
         tags: ['apps'],
-        summary: decision === 'approve' ? 'Approve a pending request: the app holds the grant from its next request' : 'Revoke a grant (or decline a pending request), effective on the app\'s next request',
+        summary: decisionSummary[decision],
         params: IdParams,
         response: { 200: Type.Ref('PermissionRequest'), ...errorResponses },
       },

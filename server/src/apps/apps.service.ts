@@ -188,18 +188,24 @@ export class AppsService {
     return (await appsStore.requests(this.db, { status: f.status, appId: f.appId, limit: f.limit ?? 200 })).map(presentRequest);
   }
 
-  async decide(ctx: AuthContext, requestId: string, decision: 'approve' | 'revoke') {
+  /**
+   * approve: pending → approved. decline: pending → declined (never granted). revoke: approved →
+   * revoked; a revoke of a pending request is a decline (the route predates decline).
+   */
+  async decide(ctx: AuthContext, requestId: string, decision: 'approve' | 'decline' | 'revoke') {
     requireScope(ctx, 'apps:manage');
     if (!isUuid(requestId)) throw fail('not_found', 'No such permission request');
     const row = await this.withAudit(async (trx) => {
       const r = await appsStore.request(trx, requestId, true);
       if (!r) throw fail('not_found', 'No such permission request');
       if (decision === 'approve' && r.status !== 'pending') throw fail('conflict', `This request is ${r.status}; only a pending request can be approved`);
+      if (decision === 'decline' && r.status !== 'pending') throw fail('conflict', `This request is ${r.status}; only a pending request can be declined`);
       if (decision === 'revoke' && r.status !== 'pending' && r.status !== 'approved') throw fail('conflict', `This request is ${r.status}; only a pending or approved request can be revoked`);
       const app = (await appsStore.byId(trx, r.app_id))!;
       if (decision === 'approve' && app.revoked_at) throw fail('conflict', 'The app is revoked');
-      const updated = await appsStore.decide(trx, requestId, decision === 'approve' ? 'approved' : 'revoked', ctx.actor.kind === 'user' ? ctx.actor.userId : null, this.clock.now());
-      await this.audit(ctx, trx, decision === 'approve' ? 'cairn.app.permission_approved' : 'cairn.app.permission_revoked', r.app_id, {
+      const status = decision === 'approve' ? 'approved' : r.status === 'pending' ? 'declined' : 'revoked';
+      const updated = await appsStore.decide(trx, requestId, status, ctx.actor.kind === 'user' ? ctx.actor.userId : null, this.clock.now());
+      await this.audit(ctx, trx, `cairn.app.permission_${status}`, r.app_id, {
         requestId,
         eventType: r.event_type,
         read: r.can_read,

@@ -27,7 +27,7 @@ export interface PermissionRequestRow {
   can_modify: boolean;
   can_delete: boolean;
   message: string;
-  status: 'pending' | 'approved' | 'revoked' | 'superseded';
+  status: 'pending' | 'approved' | 'declined' | 'revoked' | 'superseded';
   created_at: Date;
   decided_at: Date | null;
   decided_by: string | null;
@@ -104,7 +104,7 @@ export const appsStore = {
       WHERE true ${f.appId ? sql`AND r.app_id = ${f.appId}` : sql``} ${f.status ? sql`AND r.status = ${f.status}` : sql``}
       ORDER BY r.created_at DESC LIMIT ${f.limit}`.execute(db)).rows;
   },
-  async decide(db: Exec, id: string, status: 'approved' | 'revoked', by: string | null, at: Date) {
+  async decide(db: Exec, id: string, status: 'approved' | 'declined' | 'revoked', by: string | null, at: Date) {
     if (status === 'approved') {
       const r = (await sql<PermissionRequestRow>`SELECT * FROM app_permission_requests WHERE id = ${id}`.execute(db)).rows[0]!;
       await sql`UPDATE app_permission_requests SET status = 'superseded'

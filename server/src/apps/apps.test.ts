@@ -62,7 +62,7 @@ async function ask(auth: string, eventType: string, rights: Rights, message = 'p
   expect(r.statusCode, r.body).toBe(201);
   return r.json().id as string;
 }
-const decide = (id: string, d: 'approve' | 'revoke', authorization = admin) => app.inject({ method: 'POST', url: `/api/v1/permission-requests/${id}/${d}`, headers: { authorization } });
+const decide = (id: string, d: 'approve' | 'decline' | 'revoke', authorization = admin) => app.inject({ method: 'POST', url: `/api/v1/permission-requests/${id}/${d}`, headers: { authorization } });
 async function granted(auth: string, eventType: string, rights: Rights) {
   const id = await ask(auth, eventType, rights);
   expect((await decide(id, 'approve')).statusCode).toBe(200);
@@ -310,6 +310,30 @@ describe('events under grants', () => {
     const id = (await append(a.auth, [{ type: 'gamma.example/item', data: { n: 0 } }])).json().events[0].id;
     const rs = await Promise.all([1, 2, 3, 4].map((n) => app.inject({ method: 'PATCH', url: `/api/v1/events/${id}`, headers: { authorization: a.auth }, payload: { data: { n } } })));
     expect(rs.map((r) => r.statusCode).sort()).toEqual([200, 409, 409, 409]);
+  });
+
+  it('a declined request is "declined", not "revoked", for the Control Centre and for the app', async () => {
+    const a = await newApp('Declined');
+    const viaDecline = await ask(a.auth, 'alpha.example/item', { read: true });
+    const d = await decide(viaDecline, 'decline');
+    expect(d.statusCode, d.body).toBe(200);
+    expect(d.json().status).toBe('declined');
+    // The older way to say no (revoke on a pending request) declines too.
+    const viaRevoke = await ask(a.auth, 'beta.example/item', { read: true });
+    expect((await decide(viaRevoke, 'revoke')).json().status).toBe('declined');
+    // Only a pending request can be declined; a grant taken back is "revoked".
+    expect((await decide(viaDecline, 'decline')).statusCode).toBe(409);
+    const grant = await granted(a.auth, 'gamma.example/item', { read: true });
+    expect((await decide(grant, 'decline')).json().error.code).toBe('conflict');
+    expect((await decide(grant, 'revoke')).json().status).toBe('revoked');
+    const mine = (await get(a.auth, '/api/v1/apps/me/permission-requests')).json();
+    const byId = new Map<string, string>((mine.requests ?? mine).map((r: { id: string; status: string }) => [r.id, r.status]));
+    expect(Object.fromEntries([viaDecline, viaRevoke, grant].map((id) => [id, byId.get(id)]))).toEqual({ [viaDecline]: 'declined', [viaRevoke]: 'declined', [grant]: 'revoked' });
+    const listed = await get(admin, `/api/v1/permission-requests?status=declined&appId=${a.id}`);
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().requests.map((r: { id: string }) => r.id).sort()).toEqual([viaDecline, viaRevoke].sort());
+    const audit = await pool.query(`SELECT count(*)::int AS n FROM ledger_entries WHERE type = 'cairn.app.permission_declined' AND data->>'requestId' = ANY($1::text[])`, [[viaDecline, viaRevoke]]);
+    expect(audit.rows[0].n).toBe(2);
   });
 
   it('revoking a grant or the app stops it on the next request', async () => {

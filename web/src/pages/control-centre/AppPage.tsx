@@ -45,6 +45,8 @@ function AppDetailView({ id }: { id: string }) {
   });
   const decide = useAction(async (r: PermissionRequest, decision: 'approve' | 'revoke') => {
     if (decision === 'approve') await api.apps.approveRequest(r.id);
+    // A pending request is declined (status "declined"), a grant revoked: the app tells them apart.
+    else if (r.status === 'pending') await api.apps.declineRequest(r.id);
     else await api.apps.revokeRequest(r.id);
     pending.refresh();
     await app.reload();

@@ -38,6 +38,8 @@ function Requests() {
   const decide = useAction(async (r: PermissionRequest, decision: 'approve' | 'revoke') => {
     const app = r.appName ?? r.appId;
     if (decision === 'approve') await api.apps.approveRequest(r.id);
+    // A pending request is declined (status "declined"), a grant revoked: the app tells them apart.
+    else if (r.status === 'pending') await api.apps.declineRequest(r.id);
     else await api.apps.revokeRequest(r.id);
     pending.refresh();
     // Reload first: the notice appears with lists that already show the decision.

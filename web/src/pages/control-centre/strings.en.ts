@@ -14,7 +14,7 @@ const controlCentreEn = {
     associated: 'Associated',
     revoked: 'Revoked',
   },
-  requestStatus: { pending: 'Pending', approved: 'Approved', revoked: 'Revoked', superseded: 'Replaced' },
+  requestStatus: { pending: 'Pending', approved: 'Approved', declined: 'Declined', revoked: 'Revoked', superseded: 'Replaced' },
   apps: {
     title: 'Apps',
     intro: 'Third-party apps store and read typed events with your approval. Register an app, hand it its association code, then decide what it may do.',
@@ -85,6 +85,7 @@ const controlCentreEn = {
     revoked: 'App revoked',
     permission_requested: 'Asked to {{rights}} {{type}}',
     permission_approved: 'Approved: {{rights}} {{type}}',
+    permission_declined: 'Declined: {{rights}} {{type}}',
     permission_revoked: 'Revoked: {{rights}} {{type}}',
     typeRegistered: 'Registered {{type}} version {{version}}',
     superseded: 'Modified an event',

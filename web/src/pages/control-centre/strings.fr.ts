@@ -18,7 +18,7 @@ const controlCentreFr: Widen<typeof controlCentreEn> = {
     associated: 'Associée',
     revoked: 'Révoquée',
   },
-  requestStatus: { pending: 'En attente', approved: 'Approuvée', revoked: 'Révoquée', superseded: 'Remplacée' },
+  requestStatus: { pending: 'En attente', approved: 'Approuvée', declined: 'Refusée', revoked: 'Révoquée', superseded: 'Remplacée' },
   apps: {
     title: 'Applications',
     intro: "Des applications tierces enregistrent et lisent des événements typés avec votre accord. Enregistrez une application, donnez-lui son code d'association, puis décidez de ce qu'elle peut faire.",
@@ -89,6 +89,7 @@ const controlCentreFr: Widen<typeof controlCentreEn> = {
     revoked: 'Application révoquée',
     permission_requested: 'Demande à {{rights}} {{type}}',
     permission_approved: 'Approuvé : {{rights}} {{type}}',
+    permission_declined: 'Refusé : {{rights}} {{type}}',
     permission_revoked: 'Révoqué : {{rights}} {{type}}',
     typeRegistered: 'A enregistré {{type}} version {{version}}',
     superseded: 'A modifié un événement',
