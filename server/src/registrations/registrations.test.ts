@@ -443,6 +443,24 @@ describe('action hooks', () => {
     expect(got.registrationNumber).toBe('CALLBACK-1');
   });
 
+  it('lets a declare hook refuse a declaration, and records nothing then', async () => {
+    const doc = (await admin.registrationTypes.get('death')).document;
+    await admin.registrationTypes.put('death', { ...doc, hooks: { ...doc.hooks, declare: { url, timeoutMs: 500 } } });
+    try {
+      mode = 'refuse';
+      const before = (await users.registrar.registrations.list({ type: 'death', limit: 200 })).items.length;
+      const e = await expectError(readyDeath(), 422, 'hook_rejected');
+      expect(e.message).toContain('Mother unknown to the population register');
+      expect((await users.registrar.registrations.list({ type: 'death', limit: 200 })).items.length).toBe(before);
+      mode = 'number';
+      const ok = await readyDeath();
+      expect(ok.status).toBe('declared');
+      expect(JSON.parse(received[received.length - 1]!.body)).toMatchObject({ action: 'declare', type: 'death' });
+    } finally {
+      await admin.registrationTypes.put('death', doc);
+    }
+  });
+
   it('writes nothing when the external system fails or is too slow, and holds no transaction open meanwhile', async () => {
     for (const m of ['fail', 'slow'] as const) {
       mode = m;
