@@ -1,11 +1,12 @@
 import { defineConfig } from 'vite';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
+import { precompress } from './precompress.js';
 
 const api = process.env.CAIRN_DEV_API ?? 'http://localhost:8080';
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), precompress()],
   root: fileURLToPath(new URL('.', import.meta.url)),
   build: {
     outDir: 'dist',

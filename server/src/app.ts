@@ -36,6 +36,7 @@ import { registrationsRoutes } from './registrations/registrations.routes.js';
 
 export const VERSION = '0.1.0';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
+const WEB_ASSETS = path.join(WEB_DIST, 'assets') + path.sep;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Routes a user who must still enrol a second factor can reach. */
 const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
@@ -225,7 +226,23 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.addHook('onClose', async () => services.cache.close());
 
   const spa = config.serveWeb && fs.existsSync(path.join(WEB_DIST, 'index.html'));
-  if (spa) await app.register(fastifyStatic, { root: WEB_DIST, wildcard: false, index: ['index.html'] });
+  if (spa) {
+    await app.register(fastifyStatic, {
+      root: WEB_DIST,
+      wildcard: false,
+      index: ['index.html'],
+      // The web build writes x.br and x.gz beside each text file (web/precompress.ts).
+      preCompressed: true,
+      // send's own Cache-Control would override the one below.
+      cacheControl: false,
+      setHeaders: (res, file) => {
+        res.setHeader('vary', 'accept-encoding');
+        // Vite names /assets/ files by content hash: a new build gets new names, so a cached copy
+        // never goes stale. Everything else (index.html, favicon) is revalidated on each visit.
+        res.setHeader('cache-control', file.startsWith(WEB_ASSETS) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  }
   installNotFound(app, { spa });
   return app;
 }
