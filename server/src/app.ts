@@ -33,6 +33,7 @@ import { datasetsRoutes } from './datasets/datasets.routes.js';
 import { viewsRoutes } from './views/views.routes.js';
 import { projectionsRoutes } from './projections/projections.routes.js';
 import { registrationsRoutes } from './registrations/registrations.routes.js';
+import { metricsRoutes } from './metrics/metrics.routes.js';
 
 export const VERSION = '0.1.0';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
@@ -42,7 +43,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
-const routeModules = [healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, projectionsRoutes, registrationsRoutes];
+// metricsRoutes first: its onResponse hook must see every route registered after it.
+const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, projectionsRoutes, registrationsRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

@@ -12,8 +12,13 @@ import { createHash } from 'node:crypto';
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../migrations');
 const LOCK_KEY = 0x63616972; // 'cair'
 
+/** The migration files this build ships, in the order they apply (readiness compares them with what was applied). */
+export function migrationFiles(dir = MIGRATIONS_DIR): string[] {
+  return fs.readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
+}
+
 export async function migrate(pool: pg.Pool, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = fs.readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const files = migrationFiles(dir);
   const client = await pool.connect();
   const applied: string[] = [];
   try {

@@ -46,6 +46,15 @@ function bool(env: Env, name: string, def: boolean): boolean {
   throw new ConfigError(`${name}=${JSON.stringify(raw)} is not allowed: expected true or false`);
 }
 
+function metricsToken(env: Env): string | undefined {
+  const raw = env.CAIRN_METRICS_TOKEN;
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < 16 || raw.length > 256 || !/^[\x21-\x7e]+$/.test(raw)) {
+    throw new ConfigError('CAIRN_METRICS_TOKEN is not allowed: expected 16 to 256 printable characters without spaces');
+  }
+  return raw;
+}
+
 export function loadConfig(env: Env = process.env) {
   const dataDir = path.resolve(env.CAIRN_DATA_DIR || './.cairn');
   const secret = env.CAIRN_SECRET;
@@ -97,6 +106,8 @@ export function loadConfig(env: Env = process.env) {
     viewsPythonMemoryMb: int(env, 'CAIRN_VIEWS_PYTHON_MEMORY_MB', 1536, 256, 1_048_576),
     /** View runs of each runtime that may wait for their turn before 503 sandbox_busy. */
     viewsMaxQueued: int(env, 'CAIRN_VIEWS_MAX_QUEUED', 16, 0, 10_000),
+    /** Bearer token for GET /metrics; unset, the endpoint answers 404 (docs/operations.md, "Observability"). */
+    metricsToken: metricsToken(env),
     /** Enables the BIDS validator plugin (needs `bids-validator` 1.x installed, see docs/datasets.md). */
     bidsValidator: bool(env, 'CAIRN_BIDS_VALIDATOR', false),
     /** The validator module (a package folder or file) when not `bids-validator` beside the server. */

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import type { Services } from '../services.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
-import { verifyLedger } from './ledger.verify.js';
+import { recordVerification, verifyLedger } from './ledger.verify.js';
 import type { LedgerCursor } from './ledger.store.js';
 import { rawHeaders } from '../kernel/raw-responses.js';
 
@@ -184,5 +184,10 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth }: S
         ...errorResponses,
       },
     },
-  }, async () => verifyLedger(db));
+  }, async (req) => {
+    const started = performance.now();
+    const report = await verifyLedger(db);
+    await recordVerification(db, report, performance.now() - started, req.auth.actor.kind === 'user' ? req.auth.actor.userId : null);
+    return report;
+  });
 }

@@ -181,6 +181,11 @@ export class LedgerService {
   /** Wakes live tails in this process as soon as our own appends commit. */
   readonly appended = new EventEmitter().setMaxListeners(0);
   readonly hooks: LedgerHooks = { beforeAppend: [], readScope: [], inTransaction: [] };
+  /**
+   * Entries this process appended (not replays), for /metrics. Appends inside a caller's
+   * transaction count when written, so one the caller then rolls back is counted too.
+   */
+  entriesAppended = 0;
 
   constructor(
     private readonly db: Db,
@@ -243,7 +248,7 @@ export class LedgerService {
    */
   async append(ctx: AuthContext, entries: PreparedEntry[], opts: { db?: Kysely<Database> } = {}): Promise<AppendResult[]> {
     for (const hook of this.hooks.beforeAppend) await hook(ctx, entries, opts.db ?? this.db);
-    if (opts.db) return this.appendIn(opts.db, ctx, entries);
+    if (opts.db) return this.countAppended(await this.appendIn(opts.db, ctx, entries));
     // A batch with no streams and no transactionIds needs no locks and no lookups: one INSERT
     // statement is atomic on its own. Small ones join the next grouped INSERT; large ones already
     // amortise a statement and go at once, in parallel (grouping them would put every batch
@@ -261,7 +266,7 @@ export class LedgerService {
           await this.waitVisible(result);
           this.appended.emit('append');
         }
-        return result;
+        return this.countAppended(result);
       } catch (e) {
         if (attempt < 4 && isRetryable(e)) continue;
         throw e;
@@ -378,6 +383,11 @@ export class LedgerService {
     } finally {
       this.polling = false;
     }
+  }
+
+  private countAppended(result: AppendResult[]): AppendResult[] {
+    for (const r of result) if (!r.replayed) this.entriesAppended++;
+    return result;
   }
 
   /** Notifies live tails after a caller-managed transaction that appended has committed. */

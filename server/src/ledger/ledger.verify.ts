@@ -250,3 +250,9 @@ export async function sealCheckpoint(db: Db): Promise<{ sealed: number } | undef
     return { sealed: seal.n };
   });
 }
+
+/** Keeps a verification's outcome for the System page (only counts: problems may quote data). */
+export async function recordVerification(db: Db, report: VerifyReport, durationMs: number, actorId: string | null): Promise<void> {
+  await sql`INSERT INTO ledger_verifications (duration_ms, ok, checked, checkpoints, problems, actor_id)
+    VALUES (${Math.round(durationMs)}, ${report.ok}, ${report.checked}, ${report.checkpoints}, ${report.problems.length}, ${actorId})`.execute(db);
+}

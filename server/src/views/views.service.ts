@@ -635,7 +635,12 @@ export class ViewsService {
 
   // --- counters and stored results, written behind the answers ---------------------------
 
+  /** Runs by outcome in this process (`cached`, `ok` or the error code), for /metrics. */
+  readonly runOutcomes = new Map<string, number>();
+
   private count(id: string, run: { cached: boolean; ok: boolean; durationMs: number; eventsRead: number; errorCode: string | null }): void {
+    const outcome = run.cached ? 'cached' : run.ok ? 'ok' : (run.errorCode ?? 'failed');
+    this.runOutcomes.set(outcome, (this.runOutcomes.get(outcome) ?? 0) + 1);
     const d = this.pendingStats.get(id) ?? { id, runs: 0, cacheHits: 0, failures: 0, eventsRead: 0, totalDurationMs: 0, lastRunAt: new Date(), lastDurationMs: 0, lastErrorCode: null };
     d.runs++;
     if (run.cached) d.cacheHits++;
