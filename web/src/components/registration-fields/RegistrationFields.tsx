@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { DocumentRef, Field, JsonValue, RegistrationField, SubmissionError } from '@cairn/sdk/instruments';
-import { FieldShell, FieldView, formatValue, type Ctx } from '../instrument-renderer/InstrumentRenderer.js';
+import { FieldShell, FieldView, formatValue, validationMessage, type Ctx } from '../instrument-renderer/InstrumentRenderer.js';
 import { AgeOrDate } from './AgeOrDate.js';
 import { DocumentsField, formatSize, isDocumentRef } from './DocumentsField.js';
 import { SignaturePad } from './SignaturePad.js';
@@ -60,7 +60,21 @@ export function RegistrationFieldView({ field, value, onChange, ctx, services }:
       }
       return <FieldView field={field as Field} path={field.name} value={value} onChange={onChange} ctx={ctx} answers={{}} />;
     case 'location':
-      return shell(<LocationInput id={id} value={typeof value === 'string' ? value : undefined} onChange={(v) => onChange(v)} kind={field.locationKind ?? 'any'} disabled={ctx.readOnly} describedBy={describedBy} label={label} />);
+      return (
+        <div className={`instrument-field${errors.length ? ' has-error' : ''}`} data-field={id}>
+          <LocationInput
+            id={id}
+            value={typeof value === 'string' ? value : undefined}
+            onChange={(v) => onChange(v)}
+            kind={field.locationKind ?? 'any'}
+            disabled={ctx.readOnly}
+            label={label}
+            hint={description}
+            required={field.required}
+            error={errors.length ? validationMessage(ctx.t, errors[0]!) : undefined}
+          />
+        </div>
+      );
     case 'address':
       return shell(<AddressInput id={id} value={value} onChange={onChange} ctx={ctx} errors={errors} />, true);
     case 'documents':
@@ -101,10 +115,7 @@ function AddressInput({ id, value, onChange, ctx, errors }: { id: string; value:
           <input id={`${id}-${part}`} type="text" disabled={ctx.readOnly} aria-invalid={errors.length ? true : undefined} autoComplete="off" value={v[part] ?? ''} onChange={(e) => set(part, e.target.value)} />
         </div>
       ))}
-      <div className="field">
-        <label htmlFor={`${id}-location`}>{t('registrations.fields.address.locationId')}</label>
-        <LocationInput id={`${id}-location`} value={v.locationId} onChange={(l) => set('locationId', l)} kind="any" disabled={ctx.readOnly} label={t('registrations.fields.address.locationId')} />
-      </div>
+      <LocationInput id={`${id}-location`} value={v.locationId} onChange={(l) => set('locationId', l)} kind="any" disabled={ctx.readOnly} label={t('registrations.fields.address.locationId')} />
     </div>
   );
 }
