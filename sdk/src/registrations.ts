@@ -407,7 +407,7 @@ export class RegistrationTypesApi {
     return this.http.get(`/api/v1/registration-types/${seg(id)}/versions`);
   }
   /** Saves a new version (answers the current one unchanged when the document is identical). */
-  put(id: string, document: RegistrationTypeDocument): Promise<RegistrationTypeVersion> {
+  put(id: string, document: RegistrationTypeDocument | Record<string, unknown>): Promise<RegistrationTypeVersion> {
     return this.http.put(`/api/v1/registration-types/${seg(id)}`, document);
   }
   /** Creates or rotates the Standard Webhooks secret for the type's hooks; shown only here. */

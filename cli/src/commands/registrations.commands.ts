@@ -232,7 +232,7 @@ export function registerRegistrationsCommands(program: Command): void {
     .action(explained(async (id: string, file: string) => {
       const doc = parseObject(readFile(file), file);
       const client = await authedClient();
-      const t = await client.registrationTypes.put(id, doc as never);
+      const t = await client.registrationTypes.put(id, doc);
       process.stdout.write(`Saved ${t.id} version ${t.version}\n`);
     }));
 }
