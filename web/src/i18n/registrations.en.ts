@@ -79,7 +79,7 @@ const registrationsEn = {
       'assigned-to-me': 'Registrations you are working on (the assignment keeps others from changing them).',
     },
   },
-  filters: { type: 'Type', anyType: 'All types' },
+  filters: { location: 'Place', type: 'Type', anyType: 'All types' },
   columns: { tracking: 'Tracking ID', name: 'Name', type: 'Type', status: 'Status', eventDate: 'Date of event', updated: 'Last change', assigned: 'Assigned to', actions: 'Actions' },
   drafts: {
     title: 'Unsent declarations on this device',

@@ -81,7 +81,7 @@ const registrationsFr: typeof registrationsEn = {
       'assigned-to-me': "Dossiers sur lesquels vous travaillez (l'attribution empêche les autres de les modifier).",
     },
   },
-  filters: { type: 'Type', anyType: 'Tous les types' },
+  filters: { location: 'Lieu', type: 'Type', anyType: 'Tous les types' },
   columns: { tracking: 'Numéro de suivi', name: 'Nom', type: 'Type', status: 'Statut', eventDate: "Date de l'événement", updated: 'Dernier changement', assigned: 'Attribué à', actions: 'Actions' },
   drafts: {
     title: 'Déclarations non envoyées sur cet appareil',

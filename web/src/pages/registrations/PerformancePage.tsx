@@ -5,6 +5,7 @@ import type { Registration } from '@cairn/sdk';
 import { useLoad } from '../../hooks.js';
 import { Alert, Button, DataTable, ErrorAlert, LoadedList, Section, Spinner } from '../../components/ui.js';
 import { useLocationNames } from '../../components/registration-fields/LocationInput.js';
+import { LocationPicker } from '../../components/LocationPicker.js';
 import { registrations } from './registrations.api.js';
 import { useTypes } from './common.js';
 import { MonthlyChart } from './MonthlyChart.js';
@@ -70,9 +71,10 @@ export function PerformancePage() {
   const { t, i18n } = useTranslation();
   const types = useTypes();
   const [type, setType] = useState('');
+  const [location, setLocation] = useState<string | null>(null);
   const data = useLoad(async () => {
     const items: Registration[] = [];
-    for await (const r of registrations.iterate({ status: 'registered', type: type || undefined, limit: 200 })) {
+    for await (const r of registrations.iterate({ status: 'registered', type: type || undefined, location: location ?? undefined, limit: 200 })) {
       items.push(r);
       if (items.length >= CAP) break;
     }
@@ -114,7 +116,7 @@ export function PerformancePage() {
       </p>
       <div className="page-head">
         <h1>{t('registrations.performance.title')}</h1>
-        <div className="row">
+        <div className="reg-filters">
           <label className="filter">
             {t('registrations.filters.type')}{' '}
             <select
@@ -132,6 +134,14 @@ export function PerformancePage() {
               ))}
             </select>
           </label>
+          <LocationPicker
+            value={location}
+            onChange={(id) => {
+              setLocation(id);
+              setTimeout(() => void data.reload(), 0);
+            }}
+            label={t('registrations.filters.location')}
+          />
           <Button onClick={download} disabled={!figures || figures.total === 0}>
             {t('registrations.performance.csv')}
           </Button>

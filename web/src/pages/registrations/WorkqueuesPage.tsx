@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { Registration, RegistrationProfile, Workqueue } from '@cairn/sdk';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
+import { LocationPicker } from '../../components/LocationPicker.js';
 import { Button, DataTable, DateTime, ErrorAlert, LoadedList, Section, Spinner } from '../../components/ui.js';
 import { QUEUES, personName, registrations } from './registrations.api.js';
 import { formatDay, StatusBadges, useTypes } from './common.js';
@@ -35,12 +36,13 @@ export function WorkqueuesPage() {
   const queues = queuesFor(profile.data);
   const queue = (queues as string[]).includes(params.get('queue') ?? '') ? (params.get('queue') as Workqueue) : queues[0]!;
   const typeFilter = params.get('type') ?? '';
+  const locationFilter = params.get('location') ?? '';
   const [items, setItems] = useState<Registration[] | undefined>();
   const [next, setNext] = useState<string | null>(null);
   const [drafts, setDrafts] = useState(() => listDrafts(user.id));
 
   const load = useAction(async (after?: string) => {
-    const page = await registrations.list({ queue, type: typeFilter || undefined, after, limit: 50 });
+    const page = await registrations.list({ queue, type: typeFilter || undefined, location: locationFilter || undefined, after, limit: 50 });
     setItems((prev) => (after ? [...(prev ?? []), ...page.items] : page.items));
     setNext(page.next);
   });
@@ -49,7 +51,7 @@ export function WorkqueuesPage() {
     setItems(undefined);
     void load.run();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [queue, typeFilter, profile.loading]);
+  }, [queue, typeFilter, locationFilter, profile.loading]);
 
   const assign = useAction(async (id: string) => {
     await registrations.action(id, 'assign', { transactionId: crypto.randomUUID() });
@@ -123,7 +125,7 @@ export function WorkqueuesPage() {
           <ul className="reg-queues">
             {queues.map((q) => (
               <li key={q}>
-                <Link to={`/registrations?queue=${q}${typeFilter ? `&type=${encodeURIComponent(typeFilter)}` : ''}`} aria-current={q === queue ? 'page' : undefined} data-queue={q}>
+                <Link to={`/registrations?${new URLSearchParams({ queue: q, ...(typeFilter ? { type: typeFilter } : {}), ...(locationFilter ? { location: locationFilter } : {}) }).toString()}`} aria-current={q === queue ? 'page' : undefined} data-queue={q}>
                   <span>{t(`registrations.queues.${q}`)}</span>
                   <span className="count-badge" aria-label={t('registrations.queues.count', { count: counts.data?.[q] ?? 0 })}>
                     {counts.data ? counts.data[q] : '…'}
@@ -133,12 +135,12 @@ export function WorkqueuesPage() {
             ))}
           </ul>
         </nav>
-        <Section
-          title={t(`registrations.queues.${queue}`)}
-          actions={
-            <label className="filter">
-              {t('registrations.filters.type')}{' '}
-              <select value={typeFilter} onChange={(e) => setQuery({ type: e.target.value })}>
+        <Section title={t(`registrations.queues.${queue}`)}>
+          <p className="muted small">{t(`registrations.queues.help.${queue}`)}</p>
+          <div className="reg-filters">
+            <div className="field">
+              <label htmlFor="queue-type">{t('registrations.filters.type')}</label>
+              <select id="queue-type" value={typeFilter} onChange={(e) => setQuery({ type: e.target.value })}>
                 <option value="">{t('registrations.filters.anyType')}</option>
                 {(types.data ?? []).map((ty) => (
                   <option key={ty.id} value={ty.id}>
@@ -146,10 +148,9 @@ export function WorkqueuesPage() {
                   </option>
                 ))}
               </select>
-            </label>
-          }
-        >
-          <p className="muted small">{t(`registrations.queues.help.${queue}`)}</p>
+            </div>
+            <LocationPicker value={locationFilter || null} onChange={(id) => setQuery({ location: id ?? '' })} label={t('registrations.filters.location')} />
+          </div>
           <LoadedList load={{ data: items, loading: load.pending, error: load.error }} error={assign.error} empty={t('registrations.queues.empty')}>
             {(rows) => (
               <DataTable label={t(`registrations.queues.${queue}`)}>
