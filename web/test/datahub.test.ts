@@ -139,6 +139,15 @@ describe('the data hub, used as a person would', () => {
 
   it('exports the records as CSV with progress, and the file holds them', async () => {
     await page.goto(`${server.url}/datahub/w/${workspaceId}/export`);
+    // Issue 17: the page opens with Download disabled; it says why, and the button points at the reason.
+    const button = page.getByRole('button', { name: 'Download' });
+    await page.getByTestId('export-why').waitFor();
+    expect(await button.isDisabled()).toBe(true);
+    expect(await page.getByTestId('export-why').innerText()).toContain('choose an instrument first');
+    expect(await button.getAttribute('aria-describedby')).toBe('export-why');
+    await page.getByLabel('Format').selectOption('json');
+    await page.getByTestId('export-why').waitFor({ state: 'detached' });
+    expect(await button.isDisabled()).toBe(false);
     await page.getByLabel('Instrument').selectOption({ label: 'Sleep diary' });
     await page.getByLabel('Format').selectOption('csv');
     const download = page.waitForEvent('download');
@@ -152,6 +161,19 @@ describe('the data hub, used as a person would', () => {
     expect(lines[1]).toMatch(/,SLEEP-001,.*,sleep-diary,1,5,true,2,5$/);
     expect(lines[2]).toMatch(/,SLEEP-001,.*,sleep-diary,1,7\.5,,,7\.5$/);
     await page.getByText(/^Done: /).waitFor();
+  });
+
+  it('import: a valid date in the future is named as such, not "Enter a real date."', async () => {
+    await page.goto(`${server.url}/datahub/w/${workspaceId}/import`);
+    await page.getByLabel('Instrument').selectOption({ index: 1 });
+    const chosen = await page.getByLabel('Instrument').inputValue();
+    expect(chosen).toMatch(/@\d+$/);
+    await page.getByLabel('CSV file').setInputFiles({ name: 'future.csv', mimeType: 'text/csv', buffer: Buffer.from('subject,date\nFUT-1,2999-01-01\nFUT-2,2021-13-01\n') });
+    await page.getByRole('button', { name: 'Check the file' }).click();
+    await page.getByText('This date is in the future: a record is dated when it was collected.').waitFor();
+    // A date that does not exist is still "not a real date".
+    await page.getByText('Enter a real date.').waitFor();
+    expect(await page.getByText('Enter a real date.').count()).toBe(1);
   });
 
   it('offers demo data on an empty workspace and shows a living dashboard', async () => {

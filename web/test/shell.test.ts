@@ -320,6 +320,15 @@ describe('the web app, used as a person would', () => {
     await ada.events.append([{ type: 'web.live', data: { n: 'filtered out' } }, { type: 'web.only', data: { n: 'kept' } }]);
     await page.locator('tr[data-type="web.only"]').waitFor();
     expect(await page.locator('tr[data-type="web.live"]').count()).toBe(0);
+
+    // Issue 17: a type that already has entries shows them at once (the tail of a new filter starts
+    // over with its backlog, not after the previous filter's cursor), and says who wrote them.
+    await page.getByLabel('Event type').fill('web.live');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('"filtered out"', { exact: false }).waitFor();
+    expect(await page.locator('tr[data-type="web.live"]').count()).toBe(3);
+    expect(await page.getByText('No entries yet. New ones will appear here.').count()).toBe(0);
+    await expect(page.locator('tr[data-type="web.live"] td[data-actor-kind="user"]').first().innerText()).resolves.toBe('ada');
   });
 
   it('switches to French', async () => {

@@ -500,6 +500,12 @@ describe('imports', () => {
     expect(errs.filter((e: string) => e.startsWith('4:')).sort()).toEqual(['4:aids:not_an_option', '4:date:invalid_date', '4:feel.rested:not_an_option', '4:hours:too_large', '4:subject:invalid_identifier', '4:woke:wrong_type']);
     expect(await count()).toBe(0);
 
+    // A real date in the future has its own code (the page said "Enter a real date." for it);
+    // a date that does not exist (30 February) is not quietly rolled over to March.
+    const dates = await post(['subject,date,hours', 'IMP-7,2999-01-01,5', 'IMP-8,2021-02-30,5', 'IMP-9,2021-03-02,5'].join('\n'), 'instrument=sleep-diary&edition=1&dryRun=true');
+    expect(dates.statusCode).toBe(422);
+    expect(dates.json().error.details.errors.map((e: { row: number; field: string; code: string }) => `${e.row}:${e.field}:${e.code}`)).toEqual(['2:date:date_in_future', '3:date:invalid_date']);
+
     const dry = await post(csv, 'instrument=sleep-diary&edition=1&onlyValid=true&dryRun=true');
     expect(dry.statusCode).toBe(200);
     expect(dry.json()).toMatchObject({ dryRun: true, imported: 0, valid: 1, invalid: 3 });

@@ -154,7 +154,11 @@ export class ImportsService {
         if (problem) report({ row: line, field: 'subject', code: 'invalid_identifier', message: `subject ${problem}` });
         const dateText = (record[layout.date] ?? '').trim();
         const date = /^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?$/.test(dateText) ? new Date(dateText.length === 10 ? `${dateText}T00:00:00Z` : dateText) : new Date(NaN);
-        if (Number.isNaN(date.getTime()) || date.getTime() > now + 60_000 || date.getUTCFullYear() < 1900) report({ row: line, field: 'date', code: 'invalid_date', message: 'date must be YYYY-MM-DD (or a date-time), not in the future' });
+        // A real date in the future is its own problem: "not a real date" sent people looking for a typo.
+        // Date.parse rolls 2021-02-30 over to 2 March: a date that does not exist is refused too.
+        const exists = !Number.isNaN(date.getTime()) && (dateText.length !== 10 || date.toISOString().slice(0, 10) === dateText);
+        if (!exists || date.getUTCFullYear() < 1900) report({ row: line, field: 'date', code: 'invalid_date', message: 'date must be YYYY-MM-DD (or a date-time) from 1900 on' });
+        else if (date.getTime() > now + 60_000) report({ row: line, field: 'date', code: 'date_in_future', message: 'the record date is in the future; a record is dated when it was collected' });
         const answers: Record<string, unknown> = {};
         // Cells that could not be read: the form's own checks below then skip them (their
         // "required" would only repeat the problem), but still run for every other cell.

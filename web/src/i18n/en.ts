@@ -163,6 +163,8 @@ const en = {
     eventType: 'Type',
     stream: 'Stream',
     actor: 'Actor',
+    actorApp: '{{name}} (app)',
+    actorKind: { user: 'a user', app: 'an app', system: 'the system' },
     data: 'Data',
     hash: 'Hash',
     transaction: 'Transaction id',

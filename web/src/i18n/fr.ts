@@ -164,6 +164,8 @@ const fr: Messages = {
     eventType: 'Type',
     stream: 'Flux',
     actor: 'Auteur',
+    actorApp: '{{name}} (application)',
+    actorKind: { user: 'un utilisateur', app: 'une application', system: 'le système' },
     data: 'Données',
     hash: 'Empreinte',
     transaction: 'Identifiant de transaction',

@@ -20,9 +20,12 @@ export function LedgerPage() {
   const [typeInput, setTypeInput] = useState('');
   const [type, setType] = useState('');
   const [selected, setSelected] = useState<LedgerEntry | undefined>();
-  // Where to resume after a pause: the tail's cursor when it stopped.
-  const cursor = useRef<string | undefined>(undefined);
+  // Where to resume after a pause: the tail's cursor when it stopped, for the filter it had. A tail
+  // of another filter starts over (with its backlog): resuming a new type after the old filter's
+  // cursor showed only entries written later, so "No entries yet" for types that had some.
+  const cursor = useRef<{ type: string; after: string | undefined } | undefined>(undefined);
   const typeId = useId();
+  const names = useActorNames();
 
   useEffect(() => {
     if (paused) {
@@ -32,7 +35,7 @@ export function LedgerPage() {
     let live = true;
     const tail = api.events.tail({
       type: type || undefined,
-      after: cursor.current,
+      after: cursor.current?.type === type ? cursor.current.after : undefined,
       // Open on the most recent entries rather than an empty page.
       backlog: 50,
       // A closed tail reports 'closed' after the next one started: only the current one speaks.
@@ -52,7 +55,7 @@ export function LedgerPage() {
     (async () => {
       try {
         for await (const entry of tail) {
-          cursor.current = tail.cursor;
+          cursor.current = { type, after: tail.cursor };
           buffer.push(entry);
           if (!scheduled) {
             scheduled = true;
@@ -68,7 +71,7 @@ export function LedgerPage() {
     })();
     return () => {
       live = false;
-      cursor.current = tail.cursor;
+      cursor.current = { type, after: tail.cursor };
       tail.close();
     };
   }, [paused, type]);
@@ -154,7 +157,9 @@ export function LedgerPage() {
                       <code>{e.type}</code>
                     </td>
                     <td className="muted">{e.stream ?? '—'}</td>
-                    <td className="muted">{e.actor.kind}</td>
+                    <td className="muted" data-actor-kind={e.actor.kind}>
+                      {actorLabel(t, e.actor, names)}
+                    </td>
                     <td className="data-cell" onClick={() => setSelected(e)}>
                       <code>{JSON.stringify(e.data)}</code>
                     </td>
@@ -167,13 +172,44 @@ export function LedgerPage() {
       )}
 
       <Drawer open={!!selected} title={selected ? `${t('ledger.details')} #${selected.position}` : ''} onClose={close}>
-        {selected && <EntryDetail entry={selected} />}
+        {selected && <EntryDetail entry={selected} names={names} />}
       </Drawer>
     </div>
   );
 }
 
-function EntryDetail({ entry }: { entry: LedgerEntry }) {
+type Names = ReadonlyMap<string, string>;
+
+/**
+ * Who wrote entries, by id: users and apps the caller may list (an administrator can; anyone
+ * else sees the kind only). Loaded once; the ledger page is for administrators.
+ */
+function useActorNames(): Names {
+  const [names, setNames] = useState<Names>(new Map());
+  useEffect(() => {
+    let live = true;
+    void Promise.allSettled([api.users.list(), api.apps.list()]).then(([users, apps]) => {
+      if (!live) return;
+      const m = new Map<string, string>();
+      if (users.status === 'fulfilled') for (const u of users.value) m.set(`user:${u.id}`, u.username);
+      if (apps.status === 'fulfilled') for (const a of apps.value) m.set(`app:${a.id}`, a.name);
+      setNames(m);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return names;
+}
+
+function actorLabel(t: (k: string, o?: Record<string, unknown>) => string, actor: LedgerEntry['actor'], names: Names): string {
+  const name = actor.id ? names.get(`${actor.kind}:${actor.id}`) : undefined;
+  if (actor.kind === 'app') return name ? t('ledger.actorApp', { name }) : t('ledger.actorKind.app');
+  if (name) return name;
+  return t(`ledger.actorKind.${actor.kind}`, { defaultValue: actor.kind });
+}
+
+function EntryDetail({ entry, names }: { entry: LedgerEntry; names: Names }) {
   const { t } = useTranslation();
   const highlighted = useMemo(() => hljs.highlight(JSON.stringify(entry.data, null, 2), { language: 'json' }).value, [entry]);
   return (
@@ -192,7 +228,7 @@ function EntryDetail({ entry }: { entry: LedgerEntry }) {
         <dd>{entry.stream ? `${entry.stream}${entry.streamSeq != null ? ` #${entry.streamSeq}` : ''}` : '—'}</dd>
         <dt>{t('ledger.actor')}</dt>
         <dd>
-          {entry.actor.kind}
+          {actorLabel(t, entry.actor, names)}
           {entry.actor.id && <code> {entry.actor.id}</code>}
         </dd>
         <dt>{t('ledger.occurred')}</dt>

@@ -111,7 +111,13 @@ export function ExportPage() {
           <ErrorAlert error={run.error} />
           {run.pending && <p aria-live="polite">{t('datahub.export.progress', { size: formatBytes(received) })}</p>}
           {finished !== undefined && !run.pending && <Alert kind="success">{t('datahub.export.done', { size: formatBytes(finished) })}</Alert>}
-          <Button type="submit" variant="primary" pending={run.pending} disabled={wideNeedsInstrument}>
+          {/* Never a disabled button without its reason (issue 17): the page opens in this state. */}
+          {wideNeedsInstrument && (
+            <p id="export-why" className="muted" data-testid="export-why">
+              {t('datahub.export.needsInstrument')}
+            </p>
+          )}
+          <Button type="submit" variant="primary" pending={run.pending} disabled={wideNeedsInstrument} aria-describedby={wideNeedsInstrument ? 'export-why' : undefined}>
             {t('datahub.export.download')}
           </Button>
         </form>
