@@ -22,4 +22,5 @@ export const navItems: NavItem[] = [
   { to: '/control-centre', label: 'controlCentre.nav', requires: 'apps:manage' },
   { to: '/account', label: 'nav.account' },
   { to: '/admin/users', label: 'nav.users', requires: 'users:manage' },
+  { to: '/system', label: 'system.nav', requires: 'settings:manage' },
 ];

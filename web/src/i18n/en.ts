@@ -4,6 +4,7 @@ import viewsEn from './views.en.js';
 import registrationsEn from './registrations.en.js';
 import locationsEn from './locations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
+import systemEn from './system.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -179,6 +180,7 @@ const en = {
   registrations: registrationsEn,
   locations: locationsEn,
   controlCentre: controlCentreEn,
+  system: systemEn,
   errors: {
     ...registrationsEn.errors,
     invalid_credentials: 'Wrong username or password.',

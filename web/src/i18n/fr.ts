@@ -5,6 +5,7 @@ import viewsFr from './views.fr.js';
 import registrationsFr from './registrations.fr.js';
 import locationsFr from './locations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
+import systemFr from './system.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -180,6 +181,7 @@ const fr: Messages = {
   registrations: registrationsFr,
   locations: locationsFr,
   controlCentre: controlCentreFr,
+  system: systemFr,
   errors: {
     ...registrationsFr.errors,
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",

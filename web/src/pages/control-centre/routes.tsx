@@ -7,6 +7,7 @@ import { RequestsPage } from './RequestsPage.js';
 import { EventTypePage, EventTypesPage } from './EventTypesPage.js';
 import { EventsPage } from './EventsPage.js';
 import { LocationsPage } from './LocationsPage.js';
+import { SystemPage } from './SystemPage.js';
 
 /** The Control Centre's pages (apps and typed events), registered in web/src/routes.tsx. */
 export const controlCentreRoutes: AppRoute[] = [
@@ -20,4 +21,6 @@ export const controlCentreRoutes: AppRoute[] = [
   { path: '/control-centre/event-types/*', element: <EventTypePage />, requires: 'events:read' },
   { path: '/control-centre/events', element: <EventsPage />, requires: 'events:read' },
   { path: '/control-centre/locations', element: <LocationsPage />, requires: 'workspaces:manage' },
+  // The admin's System page (nodes, lags, queue, storage, ledger verification); outside the Control Centre's tabs.
+  { path: '/system', element: <SystemPage />, requires: 'settings:manage' },
 ];

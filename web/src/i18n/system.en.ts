@@ -1,0 +1,57 @@
+/** Strings of the admin System page. fr: system.fr.ts, same keys. */
+const systemEn = {
+  nav: 'System',
+  title: 'System',
+  intro: 'How this Cairn installation is doing: its nodes, how far behind the ledger its projections are, background work, storage and tamper checks.',
+  refresh: 'Refresh',
+  nodes: {
+    title: 'Nodes seen recently',
+    hint: 'Each server writes a heartbeat every 15 seconds; a node missing for a minute drops off this list.',
+    none: 'No node has written a heartbeat yet.',
+    host: 'Host',
+    version: 'Version',
+    started: 'Started',
+    seen: 'Last seen',
+    thisNode: 'this node',
+  },
+  lags: {
+    title: 'Projections',
+    none: 'No projections.',
+    name: 'Projection',
+    behind: 'Entries behind',
+    seconds: 'Seconds behind',
+    state: 'State',
+    ok: 'Up to date',
+    lagging: 'Catching up',
+    failing: 'Stopped on an entry',
+    rebuilding: 'Rebuilding',
+    checkpoint: 'Last checkpoint seal',
+    checkpointAge: '{{seconds}} s ago, {{unsealed}} entries since',
+    noCheckpoint: 'No checkpoint yet',
+  },
+  jobs: {
+    title: 'Background jobs',
+    waiting: 'Waiting',
+    running: 'Running',
+    failed: 'Failed (out of attempts)',
+  },
+  storage: {
+    title: 'Storage used',
+    blobs_one: '{{count}} distinct file content, {{size}}',
+    blobs_other: '{{count}} distinct file contents, {{size}}',
+    hint: 'Dataset files, each content stored once however many versions refer to it.',
+  },
+  verify: {
+    title: 'Ledger verification',
+    never: 'The ledger has not been verified yet.',
+    last: 'Last verified',
+    by: 'by {{name}}',
+    ok: 'No tampering found: {{checked}} entries and {{checkpoints}} checkpoints checked in {{ms}} ms.',
+    problems_one: '{{count}} problem found among {{checked}} entries.',
+    problems_other: '{{count}} problems found among {{checked}} entries.',
+    run: 'Verify the ledger now',
+    running: 'Verifying…',
+  },
+};
+
+export default systemEn;
