@@ -75,6 +75,11 @@ describe('locations in the web app', () => {
     const list = page.getByRole('listbox', { name: 'Location' });
     await list.getByRole('option').first().waitFor();
     await expect(list.getByRole('option').first().innerText()).resolves.toMatch(/Côte-d’Ivoire Ward\s+Ibombo District, Central Province, Zambia/);
+    // The list opens below the field, as wide as it, never over it.
+    const field = (await input.boundingBox())!;
+    const popup = (await list.boundingBox())!;
+    expect(popup.y).toBeGreaterThanOrEqual(field.y + field.height - 1);
+    expect(popup.x + popup.width).toBeLessThanOrEqual(390);
     await snap(page, 'location-picker-390');
     await input.press('Enter');
     await expect(page.getByTestId('picked').innerText()).resolves.toBe('Chosen: Côte-d’Ivoire Ward, Ibombo District, Central Province, Zambia');

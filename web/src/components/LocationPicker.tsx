@@ -189,29 +189,29 @@ export function LocationPicker({ value, onChange, label, kind, within, hint, err
             ×
           </button>
         )}
+        <ul id={listId} role="listbox" aria-label={label} className="lp-list" hidden={!open}>
+          {results.map((l, i) => (
+            <li
+              key={l.id}
+              id={`${listId}-${i}`}
+              role="option"
+              aria-selected={i === active}
+              className={i === active ? 'active' : undefined}
+              // mousedown, not click: the input's blur must not close the list before the choice lands.
+              onMouseDown={(e) => {
+                e.preventDefault();
+                choose(l);
+              }}
+              onMouseEnter={() => setActive(i)}
+            >
+              <span className="lp-name">{l.name}</span>
+              {l.ancestors.length > 0 && <span className="lp-where">{l.ancestors.slice(0, 3).join(', ')}</span>}
+              <span className={`lp-kind lp-kind-${l.kind}`}>{t(`locations.picker.kind.${l.kind}`)}</span>
+            </li>
+          ))}
+          {open && !results.length && q && <li className="lp-empty" role="presentation">{t('locations.picker.none', { q })}</li>}
+        </ul>
       </div>
-      <ul id={listId} role="listbox" aria-label={label} className="lp-list" hidden={!open}>
-        {results.map((l, i) => (
-          <li
-            key={l.id}
-            id={`${listId}-${i}`}
-            role="option"
-            aria-selected={i === active}
-            className={i === active ? 'active' : undefined}
-            // mousedown, not click: the input's blur must not close the list before the choice lands.
-            onMouseDown={(e) => {
-              e.preventDefault();
-              choose(l);
-            }}
-            onMouseEnter={() => setActive(i)}
-          >
-            <span className="lp-name">{l.name}</span>
-            {l.ancestors.length > 0 && <span className="lp-where">{l.ancestors.slice(0, 3).join(', ')}</span>}
-            <span className={`lp-kind lp-kind-${l.kind}`}>{t(`locations.picker.kind.${l.kind}`)}</span>
-          </li>
-        ))}
-        {open && !results.length && q && <li className="lp-empty" role="presentation">{t('locations.picker.none', { q })}</li>}
-      </ul>
       <p className="visually-hidden" role="status" aria-live="polite">
         {loading ? t('locations.picker.searching') : open && results.length ? t('locations.picker.results', { count: results.length }) : ''}
       </p>
