@@ -258,6 +258,26 @@ describe('civil registration, as the three roles work it', () => {
     await snap(page, 'registrations-04-registered');
   });
 
+  it('a registrar corrects a registered record: the father named later, requested then approved', async () => {
+    const page = pages.grace!;
+    await page.goto(`${server.url}${registrationPath}`);
+    await page.getByRole('button', { name: 'Request correction' }).click();
+    await page.getByLabel('Detail to correct').selectOption({ label: "Father's details · First name(s)" });
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('form', { name: 'Request correction' }).getByLabel('First name(s)').fill('Jean');
+    await page.getByRole('form', { name: 'Request correction' }).getByLabel('Reason').fill('The father came with his ID');
+    await page.getByRole('form', { name: 'Request correction' }).getByRole('button', { name: 'Request correction' }).click();
+    await page.getByText('Done: Request correction.').waitFor();
+    await page.locator('[data-flag="correction-requested"]').first().waitFor();
+    await page.getByRole('heading', { name: 'Correction requested' }).waitFor();
+    await page.getByRole('button', { name: 'Approve correction' }).click();
+    await page.getByText('Done: Approve correction.').waitFor();
+    await expect.poll(async () => page.locator('.page-head [data-flag="correction-requested"]').count()).toBe(0);
+    // The corrected answer is the record's now.
+    await page.locator('.reg-review').getByText('Jean', { exact: true }).waitFor();
+    await page.locator('.reg-timeline [data-history="approve-correction"]').waitFor();
+  });
+
   it('the performance dashboard counts it and offers the figures as CSV', async () => {
     const page = pages.grace!;
     await page.goto(`${server.url}/registrations/performance`);

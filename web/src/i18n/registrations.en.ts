@@ -44,6 +44,8 @@ const registrationsEn = {
     'mark-as-duplicate': 'Mark as duplicate',
   },
   reasons: {
+    forbidden: 'your registration role does not allow it here.',
+    unknown_action: 'not an action of this type.',
     unknown: 'not available now.',
     registration_not_assigned: 'assign the registration to yourself first.',
     registration_assigned_elsewhere: 'someone else is working on it.',

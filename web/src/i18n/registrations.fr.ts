@@ -46,6 +46,8 @@ const registrationsFr: typeof registrationsEn = {
     'mark-as-duplicate': 'Marquer comme doublon',
   },
   reasons: {
+    forbidden: "votre rôle d'état civil ne le permet pas ici.",
+    unknown_action: "ce n'est pas une action de ce type.",
     unknown: 'pas possible pour le moment.',
     registration_not_assigned: "attribuez-vous d'abord le dossier.",
     registration_assigned_elsewhere: "quelqu'un d'autre y travaille.",

@@ -475,7 +475,14 @@ function useFormCtx(L: Ctx['L']): Ctx {
 function CorrectionForm({ reg, def, L, language, services, pending, onSubmit, onCancel }: { reg: RegistrationDetail; def: RegistrationTypeVersion; L: Ctx['L']; language: string; services: FieldServices; pending: boolean; onSubmit: (data: Record<string, JsonValue>, reason: string) => void; onCancel: () => void }) {
   const { t } = useTranslation();
   const ctx = useFormCtx(L);
-  const fields = visiblePages(def.document, reg.data as Answers).flatMap((p) => p.fields);
+  const pages = visiblePages(def.document, reg.data as Answers);
+  const fields = pages.flatMap((p) => p.fields);
+  // "First name(s)" is on three pages: the choice names the page too.
+  const choiceLabel = (name: string) => {
+    const p = pages.find((x) => x.fields.some((f) => f.name === name));
+    const f = fields.find((x) => x.name === name)!;
+    return p ? `${L(p.page.title)} · ${L(f.label)}` : L(f.label);
+  };
   const [chosen, setChosen] = useState<string[]>([]);
   const [values, setValues] = useState<Answers>({});
   const [pick, setPick] = useState('');
@@ -500,7 +507,7 @@ function CorrectionForm({ reg, def, L, language, services, pending, onSubmit, on
               .filter((f) => !chosen.includes(f.name))
               .map((f) => (
                 <option key={f.name} value={f.name}>
-                  {L(f.label)}
+                  {choiceLabel(f.name)}
                 </option>
               ))}
           </select>
