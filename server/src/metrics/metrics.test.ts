@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import * as tus from 'tus-js-client';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
@@ -115,6 +117,35 @@ describe('GET /metrics over real HTTP', () => {
     const report = (await v.json()) as { ok: boolean; checked: number };
     const second = (await (await fetch(`${server.url}/api/v1/system`, { headers: { authorization: admin } })).json()) as { lastVerification: { ok: boolean; checked: number; by: string | null; problems: number } };
     expect(second.lastVerification).toMatchObject({ ok: report.ok, checked: report.checked, by: 'admin', problems: 0 });
+  });
+  it('counts the bytes resumable uploads accept, and the System page counts the stored ones', async () => {
+    const token = admin.slice('Bearer '.length);
+    const post = async (url: string, body?: unknown) =>
+      (await (await fetch(`${server.url}${url}`, { method: 'POST', headers: { authorization: admin, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined })).json()) as Record<string, any>;
+    const ds = (await post('/api/v1/datasets', { title: 'Metered' })).dataset.accession as string;
+    const session = (await post(`/api/v1/datasets/${ds}/uploads`)).session.id as string;
+    const data = randomBytes(150_000);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const before = sample(await (await scrape(`Bearer ${TOKEN}`)).text(), 'cairn_upload_bytes_total');
+    // Two PATCHes (100,000 then 50,000 bytes) through tus, as the web app and the CLI send them.
+    await new Promise<void>((resolve, reject) => {
+      const u = new tus.Upload(data as never, {
+        endpoint: `${server.url}/api/v1/uploads/tus`,
+        headers: { authorization: `Bearer ${token}` },
+        metadata: { sessionId: session, sha256: sha },
+        chunkSize: 100_000,
+        retryDelays: [],
+        onSuccess: () => resolve(),
+        onError: reject,
+      });
+      u.start();
+    });
+    const after = sample(await (await scrape(`Bearer ${TOKEN}`)).text(), 'cairn_upload_bytes_total');
+    expect(after - before).toBe(150_000);
+    const commit = await post(`/api/v1/datasets/${ds}/uploads/${session}/commit`, { changes: [{ op: 'put', path: 'a.bin', sha256: sha, size: data.length }] });
+    expect(commit.draft.fileCount).toBe(1);
+    const overview = (await (await fetch(`${server.url}/api/v1/system`, { headers: { authorization: admin } })).json()) as { storage: { blobs: number; bytes: number } };
+    expect(overview.storage).toEqual({ blobs: 1, bytes: 150_000 });
   });
 });
 
