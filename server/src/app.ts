@@ -32,7 +32,9 @@ import { datahubRoutes } from './datahub/datahub.routes.js';
 import { datasetsRoutes } from './datasets/datasets.routes.js';
 import { viewsRoutes } from './views/views.routes.js';
 import { projectionsRoutes } from './projections/projections.routes.js';
+import { locationsRoutes } from './locations/locations.routes.js';
 import { registrationsRoutes } from './registrations/registrations.routes.js';
+import { searchRoutes } from './search/search.routes.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
 
 export const VERSION = '0.1.0';
@@ -44,7 +46,7 @@ const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
 // metricsRoutes first: its onResponse hook must see every route registered after it.
-const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, projectionsRoutes, registrationsRoutes];
+const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationsRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

@@ -25,12 +25,15 @@ import { ExportsService } from './datahub/exports.service.js';
 import { ImportsService } from './datahub/imports.service.js';
 import { DatahubService } from './datahub/datahub.service.js';
 import { ViewsService } from './views/views.service.js';
-import { RegistrationsService } from './registrations/registrations.service.js';
-import { registrationsProjection } from './registrations/registrations.projection.js';
 import { Projector } from './projections/projector.js';
 import { ProjectionsService } from './projections/projections.service.js';
 import { supersededProjection } from './event-types/events.projection.js';
 import { recordsProjection } from './datahub/records.projection.js';
+import { LocationsService } from './locations/locations.service.js';
+import { RegistrationsService } from './registrations/registrations.service.js';
+import { registrationsProjection } from './registrations/registrations.projection.js';
+import { SearchService } from './search/search.service.js';
+import { registrationSearchProjection } from './search/search.projection.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -80,9 +83,14 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
     pythonMemoryMb: deps.config.viewsPythonMemoryMb,
     maxQueued: deps.config.viewsMaxQueued,
   });
+  const locations = new LocationsService(deps.db, deps.pool, ledger, clock);
   const registrations = new RegistrationsService(deps.db, ledger, blobs, clock, deps.config.secret, deps.log);
   projector.register(registrationsProjection);
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, projector, projections, registrations };
+  // Search reads the registrations projection's rows in the same transaction: registered after it.
+  const search = new SearchService(deps.db, registrations, deps.log);
+  registrations.duplicateCheckers.push(search.duplicateChecker);
+  projector.register(registrationSearchProjection(search.loadType));
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search };
 }
 
 export type Services = ReturnType<typeof createServices>;

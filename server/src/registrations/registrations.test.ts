@@ -60,6 +60,9 @@ const birthData = (over: Record<string, unknown> = {}) => ({
 
 beforeAll(async () => {
   server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  // These tests drive the workflow's de-duplication seam with a checker of their own (most of their
+  // births are the same child on purpose); the real de-duplication is tested in search/search.test.ts.
+  server.services.registrations.duplicateCheckers.length = 0;
   admin = new CairnClient({ baseUrl: server.url });
   const setup = await admin.setup.create({ username: 'admin', password: PASSWORD });
   admin.setToken(setup.accessToken);

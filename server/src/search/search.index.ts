@@ -1,0 +1,193 @@
+import type { JsonValue, RegistrationTypeDocument } from '@cairn/sdk';
+import { fold, spellingKey } from './linkage/strings.js';
+import { LinkageModel, type BlockingRule, type FieldKind, type LinkageConfig, combineKeys, fieldKey, type KeyTransform } from './linkage/model.js';
+import { birthLinkage, deathLinkage, type LinkagePreset } from './linkage/presets.js';
+
+/**
+ * What the search index holds about one registration, computed from its current state and its
+ * type's form: pure, so the inline projection and a rebuild produce the same rows.
+ */
+export interface SearchRow {
+  id: string;
+  type: string;
+  status: string;
+  flags: string[];
+  office_path: string;
+  event_location_path: string | null;
+  event_date: string | null;
+  tracking_id: string;
+  registration_number: string | null;
+  legacy_id: string | null;
+  identifiers: string[];
+  names: string;
+  name_keys: string[];
+  block_keys: string[];
+  fields: Record<string, string>;
+  updated_at: Date;
+}
+
+export interface IndexedRegistration {
+  id: string;
+  type: string;
+  status: string;
+  flags: string[];
+  officePath: string;
+  eventLocationPath: string | null;
+  eventDate: string | null;
+  trackingId: string;
+  registrationNumber: string | null;
+  data: Record<string, unknown>;
+  updatedAt: Date;
+}
+
+/** The answers of a type's form, by kind (personName, date, nationalId, phone, location, text...). */
+export function fieldKinds(doc: RegistrationTypeDocument): Map<string, string> {
+  const kinds = new Map<string, string>();
+  const walk = (items: unknown[]) => {
+    for (const item of items as Array<Record<string, unknown>>) {
+      if (typeof item.name === 'string' && typeof item.kind === 'string') kinds.set(item.name, item.kind);
+      if (Array.isArray(item.items)) walk(item.items);
+      if (Array.isArray(item.fields)) walk(item.fields);
+    }
+  };
+  for (const page of doc.form.pages as unknown as Array<Record<string, unknown>>) {
+    if (Array.isArray(page.items)) walk(page.items);
+    if (Array.isArray(page.fields)) walk(page.fields);
+  }
+  return kinds;
+}
+
+/** Text of an answer that can be compared: dates as YYYY-MM-DD, ages dropped, objects skipped. */
+function comparable(v: unknown): string | null {
+  if (typeof v === 'string') return v.trim() || null;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+export const digits = (s: string) => s.replace(/[^0-9]/g, '');
+/** Identifiers are compared upper-case without spaces or punctuation. */
+export const normaliseIdentifier = (s: string) => s.toUpperCase().replace(/[^A-Z0-9]/g, '');
+
+// --- the linkage model of a type ------------------------------------------------------------
+
+/**
+ * A type's scored de-duplication model: `deduplication.scored` of its document when given (fields
+ * with kinds, subject, distinct, nameSwaps, blocking), else the shipped preset for `birth` and
+ * `death`, else one made from the form (names, dates, ids).
+ */
+export interface ScoredConfig {
+  fields?: Array<{ id: string; kind: FieldKind }>;
+  subject?: string[];
+  distinct?: Array<{ same: string[]; differ: string[] }>;
+  nameSwaps?: Array<[string, string]>;
+  blocking?: Array<Array<{ field: string; transform?: KeyTransform }>>;
+  threshold?: number;
+}
+
+export interface DeduplicationConfig {
+  /** `scored` (default), `rules`, or `both` (a pair is a duplicate when either says so). */
+  mode?: 'scored' | 'rules' | 'both';
+  scored?: ScoredConfig;
+  rules?: { declare?: JsonValue; register?: JsonValue };
+  /** Off: no check at all. */
+  enabled?: boolean;
+}
+
+export function dedupConfig(doc: RegistrationTypeDocument): DeduplicationConfig {
+  const d = doc.deduplication;
+  return d && typeof d === 'object' && !Array.isArray(d) ? (d as unknown as DeduplicationConfig) : {};
+}
+
+const KIND_OF: Record<string, FieldKind> = { personName: 'name', date: 'date', nationalId: 'id', phone: 'id', location: 'code', email: 'code' };
+
+export function linkagePreset(doc: RegistrationTypeDocument): LinkagePreset {
+  const scored = dedupConfig(doc).scored;
+  const base = !scored?.fields && doc.id === 'birth' ? birthLinkage : !scored?.fields && doc.id === 'death' ? deathLinkage : null;
+  if (base && !scored?.blocking) return base;
+  const kinds = fieldKinds(doc);
+  const fields = scored?.fields ?? [...kinds].filter(([, k]) => KIND_OF[k]).map(([id, k]) => ({ id, kind: KIND_OF[k]! }));
+  const config: LinkageConfig = base?.config ?? { fields, subject: scored?.subject, distinct: scored?.distinct, nameSwaps: scored?.nameSwaps };
+  let blocking: BlockingRule[];
+  if (scored?.blocking) blocking = scored.blocking.map((parts) => combineKeys(...parts.map((p) => fieldKey(p.field, p.transform ?? 'value'))));
+  else if (base) blocking = base.blocking;
+  else {
+    // Generic keys: every id exactly; each name's Soundex with the event year.
+    const ids = fields.filter((f) => f.kind === 'id').map((f) => fieldKey(f.id));
+    const names = fields.filter((f) => f.kind === 'name').map((f) => combineKeys(fieldKey(f.id, 'soundex'), fieldKey(doc.eventDateField, 'year')));
+    blocking = [...ids, ...names];
+  }
+  return { config, blocking };
+}
+
+// --- building a row ----------------------------------------------------------------------------
+
+export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegistration, preset: LinkagePreset, model: LinkageModel): SearchRow {
+  const kinds = fieldKinds(doc);
+  const fields: Record<string, string> = {};
+  const identifiers = new Set<string>([reg.trackingId]);
+  if (reg.registrationNumber) identifiers.add(normaliseIdentifier(reg.registrationNumber));
+  const legacy = comparable(reg.data.legacyId);
+  if (legacy) identifiers.add(normaliseIdentifier(legacy));
+  const nameWords: string[] = [];
+  const keys = new Set<string>();
+  for (const [id, raw] of Object.entries(reg.data)) {
+    const v = comparable(raw);
+    if (v === null) continue;
+    const kind = kinds.get(id);
+    fields[id] = v;
+    if (kind === 'nationalId') identifiers.add(normaliseIdentifier(v));
+    if (kind === 'phone') {
+      const d = digits(v);
+      if (d.length >= 6) {
+        identifiers.add(d);
+        // Local and international forms of one number end alike: its last 8 and 9 digits too.
+        identifiers.add(d.slice(-9));
+        identifiers.add(d.slice(-8));
+      }
+    }
+    if (kind === 'personName') {
+      for (const w of fold(v).split(' ').filter(Boolean)) {
+        nameWords.push(w);
+        const k = spellingKey(w);
+        keys.add(k);
+        keys.add(`${id}:${k}`);
+      }
+    }
+  }
+  const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, fields[f.id] ?? null]))])[0]!;
+  const blockKeys = preset.blocking
+    .map((rule, i) => {
+      const k = rule.key(prepared, model.fields);
+      return k === null ? null : `${i}:${k}`;
+    })
+    .filter((k): k is string => k !== null);
+  return {
+    id: reg.id,
+    type: reg.type,
+    status: reg.status,
+    flags: reg.flags,
+    office_path: reg.officePath,
+    event_location_path: reg.eventLocationPath,
+    event_date: reg.eventDate,
+    tracking_id: reg.trackingId,
+    registration_number: reg.registrationNumber,
+    legacy_id: legacy,
+    identifiers: [...identifiers],
+    names: nameWords.join(' '),
+    name_keys: [...keys],
+    block_keys: blockKeys,
+    fields,
+    updated_at: reg.updatedAt,
+  };
+}
+
+/** The blocking keys a new record would have, to find its candidates. */
+export function blockKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): string[] {
+  const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(data[f.id])]))])[0]!;
+  return preset.blocking.map((rule, i) => {
+    const k = rule.key(prepared, model.fields);
+    return k === null ? null : `${i}:${k}`;
+  }).filter((k): k is string => k !== null);
+}
+
+export { comparable };

@@ -1,0 +1,60 @@
+import type { Kysely } from 'kysely';
+import type { RegistrationTypeDocument } from '@cairn/sdk';
+import type { Database } from '../database/database.js';
+import type { ConsumedEntry, Projection, ProjectionTables } from '../projections/projection.js';
+import { buildSearchRow, linkagePreset } from './search.index.js';
+import { searchStore } from './search.store.js';
+import { LinkageModel } from './linkage/model.js';
+
+export type TypeLoader = (id: string, version: number) => Promise<RegistrationTypeDocument>;
+
+/**
+ * The registration search index as an inline projection: every registration entry re-indexes its
+ * registration from the registrations projection's row, which the ledger has already brought up
+ * to date in the same transaction (it is registered first). Inline because de-duplication on
+ * declare must see every registration committed before it, including one declared a millisecond
+ * earlier (docs/architecture.md, "what is written synchronously"). A rebuild refolds every
+ * registration entry, so it re-indexes every registration from its current state.
+ */
+export function registrationSearchProjection(loadType: TypeLoader): Projection {
+  // Type versions never change once saved: their linkage set-up is kept for good.
+  const models = new Map<string, { doc: RegistrationTypeDocument; preset: ReturnType<typeof linkagePreset>; model: LinkageModel }>();
+  return {
+    name: 'registration-search',
+    version: 1,
+    consumes: { typePrefixes: ['registration.'] },
+    mode: 'inline',
+    tables: ['registration_search'],
+    batchSize: 2000,
+    async apply(trx: Kysely<Database>, entries: ConsumedEntry[], tables: ProjectionTables): Promise<void> {
+      const ids = new Set<string>();
+      for (const e of entries) {
+        // Reads are audited in the registration's stream but change nothing.
+        if (e.type === 'registration.read') continue;
+        const id = (e.data as { registrationId?: unknown } | null)?.registrationId;
+        if (typeof id === 'string') ids.add(id);
+      }
+      if (!ids.size) return;
+      const sources = await searchStore.sources(trx, [...ids]);
+      const rows = [];
+      for (const s of sources) {
+        const key = `${s.type}@${s.type_version}`;
+        let m = models.get(key);
+        if (!m) {
+          const doc = await loadType(s.type, s.type_version);
+          const preset = linkagePreset(doc);
+          m = { doc, preset, model: new LinkageModel(preset.config) };
+          models.set(key, m);
+        }
+        const { doc, preset, model } = m;
+        rows.push(
+          buildSearchRow(doc, {
+            id: s.id, type: s.type, status: s.status, flags: s.flags, officePath: s.office_path, eventLocationPath: s.event_location_path,
+            eventDate: s.event_date, trackingId: s.tracking_id, registrationNumber: s.registration_number, data: s.data, updatedAt: s.updated_at,
+          }, preset, model),
+        );
+      }
+      await searchStore.upsert(trx, rows, tables.registration_search);
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import type { Kysely } from 'kysely';
+import type { JsonValue, RegistrationTypeDocument } from '@cairn/sdk';
+import type { Database } from '../database/database.js';
+import type { AuthContext } from '../kernel/access.js';
+import { fail } from '../kernel/errors.js';
+import type { Logger } from '../kernel/logger.js';
+import type { DuplicateChecker, RegistrationsService } from '../registrations/registrations.service.js';
+import { LinkageModel, type ScoredPair } from './linkage/model.js';
+import type { LinkagePreset } from './linkage/presets.js';
+import { fold, jaroWinkler, spellingKey } from './linkage/strings.js';
+import { blockKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier } from './search.index.js';
+import { evaluateRule, type Rule } from './search.rules.js';
+import { searchStore, type IndexHit, type Predicate } from './search.store.js';
+
+/** How long a search statement may run before PostgreSQL cancels it (answered 503 search_timeout). */
+const SEARCH_TIMEOUT_MS = 3000;
+const MAX_QUERY = 200;
+const MAX_RESULTS = 200;
+/** Candidates scored per de-duplication check: a common blocking key must not make a check slow. */
+const MAX_CANDIDATES = 300;
+/** A type's learnt model (u from a sample of its register) is refreshed this often. */
+const MODEL_TTL_MS = 10 * 60_000;
+
+export interface SearchResult {
+  id: string;
+  trackingId: string;
+  type: string;
+  status: string;
+  flags: string[];
+  registrationNumber: string | null;
+  legacyId: string | null;
+  eventDate: string | null;
+  /** Names and dates to recognise the person by (the type's name and date fields). */
+  summary: Record<string, string>;
+  score: number;
+  /** Why it matched: `identifier` (which), or per field the query word it matched and how. */
+  matched: Array<{ field: string; how: 'identifier' | 'exact' | 'spelling' | 'similar'; value: string; query?: string }>;
+}
+
+export interface SearchPage {
+  results: SearchResult[];
+  next: string | null;
+}
+
+export interface AdvancedFilter {
+  field: string;
+  /** fuzzy: names with typos and transliterations; exact: equal after folding; range: dates; within: a location field inside a workspace subtree */
+  op: 'fuzzy' | 'exact' | 'range' | 'within';
+  value?: string;
+  from?: string;
+  to?: string;
+}
+
+interface TypeModel {
+  doc: RegistrationTypeDocument;
+  preset: LinkagePreset;
+  model: LinkageModel;
+  trainedAt: number;
+}
+
+const encodeCursor = (offset: number) => Buffer.from(`o${offset}`).toString('base64url');
+function decodeCursor(c: string | undefined): number {
+  if (!c) return 0;
+  const m = /^o(\d{1,6})$/.exec(Buffer.from(c, 'base64url').toString());
+  if (!m) throw fail('invalid_cursor', 'Not a cursor this search gave', [{ pointer: '/cursor', message: 'unknown cursor' }]);
+  return Number(m[1]);
+}
+
+/** Statement timeouts become a clear 503, not a 500. */
+function timeouts<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if ((e as { code?: string }).code === '57014') throw fail('search_timeout', 'The search took too long; narrow it (a type, a location, more of the name)');
+    throw e;
+  });
+}
+
+export class SearchService {
+  private readonly models = new Map<string, TypeModel>();
+  private readonly docs = new Map<string, RegistrationTypeDocument>();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly registrations: RegistrationsService,
+    private readonly log: Logger,
+  ) {}
+
+  /** The type document of a registration's version (immutable once saved, so cached for good). */
+  readonly loadType = async (id: string, version: number): Promise<RegistrationTypeDocument> => {
+    const key = `${id}@${version}`;
+    let doc = this.docs.get(key);
+    if (!doc) {
+      doc = (await this.registrations.typeDocument(id, version)).document;
+      this.docs.set(key, doc);
+    }
+    return doc;
+  };
+
+  /** A type's scored model: priors for m, u learnt from a sample of the register (refreshed every few minutes). */
+  private async typeModel(type: string, version: number): Promise<TypeModel> {
+    const key = `${type}@${version}`;
+    const cached = this.models.get(key);
+    if (cached && Date.now() - cached.trainedAt < MODEL_TTL_MS) return cached;
+    const doc = await this.loadType(type, version);
+    const preset = linkagePreset(doc);
+    const model = new LinkageModel(preset.config);
+    const total = await searchStore.count(this.db, type);
+    if (total >= 50) {
+      const sample = await searchStore.sample(this.db, type, 5000, total);
+      model.estimateU(model.prepare(sample.map((s) => s.fields)));
+    }
+    const tm = { doc, preset, model, trainedAt: Date.now() };
+    this.models.set(key, tm);
+    return tm;
+  }
+
+  // --- de-duplication ------------------------------------------------------------------------
+
+  /** Registered with the registrations service: runs on declare and again before register. */
+  readonly duplicateChecker: DuplicateChecker = async (db, reg, when) => {
+    const { doc, preset, model } = await this.typeModel(reg.type, reg.typeVersion);
+    const cfg = dedupConfig(doc);
+    if (cfg.enabled === false) return { matches: [] };
+    const mode = cfg.mode ?? (cfg.rules ? 'rules' : 'scored');
+    const keys = blockKeysOf(preset, model, reg.data);
+    const candidates = await searchStore.candidates(db, reg.type, keys, reg.id, MAX_CANDIDATES);
+    if (!candidates.length) return { matches: [] };
+    const mine = Object.fromEntries(Object.entries(reg.data).map(([k, v]) => [k, comparable(v) ?? undefined]));
+    const [me, ...them] = model.prepare([mine, ...candidates.map((c) => c.fields)]);
+    const rule = (cfg.rules?.[when] ?? null) as Rule | null;
+    const threshold = cfg.scored?.threshold ?? 0.5;
+    const matches: string[] = [];
+    const scores: Record<string, JsonValue> = {};
+    candidates.forEach((c, i) => {
+      const s = model.score(me!, them[i]!);
+      const byScore = mode !== 'rules' && s.probability >= threshold;
+      const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine, c.fields) === true;
+      if (!byScore && !byRule) return;
+      matches.push(c.id);
+      scores[c.id] = { probability: round(s.probability), score: round(s.score), by: byScore && byRule ? 'both' : byScore ? 'score' : 'rule', agreed: agreed(s) };
+    });
+    return matches.length ? { matches, details: { scores } } : { matches: [] };
+  };
+
+  /** Scores two registrations (the review page and the duplicates list). */
+  async comparePair(a: IndexHit, b: IndexHit, version = 1): Promise<ScoredPair> {
+    const { model } = await this.typeModel(a.type, version);
+    const [pa, pb] = model.prepare([a.fields, b.fields]);
+    return model.score(pa!, pb!);
+  }
+
+  async openDuplicates(ctx: AuthContext, type: string | undefined): Promise<Array<{ a: { id: string; trackingId: string; legacyId: string | null }; b: { id: string; trackingId: string; legacyId: string | null }; score: number | null }>> {
+    const c = await this.registrations.caller(ctx);
+    const pairs = await searchStore.openDuplicates(this.db, type, c.reach, 10_000);
+    const hits = new Map((await searchStore.hits(this.db, [...new Set(pairs.flatMap((p) => [p.a, p.b]))])).map((h) => [h.id, h]));
+    const out = [];
+    for (const p of pairs) {
+      const a = hits.get(p.a);
+      const b = hits.get(p.b);
+      if (!a || !b) continue;
+      const s = await this.comparePair(a, b);
+      out.push({ a: { id: a.id, trackingId: a.tracking_id, legacyId: a.legacy_id }, b: { id: b.id, trackingId: b.tracking_id, legacyId: b.legacy_id }, score: round(s.probability) });
+    }
+    return out;
+  }
+
+  // --- quick search ----------------------------------------------------------------------------
+
+  async quick(ctx: AuthContext, input: { q: string; type?: string; limit?: number; cursor?: string }): Promise<SearchPage> {
+    const c = await this.registrations.caller(ctx);
+    const q = input.q.normalize('NFC').trim();
+    if (!q) throw fail('validation_failed', 'Type something to search for', [{ pointer: '/q', message: 'empty' }]);
+    if (q.length > MAX_QUERY) throw fail('validation_failed', `At most ${MAX_QUERY} characters`, [{ pointer: '/q', message: 'too long' }]);
+    const limit = Math.min(input.limit ?? 20, 100);
+    const offset = decodeCursor(input.cursor);
+    const words = fold(q).split(' ').filter(Boolean).slice(0, 8);
+    const idForms = new Set<string>();
+    const compact = normaliseIdentifier(q);
+    if (compact.length >= 4) idForms.add(compact);
+    const d = digits(q);
+    if (d.length >= 6 && d.length === q.replace(/[\s+().-]/g, '').length) {
+      idForms.add(d);
+      idForms.add(d.slice(-9));
+    }
+    const ranked = await timeouts(
+      searchStore.withTimeout(this.db, SEARCH_TIMEOUT_MS, async (trx) => {
+        const byId = await searchStore.byIdentifier(trx, [...idForms], c.reach, input.type, MAX_RESULTS);
+        const keys = words.map(spellingKey);
+        const byKeys = words.length ? await searchStore.byAllKeys(trx, keys, c.reach, input.type, MAX_RESULTS) : [];
+        const byTrgm = byKeys.length < MAX_RESULTS && words.length ? await searchStore.byTrigram(trx, words.join(' '), c.reach, input.type, MAX_RESULTS) : [];
+        return this.rank(byId, [...byKeys, ...byTrgm], idForms, words);
+      }),
+    );
+    const page = ranked.slice(offset, offset + limit);
+    return { results: await this.present(page), next: offset + limit < ranked.length ? encodeCursor(offset + limit) : null };
+  }
+
+  /** Exact identifiers first, then names by how well every query word matched a name word. */
+  private rank(byId: IndexHit[], byName: IndexHit[], idForms: Set<string>, words: string[]): Array<{ hit: IndexHit; score: number; matched: SearchResult['matched'] }> {
+    const out = new Map<string, { hit: IndexHit; score: number; matched: SearchResult['matched'] }>();
+    for (const hit of byId) {
+      const which = hit.identifiers.find((i) => idForms.has(i)) ?? '';
+      const field = which === hit.tracking_id ? 'trackingId' : hit.registration_number && normaliseIdentifier(hit.registration_number) === which ? 'registrationNumber' : hit.legacy_id && normaliseIdentifier(hit.legacy_id) === which ? 'legacyId' : Object.entries(hit.fields).find(([, v]) => normaliseIdentifier(v) === which || digits(v).endsWith(which))?.[0] ?? 'identifier';
+      out.set(hit.id, { hit, score: 2, matched: [{ field, how: 'identifier', value: which }] });
+    }
+    for (const hit of byName) {
+      if (out.has(hit.id) || !words.length) continue;
+      const nameFields = Object.entries(hit.fields).filter(([k]) => hit.names && /name/i.test(k));
+      let total = 0;
+      const matched: SearchResult['matched'] = [];
+      for (const w of words) {
+        let best = { s: 0, field: '', value: '', how: 'similar' as 'exact' | 'spelling' | 'similar' };
+        for (const [field, value] of nameFields) {
+          for (const v of fold(value).split(' ')) {
+            const s = v === w ? 1 : spellingKey(v) === spellingKey(w) ? 0.97 : jaroWinkler(v, w);
+            if (s > best.s) best = { s, field, value, how: v === w ? 'exact' : s === 0.97 ? 'spelling' : 'similar' };
+          }
+        }
+        total += best.s;
+        if (best.s >= 0.8) matched.push({ field: best.field, how: best.how, value: best.value, query: w });
+      }
+      const score = total / words.length;
+      // Every word must find a name word that resembles it: "Curie Dupont" must not bring every Curie.
+      if (matched.length < words.length || score < 0.85) continue;
+      out.set(hit.id, { hit, score, matched });
+    }
+    return [...out.values()].sort((a, b) => b.score - a.score || b.hit.updated_at.getTime() - a.hit.updated_at.getTime());
+  }
+
+  private async present(items: Array<{ hit: IndexHit; score: number; matched: SearchResult['matched'] }>): Promise<SearchResult[]> {
+    const out: SearchResult[] = [];
+    for (const { hit, score, matched } of items) {
+      const summary: Record<string, string> = {};
+      for (const [k, v] of Object.entries(hit.fields)) if (/name|dob|date/i.test(k)) summary[k] = v;
+      out.push({
+        id: hit.id, trackingId: hit.tracking_id, type: hit.type, status: hit.status, flags: hit.flags, registrationNumber: hit.registration_number,
+        legacyId: hit.legacy_id, eventDate: hit.event_date, summary, score: round(score), matched,
+      });
+    }
+    return out;
+  }
+
+  // --- advanced search -------------------------------------------------------------------------
+
+  async advanced(ctx: AuthContext, input: { type: string; filters: AdvancedFilter[]; limit?: number; cursor?: string }): Promise<SearchPage> {
+    const c = await this.registrations.caller(ctx);
+    const doc = (await this.registrations.typeDocument(input.type).catch(() => {
+      throw fail('validation_failed', `No registration type ${input.type}`, [{ pointer: '/type', message: 'unknown type' }]);
+    })).document;
+    const kinds = fieldKinds(doc);
+    const limit = Math.min(input.limit ?? 20, 100);
+    const offset = decodeCursor(input.cursor);
+    const predicates: Predicate[] = [];
+    const fuzzy: Array<{ field: string; words: string[] }> = [];
+    for (const [i, f] of input.filters.entries()) {
+      const at = `/filters/${i}`;
+      if (!kinds.has(f.field) && f.field !== 'legacyId') throw fail('validation_failed', `${input.type} has no field ${f.field}`, [{ pointer: `${at}/field`, message: 'unknown field' }]);
+      switch (f.op) {
+        case 'exact':
+          if (!f.value) throw fail('validation_failed', 'exact needs a value', [{ pointer: `${at}/value`, message: 'missing' }]);
+          predicates.push({ kind: 'exact', field: f.field, value: f.value.trim() });
+          break;
+        case 'fuzzy': {
+          const words = fold(f.value ?? '').split(' ').filter(Boolean).slice(0, 6);
+          if (!words.length) throw fail('validation_failed', 'fuzzy needs a value', [{ pointer: `${at}/value`, message: 'missing' }]);
+          // The index narrows by trigram over all names; every word is then checked on this field.
+          predicates.push({ kind: 'trigram', value: words.join(' ') });
+          fuzzy.push({ field: f.field, words });
+          break;
+        }
+        case 'range': {
+          const ok = (d: string | undefined) => d === undefined || /^\d{4}-\d{2}-\d{2}$/.test(d);
+          if ((!f.from && !f.to) || !ok(f.from) || !ok(f.to)) throw fail('validation_failed', 'range takes from and/or to as YYYY-MM-DD', [{ pointer: `${at}/from`, message: 'not a date' }]);
+          predicates.push(f.field === doc.eventDateField ? { kind: 'eventDate', from: f.from, to: f.to } : { kind: 'dateText', field: f.field, from: f.from, to: f.to });
+          break;
+        }
+        case 'within': {
+          if (!f.value) throw fail('validation_failed', 'within needs a location', [{ pointer: `${at}/value`, message: 'missing' }]);
+          const path = await this.locationPath(f.value);
+          if (!path) throw fail('validation_failed', 'No such location', [{ pointer: `${at}/value`, message: 'unknown location' }]);
+          predicates.push(f.field === doc.eventLocationField ? { kind: 'eventWithin', path } : { kind: 'fieldWithin', field: f.field, path });
+          break;
+        }
+      }
+    }
+    const rows = await timeouts(searchStore.withTimeout(this.db, SEARCH_TIMEOUT_MS, (trx) => searchStore.advanced(trx, { type: input.type, reach: c.reach, predicates }, fuzzy.length ? MAX_RESULTS : limit + 1, fuzzy.length ? 0 : offset)));
+    let items = rows.map((hit) => ({ hit, score: 1, matched: [] as SearchResult['matched'] }));
+    if (fuzzy.length) {
+      items = items.filter((it) =>
+        fuzzy.every(({ field, words }) => {
+          const value = it.hit.fields[field];
+          if (!value) return false;
+          const vs = fold(value).split(' ');
+          return words.every((w) => vs.some((v) => {
+            const ok = v === w || spellingKey(v) === spellingKey(w) || jaroWinkler(v, w) >= 0.85;
+            if (ok) it.matched.push({ field, how: v === w ? 'exact' : spellingKey(v) === spellingKey(w) ? 'spelling' : 'similar', value: v, query: w });
+            return ok;
+          }));
+        }),
+      );
+      const page = items.slice(offset, offset + limit);
+      return { results: await this.present(page), next: offset + limit < items.length ? encodeCursor(offset + limit) : null };
+    }
+    const page = items.slice(0, limit);
+    return { results: await this.present(page), next: items.length > limit ? encodeCursor(offset + limit) : null };
+  }
+
+  private async locationPath(id: string): Promise<string | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+    return searchStore.locationPath(this.db, id);
+  }
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+const agreed = (s: ScoredPair): JsonValue => s.fields.filter((f) => f.weight > 0).map((f) => ({ field: f.field, level: f.level }));

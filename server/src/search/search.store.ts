@@ -1,0 +1,185 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database/database.js';
+import type { SearchRow } from './search.index.js';
+
+type Db = Kysely<Database>;
+
+/** A row of the index as the search reads it back. */
+export interface IndexHit {
+  id: string;
+  type: string;
+  status: string;
+  flags: string[];
+  office_path: string;
+  tracking_id: string;
+  registration_number: string | null;
+  legacy_id: string | null;
+  identifiers: string[];
+  names: string;
+  fields: Record<string, string>;
+  event_date: string | null;
+  updated_at: Date;
+}
+
+export type Predicate =
+  | { kind: 'exact'; field: string; value: string }
+  | { kind: 'trigram'; value: string }
+  | { kind: 'eventDate'; from?: string; to?: string }
+  | { kind: 'dateText'; field: string; from?: string; to?: string }
+  | { kind: 'eventWithin'; path: string }
+  | { kind: 'fieldWithin'; field: string; path: string };
+
+export interface AdvancedQuery {
+  type: string;
+  reach: string | null;
+  predicates: Predicate[];
+}
+
+const HIT_COLUMNS = sql`id, type, status, flags, office_path, tracking_id, registration_number, legacy_id, identifiers, names, fields, event_date::text AS event_date, updated_at`;
+
+/** Registrations' current state, as the index projection reads it (the registrations projection is applied first, in the same transaction). */
+export interface SourceRow {
+  id: string;
+  type: string;
+  type_version: number;
+  status: string;
+  flags: string[];
+  office_path: string;
+  event_location_path: string | null;
+  event_date: string | null;
+  tracking_id: string;
+  registration_number: string | null;
+  data: Record<string, unknown>;
+  updated_at: Date;
+}
+
+export const searchStore = {
+  async sources(db: Db, ids: string[]): Promise<SourceRow[]> {
+    if (!ids.length) return [];
+    return (await sql<SourceRow>`SELECT id, type, type_version, status, flags, office_path, event_location_path, event_date::text AS event_date,
+        tracking_id, registration_number, data, updated_at FROM registrations WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
+  },
+
+  /** Writes index rows in one statement (unnest of column arrays). */
+  async upsert(db: Db, rows: SearchRow[], table = 'registration_search'): Promise<void> {
+    if (!rows.length) return;
+    const col = <K extends keyof SearchRow>(k: K) => rows.map((r) => r[k]);
+    const arr = (k: 'identifiers' | 'name_keys' | 'block_keys' | 'flags') => rows.map((r) => `{${r[k].map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+    await sql`INSERT INTO ${sql.table(table)} (id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id,
+        identifiers, names, name_keys, block_keys, fields, updated_at)
+      SELECT u.id, u.type, u.status, u.flags::text[], u.office_path, u.event_location_path, u.event_date::date, u.tracking_id, u.registration_number, u.legacy_id,
+        u.identifiers::text[], u.names, u.name_keys::text[], u.block_keys::text[], u.fields::jsonb, u.updated_at
+      FROM unnest(${col('id')}::uuid[], ${col('type')}::text[], ${col('status')}::text[], ${arr('flags')}::text[], ${col('office_path')}::text[],
+        ${col('event_location_path')}::text[], ${col('event_date')}::text[], ${col('tracking_id')}::text[], ${col('registration_number')}::text[], ${col('legacy_id')}::text[],
+        ${arr('identifiers')}::text[], ${col('names')}::text[], ${arr('name_keys')}::text[], ${arr('block_keys')}::text[],
+        ${rows.map((r) => JSON.stringify(r.fields))}::text[], ${col('updated_at')}::timestamptz[])
+        AS u(id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id, identifiers, names, name_keys, block_keys, fields, updated_at)
+      ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, status = EXCLUDED.status, flags = EXCLUDED.flags, office_path = EXCLUDED.office_path,
+        event_location_path = EXCLUDED.event_location_path, event_date = EXCLUDED.event_date, tracking_id = EXCLUDED.tracking_id,
+        registration_number = EXCLUDED.registration_number, legacy_id = EXCLUDED.legacy_id, identifiers = EXCLUDED.identifiers, names = EXCLUDED.names,
+        name_keys = EXCLUDED.name_keys, block_keys = EXCLUDED.block_keys, fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at`.execute(db);
+  },
+
+  /**
+   * Search runs under a statement timeout: no query string, however odd, may hold a connection
+   * (and the people waiting behind it) for long.
+   */
+  async withTimeout<T>(db: Db, ms: number, run: (trx: Db) => Promise<T>): Promise<T> {
+    return db.transaction().execute(async (trx) => {
+      await sql`SELECT set_config('statement_timeout', ${String(ms)}, true)`.execute(trx);
+      return run(trx);
+    });
+  },
+
+  async byIdentifier(db: Db, ids: string[], reach: string | null, type: string | undefined, limit: number): Promise<IndexHit[]> {
+    if (!ids.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE identifiers && ${ids}::text[]
+      AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
+      ORDER BY updated_at DESC LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  /** Rows holding every key (names in any order, transliterations alike). */
+  async byAllKeys(db: Db, keys: string[], reach: string | null, type: string | undefined, limit: number): Promise<IndexHit[]> {
+    if (!keys.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE name_keys @> ${keys}::text[]
+      AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
+      LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  /** Typos: trigram word similarity of the folded query against the folded names, best first. */
+  async byTrigram(db: Db, q: string, reach: string | null, type: string | undefined, limit: number): Promise<IndexHit[]> {
+    if (q.length < 3) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE ${q} <% names
+      AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
+      ORDER BY word_similarity(${q}, names) DESC LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  /** Candidates sharing a blocking key with a record, of one type, within reach. */
+  async candidates(db: Db, type: string, blockKeys: string[], excludeId: string | null, limit: number): Promise<IndexHit[]> {
+    if (!blockKeys.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE block_keys && ${blockKeys}::text[] AND type = ${type}
+      AND status <> 'archived' AND ${excludeId ? sql`id <> ${excludeId}::uuid` : sql`true`} LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  /** Advanced search: every predicate parameterised; fuzzy ones narrow by trigram, the service checks each word. */
+  async advanced(db: Db, q: AdvancedQuery, limit: number, offset: number): Promise<IndexHit[]> {
+    const where = [sql`type = ${q.type}`];
+    if (q.reach !== null) where.push(sql`office_path LIKE ${`${q.reach}%`}`);
+    for (const p of q.predicates) {
+      const col = sql`fields ->> ${'field' in p ? p.field : ''}`;
+      switch (p.kind) {
+        case 'exact':
+          where.push(sql`lower(${col}) = lower(${p.value})`);
+          break;
+        case 'trigram':
+          where.push(sql`${p.value} <% names`);
+          break;
+        case 'eventDate':
+          if (p.from) where.push(sql`event_date >= ${p.from}::date`);
+          if (p.to) where.push(sql`event_date <= ${p.to}::date`);
+          break;
+        case 'dateText':
+          if (p.from) where.push(sql`${col} >= ${p.from}`);
+          if (p.to) where.push(sql`${col} <= ${p.to}`);
+          break;
+        case 'eventWithin':
+          where.push(sql`event_location_path LIKE ${`${p.path}%`}`);
+          break;
+        case 'fieldWithin':
+          where.push(sql`(${col}) IN (SELECT id::text FROM workspaces WHERE path LIKE ${`${p.path}%`})`);
+          break;
+      }
+    }
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE ${sql.join(where, sql` AND `)}
+      ORDER BY updated_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`.execute(db)).rows;
+  },
+
+  async locationPath(db: Db, id: string): Promise<string | null> {
+    return (await sql<{ path: string }>`SELECT path FROM workspaces WHERE id = ${id}::uuid`.execute(db)).rows[0]?.path ?? null;
+  },
+
+  /** A random sample (about n rows) of indexed records of a type, to learn how often non-matches agree. */
+  async sample(db: Db, type: string, n: number, total: number): Promise<Array<{ fields: Record<string, string> }>> {
+    // SYSTEM sampling reads only the sampled pages: a model refresh on 1,000,000 rows stays cheap.
+    const percent = Math.min(100, total ? (n * 100 * 2) / total : 100);
+    return (await sql<{ fields: Record<string, string> }>`SELECT fields FROM registration_search TABLESAMPLE SYSTEM (${percent}) WHERE type = ${type} LIMIT ${n}`.execute(db)).rows;
+  },
+
+  async count(db: Db, type: string): Promise<number> {
+    return Number((await sql<{ n: string }>`SELECT count(*) AS n FROM registration_search WHERE type = ${type}`.execute(db)).rows[0]!.n);
+  },
+
+  /** Open duplicate pairs of a type within reach: flagged registrations and what they matched. */
+  async openDuplicates(db: Db, type: string | undefined, reach: string | null, limit: number): Promise<Array<{ a: string; b: string }>> {
+    return (await sql<{ a: string; b: string }>`
+      SELECT r.id AS a, m::text AS b FROM registrations r CROSS JOIN LATERAL unnest(r.duplicate_of) AS m
+      WHERE 'potential-duplicate' = ANY (r.flags) AND r.status <> 'archived'
+        AND ${type ? sql`r.type = ${type}` : sql`true`} AND ${reach === null ? sql`true` : sql`r.office_path LIKE ${`${reach}%`}`}
+      ORDER BY r.id, m LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  async hits(db: Db, ids: string[]): Promise<IndexHit[]> {
+    if (!ids.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
+  },
+};
