@@ -325,6 +325,40 @@ function readCookie(name: string): string | undefined {
   return undefined;
 }
 
+// --- search (docs/search.md) ---------------------------------------------------------------
+
+export interface RegistrationSearchResult {
+  id: string;
+  trackingId: string;
+  type: string;
+  status: string;
+  flags: string[];
+  registrationNumber: string | null;
+  legacyId: string | null;
+  eventDate: string | null;
+  /** Names and dates to recognise the person by. */
+  summary: Record<string, string>;
+  score: number;
+  /** Why it matched: the field, how (identifier, exact, spelling, similar), the value and the query word. */
+  matched: Array<{ field: string; how: 'identifier' | 'exact' | 'spelling' | 'similar'; value: string; query?: string }>;
+}
+export interface RegistrationSearchPage {
+  results: RegistrationSearchResult[];
+  next: string | null;
+}
+export interface RegistrationSearchFilter {
+  field: string;
+  op: 'fuzzy' | 'exact' | 'range' | 'within';
+  value?: string;
+  from?: string;
+  to?: string;
+}
+export interface DuplicatePair {
+  a: { id: string; trackingId: string; legacyId: string | null };
+  b: { id: string; trackingId: string; legacyId: string | null };
+  score: number | null;
+}
+
 // --- client --------------------------------------------------------------------------------
 
 export class RegistrationsApi {
@@ -355,6 +389,18 @@ export class RegistrationsApi {
   }
   workqueues(): Promise<WorkqueueCounts> {
     return this.http.get('/api/v1/registrations/workqueues');
+  }
+  /** Quick search: identifiers, or names in any order with typos and transliterations (docs/search.md). */
+  search(q: string, opts: { type?: string; limit?: number; cursor?: string } = {}): Promise<RegistrationSearchPage> {
+    return this.http.get('/api/v1/registrations/search', { q, ...opts });
+  }
+  /** Advanced search on one type's fields, filters combined with AND. */
+  advancedSearch(input: { type: string; filters: RegistrationSearchFilter[]; limit?: number; cursor?: string }): Promise<RegistrationSearchPage> {
+    return this.http.post('/api/v1/registrations/search', input);
+  }
+  /** Every open potential-duplicate pair within your jurisdiction. */
+  duplicates(type?: string): Promise<DuplicatePair[]> {
+    return this.http.get('/api/v1/registrations/duplicates', { type });
   }
   /** Uploads a supporting document or signature image (PNG, JPEG or PDF, at most 10 MiB). */
   async uploadDocument(content: Blob | Uint8Array, mediaType: string): Promise<UploadedDocument> {

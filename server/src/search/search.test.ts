@@ -102,6 +102,10 @@ describe('quick search', () => {
       expect(r.json.results.map((x: { id: string }) => x.id), q).toContain(mohammed.id);
       expect(r.json.results[0].matched.length, q).toBeGreaterThan(0);
     }
+    // The SDK's client answers the same.
+    const viaSdk = await users.registrar.registrations.search('Muhammad Diallo');
+    expect(viaSdk.results[0]?.id).toBe(mohammed.id);
+    expect(viaSdk.results[0]?.matched.map((m) => m.how)).toContain('spelling');
     const ph = await quick(users.registrar, 'Filippe Dupont');
     expect(ph.json.results[0]?.summary['child.firstName']).toBe('Philippe');
     // Every word must match: another family name brings nothing.
@@ -168,7 +172,7 @@ describe('de-duplication on declare', () => {
     const detected = history.find((h) => h.action === 'duplicate-detected');
     expect(detected).toBeTruthy();
     expect(JSON.stringify(detected!.details)).toContain('child.lastName');
-    const pairs = await call(users.registrar, 'GET', '/api/v1/registrations/duplicates?type=birth');
+    const pairs = { json: await users.registrar.registrations.duplicates('birth') };
     expect(pairs.json).toContainEqual(expect.objectContaining({ a: expect.objectContaining({ id: second.id }), b: expect.objectContaining({ id: first.id }) }));
     // Validation waits for a registrar's decision; "not a duplicate" clears the flag and is in the history.
     await users.registrar.registrations.action(second.id, 'assign');
