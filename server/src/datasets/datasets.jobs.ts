@@ -28,7 +28,8 @@ export function registerDatasetJobs(jobs: JobRunner, deps: { datasets: DatasetsS
 }
 
 /**
- * Two-phase garbage collection: a blob no version and no open upload references is first marked,
+ * Two-phase garbage collection: a blob no version, no open upload and no registration document
+ * references is first marked,
  * and deleted by a later run once it has stayed unreferenced for the grace period. The final check
  * and delete run under an exclusive advisory lock that uploads take shared while they record a
  * blob, so content being uploaded right now is never deleted under it.
@@ -40,7 +41,9 @@ export async function collectGarbage(pool: pg.Pool, blobs: BlobStore, graceSecon
         await client.query<{ sha256: string }>(
           `SELECT h AS sha256 FROM unnest($1::text[]) h
            WHERE EXISTS (SELECT 1 FROM dataset_files f WHERE f.sha256 = h)
-              OR EXISTS (SELECT 1 FROM dataset_uploads u JOIN dataset_upload_sessions s ON s.id = u.session_id WHERE u.sha256 = h AND s.status = 'open')`,
+              OR EXISTS (SELECT 1 FROM dataset_uploads u JOIN dataset_upload_sessions s ON s.id = u.session_id WHERE u.sha256 = h AND s.status = 'open')
+              -- Registrations' supporting documents and signatures share the blob store.
+              OR EXISTS (SELECT 1 FROM registration_documents d WHERE d.sha256 = h)`,
           [hashes],
         )
       ).rows.map((r) => r.sha256),
