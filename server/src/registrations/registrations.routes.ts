@@ -195,7 +195,13 @@ export async function registrationsRoutes(root: FastifyInstance, { registrations
     schema: { tags: ['registrations'], summary: 'The certificate of a registered record as PDF (selectable text, QR code to the public verification page)', params: Obj({ id: RegId }), querystring: Obj({ template: Type.Optional(Type.String({ maxLength: 64 })) }) },
   }, async (req, reply) => {
     const pdf = await registrations.certificate(req.auth, req.params.id, req.query.template, baseUrl(req, config.publicUrl));
-    return reply.header('content-type', 'application/pdf').header('content-disposition', 'inline; filename="certificate.pdf"').send(pdf);
+    // The registrar's page previews it in a frame of its own origin; nothing else may frame it.
+    return reply
+      .header('content-type', 'application/pdf')
+      .header('content-disposition', 'inline; filename="certificate.pdf"')
+      .header('content-security-policy', "default-src 'none'; frame-ancestors 'self'")
+      .header('x-frame-options', 'SAMEORIGIN')
+      .send(pdf);
   });
 
   app.get('/api/v1/verify/:code', {

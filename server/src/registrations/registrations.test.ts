@@ -496,6 +496,7 @@ describe('certificates and verification', () => {
     expect(await admin.registrations.verify('anything')).toEqual({ valid: false, registrationNumber: null, date: null });
     // The certificate: a PDF whose text is selectable, with the record's number and names.
     const pdf = await fetch(users.registrar.registrations.certificateUrl(r.id), { headers: { authorization: `Bearer ${users.registrar.http.getToken()}` } });
+    expect(pdf.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'self'");
     expect(pdf.status).toBe(200);
     expect(pdf.headers.get('content-type')).toBe('application/pdf');
     const file = path.join(os.tmpdir(), `cert-${r.id}.pdf`);
