@@ -1,13 +1,17 @@
-import type { ReactNode } from 'react';
+import { Suspense, type ReactNode } from 'react';
+import { PageLoading } from './components/ui.js';
+import { lazyPage } from './lazyPage.js';
 import { HomePage } from './pages/HomePage.js';
-import { LedgerPage } from './pages/LedgerPage.js';
-import { AccountPage } from './pages/AccountPage.js';
-import { AdminUsersPage } from './pages/AdminUsersPage.js';
 import { datahubRoutes } from './pages/datahub/routes.js';
 import { datasetsRoutes } from './pages/datasets/routes.js';
 import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
 import { registrationsRoutes } from './pages/registrations/routes.js';
+
+// Every page but home loads on first use (docs/web.md, "What a first visit downloads").
+const LedgerPage = lazyPage(() => import('./pages/LedgerPage.js'), 'LedgerPage');
+const AccountPage = lazyPage(() => import('./pages/AccountPage.js'), 'AccountPage');
+const AdminUsersPage = lazyPage(() => import('./pages/AdminUsersPage.js'), 'AdminUsersPage');
 
 /**
  * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
@@ -19,7 +23,7 @@ export interface AppRoute {
   requires?: string;
 }
 
-export const appRoutes: AppRoute[] = [
+const routes: AppRoute[] = [
   { path: '/', element: <HomePage /> },
   { path: '/ledger', element: <LedgerPage />, requires: 'events:read' },
   { path: '/account', element: <AccountPage /> },
@@ -30,3 +34,6 @@ export const appRoutes: AppRoute[] = [
   ...controlCentreRoutes,
   ...registrationsRoutes,
 ];
+
+/** A lazily loaded page shows the loading state while its chunk arrives; the shell stays. */
+export const appRoutes: AppRoute[] = routes.map((r) => ({ ...r, element: <Suspense fallback={<PageLoading />}>{r.element}</Suspense> }));

@@ -1,6 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import QRCode from 'qrcode';
 import type { TotpEnrolment } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useAction } from '../hooks.js';
@@ -23,7 +22,9 @@ export function TotpSection() {
     if (!enrolment) return setQr(undefined);
     let live = true;
     // Rendered in the browser: the secret never goes to a third-party QR service.
-    QRCode.toDataURL(enrolment.otpauthUri, { margin: 1, width: 200, errorCorrectionLevel: 'M' })
+    // Loaded on demand: the enrolment page is part of the first bundle, the QR encoder need not be.
+    import('qrcode')
+      .then(({ default: QRCode }) => QRCode.toDataURL(enrolment.otpauthUri, { margin: 1, width: 200, errorCorrectionLevel: 'M' }))
       .then((url) => live && setQr(url))
       .catch(() => live && setQr(undefined));
     return () => {

@@ -1,13 +1,14 @@
 import { Navigate } from 'react-router';
 import './control-centre.css';
 import type { AppRoute } from '../../routes.js';
-import { AppsPage } from './AppsPage.js';
-import { AppPage } from './AppPage.js';
-import { RequestsPage } from './RequestsPage.js';
-import { EventTypePage, EventTypesPage } from './EventTypesPage.js';
-import { EventsPage } from './EventsPage.js';
-import { LocationsPage } from './LocationsPage.js';
-import { SystemPage } from './SystemPage.js';
+import { lazyPage } from '../../lazyPage.js';
+const AppsPage = lazyPage(() => import('./AppsPage.js'), 'AppsPage');
+const AppPage = lazyPage(() => import('./AppPage.js'), 'AppPage');
+const RequestsPage = lazyPage(() => import('./RequestsPage.js'), 'RequestsPage');
+const EventTypePage = lazyPage(() => import('./EventTypesPage.js'), 'EventTypePage');
+const EventTypesPage = lazyPage(() => import('./EventTypesPage.js'), 'EventTypesPage');
+const EventsPage = lazyPage(() => import('./EventsPage.js'), 'EventsPage');
+const LocationsPage = lazyPage(() => import('./LocationsPage.js'), 'LocationsPage');
 
 /** The Control Centre's pages (apps and typed events), registered in web/src/routes.tsx. */
 export const controlCentreRoutes: AppRoute[] = [
@@ -21,6 +22,4 @@ export const controlCentreRoutes: AppRoute[] = [
   { path: '/control-centre/event-types/*', element: <EventTypePage />, requires: 'events:read' },
   { path: '/control-centre/events', element: <EventsPage />, requires: 'events:read' },
   { path: '/control-centre/locations', element: <LocationsPage />, requires: 'workspaces:manage' },
-  // The admin's System page (nodes, lags, queue, storage, ledger verification); outside the Control Centre's tabs.
-  { path: '/system', element: <SystemPage />, requires: 'settings:manage' },
 ];

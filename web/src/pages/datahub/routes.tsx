@@ -1,13 +1,14 @@
 import './datahub.css';
 import type { AppRoute } from '../../routes.js';
-import { DatahubPage } from './DatahubPage.js';
-import { SubjectsPage } from './SubjectsPage.js';
-import { SubjectPage } from './SubjectPage.js';
-import { CapturePage } from './CapturePage.js';
-import { RecordPage } from './RecordPage.js';
-import { PlaygroundPage } from './PlaygroundPage.js';
-import { ExportPage } from './ExportPage.js';
-import { ImportPage } from './ImportPage.js';
+import { lazyPage } from '../../lazyPage.js';
+const DatahubPage = lazyPage(() => import('./DatahubPage.js'), 'DatahubPage');
+const SubjectsPage = lazyPage(() => import('./SubjectsPage.js'), 'SubjectsPage');
+const SubjectPage = lazyPage(() => import('./SubjectPage.js'), 'SubjectPage');
+const CapturePage = lazyPage(() => import('./CapturePage.js'), 'CapturePage');
+const RecordPage = lazyPage(() => import('./RecordPage.js'), 'RecordPage');
+const PlaygroundPage = lazyPage(() => import('./PlaygroundPage.js'), 'PlaygroundPage');
+const ExportPage = lazyPage(() => import('./ExportPage.js'), 'ExportPage');
+const ImportPage = lazyPage(() => import('./ImportPage.js'), 'ImportPage');
 
 /** The data hub's pages, registered in web/src/routes.tsx. */
 export const datahubRoutes: AppRoute[] = [

@@ -1,6 +1,7 @@
 import type { AppRoute } from '../../routes.js';
-import { DatasetsPage } from './DatasetsPage.js';
-import { DatasetPage } from './DatasetPage.js';
+import { lazyPage } from '../../lazyPage.js';
+const DatasetsPage = lazyPage(() => import('./DatasetsPage.js'), 'DatasetsPage');
+const DatasetPage = lazyPage(() => import('./DatasetPage.js'), 'DatasetPage');
 
 /** Dataset pages, registered in web/src/routes.tsx. */
 export const datasetsRoutes: AppRoute[] = [

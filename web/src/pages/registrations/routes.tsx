@@ -1,9 +1,11 @@
 import './registrations.css';
 import type { AppRoute } from '../../routes.js';
-import { WorkqueuesPage } from './WorkqueuesPage.js';
-import { DeclarePage, UpdatePage } from './DeclarePage.js';
-import { RegistrationPage } from './RegistrationPage.js';
-import { PerformancePage } from './PerformancePage.js';
+import { lazyPage } from '../../lazyPage.js';
+const WorkqueuesPage = lazyPage(() => import('./WorkqueuesPage.js'), 'WorkqueuesPage');
+const DeclarePage = lazyPage(() => import('./DeclarePage.js'), 'DeclarePage');
+const UpdatePage = lazyPage(() => import('./DeclarePage.js'), 'UpdatePage');
+const RegistrationPage = lazyPage(() => import('./RegistrationPage.js'), 'RegistrationPage');
+const PerformancePage = lazyPage(() => import('./PerformancePage.js'), 'PerformancePage');
 
 /** Civil registration's pages, registered in web/src/routes.tsx. */
 export const registrationsRoutes: AppRoute[] = [

@@ -1,9 +1,10 @@
 import './views.css';
 import type { AppRoute } from '../../routes.js';
-import { ViewTemplatesPage } from './ViewTemplatesPage.js';
-import { ViewTemplatePage } from './ViewTemplatePage.js';
-import { RegisterTemplatePage } from './RegisterTemplatePage.js';
-import { ViewInstancesPage } from './ViewInstancesPage.js';
+import { lazyPage } from '../../lazyPage.js';
+const ViewTemplatesPage = lazyPage(() => import('./ViewTemplatesPage.js'), 'ViewTemplatesPage');
+const ViewTemplatePage = lazyPage(() => import('./ViewTemplatePage.js'), 'ViewTemplatePage');
+const RegisterTemplatePage = lazyPage(() => import('./RegisterTemplatePage.js'), 'RegisterTemplatePage');
+const ViewInstancesPage = lazyPage(() => import('./ViewInstancesPage.js'), 'ViewInstancesPage');
 
 /** The views screens of the Control Centre, registered in web/src/routes.tsx. */
 export const viewsRoutes: AppRoute[] = [
