@@ -9,6 +9,7 @@ const EventTypePage = lazyPage(() => import('./EventTypesPage.js'), 'EventTypePa
 const EventTypesPage = lazyPage(() => import('./EventTypesPage.js'), 'EventTypesPage');
 const EventsPage = lazyPage(() => import('./EventsPage.js'), 'EventsPage');
 const LocationsPage = lazyPage(() => import('./LocationsPage.js'), 'LocationsPage');
+const SystemPage = lazyPage(() => import('./SystemPage.js'), 'SystemPage');
 
 /** The Control Centre's pages (apps and typed events), registered in web/src/routes.tsx. */
 export const controlCentreRoutes: AppRoute[] = [
@@ -22,4 +23,6 @@ export const controlCentreRoutes: AppRoute[] = [
   { path: '/control-centre/event-types/*', element: <EventTypePage />, requires: 'events:read' },
   { path: '/control-centre/events', element: <EventsPage />, requires: 'events:read' },
   { path: '/control-centre/locations', element: <LocationsPage />, requires: 'workspaces:manage' },
+  // The admin's System page (nodes, lags, queue, storage, ledger verification); outside the Control Centre's tabs.
+  { path: '/system', element: <SystemPage />, requires: 'settings:manage' },
 ];
