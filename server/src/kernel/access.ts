@@ -135,6 +135,7 @@ export function strongestWorkspaceRole(roles: readonly string[]): WorkspaceRole 
   for (const r of roles) best = Math.max(best, WORKSPACE_ROLES.indexOf(r as WorkspaceRole));
   return best < 0 ? null : WORKSPACE_ROLES[best]!;
 }
+
 // --- civil registration -------------------------------------------------------------------
 /**
  * Registration roles (docs/registrations.md): a user-level setting beside the Cairn role, with
