@@ -74,7 +74,7 @@ describe('static files of the web app', () => {
   });
 
   it('answers the plain file when no encoding is accepted', async () => {
-    for (const headers of [{}, { 'accept-encoding': 'identity' }]) {
+    for (const headers of [{}, { 'accept-encoding': 'identity' }] as Array<Record<string, string>>) {
       const res = await get(server.url + entry, headers);
       expect(res.status).toBe(200);
       expect(res.headers['content-encoding']).toBeUndefined();
