@@ -13,7 +13,7 @@ import { jaroWinkler, fold } from '../server/src/search/linkage/strings.js';
  * same fields over the same candidate pairs) at its best threshold, chosen WITH the answers, which
  * is the most that approach can do.
  */
-function baseline(records: Array<Record<string, string | null>>, labels: string[], preset: LinkagePreset, crossAt?: number) {
+function baseline(records: object[], labels: string[], preset: LinkagePreset, crossAt?: number) {
   const model = new LinkageModel(preset.config);
   const prepared = model.prepare(records);
   let pairs = candidatePairs(prepared, model.fields, preset.blocking);
@@ -23,9 +23,9 @@ function baseline(records: Array<Record<string, string | null>>, labels: string[
     let sum = 0;
     let n = 0;
     for (const id of ids) {
-      const x = records[a]![id];
-      const y = records[b]![id];
-      if (!x || !y) continue;
+      const x = (records[a] as Record<string, unknown>)[id];
+      const y = (records[b] as Record<string, unknown>)[id];
+      if (typeof x !== 'string' || typeof y !== 'string' || !x || !y) continue;
       sum += jaroWinkler(fold(x), fold(y));
       n++;
     }
