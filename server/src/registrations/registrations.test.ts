@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { CairnClient, CairnError, type RegistrationTypeDocument } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../test/harness.js';
+import { place as worldPlace, registrationUser } from '../../test/registration-world.js';
 import { newId } from '../kernel/ids.js';
 import { BIRTH } from './registrations.shipped.js';
 
@@ -30,22 +31,8 @@ async function expectError(p: Promise<unknown>, status: number, code: string): P
   return err;
 }
 
-/** Inserts a workspace of the administrative tree directly (the locations import is another module). */
-async function place(name: string, kind: 'area' | 'office', parent?: string): Promise<string> {
-  const id = newId();
-  const parentPath = parent ? (await sql<{ path: string }>`SELECT path FROM workspaces WHERE id = ${parent}`.execute(server.services.db)).rows[0]!.path : '/';
-  await sql`INSERT INTO workspaces (id, parent_id, name, path, kind, external_id) VALUES (${id}, ${parent ?? null}, ${name}, ${`${parentPath}${id}/`}, ${kind}, ${name.toUpperCase()})`.execute(server.services.db);
-  return id;
-}
-
-async function user(name: string, role: string | null, office: string | null): Promise<CairnClient & { userId: string }> {
-  const u = await admin.users.create({ username: name, password: PASSWORD, role: 'member' });
-  const c = new CairnClient({ baseUrl: server.url });
-  const login = await c.auth.login({ username: name, password: PASSWORD });
-  c.setToken(login.accessToken);
-  if (role) await admin.registrations.setUserProfile(u.id, { officeId: office, role: role as never });
-  return Object.assign(c, { userId: u.id });
-}
+const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
+const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, PASSWORD, role, office);
 
 const today = () => new Date().toISOString().slice(0, 10);
 const birthData = (over: Record<string, unknown> = {}) => ({

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { JsonValue, RegistrationTypeDocument } from '@cairn/sdk';
+import type { DuplicatePair, JsonValue, RegistrationSearchFilter, RegistrationSearchPage, RegistrationSearchResult, RegistrationTypeDocument } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
 import type { AuthContext } from '../kernel/access.js';
 import { fail } from '../kernel/errors.js';
@@ -21,35 +21,10 @@ const MAX_CANDIDATES = 300;
 /** A type's learnt model (u from a sample of its register) is refreshed this often. */
 const MODEL_TTL_MS = 10 * 60_000;
 
-export interface SearchResult {
-  id: string;
-  trackingId: string;
-  type: string;
-  status: string;
-  flags: string[];
-  registrationNumber: string | null;
-  legacyId: string | null;
-  eventDate: string | null;
-  /** Names and dates to recognise the person by (the type's name and date fields). */
-  summary: Record<string, string>;
-  score: number;
-  /** Why it matched: `identifier` (which), or per field the query word it matched and how. */
-  matched: Array<{ field: string; how: 'identifier' | 'exact' | 'spelling' | 'similar'; value: string; query?: string }>;
-}
-
-export interface SearchPage {
-  results: SearchResult[];
-  next: string | null;
-}
-
-export interface AdvancedFilter {
-  field: string;
-  /** fuzzy: names with typos and transliterations; exact: equal after folding; range: dates; within: a location field inside a workspace subtree */
-  op: 'fuzzy' | 'exact' | 'range' | 'within';
-  value?: string;
-  from?: string;
-  to?: string;
-}
+// The answers' shapes are the SDK's (declared once, in sdk/src/registrations.ts).
+type SearchResult = RegistrationSearchResult;
+type SearchPage = RegistrationSearchPage;
+type AdvancedFilter = RegistrationSearchFilter;
 
 interface TypeModel {
   doc: RegistrationTypeDocument;
@@ -148,7 +123,7 @@ export class SearchService {
     return model.score(pa!, pb!);
   }
 
-  async openDuplicates(ctx: AuthContext, type: string | undefined): Promise<Array<{ a: { id: string; trackingId: string; legacyId: string | null }; b: { id: string; trackingId: string; legacyId: string | null }; score: number | null }>> {
+  async openDuplicates(ctx: AuthContext, type: string | undefined): Promise<DuplicatePair[]> {
     const c = await this.registrations.caller(ctx);
     const pairs = await searchStore.openDuplicates(this.db, type, c.reach, 10_000);
     const hits = new Map((await searchStore.hits(this.db, [...new Set(pairs.flatMap((p) => [p.a, p.b]))])).map((h) => [h.id, h]));

@@ -1,31 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'kysely';
 import { CairnClient } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../test/harness.js';
-import { newId } from '../kernel/ids.js';
+import { place as worldPlace, registrationUser, type RegistrationClient } from '../../test/registration-world.js';
 
 const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let admin: CairnClient;
-type Client = CairnClient & { userId: string; token: string };
+type Client = RegistrationClient;
 const users = {} as Record<'agent' | 'registrar' | 'other' | 'national', Client>;
 const tree = {} as Record<'country' | 'province' | 'district1' | 'office1' | 'district2' | 'office2', string>;
 
-async function place(name: string, kind: 'area' | 'office', parent?: string): Promise<string> {
-  const id = newId();
-  const parentPath = parent ? (await sql<{ path: string }>`SELECT path FROM workspaces WHERE id = ${parent}`.execute(server.services.db)).rows[0]!.path : '/';
-  await sql`INSERT INTO workspaces (id, parent_id, name, path, kind, external_id) VALUES (${id}, ${parent ?? null}, ${name}, ${`${parentPath}${id}/`}, ${kind}, ${`S-${name.toUpperCase()}`})`.execute(server.services.db);
-  return id;
-}
-
-async function user(name: string, role: string, office: string): Promise<Client> {
-  const u = await admin.users.create({ username: name, password: PASSWORD, role: 'member' });
-  const c = new CairnClient({ baseUrl: server.url });
-  const login = await c.auth.login({ username: name, password: PASSWORD });
-  c.setToken(login.accessToken);
-  await admin.registrations.setUserProfile(u.id, { officeId: office, role: role as never });
-  return Object.assign(c, { userId: u.id, token: login.accessToken });
-}
+const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
+const user = (name: string, role: string, office: string) => registrationUser(server.url, admin, name, PASSWORD, role, office);
 
 async function call(who: Client, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${server.url}${path}`, {
