@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Location, LocationImportError, LocationImportResult } from '@cairn/sdk';
 import type pg from 'pg';
 import { parse } from 'csv-parse';
 import { sql } from 'kysely';
@@ -18,35 +19,8 @@ const MAX_REPORTED_ERRORS = 1000;
 const MAX_ENTRY_CHARS = 500_000;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
-export interface LocationImportError {
-  /** Line in the file (the header is line 1); 0 when it is about the file as a whole. */
-  line: number;
-  field: string;
-  code: string;
-  message: string;
-}
-
-export interface LocationImportResult {
-  importId: string | null;
-  dryRun: boolean;
-  rows: number;
-  created: number;
-  updated: number;
-  moved: number;
-  unchanged: number;
-  /** Columns other than id, name, parentId and type: read past, named so a typo is noticed. */
-  ignoredColumns: string[];
-}
-
-export interface Location {
-  id: string;
-  name: string;
-  kind: LocationKind;
-  externalId: string | null;
-  parentId: string | null;
-  /** Names of the ancestors, nearest first: ["Central Province", "Zambia"]. */
-  ancestors: string[];
-}
+// The answers' shapes are the SDK's (declared once, in sdk/src/workspaces.ts).
+export type { Location, LocationImportError, LocationImportResult };
 
 interface Row {
   line: number;
