@@ -41,8 +41,15 @@ export interface IndexedRegistration {
 }
 
 /** The answers of a type's form, by kind (personName, date, nationalId, phone, location, text...). */
+// Type documents are immutable once saved: each one's field kinds are worked out once (the index
+// projection asks for every registration it re-indexes).
+const kindsOf = new WeakMap<RegistrationTypeDocument, Map<string, string>>();
+
 export function fieldKinds(doc: RegistrationTypeDocument): Map<string, string> {
+  const cached = kindsOf.get(doc);
+  if (cached) return cached;
   const kinds = new Map<string, string>();
+  kindsOf.set(doc, kinds);
   const walk = (items: unknown[]) => {
     for (const item of items as Array<Record<string, unknown>>) {
       if (typeof item.name === 'string' && typeof item.kind === 'string') kinds.set(item.name, item.kind);

@@ -51,7 +51,6 @@ function timeouts<T>(p: Promise<T>): Promise<T> {
 
 export class SearchService {
   private readonly models = new Map<string, TypeModel>();
-  private readonly docs = new Map<string, RegistrationTypeDocument>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -59,16 +58,8 @@ export class SearchService {
     private readonly log: Logger,
   ) {}
 
-  /** The type document of a registration's version (immutable once saved, so cached for good). */
-  readonly loadType = async (id: string, version: number): Promise<RegistrationTypeDocument> => {
-    const key = `${id}@${version}`;
-    let doc = this.docs.get(key);
-    if (!doc) {
-      doc = (await this.registrations.typeDocument(id, version)).document;
-      this.docs.set(key, doc);
-    }
-    return doc;
-  };
+  /** The type document of a registration's version (the registrations service caches saved versions). */
+  readonly loadType = async (id: string, version: number): Promise<RegistrationTypeDocument> => (await this.registrations.typeDocument(id, version)).document;
 
   /** A type's scored model: priors for m, u learnt from a sample of the register (refreshed every few minutes). */
   private async typeModel(type: string, version: number): Promise<TypeModel> {
@@ -117,7 +108,9 @@ export class SearchService {
   };
 
   /** Scores two registrations (the review page and the duplicates list). */
-  async comparePair(a: IndexHit, b: IndexHit, version = 1): Promise<ScoredPair> {
+  async comparePair(a: IndexHit, b: IndexHit): Promise<ScoredPair> {
+    // Scored with the type's current model: a pair may span type versions.
+    const { version } = await this.registrations.typeDocument(a.type);
     const { model } = await this.typeModel(a.type, version);
     const [pa, pb] = model.prepare([a.fields, b.fields]);
     return model.score(pa!, pb!);
