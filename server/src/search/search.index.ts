@@ -64,6 +64,11 @@ export function fieldKinds(doc: RegistrationTypeDocument): Map<string, string> {
   return kinds;
 }
 
+/** The person-name fields of a type's form: what quick search compares query words with. */
+export function personNameFields(doc: RegistrationTypeDocument): Set<string> {
+  return new Set([...fieldKinds(doc)].filter(([, k]) => k === 'personName').map(([id]) => id));
+}
+
 /** Text of an answer that can be compared: dates as YYYY-MM-DD, ages dropped, objects skipped. */
 function comparable(v: unknown): string | null {
   if (typeof v === 'string') return v.trim() || null;

@@ -8,7 +8,7 @@ import type { DuplicateChecker, RegistrationsService } from '../registrations/re
 import { LinkageModel, type ScoredPair } from './linkage/model.js';
 import type { LinkagePreset } from './linkage/presets.js';
 import { fold, jaroWinkler, spellingKey } from './linkage/strings.js';
-import { blockKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier } from './search.index.js';
+import { blockKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
 import { evaluateRule, type Rule } from './search.rules.js';
 import { searchStore, type IndexHit, type Predicate } from './search.store.js';
 
@@ -155,7 +155,8 @@ export class SearchService {
         const keys = words.map(spellingKey);
         const byKeys = words.length ? await searchStore.byAllKeys(trx, keys, c.reach, input.type, MAX_RESULTS) : [];
         const byTrgm = byKeys.length < MAX_RESULTS && words.length ? await searchStore.byTrigram(trx, words.join(' '), c.reach, input.type, MAX_RESULTS) : [];
-        return this.rank(byId, [...byKeys, ...byTrgm], idForms, words);
+        const names = await this.nameFieldsOf([...new Set([...byKeys, ...byTrgm].map((h) => h.type))]);
+        return this.rank(byId, [...byKeys, ...byTrgm], idForms, words, names);
       }),
     );
     const page = ranked.slice(offset, offset + limit);
@@ -163,7 +164,7 @@ export class SearchService {
   }
 
   /** Exact identifiers first, then names by how well every query word matched a name word. */
-  private rank(byId: IndexHit[], byName: IndexHit[], idForms: Set<string>, words: string[]): Array<{ hit: IndexHit; score: number; matched: SearchResult['matched'] }> {
+  private rank(byId: IndexHit[], byName: IndexHit[], idForms: Set<string>, words: string[], nameFields: Map<string, Set<string>>): Array<{ hit: IndexHit; score: number; matched: SearchResult['matched'] }> {
     const out = new Map<string, { hit: IndexHit; score: number; matched: SearchResult['matched'] }>();
     for (const hit of byId) {
       const which = hit.identifiers.find((i) => idForms.has(i)) ?? '';
@@ -172,12 +173,14 @@ export class SearchService {
     }
     for (const hit of byName) {
       if (out.has(hit.id) || !words.length) continue;
-      const nameFields = Object.entries(hit.fields).filter(([k]) => hit.names && /name/i.test(k));
+      // The type's personName fields, not field ids that happen to contain "name" (a school's name is no person's).
+      const personNames = nameFields.get(hit.type);
+      const fields = Object.entries(hit.fields).filter(([k]) => personNames?.has(k));
       let total = 0;
       const matched: SearchResult['matched'] = [];
       for (const w of words) {
         let best = { s: 0, field: '', value: '', how: 'similar' as 'exact' | 'spelling' | 'similar' };
-        for (const [field, value] of nameFields) {
+        for (const [field, value] of fields) {
           for (const v of fold(value).split(' ')) {
             const s = v === w ? 1 : spellingKey(v) === spellingKey(w) ? 0.97 : jaroWinkler(v, w);
             if (s > best.s) best = { s, field, value, how: v === w ? 'exact' : s === 0.97 ? 'spelling' : 'similar' };
@@ -192,6 +195,21 @@ export class SearchService {
       out.set(hit.id, { hit, score, matched });
     }
     return [...out.values()].sort((a, b) => b.score - a.score || b.hit.updated_at.getTime() - a.hit.updated_at.getTime());
+  }
+
+  /** Each type's person-name fields (latest version; field ids are never renamed, issue 12), kept briefly. */
+  private readonly nameFieldCache = new Map<string, { at: number; fields: Set<string> }>();
+  private async nameFieldsOf(types: string[]): Promise<Map<string, Set<string>>> {
+    const out = new Map<string, Set<string>>();
+    for (const t of types) {
+      let c = this.nameFieldCache.get(t);
+      if (!c || Date.now() - c.at > 30_000) {
+        c = { at: Date.now(), fields: personNameFields((await this.registrations.typeDocument(t)).document) };
+        this.nameFieldCache.set(t, c);
+      }
+      out.set(t, c.fields);
+    }
+    return out;
   }
 
   private async present(items: Array<{ hit: IndexHit; score: number; matched: SearchResult['matched'] }>): Promise<SearchResult[]> {

@@ -180,3 +180,35 @@ describe('de-duplication on declare', () => {
     expect(sibling.flags).not.toContain('potential-duplicate');
   });
 });
+
+describe('quick search name fields', () => {
+  it('compares query words with the type’s personName fields, whatever their ids, and not with other fields named "name"', async () => {
+    await admin.registrationTypes.put('adoption', {
+      id: 'adoption',
+      label: { en: 'Adoption', fr: 'Adoption' },
+      languages: ['en', 'fr'],
+      eventDateField: 'adoption.date',
+      eventLocationField: 'adoption.place',
+      form: {
+        pages: [{
+          id: 'p',
+          title: { en: 'Adoption', fr: 'Adoption' },
+          fields: [
+            { kind: 'personName', name: 'child.given', label: { en: 'Given', fr: 'Prénom' }, required: true },
+            { kind: 'personName', name: 'child.family', label: { en: 'Family', fr: 'Nom' }, required: true },
+            { kind: 'text', name: 'agency.name', label: { en: 'Agency', fr: 'Agence' } },
+            { kind: 'date', name: 'adoption.date', label: { en: 'Date', fr: 'Date' }, required: true },
+            { kind: 'location', name: 'adoption.place', label: { en: 'Place', fr: 'Lieu' }, required: true },
+          ],
+        }],
+      },
+    });
+    const a = await users.agent.registrations.create({ type: 'adoption', action: 'declare', data: { 'child.given': 'Ousmane', 'child.family': 'Sissoko', 'agency.name': 'Kadiatou Sissoko Foundation', 'adoption.date': '2024-01-05', 'adoption.place': tree.district1 } });
+    const found = await users.registrar.registrations.search('Sissoko Ousmane');
+    expect(found.results.map((r) => r.id)).toContain(a.id);
+    expect(found.results.find((r) => r.id === a.id)!.matched.map((m) => m.field).sort()).toEqual(['child.family', 'child.given']);
+    // "Kadiatou" is in the agency's name, a text field: no person on the record is called that.
+    const agency = await users.registrar.registrations.search('Kadiatou Sissoko');
+    expect(agency.results.map((r) => r.id)).not.toContain(a.id);
+  });
+});
