@@ -36,8 +36,10 @@ import { locationsRoutes } from './locations/locations.routes.js';
 import { registrationsRoutes } from './registrations/registrations.routes.js';
 import { searchRoutes } from './search/search.routes.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
+import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './kernel/version.js';
+import { VERSION } from './kernel/version.js';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 const WEB_ASSETS = path.join(WEB_DIST, 'assets') + path.sep;
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -46,7 +48,7 @@ const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
 // metricsRoutes first: its onResponse hook must see every route registered after it.
-const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationsRoutes];
+const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationsRoutes, webhooksRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

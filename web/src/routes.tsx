@@ -13,15 +13,9 @@ const LedgerPage = lazyPage(() => import('./pages/LedgerPage.js'), 'LedgerPage')
 const AccountPage = lazyPage(() => import('./pages/AccountPage.js'), 'AccountPage');
 const AdminUsersPage = lazyPage(() => import('./pages/AdminUsersPage.js'), 'AdminUsersPage');
 
-/**
- * Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts).
- * `requires` is the scope needed; without it the page answers "not found" like any unknown path.
- */
-export interface AppRoute {
-  path: string;
-  element: ReactNode;
-  requires?: string;
-}
+/** Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts). */
+import type { AppRoute } from './appRoute.js';
+export type { AppRoute } from './appRoute.js';
 
 const routes: AppRoute[] = [
   { path: '/', element: <HomePage /> },

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
-import { VERSION } from '../app.js';
+import { VERSION } from '../kernel/version.js';
 import { AppError } from '../kernel/errors.js';
 import { migrationFiles } from '../database/migrations.js';
 

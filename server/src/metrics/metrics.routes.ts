@@ -5,7 +5,7 @@ import type { Services } from '../services.js';
 import { AppError } from '../kernel/errors.js';
 import { errorResponses } from '../kernel/http.js';
 import { TUS_PATH } from '../datasets/datasets.uploads.js';
-import { VERSION } from '../app.js';
+import { VERSION } from '../kernel/version.js';
 import { MetricsService } from './metrics.service.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);

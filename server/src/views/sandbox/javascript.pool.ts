@@ -5,7 +5,7 @@
  * module, a run the interrupt handler could not stop) is simply terminated and replaced.
  */
 import { Worker } from 'node:worker_threads';
-import { DEFAULT_LIMITS, SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.js';
+import { DEFAULT_LIMITS, SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.types.js';
 import { SlotQueue } from './worker.queue.js';
 
 const WORKER_URL = new URL('./quickjs.worker.mjs', import.meta.url);

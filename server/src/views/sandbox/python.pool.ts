@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.js';
+import { SandboxError, type HostQuery, type RunPayload, type SandboxErrorCode } from './sandbox.types.js';
 import { RunGate, SlotQueue } from './worker.queue.js';
 
 const RUNNER = fileURLToPath(new URL('./pyodide.runner.mjs', import.meta.url));

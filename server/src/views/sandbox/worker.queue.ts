@@ -1,4 +1,4 @@
-import { SandboxError } from './sandbox.js';
+import { SandboxError } from './sandbox.types.js';
 
 /** Seconds a client is told to wait (Retry-After) when the sandbox is saturated. */
 export const BUSY_RETRY_AFTER_SECONDS = 5;

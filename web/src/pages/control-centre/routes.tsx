@@ -1,6 +1,6 @@
 import { Navigate } from 'react-router';
 import './control-centre.css';
-import type { AppRoute } from '../../routes.js';
+import type { AppRoute } from '../../appRoute.js';
 import { lazyPage } from '../../lazyPage.js';
 const AppsPage = lazyPage(() => import('./AppsPage.js'), 'AppsPage');
 const AppPage = lazyPage(() => import('./AppPage.js'), 'AppPage');

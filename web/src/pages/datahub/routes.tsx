@@ -1,5 +1,5 @@
 import './datahub.css';
-import type { AppRoute } from '../../routes.js';
+import type { AppRoute } from '../../appRoute.js';
 import { lazyPage } from '../../lazyPage.js';
 const DatahubPage = lazyPage(() => import('./DatahubPage.js'), 'DatahubPage');
 const SubjectsPage = lazyPage(() => import('./SubjectsPage.js'), 'SubjectsPage');

@@ -1,5 +1,5 @@
 import './registrations.css';
-import type { AppRoute } from '../../routes.js';
+import type { AppRoute } from '../../appRoute.js';
 import { lazyPage } from '../../lazyPage.js';
 const WorkqueuesPage = lazyPage(() => import('./WorkqueuesPage.js'), 'WorkqueuesPage');
 const DeclarePage = lazyPage(() => import('./DeclarePage.js'), 'DeclarePage');

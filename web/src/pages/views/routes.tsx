@@ -1,5 +1,5 @@
 import './views.css';
-import type { AppRoute } from '../../routes.js';
+import type { AppRoute } from '../../appRoute.js';
 import { lazyPage } from '../../lazyPage.js';
 const ViewTemplatesPage = lazyPage(() => import('./ViewTemplatesPage.js'), 'ViewTemplatesPage');
 const ViewTemplatePage = lazyPage(() => import('./ViewTemplatePage.js'), 'ViewTemplatePage');
