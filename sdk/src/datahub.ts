@@ -234,8 +234,8 @@ export class DatahubApi {
     return (await this.http.post<{ session: Session }>(`/api/v1/sessions/${seg(id)}/end`)).session;
   }
 
-  /** `transactionId` makes a retry safe: the same id answers the original record. */
-  async submit(sessionId: string, r: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string }): Promise<CaptureRecord> {
+  /** `transactionId` makes a retry safe: the same id answers the original record; `occurredAt` dates work captured offline. */
+  async submit(sessionId: string, r: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string; occurredAt?: string }): Promise<CaptureRecord> {
     return (await this.http.post<{ record: CaptureRecord }>(`/api/v1/sessions/${seg(sessionId)}/records`, r)).record;
   }
   async records(subjectId: string, q: { instrument?: string; edition?: number; limit?: number } = {}): Promise<CaptureRecord[]> {

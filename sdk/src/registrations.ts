@@ -207,6 +207,8 @@ export interface CreateRegistrationInput {
   action: 'notify' | 'declare';
   data: Record<string, unknown>;
   transactionId?: string;
+  /** When the person confirmed it (RFC 3339), for work captured offline; defaults to the server's time. */
+  occurredAt?: string;
 }
 
 export interface ActionInput {
@@ -214,6 +216,8 @@ export interface ActionInput {
   data?: Record<string, unknown>;
   reason?: string;
   transactionId?: string;
+  /** When the person confirmed it (RFC 3339), for work captured offline; defaults to the server's time. */
+  occurredAt?: string;
   /** assign: take over from another user (supervisors only). */
   force?: boolean;
 }

@@ -4,6 +4,7 @@ import { Type, type TSchema } from 'typebox';
 import type { Services } from '../services.js';
 import { fail } from '../kernel/errors.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
+import { OccurredAt } from '../kernel/occurred-at.js';
 import { SESSION_KINDS, SEXES } from './subjects.service.js';
 import { EXPORT_FORMATS, EXPORT_SHAPES, type ExportRequest, type ExportStream } from './exports.service.js';
 
@@ -104,7 +105,7 @@ export async function datahubRoutes(app: FastifyInstance, { subjects, records, e
       tags: ['records'],
       summary: 'Submit a record: answers to one form edition, validated on the server (each error names its field)',
       params: IdParams,
-      body: Obj({ instrument: InstrumentRef, data: Any, transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+      body: Obj({ instrument: InstrumentRef, data: Any, transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), occurredAt: Type.Optional(OccurredAt) }),
       response: { 200: Any, 201: Any, ...errorResponses },
     },
   }, async (req, reply) => {

@@ -252,6 +252,19 @@ describe('records', () => {
     expect(all.filter((r: { id: string }) => r.id === once.json().record.id)).toHaveLength(1);
   });
 
+  it('dates a record captured offline when it was submitted on the device (occurredAt), and refuses a clock in the future (issue 14)', async () => {
+    const at = new Date(Date.now() - 2 * 3600_000).toISOString();
+    const first = await submit(ana.authorization, sessionId, { hours: 6 }, undefined, { transactionId: 'offline-1', occurredAt: at });
+    expect(first.statusCode).toBe(201);
+    expect(first.json().record.date).toBe(at);
+    const retry = await submit(ana.authorization, sessionId, { hours: 6 }, undefined, { transactionId: 'offline-1', occurredAt: new Date().toISOString() });
+    expect({ status: retry.statusCode, id: retry.json().record.id, date: retry.json().record.date }).toEqual({ status: 200, id: first.json().record.id, date: at });
+    const history = (await inject('GET', `/api/v1/records/${first.json().record.id}/history`, ana.authorization)).json().history;
+    expect(history).toHaveLength(1);
+    const future = await submit(ana.authorization, sessionId, { hours: 6 }, undefined, { occurredAt: new Date(Date.now() + 3600_000).toISOString() });
+    expect({ status: future.statusCode, details: future.json().error.details }).toEqual({ status: 400, details: [{ pointer: '/occurredAt', message: 'in the future' }] });
+  });
+
   it('edits with optimistic concurrency and keeps every version in the ledger; deletes with a reason', async () => {
     const created = (await submit(ana.authorization, sessionId, { hours: 4 })).json().record;
     expect((await inject('PUT', `/api/v1/records/${created.id}`, ana.authorization, { data: { hours: 99 }, version: 1 })).json().error.details.errors[0].field).toBe('hours');

@@ -4,6 +4,7 @@ import { AppError, fail } from '../kernel/errors.js';
 import { requireAuthenticated, type AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import { newId, isUuid } from '../kernel/ids.js';
+import { clientOccurredAt } from '../kernel/occurred-at.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { ledgerStore } from '../ledger/ledger.store.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
@@ -53,7 +54,7 @@ export class RecordsService {
     return validateSubmission(form, data, { today: todayOf(this.clock) });
   }
 
-  async create(ctx: AuthContext, sessionId: string, input: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string }) {
+  async create(ctx: AuthContext, sessionId: string, input: { instrument: { name: string; edition: number }; data: unknown; transactionId?: string; occurredAt?: string }) {
     if (hasNul(input.transactionId)) throw fail('validation_failed', 'transactionId contains a NUL character', [{ pointer: '/transactionId', message: 'invalid character' }]);
     // Both lookups at once (one round trip of latency); the session's answer, with its access
     // check, always decides first so an instrument error never speaks for an invisible session.
@@ -66,6 +67,8 @@ export class RecordsService {
     const result = this.validate(form, input.data);
     if (!result.ok) throw submissionFailed(result.errors);
     const now = this.clock.now();
+    // Captured offline and synced later: the record is dated when the person submitted it.
+    const occurredAt = clientOccurredAt(input.occurredAt, now);
     const row: RecordsTable = {
       id: newId(),
       workspace_id: session.workspace_id,
@@ -73,7 +76,7 @@ export class RecordsService {
       session_id: session.id,
       instrument_name: form.name,
       instrument_edition: form.edition,
-      date: session.kind === 'retrospective' ? session.date : now,
+      date: session.kind === 'retrospective' ? session.date : occurredAt,
       data: result.data,
       measures: result.measures,
       version: 1,
@@ -84,7 +87,7 @@ export class RecordsService {
       deleted_reason: null,
       ...byActor(ctx),
     };
-    const entries = this.ledger.prepare(ctx, [{ type: 'record.created', stream: `record:${row.id}`, transactionId: input.transactionId, data: createdData(row) }], { allowSystemTypes: true });
+    const entries = this.ledger.prepare(ctx, [{ type: 'record.created', stream: `record:${row.id}`, transactionId: input.transactionId, occurredAt, data: createdData(row) }], { allowSystemTypes: true });
     // The stream is minted per record: a retry matches on the type, and the session is checked below.
     entries[0]!.replayTarget = 'type';
     // The records projection (records.projection.ts) writes the row from the entry, in this transaction.

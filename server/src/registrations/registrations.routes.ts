@@ -5,6 +5,7 @@ import { REGISTRATION_STATUSES, WORKQUEUES } from '@cairn/sdk';
 import type { Services } from '../services.js';
 import { fail } from '../kernel/errors.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
+import { OccurredAt } from '../kernel/occurred-at.js';
 import { MAX_DOCUMENT_BYTES } from './registrations.service.js';
 
 const read = { scope: 'registrations:read' } as const;
@@ -129,7 +130,7 @@ export async function registrationsRoutes(root: FastifyInstance, { registrations
     schema: {
       tags: ['registrations'],
       summary: 'Create a registration by notifying (incomplete data accepted, flagged incomplete) or declaring it',
-      body: Obj({ type: TypeId, action: Type.Union([Type.Literal('notify'), Type.Literal('declare')]), data: Answers, transactionId: Type.Optional(TransactionId) }),
+      body: Obj({ type: TypeId, action: Type.Union([Type.Literal('notify'), Type.Literal('declare')]), data: Answers, transactionId: Type.Optional(TransactionId), occurredAt: Type.Optional(OccurredAt) }),
       response: { 201: Created, 200: Created, ...errorResponses },
     },
   }, async (req, reply) => {
@@ -177,7 +178,7 @@ export async function registrationsRoutes(root: FastifyInstance, { registrations
       tags: ['registrations'],
       summary: 'Take an action: declare, validate, register, reject, archive, print-certificate, request-correction, approve-correction, reject-correction, assign, unassign, de-duplication decisions, or a custom action of the type',
       params: Obj({ id: RegId, action: ActionName }),
-      body: Type.Optional(Obj({ data: Type.Optional(Answers), reason: Type.Optional(Type.String({ maxLength: 2000 })), transactionId: Type.Optional(TransactionId), force: Type.Optional(Type.Boolean()) })),
+      body: Type.Optional(Obj({ data: Type.Optional(Answers), reason: Type.Optional(Type.String({ maxLength: 2000 })), transactionId: Type.Optional(TransactionId), occurredAt: Type.Optional(OccurredAt), force: Type.Optional(Type.Boolean()) })),
       response: { 200: ActionResult, ...errorResponses },
     },
   }, async (req) => registrations.act(req.auth, req.params.id, req.params.action, req.body ?? {}));

@@ -28,6 +28,7 @@ import type { Clock } from '../kernel/clock.js';
 import { SecretBox, deriveKey } from '../kernel/crypto.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { isUuid, newId } from '../kernel/ids.js';
+import { clientOccurredAt } from '../kernel/occurred-at.js';
 import type { Logger } from '../kernel/logger.js';
 import type { BlobStore } from '../blobs/blobs.store.js';
 import { renderCertificatePdf } from '../certificates/index.js';
@@ -320,8 +321,7 @@ export class RegistrationsService {
    * Appends the entries and writes the state they fold to, in one transaction. `expectVersion`
    * guards against a change between the caller's read and this write (hooks run in between).
    */
-  private async commit(ctx: AuthContext, id: string, entries: Array<{ action: string; data: EntryData }>, transactionId: string | undefined, expectVersion: number | null): Promise<RegState> {
-    const at = this.clock.now();
+  private async commit(ctx: AuthContext, id: string, entries: Array<{ action: string; data: EntryData }>, transactionId: string | undefined, expectVersion: number | null, at = this.clock.now()): Promise<RegState> {
     const prepared = this.ledger.prepare(
       ctx,
       entries.map((e, i) => ({ type: entryType(e.action), stream: `registration:${id}`, data: e.data as unknown as Record<string, unknown>, occurredAt: at, transactionId: i === 0 ? transactionId : undefined })),
@@ -356,9 +356,10 @@ export class RegistrationsService {
       throw e;
     });
     this.checkTypeRoles(type.document, input.action, c);
+    // Work captured offline is dated when the person confirmed it, not when it synced.
+    const now = clientOccurredAt(input.occurredAt, this.clock.now());
     const checked = await this.checkData(type.document, input.data, input.action === 'declare' ? 'complete' : 'notify');
     const id = newId();
-    const now = this.clock.now();
     const base: EntryData = {
       registrationId: id,
       ...this.dataFields(type.document, checked, now),
@@ -376,7 +377,7 @@ export class RegistrationsService {
       ];
       if (duplicates?.matches.length) entries.push({ action: 'duplicate-detected', data: { registrationId: id, matches: duplicates.matches, details: duplicates.details ?? {}, actorRole: c.role, actorOfficeId: c.officeId } });
       try {
-        const s = await this.commit(ctx, id, entries, input.transactionId, null);
+        const s = await this.commit(ctx, id, entries, input.transactionId, null, now);
         return { registration: this.presentState(s), replayed: false };
       } catch (e) {
         if (e instanceof Replayed) {
@@ -437,6 +438,7 @@ export class RegistrationsService {
     if (action === READ_ACTION) throw fail('unknown_action', `"${action}" is not an action`);
     const s = rowToState(row);
     const { document: doc } = await this.typeDocument(s.type, s.typeVersion);
+    const now = clientOccurredAt(input.occurredAt, this.clock.now());
     const no = this.why(c, doc, s, action, input.force === true);
     if (no) throw new AppError(no.code as never, no.message);
     const base = { registrationId: s.id, actorRole: c.role, actorOfficeId: c.officeId } satisfies EntryData;
@@ -444,7 +446,6 @@ export class RegistrationsService {
     const needReason = () => {
       if (!reason) throw fail('validation_failed', `${action} needs a reason`, [{ pointer: '/reason', message: 'required' }]);
     };
-    const now = this.clock.now();
     const merged = () => mergeData(s.data, input.data);
     let entry: EntryData = { ...base, ...(reason ? { reason } : {}) };
     const extra: Array<{ action: string; data: EntryData }> = [];
@@ -534,14 +535,14 @@ export class RegistrationsService {
           } else if (hook.kind === 'pending') {
             entry.pending = true;
           } else if (hook.kind === 'rejected') {
-            const rejected = await this.commit(ctx, s.id, [{ action: 'reject', data: { ...base, reason: hook.reason, details: { hook: 'rejected', status: hook.status } } }], input.transactionId, s.version);
+            const rejected = await this.commit(ctx, s.id, [{ action: 'reject', data: { ...base, reason: hook.reason, details: { hook: 'rejected', status: hook.status } } }], input.transactionId, s.version, now);
             return { registration: this.presentState(rejected), replayed: false };
           }
         } else if (hook.kind === 'rejected') throw fail('hook_rejected', `The external system refused: ${hook.reason}`, { reason: hook.reason });
       }
     }
     if (action === 'register' && !entry.pending && !entry.registrationNumber) entry.registrationNumber = await this.nextNumber(doc, s);
-    const next = await this.commit(ctx, s.id, [{ action, data: entry }, ...extra], input.transactionId, s.version).catch(async (e: unknown) => {
+    const next = await this.commit(ctx, s.id, [{ action, data: entry }, ...extra], input.transactionId, s.version, now).catch(async (e: unknown) => {
       if (e instanceof Replayed) return rowToState((await store.get(this.db, s.id))!);
       throw e;
     });

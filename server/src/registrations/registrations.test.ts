@@ -248,6 +248,26 @@ describe('declare → validate → register → print', () => {
     expect((await users.validator.registrations.history(a.id)).filter((h) => h.action === 'assign')).toHaveLength(1);
   });
 
+  it('dates work captured offline when the person confirmed it (occurredAt), once, and refuses a clock in the future (issue 14)', async () => {
+    const declaredAt = new Date(Date.now() - 3 * 3600_000).toISOString();
+    const transactionId = `tx-${newId()}`;
+    const a = await users.agent.registrations.create({ type: 'birth', action: 'declare', data: birthData(), transactionId, occurredAt: declaredAt });
+    expect(a.createdAt).toBe(declaredAt);
+    // A retry from the outbox answers the original, even if it carries another time.
+    const again = await users.agent.registrations.create({ type: 'birth', action: 'declare', data: birthData(), transactionId, occurredAt: new Date().toISOString() });
+    expect({ id: again.id, createdAt: again.createdAt, replayed: again.replayed }).toEqual({ id: a.id, createdAt: declaredAt, replayed: true });
+    const assignedAt = new Date(Date.now() - 3600_000).toISOString();
+    await users.validator.registrations.action(a.id, 'assign', { occurredAt: assignedAt });
+    const history = await users.validator.registrations.history(a.id);
+    expect(history.map((h) => [h.action, h.at])).toEqual([['declare', declaredAt], ['assign', assignedAt]]);
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    const e = await expectError(users.agent.registrations.create({ type: 'birth', action: 'declare', data: birthData(), occurredAt: future }), 400, 'validation_failed');
+    expect(e.details).toEqual([{ pointer: '/occurredAt', message: 'in the future' }]);
+    await expectError(users.validator.registrations.action(a.id, 'validate', { occurredAt: 'yesterday' }), 400, 'validation_failed');
+    await expectError(users.validator.registrations.action(a.id, 'validate', { occurredAt: '2001-01-01T00:00:00Z' }), 400, 'validation_failed');
+    expect((await users.validator.registrations.history(a.id)).length).toBe(2);
+  });
+
   it('replays a transactionId only into its own target: 409 idempotency_conflict elsewhere (issue 10, item 5)', async () => {
     const transactionId = `tx-${newId()}`;
     const a = await users.agent.registrations.create({ type: 'birth', action: 'declare', data: birthData(), transactionId });
