@@ -126,6 +126,8 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
     if (config.workers) await jobs.start();
     // Async projections catch up from where they stopped and follow the ledger (any number of nodes).
     await services.projector.start();
+    // Webhook subscriptions follow the ledger from where they stopped (any number of nodes).
+    await services.webhooks.start();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
@@ -148,6 +150,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
         await app!.close(); // stops accepting, lets in-flight requests finish
         await jobs?.stop(); // lets running jobs finish before their database goes away
         await services.projector.stop(); // lets a batch in flight commit
+        await services.webhooks.stop();
         await services.views.close(); // worker threads and Python sandbox processes
         await database.close();
       })());

@@ -34,6 +34,7 @@ import { RegistrationsService } from './registrations/registrations.service.js';
 import { registrationsProjection } from './registrations/registrations.projection.js';
 import { SearchService } from './search/search.service.js';
 import { registrationSearchProjection } from './search/search.projection.js';
+import { WebhooksService } from './webhooks/webhooks.service.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -90,7 +91,9 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const search = new SearchService(deps.db, registrations, deps.log);
   registrations.duplicateCheckers.push(search.duplicateChecker);
   projector.register(registrationSearchProjection(search.loadType));
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search };
+  // Outbound webhooks follow the ledger like an async projection and deliver through the job queue.
+  const webhooks = new WebhooksService(deps.db, ledger, jobs, clock, deps.config.secret, deps.log);
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -31,6 +31,7 @@ export const SCOPES = {
   'registrations:read': 'Read civil registrations within your jurisdiction (with a registration role)',
   'registrations:write': 'Take the civil registration actions your registration role allows',
   'registrations:manage': "Define registration types and set users' offices and registration roles",
+  'webhooks:manage': 'Subscribe other systems to entries (outbound webhooks), see deliveries and replay them',
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPES;

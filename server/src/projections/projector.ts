@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import type { Logger } from '../kernel/logger.js';
 import { fail } from '../kernel/errors.js';
+import { IdleWait } from '../kernel/idle-wait.js';
 import type { ConsumedEntry, LedgerService } from '../ledger/ledger.service.js';
 import type { LedgerCursor } from '../ledger/ledger.store.js';
 import type { Projection, ProjectionStatus, ProjectionTables } from './projection.js';
@@ -39,7 +40,7 @@ export class Projector {
   private readonly projections = new Map<string, Projection>();
   private ensured: Promise<void> | undefined;
   private running = false;
-  private wakeUp: (() => void) | undefined;
+  private readonly idle = new IdleWait();
   private loop: Promise<void> | undefined;
   private readonly pollMs: number;
   private readonly retryMs: number;
@@ -123,9 +124,7 @@ export class Projector {
   }
 
   private wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = undefined;
-    w?.();
+    this.idle.wake();
   }
 
   private async run(): Promise<void> {
@@ -144,15 +143,7 @@ export class Projector {
       } catch (err) {
         this.log.warn({ err }, 'projector round failed');
       }
-      if (!busy && this.running) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.pollMs);
-          this.wakeUp = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-      }
+      if (!busy && this.running) await this.idle.sleep(this.pollMs);
     }
   }
 

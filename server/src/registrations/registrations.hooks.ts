@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { newId } from '../kernel/ids.js';
+import { newWebhookSecret, postSigned } from '../kernel/signed-post.js';
 
 /**
  * Action hooks: Cairn POSTs `{ type, action, registration }` to the type's URL for the action,
@@ -16,24 +17,10 @@ export type HookOutcome =
 const MAX_ANSWER = 64 * 1024;
 
 export async function callHook(url: string, secret: string, payload: unknown, timeoutMs: number): Promise<HookOutcome> {
-  const body = JSON.stringify(payload);
-  const id = `msg_${newId()}`;
-  const now = new Date();
-  const signature = new Webhook(secret).sign(id, now, body);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(now.getTime() / 1000)), 'webhook-signature': signature },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
-    });
-  } catch (e) {
-    const name = (e as Error)?.name;
-    return { kind: 'failed', message: name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : 'could not reach it' };
-  }
-  const text = await readLimited(res);
+  const answer = await postSigned(url, secret, `msg_${newId()}`, JSON.stringify(payload), { timeoutMs, maxAnswer: MAX_ANSWER });
+  if (answer.kind === 'unreachable') return { kind: 'failed', message: answer.message };
+  // An answer past the limit is judged by its status alone.
+  const text = answer.truncated ? '' : answer.text;
   let parsed: Record<string, unknown> = {};
   try {
     const v: unknown = text ? JSON.parse(text) : {};
@@ -41,31 +28,14 @@ export async function callHook(url: string, secret: string, payload: unknown, ti
   } catch {
     /* a non-JSON answer is judged by its status alone */
   }
-  if (res.status === 202) return { kind: 'pending' };
-  if (res.status >= 200 && res.status < 300) return { kind: 'accepted', status: res.status, body: parsed };
-  if (res.status >= 400 && res.status < 500) {
-    const reason = typeof parsed.reason === 'string' ? parsed.reason : typeof parsed.message === 'string' ? parsed.message : `HTTP ${res.status}`;
-    return { kind: 'rejected', status: res.status, reason: reason.slice(0, 1000) };
+  const status = answer.status;
+  if (status === 202) return { kind: 'pending' };
+  if (status >= 200 && status < 300) return { kind: 'accepted', status, body: parsed };
+  if (status >= 400 && status < 500) {
+    const reason = typeof parsed.reason === 'string' ? parsed.reason : typeof parsed.message === 'string' ? parsed.message : `HTTP ${status}`;
+    return { kind: 'rejected', status, reason: reason.slice(0, 1000) };
   }
-  return { kind: 'failed', message: `answered HTTP ${res.status}` };
-}
-
-async function readLimited(res: Response): Promise<string> {
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER) {
-      await reader.cancel();
-      return '';
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return { kind: 'failed', message: `answered HTTP ${status}` };
 }
 
 /** Checks a callback from the external system, signed with the same secret. Answers the parsed body. */
@@ -78,6 +48,4 @@ export function verifyCallback(secret: string, rawBody: string, headers: Record<
   return new Webhook(secret).verify(rawBody, h);
 }
 
-export function newHookSecret(): string {
-  return `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
-}
+export const newHookSecret = newWebhookSecret;
