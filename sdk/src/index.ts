@@ -12,6 +12,7 @@ export * from './projections.js';
 export * from './instruments/index.js';
 export * from './datahub.js';
 export * from './datasets.js';
+export * from './dataset-upload.js';
 export * from './apps.js';
 export * from './event-types.js';
 export * from './views.js';

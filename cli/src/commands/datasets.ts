@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import * as tus from 'tus-js-client';
-import { BATCH_MAX_FILE_BYTES, isCairnError, type CairnClient, type DatasetChange, type FileEntry, type LineDiff } from '@cairn/sdk';
+import { BATCH_MAX_FILE_BYTES, isCairnError, uploadToDraft, type UploadToDraftResult, type CairnClient, type DatasetChange, type FileEntry, type LineDiff } from '@cairn/sdk';
 import { authedClient } from '../context.js';
 import { configDir } from '../config.store.js';
 import { CliError } from '../errors.js';
@@ -219,111 +219,88 @@ export async function uploadDirectory(client: CairnClient, ds: string, dir: stri
   if (toHash.length) await writeState(stateFile, state);
   const hashMs = lap();
 
-  // 2. session (reused after an interruption) and the have-check
-  let have: Set<string>;
-  const hashes = [...new Set(files.map((f) => f.sha256!))];
-  try {
-    if (!state.sessionId) throw new Error('no session');
-    have = await client.datasets.have(ds, state.sessionId, hashes);
-  } catch (e) {
-    if (isCairnError(e) && !['not_found', 'session_closed'].includes(e.code)) throw e;
-    state.sessionId = (await client.datasets.openUpload(ds)).id;
-    state.urls = {};
-    await writeState(stateFile, state);
-    have = await client.datasets.have(ds, state.sessionId, hashes);
+  // 2-4. the SDK's upload protocol (session, have-check, batches, commit); tus from the file system
+  const changesExtra: DatasetChange[] = [];
+  if (opts.deleteMissing) {
+    const local = new Set(files.map((f) => prefix + f.path));
+    const remote = (await client.datasets.files(ds, 'draft', prefix.replace(/\/$/, ''))).files;
+    for (const r of remote) if (!local.has(r.path)) changesExtra.push({ op: 'delete', path: r.path });
   }
-  const sessionId = state.sessionId!;
-  const checkMs = lap();
-
-  // 3. send what the server lacks, one upload per distinct content: small files in batches, large ones through tus
-  const byHash = new Map<string, LocalFile>();
-  for (const f of files) if (!have.has(f.sha256!) && !byHash.has(f.sha256!)) byHash.set(f.sha256!, f);
-  const send = [...byHash.values()].sort((a, b) => b.size - a.size);
-  const small = send.filter((f) => f.size <= BATCH_MAX_FILE_BYTES);
-  const large = send.filter((f) => f.size > BATCH_MAX_FILE_BYTES);
-  const sendTotal = send.reduce((s, f) => s + f.size, 0);
-  const ubar = bars?.create(Math.max(sendTotal, 1), 0, { task: 'uploading', value_fmt: fmt(0), total_fmt: fmt(sendTotal) });
-  const progress = new Map<string, number>();
-  let sentTotal = 0;
-  const advance = (n: number) => {
-    sentTotal += n;
-    ubar?.update(Math.min(sentTotal, sendTotal), { value_fmt: fmt(sentTotal) });
-    opts.onSent?.(sentTotal);
-  };
+  if (files.length + changesExtra.length === 0) throw new CliError(`${dir} holds no files`, 'usage_error', 2);
   const endpoint = new URL(`/api/v1/uploads/tus`, client.baseUrl).toString();
   const token = client.http.getToken();
-  const batches = client.datasets
-    .sendSmallFiles(ds, sessionId, small.map((f) => ({ sha256: f.sha256!, size: f.size, read: () => fs.readFileSync(f.abs) })), { parallel: opts.parallel ?? 4, onBatch: (_n, b) => advance(b) })
-    .catch((e: unknown) => {
-      if (isCairnError(e)) throw new CliError(e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch' ? `a file changed while it was being uploaded (${e.message}); run the command again` : e.message, e.code);
-      throw e;
+  let ubar: cliProgress.SingleBar | undefined;
+  let lastSent = 0;
+  const items = files.map((f) => ({ path: prefix + f.path, size: f.size, sha256: f.sha256!, abs: f.abs, read: () => fs.readFileSync(f.abs) }));
+  let up: UploadToDraftResult;
+  try {
+    up = await uploadToDraft(client.datasets, ds, items, {
+      parallel: opts.parallel ?? 4,
+      message: opts.message,
+      extraChanges: changesExtra,
+      session: {
+        get: () => state.sessionId,
+        set: async (id) => {
+          state.sessionId = id;
+          state.urls = {};
+          await writeState(stateFile, state);
+        },
+      },
+      onProgress: (p) => {
+        ubar ??= bars?.create(Math.max(p.total, 1), 0, { task: 'uploading', value_fmt: fmt(0), total_fmt: fmt(p.total) });
+        ubar?.update(Math.min(p.sent, p.total), { value_fmt: fmt(p.sent) });
+        if (p.sent !== lastSent) opts.onSent?.(p.sent);
+        lastSent = p.sent;
+      },
+      sendLarge: (f, sessionId, onBytes) =>
+        new Promise<string>((resolve, reject) => {
+          const upload = new tus.Upload(fs.createReadStream(f.abs) as never, {
+            endpoint,
+            uploadUrl: state.urls[f.sha256] ?? null,
+            uploadSize: f.size,
+            headers: token ? { Authorization: `Bearer ${token}` } : {},
+            metadata: { sessionId, sha256: f.sha256, filename: f.path.slice(0, 200) },
+            retryDelays: [0, 1000, 3000, 5000, 10_000, 10_000, 20_000],
+            // Hashing, the size check and the move into the store happen on the last byte: give it time.
+            onUploadUrlAvailable: () => {
+              state.urls[f.sha256] = upload.url!;
+              writeState(stateFile, state).catch(() => {});
+            },
+            onProgress: (sent) => onBytes(sent),
+            onSuccess: () => resolve(f.sha256),
+            onError: (e) => {
+              const body = (e as { originalResponse?: { getBody(): string } }).originalResponse?.getBody();
+              let msg = e.message;
+              try {
+                const parsed = body ? (JSON.parse(body) as { error?: { code: string; message: string } }) : undefined;
+                if (parsed?.error) return reject(new CliError(`${f.path}: ${parsed.error.message}`, parsed.error.code));
+              } catch {
+                msg = e.message;
+              }
+              reject(new CliError(`${f.path}: ${msg.split('\n')[0]}`, 'upload_failed'));
+            },
+          });
+          upload.start();
+        }),
     });
-  const tusUploads = parallel(large, opts.parallel ?? 4, (f) =>
-    new Promise<void>((resolve, reject) => {
-      const upload = new tus.Upload(fs.createReadStream(f.abs) as never, {
-        endpoint,
-        uploadUrl: state.urls[f.sha256!] ?? null,
-        uploadSize: f.size,
-        headers: token ? { Authorization: `Bearer ${token}` } : {},
-        metadata: { sessionId, sha256: f.sha256!, filename: f.path.slice(0, 200) },
-        retryDelays: [0, 1000, 3000, 5000, 10_000, 10_000, 20_000],
-        // Hashing, the size check and the move into the store happen on the last byte: give it time.
-        onUploadUrlAvailable: () => {
-          state.urls[f.sha256!] = upload.url!;
-          writeState(stateFile, state).catch(() => {});
-        },
-        onProgress: (sent) => {
-          const before = progress.get(f.sha256!) ?? 0;
-          progress.set(f.sha256!, sent);
-          advance(sent - before);
-        },
-        onSuccess: () => resolve(),
-        onError: (e) => {
-          const body = (e as { originalResponse?: { getBody(): string } }).originalResponse?.getBody();
-          let msg = e.message;
-          try {
-            const parsed = body ? (JSON.parse(body) as { error?: { code: string; message: string } }) : undefined;
-            if (parsed?.error) return reject(new CliError(`${f.path}: ${parsed.error.message}`, parsed.error.code));
-          } catch {
-            msg = e.message;
-          }
-          reject(new CliError(`${f.path}: ${msg.split('\n')[0]}`, 'upload_failed'));
-        },
-      });
-      upload.start();
-    }),
-  );
-  // Both run together; the first failure is reported once the other side has settled.
-  const [b, u] = await Promise.allSettled([batches, tusUploads]);
-  if (b.status === 'rejected') throw b.reason;
-  if (u.status === 'rejected') throw u.reason;
-  ubar?.update(Math.max(sendTotal, 1));
-  bars?.stop();
-  const sendMs = lap();
-
-  // 4. one atomic commit of the whole folder
-  const changes: DatasetChange[] = files.map((f) => ({ op: 'put', path: prefix + f.path, sha256: f.sha256!, size: f.size }));
-  if (opts.deleteMissing) {
-    const local = new Set(changes.map((c) => (c as { path: string }).path));
-    const remote = (await client.datasets.files(ds, 'draft', prefix.replace(/\/$/, ''))).files;
-    for (const r of remote) if (!local.has(r.path)) changes.push({ op: 'delete', path: r.path });
+  } catch (e) {
+    if (isCairnError(e) && (e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch')) throw new CliError(`a file changed while it was being uploaded (${e.message}); run the command again`, e.code);
+    throw e;
+  } finally {
+    bars?.stop();
   }
-  if (changes.length === 0) throw new CliError(`${dir} holds no files`, 'usage_error', 2);
-  lap();
-  const result = await client.datasets.commitUpload(ds, sessionId, changes, { message: opts.message });
-  const commitMs = lap();
   await writeState(stateFile, { urls: {}, hashes: state.hashes });
   return {
     files: files.length,
-    sent: send.length,
-    sentInBatches: small.length,
-    bytesSent: sendTotal,
-    skipped: files.length - files.filter((f) => byHash.get(f.sha256!) === f).length,
-    changed: result.changed,
-    revision: result.draft.revision,
-    rootHash: result.draft.rootHash,
-    commitMs,
-    timings: { walkMs, hashMs, checkMs, sendMs, commitMs },
+    sent: up.sent,
+    sentInBatches: up.sentInBatches,
+    bytesSent: up.bytesSent,
+    skipped: up.skipped,
+    changed: up.result.changed,
+    revision: up.result.draft.revision,
+    rootHash: up.result.draft.rootHash,
+    commitMs: up.timings.commitMs,
+    timings: { walkMs, hashMs, ...up.timings },
   };
 }
 

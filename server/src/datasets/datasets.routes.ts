@@ -12,6 +12,7 @@ import { archiveStream } from './datasets.archive.js';
 import { rawHeaders } from '../kernel/raw-responses.js';
 import { attachAuth, BATCH_BODY_LIMIT, BATCH_MAX_FILE_BYTES, BATCH_MAX_FILES, TUS_PATH } from './datasets.uploads.js';
 import type { TreeChange } from './datasets.tree.js';
+import { CommitAnswer, DetailAnswer, SearchAnswer, TreeAnswer, ValidationAnswer, datasetSchemas } from './datasets.schemas.js';
 
 const caller = (req: FastifyRequest): DatasetCaller => {
   const h = req.headers['x-cairn-review'];
@@ -56,6 +57,8 @@ const DatasetFields = {
 const tags = ['datasets'];
 // Success bodies are documented by the SDK types; the schema only pins the error shape.
 const R = { ...errorResponses, 200: Type.Any(), 201: Type.Any(), 202: Type.Any(), 204: Type.Null(), 206: Type.Any(), 413: Type.Ref('Error'), 416: Type.Ref('Error') };
+/** The error responses with one success body: routes with a real response schema. */
+const ok = <C extends 200 | 201>(code: C, body: TSchema) => ({ ...errorResponses, 413: Type.Ref('Error'), ...({ [code]: body } as Record<C, TSchema>) });
 const COMMIT_BODY_LIMIT = 64 * 1024 * 1024;
 
 /** `Range: bytes=a-b | a- | -n`; several ranges are answered with the whole file (allowed by RFC 9110). */
@@ -114,6 +117,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       a.addSchema(ErrorSchema);
     }
     app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema));
+    for (const schema of datasetSchemas) app.addSchema(schema);
     // PostgreSQL text cannot hold NUL: refuse it at the door rather than as a database error.
     app.addHook('preValidation', async (req) => {
       for (const [part, value] of [['params', req.params], ['querystring', req.query], ['body', req.body]] as const) {
@@ -129,16 +133,17 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       config: { access: 'public' },
       schema: {
         tags,
-        summary: 'Search datasets by text and facets (modality, license, public or mine)',
+        summary: 'Search datasets by text (title, description, accession, authors, modalities) and facets (modality, license, author, public or mine); no account needed for public ones',
         querystring: Obj({
           q: Type.Optional(Type.String({ maxLength: 500 })),
+          author: Type.Optional(Type.String({ maxLength: 300, description: 'part of an author\'s name, any case' })),
           modality: Type.Optional(Type.String({ maxLength: 50 })),
           license: Type.Optional(Type.String({ maxLength: 100 })),
           scope: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('public'), Type.Literal('mine')])),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
           offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
         }),
-        response: R,
+        response: ok(200, SearchAnswer),
       },
     }, async (req) => datasets.search(req.auth, req.query as never));
 
@@ -148,13 +153,13 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         tags,
         summary: 'Create a dataset (accession id such as ds000001); `readme` becomes README.md in the draft',
         body: Obj({ ...DatasetFields, profile: Type.Optional(Type.Union([Type.Literal('generic'), Type.Literal('bids')])), readme: Type.Optional(Type.String({ maxLength: 1_000_000 })) }),
-        response: R,
+        response: ok(201, DetailAnswer),
       },
     }, async (req, reply) => reply.status(201).send({ dataset: await datasets.create(req.auth, req.body as never) }));
 
     app.get('/api/v1/datasets/:ds', {
       config: { access: 'public' },
-      schema: { tags, summary: 'A dataset with its draft (editors) and snapshots', params: DsParams, querystring: query({}), response: R },
+      schema: { tags, summary: 'A dataset with its draft (editors) and snapshots', params: DsParams, querystring: query({}), response: ok(200, DetailAnswer) },
     }, async (req) => ({ dataset: await datasets.get(caller(req), (req.params as { ds: string }).ds) }));
 
     app.patch('/api/v1/datasets/:ds', {
@@ -164,7 +169,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         summary: 'Change metadata; visibility needs the admin role, quota an instance administrator',
         params: DsParams,
         body: Obj({ ...DatasetFields, title: Type.Optional(DatasetFields.title), quotaBytes: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])) }),
-        response: R,
+        response: ok(200, DetailAnswer),
       },
     }, async (req) => ({ dataset: await datasets.update(caller(req), (req.params as { ds: string }).ds, req.body as never) }));
 
@@ -180,7 +185,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     const ver = (req: FastifyRequest) => req.params as { ds: string; ver: string };
     app.get('/api/v1/datasets/:ds/versions/:ver/tree', {
       config: { access: 'public' },
-      schema: { tags, summary: "One folder of a version's tree (`ver`: draft, a tag or a version id)", params: VerParams, querystring: FolderQ, response: R },
+      schema: { tags, summary: "One folder of a version's tree (`ver`: draft, a tag or a version id)", params: VerParams, querystring: FolderQ, response: ok(200, TreeAnswer) },
     }, async (req) => datasets.tree(caller(req), ver(req).ds, ver(req).ver, (req.query as { path?: string }).path ?? ''));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/files', {
@@ -231,7 +236,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
 
     app.get('/api/v1/datasets/:ds/versions/:ver/validation', {
       config: { access: 'public' },
-      schema: { tags, summary: 'Validation status and issues of a version', params: VerParams, querystring: query({}), response: R },
+      schema: { tags, summary: 'Validation status and issues of a version', params: VerParams, querystring: query({}), response: ok(200, ValidationAnswer) },
     }, async (req) => datasets.validationOf(caller(req), ver(req).ds, ver(req).ver));
 
     app.post('/api/v1/datasets/:ds/validation', {
@@ -262,7 +267,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     app.post('/api/v1/datasets/:ds/draft/changes', {
       config: { access: { scope: 'datasets:write' } },
       bodyLimit: COMMIT_BODY_LIMIT,
-      schema: { tags, summary: 'Delete, move or rename in the draft (or put content you can already read), atomically', params: DsParams, body: CommitBody, response: R },
+      schema: { tags, summary: 'Delete, move or rename in the draft (or put content you can already read), atomically', params: DsParams, body: CommitBody, response: ok(200, CommitAnswer) },
     }, async (req) => {
       const b = req.body as { changes: TreeChange[]; baseRevision?: number; message?: string };
       return datasets.applyChanges(caller(req), (req.params as { ds: string }).ds, b.changes, { baseRevision: b.baseRevision, message: b.message });
@@ -309,7 +314,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     app.post('/api/v1/datasets/:ds/uploads/:sid/commit', {
       config: { access: { scope: 'datasets:write' } },
       bodyLimit: COMMIT_BODY_LIMIT,
-      schema: { tags, summary: 'Apply the session: one atomic change set on the draft', params: SessParams, body: CommitBody, response: R },
+      schema: { tags, summary: 'Apply the session: one atomic change set on the draft', params: SessParams, body: CommitBody, response: ok(200, CommitAnswer) },
     }, async (req) => uploads.commit(caller(req), sess(req).ds, sess(req).sid, req.body as never));
 
     app.delete('/api/v1/datasets/:ds/uploads/:sid', {

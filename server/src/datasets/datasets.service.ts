@@ -206,13 +206,14 @@ export class DatasetsService {
     return this.get(caller, ds.id);
   }
 
-  async search(ctx: AuthContext, q: { q?: string; modality?: string; license?: string; scope?: 'public' | 'mine' | 'all'; limit?: number; offset?: number }) {
+  async search(ctx: AuthContext, q: { q?: string; author?: string; modality?: string; license?: string; scope?: 'public' | 'mine' | 'all'; limit?: number; offset?: number }) {
     const a = actorRef(ctx);
     const userId = ctx.actor.kind === 'user' && (can(ctx, 'datasets:read') || can(ctx, 'datasets:write')) ? a.id : null;
     const scope = q.scope ?? 'all';
     if (scope === 'mine' && !userId) throw fail('unauthenticated', 'Sign in to list your datasets');
     const r = await datasetsStore.search(this.db, {
       text: q.q?.trim() || undefined,
+      author: q.author?.trim() || undefined,
       modality: q.modality?.toLowerCase(),
       license: q.license,
       scope,

@@ -97,6 +97,8 @@ type Exec = Kysely<Database>;
 
 export interface SearchQuery {
   text?: string;
+  /** Part of an author's name, any case. */
+  author?: string;
   modality?: string;
   license?: string;
   /** public: only public ones; mine: ones I own or am a member of; all: everything I can read. */
@@ -117,10 +119,14 @@ function visibility(q: SearchQuery) {
   return q.everything ? sql`true` : sql`(d.public OR ${member})`;
 }
 
+/** A LIKE pattern's literal part: its wildcards escaped. */
+const like = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 function filters(q: SearchQuery, facetToSkip?: 'modality' | 'license') {
   const parts = [visibility(q)];
   // plainto_tsquery never fails on user input, whatever punctuation it holds.
-  if (q.text) parts.push(sql`(d.search @@ plainto_tsquery('simple', ${q.text}) OR d.accession = ${q.text.toLowerCase()} OR d.title ILIKE ${`%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`})`);
+  if (q.text) parts.push(sql`(d.search @@ plainto_tsquery('simple', ${q.text}) OR d.accession = ${q.text.toLowerCase()} OR d.title ILIKE ${`%${like(q.text)}%`})`);
+  if (q.author) parts.push(sql`EXISTS (SELECT 1 FROM jsonb_array_elements_text(d.authors) a WHERE a ILIKE ${`%${like(q.author)}%`})`);
   if (q.modality && facetToSkip !== 'modality') parts.push(sql`${q.modality} = ANY(d.modalities)`);
   if (q.license && facetToSkip !== 'license') parts.push(sql`d.license = ${q.license}`);
   return sql.join(parts, sql` AND `);
