@@ -363,6 +363,51 @@ export interface DuplicatePair {
   score: number | null;
 }
 
+/** A field error of an imported row: the field, a JSON pointer into the row's answers (or /header/N), a code. */
+/** GET /registrations/{id}/matches: the registrations a flagged one may duplicate, compared field by field. */
+export interface DuplicateReview {
+  id: string;
+  trackingId: string;
+  matches: Array<{
+    id: string;
+    trackingId: string;
+    type: string;
+    typeVersion: number;
+    status: string;
+    flags: string[];
+    registrationNumber: string | null;
+    data: Record<string, JsonValue>;
+    /** The match probability with the type's current model (null when the registration is not indexed). */
+    score: number | null;
+    /** Per compared field: its level (exact, alike, different, missing...) and weight (log2 m/u; > 0 favours a match). */
+    fields: Array<{ field: string; level: string; weight: number }>;
+  }>;
+}
+export interface RegistrationImportRowError {
+  field: string;
+  pointer: string;
+  code: string;
+  message: string;
+}
+/** What POST /registrations/import did (docs/search.md, "Importing a legacy register"). */
+export interface RegistrationImportReport {
+  type: string;
+  action: string;
+  /** Data rows read (the header not counted). */
+  rows: number;
+  created: number;
+  refusedCount: number;
+  /** Created and flagged as a potential duplicate of a registration already stored or of an earlier row. */
+  duplicatesCount: number;
+  /** Rows skipped because the register already holds their legacyId (a file imported again). */
+  alreadyImported: number;
+  /** Refused rows: `row` counts data rows from 1, `line` is the file's line. */
+  refused: Array<{ row: number; line: number; legacyId: string | null; errors: RegistrationImportRowError[] }>;
+  duplicates: Array<{ row: number; id: string; trackingId: string; legacyId: string | null; matches: Array<{ id: string; trackingId: string; legacyId: string | null; score: number | null }> }>;
+  /** More than 10,000 refused or duplicate rows: the lists stop there, the counts do not. */
+  truncated: boolean;
+}
+
 // --- client --------------------------------------------------------------------------------
 
 export class RegistrationsApi {
@@ -405,6 +450,28 @@ export class RegistrationsApi {
   /** Every open potential-duplicate pair within your jurisdiction. */
   duplicates(type?: string): Promise<DuplicatePair[]> {
     return this.http.get('/api/v1/registrations/duplicates', { type });
+  }
+  /** The registrations a flagged one may duplicate, with their answers and how each field compared (the review page). */
+  matches(id: string): Promise<DuplicateReview> {
+    return this.http.get(`/api/v1/registrations/${seg(id)}/matches`);
+  }
+  /**
+   * Imports a legacy register: CSV whose header names the type's field ids (and `legacyId`), one
+   * registration per row, de-duplicated; answers the report. The body may be a stream (Node: duplex half).
+   */
+  async importCsv(csv: string | Blob | Uint8Array | ReadableStream<Uint8Array>, o: { type: string; action: 'declare' | 'notify'; signal?: AbortSignal }): Promise<RegistrationImportReport> {
+    const headers: Record<string, string> = { 'Content-Type': 'text/csv', Accept: 'application/json' };
+    const token = this.http.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else {
+      const csrf = readCookie(CSRF_COOKIE);
+      if (csrf) headers[CSRF_HEADER] = csrf;
+    }
+    const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body: csv as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include', signal: o.signal };
+    if (typeof ReadableStream !== 'undefined' && csv instanceof ReadableStream) init.duplex = 'half';
+    const res = await fetch(this.http.url('/api/v1/registrations/import', { type: o.type, action: o.action }), init);
+    if (!res.ok) throw await errorFromResponse(res);
+    return (await res.json()) as RegistrationImportReport;
   }
   /** Uploads a supporting document or signature image (PNG, JPEG or PDF, at most 10 MiB). */
   async uploadDocument(content: Blob | Uint8Array, mediaType: string): Promise<UploadedDocument> {

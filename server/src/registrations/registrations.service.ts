@@ -244,19 +244,27 @@ export class RegistrationsService {
 
   // --- data ----------------------------------------------------------------------------------
 
-  /** Validates answers against the type version; checks locations and documents exist. */
-  private async checkData(doc: RegistrationTypeDocument, data: unknown, mode: 'notify' | 'complete'): Promise<RegistrationDataResult & { eventLocationPath: string | null }> {
+  /**
+   * Validates answers against the type version; checks locations and documents exist. `places`:
+   * the locations already looked up (a legacy import loads the tree once, not once per row).
+   */
+  async checkData(doc: RegistrationTypeDocument, data: unknown, mode: 'notify' | 'complete', places?: ReadonlyMap<string, { kind: string; path: string }>): Promise<RegistrationDataResult & { eventLocationPath: string | null }> {
     const today = this.clock.now().toISOString().slice(0, 10);
-    const r = validateRegistrationData(doc.form, data, { today });
+    // A legacy register's own number (issue 13) is kept on the record beside the answers, searchable; it is no form's field.
+    const { legacyId, ...answers } = (data && typeof data === 'object' && !Array.isArray(data) ? data : {}) as Record<string, unknown>;
+    const r = validateRegistrationData(doc.form, legacyId === undefined ? data : answers, { today });
     const errors = [...r.errors];
+    if (legacyId !== undefined) {
+      if (typeof legacyId === 'string' && legacyId.trim() && legacyId.length <= 100) r.data.legacyId = legacyId.trim();
+      else errors.push({ field: 'legacyId', pointer: '/legacyId', code: 'too_long', message: 'legacyId is text of 1 to 100 characters' });
+    }
     if (mode === 'complete') {
       const missing = new Set(r.missing);
       for (const id of doc.requiredToDeclare ?? []) if (!(id in r.data)) missing.add(id);
       for (const e of errors) missing.delete(e.field);
       for (const id of missing) errors.push({ field: id, pointer: `/${id.replace(/~/g, '~0').replace(/\//g, '~1')}`, code: 'required', message: 'an answer is required to declare' });
     }
-    const locs = await store.workspaces(this.db, [...new Set(r.locations.map((l) => l.id))]);
-    const byId = new Map(locs.map((w) => [w.id, w]));
+    const byId = places ?? new Map((await store.workspaces(this.db, [...new Set(r.locations.map((l) => l.id))])).map((w) => [w.id, w]));
     for (const l of r.locations) {
       const w = byId.get(l.id);
       if (!w || (w.kind !== 'area' && w.kind !== 'office') || (l.kind !== 'any' && w.kind !== l.kind)) errors.push({ field: l.field, pointer: `/${l.field}`, code: 'not_an_option', message: l.kind === 'any' ? 'is not a location' : `is not a location of kind ${l.kind}` });
@@ -270,7 +278,7 @@ export class RegistrationsService {
   }
 
   /** What the entry records about the data: the answers, derived values, event date and place, rule flags. */
-  private dataFields(doc: RegistrationTypeDocument, r: RegistrationDataResult & { eventLocationPath: string | null }, declaredAt: Date): Partial<EntryData> {
+  dataFields(doc: RegistrationTypeDocument, r: RegistrationDataResult & { eventLocationPath: string | null }, declaredAt: Date): Partial<EntryData> {
     const ev = r.data[doc.eventDateField];
     const eventDate = typeof ev === 'string' ? ev : null;
     const loc = r.data[doc.eventLocationField];

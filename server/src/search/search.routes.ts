@@ -1,8 +1,11 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
+import { fail } from '../kernel/errors.js';
 import { Obj, errorResponses } from '../kernel/http.js';
+import { LegacyImportService } from './legacy-import.service.js';
 
 const read = { scope: 'registrations:read' } as const;
 const TypeId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' });
@@ -30,10 +33,44 @@ const Filter = Obj({
   from: Type.Optional(Type.String({ maxLength: 10 })),
   to: Type.Optional(Type.String({ maxLength: 10 })),
 });
+const write = { scope: 'registrations:write' } as const;
+const RowError = Type.Object({ field: Type.String(), pointer: Type.String(), code: Type.String(), message: Type.String() });
+const ImportReport = Type.Object({
+  type: Type.String(),
+  action: Type.String(),
+  rows: Type.Integer(),
+  created: Type.Integer(),
+  refusedCount: Type.Integer(),
+  duplicatesCount: Type.Integer(),
+  alreadyImported: Type.Integer(),
+  refused: Type.Array(Type.Object({ row: Type.Integer(), line: Type.Integer(), legacyId: Type.Union([Type.String(), Type.Null()]), errors: Type.Array(RowError) })),
+  duplicates: Type.Array(Type.Object({
+    row: Type.Integer(), id: Type.String(), trackingId: Type.String(), legacyId: Type.Union([Type.String(), Type.Null()]),
+    matches: Type.Array(Type.Object({ id: Type.String(), trackingId: Type.String(), legacyId: Type.Union([Type.String(), Type.Null()]), score: Type.Union([Type.Number(), Type.Null()]) })),
+  })),
+  truncated: Type.Boolean(),
+});
+const isStream = (body: unknown): body is Readable => !!body && typeof (body as { pipe?: unknown }).pipe === 'function';
 const Ref = Type.Object({ id: Type.String(), trackingId: Type.String(), legacyId: Type.Union([Type.String(), Type.Null()]) });
 
-export async function searchRoutes(root: FastifyInstance, { search }: Services) {
+export async function searchRoutes(root: FastifyInstance, { search, db, ledger, registrations, clock }: Services) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
+  const legacy = new LegacyImportService(db, ledger, registrations, search, clock);
+  // The locations and data hub imports register the same pass-through parser; whichever module comes first does.
+  if (!app.hasContentTypeParser('text/csv')) app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
+
+  app.post('/api/v1/registrations/import', {
+    config: { access: write },
+    schema: {
+      tags: ['registrations'],
+      summary: "Import a legacy register (Content-Type: text/csv; header = the type's field ids and an optional legacyId; locations by id or name): one registration per row, de-duplicated against the register and the rows before it; answers the report",
+      querystring: Obj({ type: TypeId, action: Type.Union([Type.Literal('declare'), Type.Literal('notify')]) }),
+      response: { 200: ImportReport, ...errorResponses },
+    },
+  }, async (req) => {
+    if (!isStream(req.body)) throw fail('unsupported_media_type', 'Send the CSV file as the body with Content-Type: text/csv');
+    return legacy.importCsv(req.auth, req.query, req.body);
+  });
 
   app.get('/api/v1/registrations/search', {
     config: { access: read },
@@ -54,6 +91,27 @@ export async function searchRoutes(root: FastifyInstance, { search }: Services) 
       response: { 200: Page, ...errorResponses },
     },
   }, async (req) => search.advanced(req.auth, req.body));
+
+  app.get('/api/v1/registrations/:id/matches', {
+    config: { access: read },
+    schema: {
+      tags: ['registrations'],
+      summary: 'The registrations a flagged one may duplicate, with their answers and how each field compared (the review page); matches outside your jurisdiction included',
+      params: Obj({ id: Type.String({ minLength: 7, maxLength: 36 }) }),
+      response: {
+        200: Type.Object({
+          id: Type.String(),
+          trackingId: Type.String(),
+          matches: Type.Array(Type.Object({
+            id: Type.String(), trackingId: Type.String(), type: Type.String(), typeVersion: Type.Integer(), status: Type.String(), flags: Type.Array(Type.String()),
+            registrationNumber: Type.Union([Type.String(), Type.Null()]), data: Type.Record(Type.String(), Type.Unknown()),
+            score: Type.Union([Type.Number(), Type.Null()]), fields: Type.Array(Type.Object({ field: Type.String(), level: Type.String(), weight: Type.Number() })),
+          })),
+        }),
+        ...errorResponses,
+      },
+    },
+  }, async (req) => search.matches(req.auth, req.params.id));
 
   app.get('/api/v1/registrations/duplicates', {
     config: { access: read },

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DuplicatePair, JsonValue, RegistrationSearchFilter, RegistrationSearchPage, RegistrationSearchResult, RegistrationTypeDocument } from '@cairn/sdk';
+import type { DuplicatePair, DuplicateReview, JsonValue, RegistrationSearchFilter, RegistrationSearchPage, RegistrationSearchResult, RegistrationTypeDocument } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
 import type { AuthContext } from '../kernel/access.js';
 import { fail } from '../kernel/errors.js';
@@ -83,21 +83,59 @@ export class SearchService {
 
   /** Registered with the registrations service: runs on declare and again before register. */
   readonly duplicateChecker: DuplicateChecker = async (db, reg, when) => {
-    const { doc, preset, model } = await this.typeModel(reg.type, reg.typeVersion);
-    const cfg = dedupConfig(doc);
-    if (cfg.enabled === false) return { matches: [] };
-    const mode = cfg.mode ?? (cfg.rules ? 'rules' : 'scored');
-    const keys = blockKeysOf(preset, model, reg.data);
+    const tm = await this.typeModel(reg.type, reg.typeVersion);
+    if (dedupConfig(tm.doc).enabled === false) return { matches: [] };
+    const keys = blockKeysOf(tm.preset, tm.model, reg.data);
     const candidates = await searchStore.candidates(db, reg.type, keys, reg.id, MAX_CANDIDATES);
+    return this.matchAmong(tm, when, comparableData(reg.data), candidates);
+  };
+
+  /**
+   * De-duplication of many new records of one type at once (a legacy import): one candidate query
+   * for the whole batch (at most MAX_CANDIDATES per blocking key), and each record is also checked
+   * against the records before it in the list, which are not in the register yet.
+   */
+  async checkMany(db: Kysely<Database>, type: string, version: number, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Array<{ matches: string[]; details?: Record<string, JsonValue> }>> {
+    const tm = await this.typeModel(type, version);
+    if (dedupConfig(tm.doc).enabled === false) return regs.map(() => ({ matches: [] }));
+    const keysOf = regs.map((r) => blockKeysOf(tm.preset, tm.model, r.data));
+    const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flat())], MAX_CANDIDATES);
+    const stored = new Map<string, Array<{ id: string; fields: Record<string, string> }>>();
+    for (const f of found) {
+      const list = stored.get(f.key) ?? [];
+      list.push(f);
+      stored.set(f.key, list);
+    }
+    const earlier = new Map<string, Array<{ id: string; fields: Record<string, string> }>>();
+    return regs.map((r, i) => {
+      const mine = comparableData(r.data);
+      const seen = new Set<string>();
+      const candidates: Array<{ id: string; fields: Record<string, string> }> = [];
+      for (const k of keysOf[i]!) {
+        for (const c of [...(stored.get(k) ?? []), ...(earlier.get(k) ?? [])]) {
+          if (seen.has(c.id) || candidates.length >= MAX_CANDIDATES) continue;
+          seen.add(c.id);
+          candidates.push(c);
+        }
+      }
+      const fields = Object.fromEntries(Object.entries(mine).filter((e): e is [string, string] => e[1] !== undefined));
+      for (const k of keysOf[i]!) earlier.set(k, [...(earlier.get(k) ?? []), { id: r.id, fields }]);
+      return this.matchAmong(tm, when, mine, candidates);
+    });
+  }
+
+  /** Scores a new record against its candidates with the type's model and/or rules. */
+  private matchAmong(tm: TypeModel, when: 'declare' | 'register', mine: Record<string, string | undefined>, candidates: Array<{ id: string; fields: Record<string, string> }>): { matches: string[]; details?: Record<string, JsonValue> } {
     if (!candidates.length) return { matches: [] };
-    const mine = Object.fromEntries(Object.entries(reg.data).map(([k, v]) => [k, comparable(v) ?? undefined]));
-    const [me, ...them] = model.prepare([mine, ...candidates.map((c) => c.fields)]);
+    const cfg = dedupConfig(tm.doc);
+    const mode = cfg.mode ?? (cfg.rules ? 'rules' : 'scored');
+    const [me, ...them] = tm.model.prepare([mine, ...candidates.map((c) => c.fields)]);
     const rule = (cfg.rules?.[when] ?? null) as Rule | null;
     const threshold = cfg.scored?.threshold ?? 0.5;
     const matches: string[] = [];
     const scores: Record<string, JsonValue> = {};
     candidates.forEach((c, i) => {
-      const s = model.score(me!, them[i]!);
+      const s = tm.model.score(me!, them[i]!);
       const byScore = mode !== 'rules' && s.probability >= threshold;
       const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine, c.fields) === true;
       if (!byScore && !byRule) return;
@@ -105,7 +143,7 @@ export class SearchService {
       scores[c.id] = { probability: round(s.probability), score: round(s.score), by: byScore && byRule ? 'both' : byScore ? 'score' : 'rule', agreed: agreed(s) };
     });
     return matches.length ? { matches, details: { scores } } : { matches: [] };
-  };
+  }
 
   /** Scores two registrations (the review page and the duplicates list). */
   async comparePair(a: IndexHit, b: IndexHit): Promise<ScoredPair> {
@@ -114,6 +152,32 @@ export class SearchService {
     const { model } = await this.typeModel(a.type, version);
     const [pa, pb] = model.prepare([a.fields, b.fields]);
     return model.score(pa!, pb!);
+  }
+
+  /**
+   * The review page's data: a flagged registration's matches side by side, each with its answers
+   * and, field by field, how the type's model compared it. A match may sit outside the caller's
+   * jurisdiction (detection is country-wide: the same child declared in two districts): the caller
+   * sees it here because deciding needs it, and the opening of the flagged record is audited.
+   */
+  async matches(ctx: AuthContext, id: string): Promise<DuplicateReview> {
+    const reg = await this.registrations.get(ctx, id);
+    const [mine] = await searchStore.hits(this.db, [reg.id]);
+    const sources = new Map((await searchStore.sources(this.db, reg.duplicateOf)).map((s) => [s.id, s]));
+    const hits = new Map((await searchStore.hits(this.db, reg.duplicateOf)).map((h) => [h.id, h]));
+    const out: DuplicateReview['matches'] = [];
+    for (const m of reg.duplicateOf) {
+      const src = sources.get(m);
+      const hit = hits.get(m);
+      if (!src || !hit) continue;
+      const s = mine ? await this.comparePair(mine, hit) : null;
+      out.push({
+        id: src.id, trackingId: src.tracking_id, type: src.type, typeVersion: src.type_version, status: src.status, flags: src.flags,
+        registrationNumber: src.registration_number, data: src.data as Record<string, JsonValue>,
+        score: s ? round(s.probability) : null, fields: s ? s.fields.map((f) => ({ field: f.field, level: f.level, weight: round(f.weight) })) : [],
+      });
+    }
+    return { id: reg.id, trackingId: reg.trackingId, matches: out };
   }
 
   async openDuplicates(ctx: AuthContext, type: string | undefined): Promise<DuplicatePair[]> {
@@ -296,5 +360,6 @@ export class SearchService {
   }
 }
 
+const comparableData = (data: Record<string, unknown>): Record<string, string | undefined> => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, comparable(v) ?? undefined]));
 const round = (x: number) => Math.round(x * 1000) / 1000;
 const agreed = (s: ScoredPair): JsonValue => s.fields.filter((f) => f.weight > 0).map((f) => ({ field: f.field, level: f.level }));

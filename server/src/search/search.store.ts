@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database/database.js';
-import type { SearchRow } from './search.index.js';
+import { normaliseIdentifier, type SearchRow } from './search.index.js';
 
 type Db = Kysely<Database>;
 
@@ -58,6 +58,17 @@ export const searchStore = {
     if (!ids.length) return [];
     return (await sql<SourceRow>`SELECT id, type, type_version, status, flags, office_path, event_location_path, event_date::text AS event_date,
         tracking_id, registration_number, data, updated_at FROM registrations WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
+  },
+
+  /** A page of every registration's current state in id order (a rebuild's bulk pass). */
+  async sourcesAfter(db: Db, after: string | null, limit: number): Promise<SourceRow[]> {
+    return (await sql<SourceRow>`SELECT id, type, type_version, status, flags, office_path, event_location_path, event_date::text AS event_date,
+        tracking_id, registration_number, data, updated_at FROM registrations WHERE ${after ? sql`id > ${after}::uuid` : sql`true`} ORDER BY id LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  /** Registration entries committed before transaction `horizon` (what a bulk pass stands for). */
+  async entriesBelow(db: Db, horizon: string): Promise<number> {
+    return (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_entries WHERE type LIKE 'registration.%' AND tx < ${horizon}::xid8`.execute(db)).rows[0]!.n;
   },
 
   /** Writes index rows in one statement (unnest of column arrays). */
@@ -119,6 +130,30 @@ export const searchStore = {
     if (!blockKeys.length) return [];
     return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE block_keys && ${blockKeys}::text[] AND type = ${type}
       AND status <> 'archived' AND ${excludeId ? sql`id <> ${excludeId}::uuid` : sql`true`} LIMIT ${limit}`.execute(db)).rows;
+  },
+
+  /** Candidates for many records at once (a legacy import's batch): at most `perKey` per blocking key, each row with the key it was found by. */
+  async candidatesByKey(db: Db, type: string, blockKeys: string[], perKey: number): Promise<Array<{ key: string; id: string; fields: Record<string, string> }>> {
+    if (!blockKeys.length) return [];
+    return (await sql<{ key: string; id: string; fields: Record<string, string> }>`SELECT k.key, c.id, c.fields FROM unnest(${blockKeys}::text[]) AS k(key)
+      CROSS JOIN LATERAL (SELECT id, fields FROM registration_search WHERE block_keys @> ARRAY[k.key] AND type = ${type} AND status <> 'archived' LIMIT ${perKey}) c`.execute(db)).rows;
+  },
+
+  /** Areas and offices, for an import's cells that name a place. */
+  async places(db: Db): Promise<Array<{ id: string; name: string; kind: string; path: string; external_id: string | null }>> {
+    return (await sql<{ id: string; name: string; kind: string; path: string; external_id: string | null }>`SELECT id, name, kind, path, external_id FROM workspaces WHERE kind IN ('area', 'office')`.execute(db)).rows;
+  },
+
+  /** Which of these legacy ids a type's register already holds (found through the identifier index, then compared exactly). */
+  async legacyIdsTaken(db: Db, type: string, legacyIds: string[]): Promise<string[]> {
+    if (!legacyIds.length) return [];
+    const normal = [...new Set(legacyIds.map(normaliseIdentifier).filter(Boolean))];
+    return (await sql<{ legacy_id: string }>`SELECT legacy_id FROM registration_search WHERE identifiers && ${normal}::text[] AND type = ${type} AND legacy_id = ANY(${legacyIds}::text[])`.execute(db)).rows.map((r) => r.legacy_id);
+  },
+
+  async trackingIdsTaken(db: Db, ids: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    return (await sql<{ tracking_id: string }>`SELECT tracking_id FROM registrations WHERE tracking_id = ANY(${ids}::text[])`.execute(db)).rows.map((r) => r.tracking_id);
   },
 
   /** Advanced search: every predicate parameterised; fuzzy ones narrow by trigram, the service checks each word. */

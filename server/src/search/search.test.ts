@@ -212,3 +212,32 @@ describe('quick search name fields', () => {
     expect(agency.results.map((r) => r.id)).not.toContain(a.id);
   });
 });
+
+describe('duplicate review', () => {
+  it('shows the matches side by side, even from another jurisdiction; "duplicate of" archives with the reason and the link in the history', async () => {
+    const first = await declare(users.agent, birth({ 'child.firstName': 'Seydou', 'child.lastName': 'Keita', 'child.sex': 'male', 'child.dob': '2023-08-19', 'mother.firstName': 'Salimata', 'mother.lastName': 'Doumbia', 'mother.nationalId': '5566778899' }));
+    const agent2 = await user('agent2', 'registration-agent', tree.office2);
+    const second = await declare(agent2, birth({ 'child.firstName': 'Seidou', 'child.lastName': 'Keïta', 'child.sex': 'male', 'child.dob': '2023-08-19', 'mother.firstName': 'Salimata', 'mother.lastName': 'Doumbia', 'mother.nationalId': '5566778899' }, tree.district2));
+    expect(second.duplicateOf).toEqual([first.id]);
+    // The other district's registrar cannot open the first record, but reviews it here.
+    await expect(users.other.registrations.get(first.id)).rejects.toMatchObject({ status: 404 });
+    const review = await users.other.registrations.matches(second.id);
+    expect(review.matches).toHaveLength(1);
+    const m = review.matches[0]!;
+    expect(m).toMatchObject({ id: first.id, trackingId: first.trackingId, status: 'declared' });
+    expect(m.data['child.firstName']).toBe('Seydou');
+    expect(m.score).toBeGreaterThan(0.5);
+    expect(m.fields.find((f) => f.field === 'mother.nationalId')).toMatchObject({ level: 'exact' });
+    expect(m.fields.find((f) => f.field === 'mother.nationalId')!.weight).toBeGreaterThan(0);
+    // Only within reach for the flagged record itself.
+    await expect(users.registrar.registrations.matches(second.id)).rejects.toMatchObject({ status: 404 });
+    await users.other.registrations.action(second.id, 'assign');
+    const done = await users.other.registrations.action(second.id, 'mark-as-duplicate', { reason: 'Same child, same mother’s card', data: { duplicateOf: first.id } });
+    expect(done.registration.status).toBe('archived');
+    const history = await users.other.registrations.history(second.id);
+    const decision = history.find((h) => h.action === 'mark-as-duplicate')!;
+    expect(decision).toMatchObject({ reason: 'Same child, same mother’s card', details: { duplicateOf: first.id }, statusAfter: 'archived' });
+    const pairs = await users.national.registrations.duplicates('birth');
+    expect(pairs.some((p) => p.a.id === second.id)).toBe(false);
+  });
+});

@@ -1,0 +1,123 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CairnClient, type RegistrationImportReport } from '@cairn/sdk';
+import { startTestServer, type TestServer } from '../../test/harness.js';
+import { place as worldPlace, registrationUser, type RegistrationClient } from '../../test/registration-world.js';
+
+const PASSWORD = 'correct horse battery staple';
+let server: TestServer;
+let admin: CairnClient;
+const users = {} as Record<'agent' | 'registrar' | 'other' | 'nobody', RegistrationClient>;
+const tree = {} as Record<'country' | 'district1' | 'office1' | 'district2' | 'office2' | 'twin1' | 'twin2', string>;
+
+async function post(who: RegistrationClient, query: string, body: string, contentType = 'text/csv'): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${server.url}/api/v1/registrations/import?${query}`, { method: 'POST', headers: { authorization: `Bearer ${who.token}`, 'content-type': contentType }, body });
+  return { status: res.status, json: await res.json() };
+}
+
+const HEADER = 'legacyId,child.firstName,child.lastName,child.sex,child.dob,child.placeOfBirth,mother.firstName,mother.lastName,mother.dob,mother.nationalId';
+
+beforeAll(async () => {
+  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  admin = new CairnClient({ baseUrl: server.url });
+  const setup = await admin.setup.create({ username: 'admin', password: PASSWORD });
+  admin.setToken(setup.accessToken);
+  const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
+  tree.country = await place('Country', 'area');
+  tree.district1 = await place('Kayes Cercle', 'area', tree.country);
+  tree.office1 = await place('Kayes Office', 'office', tree.district1);
+  tree.district2 = await place('Sikasso Cercle', 'area', tree.country);
+  tree.office2 = await place('Sikasso Office', 'office', tree.district2);
+  // Two places with one name (accents aside): a cell naming it is ambiguous.
+  tree.twin1 = await place('Bamako', 'area', tree.district1);
+  tree.twin2 = await place('Bamakó', 'area', tree.district2);
+  await sql`UPDATE workspaces SET external_id = 'ML-' || right(id::text, 12) WHERE id IN (${tree.twin1}, ${tree.twin2})`.execute(server.services.db);
+  const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, PASSWORD, role, office);
+  users.agent = await user('agent', 'registration-agent', tree.office1);
+  users.registrar = await user('registrar', 'local-registrar', tree.office1);
+  users.other = await user('other', 'local-registrar', tree.office2);
+  users.nobody = await user('nobody', null, null);
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('legacy register import', () => {
+  let report: RegistrationImportReport;
+  let existing: { id: string };
+  const csv = [
+    HEADER,
+    // 1: a child with every field, place by name (accents and case ignored)
+    'KY-1987-001,Moussa,Konaté,male,1987-03-02,kayes cercle,Awa,Diarra,1965-01-01,1111111111',
+    // 2: no first name (not named yet), no national ID, the mother's age instead of her date of birth
+    `KY-1987-002,,Traoré,female,1987-04-10,${'{district1}'},Kadiatou,Sylla,22,`,
+    // 3: refused: a date that does not exist and a place nobody knows
+    'KY-1987-003,Issa,Camara,male,1987-02-30,Atlantis,Rokia,Camara,,',
+    // 4: the same child as row 1, spelt otherwise (a duplicate of an earlier row)
+    'KY-1987-004,Mousa,Konate,male,1987-03-02,Kayes Cercle,Awa,Diarra,,1111111111',
+    // 5: the twin of row 1 (same mother, same day, another first name): not a duplicate
+    'KY-1987-005,Fanta,Konaté,female,1987-03-02,Kayes Cercle,Awa,Diarra,1965-01-01,1111111111',
+    // 6: the same child as one already in the register
+    'KY-1987-006,Youssouf,Coulibaly,male,1987-06-11,KAYES CERCLE,Mariam,Sangaré,,',
+    // 7: refused: a name two places share, and row 1's legacyId again
+    'KY-1987-001,Ali,Ba,male,1987-01-01,Bamako,Oumou,Ba,,',
+  ].join('\n');
+
+  beforeAll(async () => {
+    existing = await users.agent.registrations.create({ type: 'birth', action: 'declare', data: { 'child.firstName': 'Yusuf', 'child.lastName': 'Coulibaly', 'child.sex': 'male', 'child.dob': '1987-06-11', 'child.placeOfBirth': tree.district1, 'mother.firstName': 'Maryam', 'mother.lastName': 'Sangare' } });
+    report = await users.agent.registrations.importCsv(csv.replace('{district1}', tree.district1), { type: 'birth', action: 'declare' });
+  });
+
+  it('creates one registration per valid row and refuses the others with their field errors', async () => {
+    expect(report).toMatchObject({ type: 'birth', action: 'declare', rows: 7, created: 5, refusedCount: 2, duplicatesCount: 2, alreadyImported: 0, truncated: false });
+    const [three, seven] = report.refused;
+    expect(three).toMatchObject({ row: 3, line: 4, legacyId: 'KY-1987-003' });
+    expect(three!.errors.map((e) => [e.pointer, e.code]).sort()).toEqual([['/child.dob', 'invalid_date'], ['/child.placeOfBirth', 'unknown_location']]);
+    expect(seven!.errors.map((e) => e.code).sort()).toEqual(['ambiguous_location', 'duplicate_legacy_id']);
+    // Rows missing a first name, a national ID or a date of birth are imported as paper registers have them.
+    const two = (await users.registrar.registrations.search('KY-1987-002')).results[0]!;
+    expect(two).toMatchObject({ legacyId: 'KY-1987-002', matched: [{ field: 'legacyId', how: 'identifier' }] });
+    const full = await users.registrar.registrations.get(two.id);
+    expect(full.status).toBe('declared');
+    expect(full.data['child.firstName']).toBeUndefined();
+    expect(full.data['mother.dob']).toEqual({ age: 22 });
+    expect(full.data.legacyId).toBe('KY-1987-002');
+  });
+
+  it('finds duplicates against the rows before it and the register, not twins', async () => {
+    const byRow = new Map(report.duplicates.map((d) => [d.row, d]));
+    expect([...byRow.keys()].sort()).toEqual([4, 6]);
+    const first = (await users.registrar.registrations.search('KY-1987-001')).results[0]!;
+    expect(byRow.get(4)!.matches).toEqual([expect.objectContaining({ id: first.id, legacyId: 'KY-1987-001' })]);
+    expect(byRow.get(6)!.matches).toEqual([expect.objectContaining({ id: existing.id, legacyId: null })]);
+    expect(byRow.get(6)!.matches[0]!.score).toBeGreaterThan(0.5);
+    const four = await users.registrar.registrations.get(byRow.get(4)!.id);
+    expect(four.flags).toContain('potential-duplicate');
+    // Every open pair, with both legacy ids.
+    const pairs = await users.registrar.registrations.duplicates('birth');
+    expect(pairs).toContainEqual(expect.objectContaining({ a: expect.objectContaining({ legacyId: 'KY-1987-004' }), b: expect.objectContaining({ legacyId: 'KY-1987-001' }) }));
+    expect(pairs).toContainEqual(expect.objectContaining({ a: expect.objectContaining({ legacyId: 'KY-1987-006' }), b: expect.objectContaining({ id: existing.id, legacyId: null }) }));
+    expect(pairs.some((p) => p.a.legacyId === 'KY-1987-005' || p.b.legacyId === 'KY-1987-005')).toBe(false);
+  });
+
+  it('skips rows already imported when the same file comes again', async () => {
+    const again = await users.agent.registrations.importCsv(csv.replace('{district1}', tree.district1), { type: 'birth', action: 'declare' });
+    expect(again).toMatchObject({ rows: 7, created: 0, alreadyImported: 5, refusedCount: 2 });
+  });
+
+  it('refuses a bad header, a missing role, another content type, and keeps imports within the jurisdiction', async () => {
+    const bad = await post(users.agent, 'type=birth&action=declare', 'legacyId,child.shoeSize,documents\nx,1,2');
+    expect(bad.status).toBe(422);
+    expect(bad.json.error.code).toBe('invalid_import');
+    expect(bad.json.error.details.errors.map((e: { pointer: string; code: string }) => [e.pointer, e.code])).toEqual([['/header/1', 'unknown_field'], ['/header/2', 'unsupported_field']]);
+    expect((await post(users.nobody, 'type=birth&action=declare', HEADER)).json.error.code).toBe('registration_role_required');
+    expect((await post(users.agent, 'type=birth&action=declare', '{}', 'application/json')).status).toBe(415);
+    expect((await post(users.agent, 'type=birth&action=register', HEADER)).status).toBe(400);
+    expect((await post(users.agent, 'type=nosuchtype&action=declare', HEADER)).status).toBe(400);
+    const broken = await post(users.agent, 'type=birth&action=declare', `${HEADER}\n"unterminated,quote`);
+    expect(broken.status).toBe(400);
+    expect(broken.json.error.code).toBe('invalid_csv');
+    // Imported by an office in district 1: another district's registrar does not see them.
+    expect((await users.other.registrations.search('KY-1987-001')).results).toEqual([]);
+  });
+});
