@@ -7,6 +7,7 @@ import { fmt, type Figure } from './lib.js';
 // Suites answer Figures (formatted here) or lines they formatted themselves.
 const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | string> | void> }>> = {
   foundation: () => import('./foundation.bench.js'),
+  streams: () => import('./streams.bench.js'),
   'event-store': () => import('./event-store.bench.js'),
   views: () => import('./views.bench.js'),
   datahub: () => import('./datahub.bench.js'),
@@ -16,6 +17,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   schemas: () => import('./schemas.bench.js'),
   registrations: () => import('./registrations.bench.js'),
   locations: () => import('./locations.bench.js'),
+  cluster: () => import('./cluster.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -156,9 +156,19 @@ export const ledgerStore = {
    * transaction below it had ended when the statement began, which releases earlier appends
    * waiting for read-your-writes without a query of their own.
    */
-  async insertEntries(db: Exec, rows: NewEntryRow[], opts: { withHorizon?: boolean } = {}): Promise<{ id: string; position: number; tx: string; horizon?: string }[]> {
+  async insertEntries(db: Exec, rows: NewEntryRow[], opts: { withHorizon?: boolean; heads?: Map<string, { seq: number; hash: Buffer }> } = {}): Promise<{ id: string; position: number; tx: string; horizon?: string }[]> {
     const col = <K extends keyof NewEntryRow>(k: K) => rows.map((r) => r[k]);
+    // With `heads`, the streams' new heads are written by the same statement (one round trip
+    // fewer while the streams' locks are held).
+    const streams = opts.heads ? [...opts.heads.keys()] : [];
+    const heads = streams.length
+      ? sql`WITH heads AS (
+          INSERT INTO ledger_streams (stream, seq, hash)
+          SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => opts.heads!.get(s)!.seq)}::int[], ${streams.map((s) => opts.heads!.get(s)!.hash)}::bytea[])
+          ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash)`
+      : sql``;
     const r = await sql<{ id: string; position: number; tx: string; horizon?: string }>`
+      ${heads}
       INSERT INTO ledger_entries (id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id,
                                   occurred_at, recorded_at, transaction_id, prev_hash, hash)
       SELECT * FROM unnest(${col('id')}::uuid[], ${col('stream')}::text[], ${col('streamSeq')}::int[], ${col('type')}::text[],
@@ -168,15 +178,6 @@ export const ledgerStore = {
                            ${col('hash')}::bytea[])
       RETURNING id, position, tx::text AS tx${opts.withHorizon ? sql`, pg_snapshot_xmin(pg_current_snapshot())::text AS horizon` : sql``}`.execute(db);
     return r.rows;
-  },
-
-  async updateStreamHeads(db: Exec, heads: Map<string, { seq: number; hash: Buffer }>): Promise<void> {
-    if (!heads.size) return;
-    const streams = [...heads.keys()];
-    await sql`
-      INSERT INTO ledger_streams (stream, seq, hash)
-      SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => heads.get(s)!.seq)}::int[], ${streams.map((s) => heads.get(s)!.hash)}::bytea[])
-      ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`.execute(db);
   },
 
   async list(db: Exec, scope: ReadScope, f: ListFilter): Promise<ReadRow[]> {

@@ -92,6 +92,43 @@ describe('appending', () => {
     }
   });
 
+  it('groups concurrent batches into shared streams: every stream stays a gap-free chain, a failing batch fails alone', async () => {
+    await pool.query(`CREATE FUNCTION refuse_poison_s() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poison'; END $$`);
+    await pool.query(`CREATE TRIGGER refuse_poison_s BEFORE INSERT ON ledger_entries FOR EACH ROW WHEN (NEW.type = 'sgroup.poison') EXECUTE FUNCTION refuse_poison_s()`);
+    try {
+      const ctx = userContext({ id: '00000000-0000-4000-8000-000000000002', username: 'streamer', role: 'admin' }, 'session');
+      // 40 batches of 10 events over the same 5 streams, arriving together, plus one poisoned batch.
+      const batch = (type: string, b: number) => services.ledger.prepare(ctx, Array.from({ length: 10 }, (_, i) => ({ type, stream: `sg-${i % 5}`, data: { b, i } })));
+      const first = (await Promise.all(Array.from({ length: 20 }, (_, b) => services.ledger.append(ctx, batch('sgroup.ok', b))))).flat();
+      // Fewer transactions than batches: they were grouped.
+      const txs = new Set(first.map((w) => Buffer.from(w.cursor, 'base64url').toString().split('.')[0]));
+      expect(txs.size).toBeLessThan(20);
+      const results = await Promise.allSettled([
+        ...Array.from({ length: 10 }, (_, b) => services.ledger.append(ctx, batch('sgroup.ok', 20 + b))),
+        services.ledger.append(ctx, batch('sgroup.poison', 99)),
+        ...Array.from({ length: 10 }, (_, b) => services.ledger.append(ctx, batch('sgroup.ok', 30 + b))),
+      ]);
+      expect(results.map((r) => r.status).filter((s) => s === 'rejected')).toHaveLength(1);
+      expect(results[10]!.status).toBe('rejected');
+      const written = [...first, ...results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []))];
+      expect(written).toHaveLength(400);
+      // Each stream: sequences 1..80 in ledger order, each entry's batch order kept, heads agree.
+      const rows = await pool.query(`SELECT stream, stream_seq, data FROM ledger_entries WHERE stream LIKE 'sg-%' ORDER BY tx, position`);
+      const byStream = new Map<string, { seq: number; b: number; i: number }[]>();
+      for (const r of rows.rows) byStream.set(r.stream, [...(byStream.get(r.stream) ?? []), { seq: r.stream_seq, b: r.data.b, i: r.data.i }]);
+      expect(byStream.size).toBe(5);
+      for (const list of byStream.values()) {
+        expect(list.map((e) => e.seq)).toEqual(Array.from({ length: 80 }, (_, k) => k + 1));
+        for (let k = 1; k < list.length; k++) if (list[k]!.b === list[k - 1]!.b) expect(list[k]!.i).toBeGreaterThan(list[k - 1]!.i);
+      }
+      const heads = await pool.query(`SELECT stream, seq FROM ledger_streams WHERE stream LIKE 'sg-%' ORDER BY stream`);
+      expect(heads.rows.map((h: { seq: number }) => h.seq)).toEqual([80, 80, 80, 80, 80]);
+      expect((await verifyLedger(services.db)).problems).toEqual([]);
+    } finally {
+      await pool.query('DROP TRIGGER refuse_poison_s ON ledger_entries; DROP FUNCTION refuse_poison_s()');
+    }
+  });
+
   it('writes nothing of a batch when one event is bad', async () => {
     const r = await append([
       { type: 'batch.ok', data: { i: 1 } },
