@@ -37,6 +37,7 @@ import { registrationsRoutes } from './registrations/registrations.routes.js';
 import { searchRoutes } from './search/search.routes.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
+import { notifiersRoutes } from './notifiers/notifiers.routes.js';
 
 export { VERSION } from './kernel/version.js';
 import { VERSION } from './kernel/version.js';
@@ -48,7 +49,7 @@ const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
 // metricsRoutes first: its onResponse hook must see every route registered after it.
-const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationsRoutes, webhooksRoutes];
+const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationsRoutes, webhooksRoutes, notifiersRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

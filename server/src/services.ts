@@ -35,6 +35,7 @@ import { registrationsProjection } from './registrations/registrations.projectio
 import { SearchService } from './search/search.service.js';
 import { registrationSearchProjection } from './search/search.projection.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
+import { NotifiersService } from './notifiers/notifiers.service.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -93,7 +94,8 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   projector.register(registrationSearchProjection(search.loadType));
   // Outbound webhooks follow the ledger like an async projection and deliver through the job queue.
   const webhooks = new WebhooksService(deps.db, ledger, jobs, clock, deps.config.secret, deps.log);
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks };
+  const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks, notifiers };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -354,8 +354,9 @@ export class RegistrationsService {
     return state;
   }
 
-  async create(ctx: AuthContext, input: CreateRegistrationInput): Promise<{ registration: Registration; replayed: boolean }> {
-    const c = await this.caller(ctx);
+  /** `as`: the caller worked out elsewhere (an app notifying into its office, notifiers/); default: the signed-in user. */
+  async create(ctx: AuthContext, input: CreateRegistrationInput, as?: Caller): Promise<{ registration: Registration; replayed: boolean }> {
+    const c = as ?? (await this.caller(ctx));
     const prior = await this.replayed(ctx, input.transactionId, { create: true });
     if (prior) return { registration: await this.present(await this.visible(c, prior)), replayed: true };
     if (!registrationRoleMay(c.role, input.action, false)) throw fail('forbidden', `A ${c.role} cannot ${input.action}`);
