@@ -20,10 +20,10 @@ import { freePort, seededRandom, startServerProcess, type ServerProcess } from '
  *  - an acknowledged import has all its records; any import (even a killed one) has exactly the
  *    records its ledger entries list, no more, no fewer;
  *  - `ledger verify` passes.
- * The kill points and workloads come from a seed printed first (`CRASH_SEED=<n>` replays them; the
+ * The kill points and workloads come from a seed printed first (`CRASH_SEED=<n>` or the run's `FUZZ_SEED` replays them; the
  * moment a kill lands in the server's work still depends on the machine's speed).
  */
-const SEED = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = Number(process.env.CRASH_SEED ?? process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

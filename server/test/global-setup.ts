@@ -16,6 +16,11 @@ export const TEMPLATE_DB = 'cairn_template';
  * clones the template (milliseconds) so files run in parallel without sharing state.
  */
 export default async function setup(project: TestProject) {
+  // One seed for every property-based and fuzz test of the run, printed first: a failure anywhere
+  // replays with `FUZZ_SEED=<n> npx vitest run <file>` (server/test/fuzz-seed.ts applies it).
+  const fuzzSeed = process.env.FUZZ_SEED && /^\d+$/.test(process.env.FUZZ_SEED) ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+  console.log(`FUZZ_SEED=${fuzzSeed}  (property and fuzz tests; replay a failure with FUZZ_SEED=${fuzzSeed} npx vitest run <file>)`);
+  project.provide('fuzzSeed', fuzzSeed);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-test-'));
   const pgServer = await startEmbeddedPostgres({ dataDir, log: createLogger('warn'), database: TEMPLATE_DB, durable: false });
   const pool = new pg.Pool({ connectionString: pgServer.connectionString, max: 2 });

@@ -3,6 +3,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Connection string (to the `postgres` database) of the run's throwaway cluster. */
     pgAdminUrl: string;
+    fuzzSeed: number;
   }
 }
 export {};
