@@ -6,6 +6,8 @@ export interface User {
   id: string;
   username: string;
   role: Role;
+  /** The person's name, when one was given. */
+  displayName: string | null;
   totpEnabled: boolean;
   mustEnrolTotp: boolean;
   disabled: boolean;
@@ -17,6 +19,17 @@ export interface LoginRequest {
   password: string;
   /** The current 6-digit code, when the account has a second factor. */
   totp?: string;
+  /**
+   * Instead of `totp` when the device is lost: one of the recovery codes shown at enrolment. It
+   * signs in once and removes the second factor, so the person enrols their new device next.
+   */
+  recoveryCode?: string;
+}
+
+/** A confirmed enrolment: the user, and recovery codes shown this once. */
+export interface TotpConfirmation {
+  user: User;
+  recoveryCodes: string[];
 }
 
 export interface LoginResponse {
@@ -82,8 +95,21 @@ export class TotpApi {
   enrol(): Promise<TotpEnrolment> {
     return this.http.post('/api/v1/auth/totp/enrol');
   }
+  /** Confirms enrolment; the recovery codes of the answer are never shown again (see confirmEnrolment). */
   async confirm(code: string): Promise<User> {
-    return (await this.http.post<{ user: User }>('/api/v1/auth/totp/confirm', { code })).user;
+    return (await this.confirmEnrolment(code)).user;
+  }
+  /** Confirms enrolment and answers the one-time recovery codes with the user. */
+  confirmEnrolment(code: string): Promise<TotpConfirmation> {
+    return this.http.post('/api/v1/auth/totp/confirm', { code });
+  }
+  /** How many recovery codes are left unused. */
+  async recoveryCodesLeft(): Promise<number> {
+    return (await this.http.get<{ remaining: number }>('/api/v1/auth/recovery-codes')).remaining;
+  }
+  /** A new set of recovery codes (needs a current code); the old ones stop working. */
+  async regenerateRecoveryCodes(code: string): Promise<string[]> {
+    return (await this.http.post<{ recoveryCodes: string[] }>('/api/v1/auth/recovery-codes', { code })).recoveryCodes;
   }
   async disable(code: string): Promise<User> {
     return (await this.http.post<{ user: User }>('/api/v1/auth/totp/disable', { code })).user;

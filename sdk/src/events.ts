@@ -217,6 +217,14 @@ export class EventsApi {
     return this.http.get(`/api/v1/events/${seg(id)}`);
   }
 
+  /**
+   * The current version of an event from the id of any of its versions: keep the first id (the
+   * root) and read the latest modification with it. A deleted event answers not_found.
+   */
+  current<D = unknown>(id: string): Promise<LedgerEntry<D>> {
+    return this.http.get(`/api/v1/events/${seg(id)}`, { current: true });
+  }
+
   /** Every page from `query.after` to the current end of the ledger. */
   async *pages<D = unknown>(query: ListEventsQuery = {}, opts: { signal?: AbortSignal } = {}): AsyncGenerator<EventPage<D>> {
     let after = query.after;

@@ -21,6 +21,7 @@ export interface CreateWorkspaceRequest {
 export interface WorkspaceMember {
   userId: string;
   username: string;
+  displayName: string | null;
   role: WorkspaceRole;
 }
 
@@ -32,6 +33,9 @@ export class WorkspacesApi {
   }
   async create(req: CreateWorkspaceRequest): Promise<Workspace> {
     return (await this.http.post<{ workspace: Workspace }>('/api/v1/workspaces', req)).workspace;
+  }
+  async rename(id: string, name: string): Promise<Workspace> {
+    return (await this.http.patch<{ workspace: Workspace }>(`/api/v1/workspaces/${seg(id)}`, { name })).workspace;
   }
   async members(id: string): Promise<WorkspaceMember[]> {
     return (await this.http.get<{ members: WorkspaceMember[] }>(`/api/v1/workspaces/${seg(id)}/members`)).members;

@@ -35,9 +35,12 @@ import { projectionsRoutes } from './projections/projections.routes.js';
 import { locationsRoutes } from './locations/locations.routes.js';
 import { registrationsRoutes } from './registrations/registrations.routes.js';
 import { searchRoutes } from './search/search.routes.js';
+import { registrationStatsRoutes } from './registrations/registration-stats.routes.js';
 import { metricsRoutes } from './metrics/metrics.routes.js';
+import { assignmentsRoutes } from './assignments/assignments.routes.js';
 import { webhooksRoutes } from './webhooks/webhooks.routes.js';
 import { notifiersRoutes } from './notifiers/notifiers.routes.js';
+import { homeRoutes } from './home/home.routes.js';
 
 export { VERSION } from './kernel/version.js';
 import { VERSION } from './kernel/version.js';
@@ -49,7 +52,7 @@ const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|
 
 /** Every domain's routes, in one list: a new capability adds one line here. */
 // metricsRoutes first: its onResponse hook must see every route registered after it.
-const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationsRoutes, webhooksRoutes, notifiersRoutes];
+const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationStatsRoutes, registrationsRoutes, webhooksRoutes, notifiersRoutes, homeRoutes, assignmentsRoutes];
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;

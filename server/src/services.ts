@@ -34,8 +34,10 @@ import { RegistrationsService } from './registrations/registrations.service.js';
 import { registrationsProjection } from './registrations/registrations.projection.js';
 import { SearchService } from './search/search.service.js';
 import { registrationSearchProjection } from './search/search.projection.js';
+import { AssignmentsService } from './assignments/assignments.service.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { NotifiersService } from './notifiers/notifiers.service.js';
+import { HomeService } from './home/home.service.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -92,10 +94,12 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const search = new SearchService(deps.db, registrations, deps.log);
   registrations.duplicateCheckers.push(search.duplicateChecker);
   projector.register(registrationSearchProjection(search.loadType));
+  const assignments = new AssignmentsService(deps.db, ledger, subjects, instruments, records, clock, deps.config.remoteCapture, deps.config.secret, deps.log);
   // Outbound webhooks follow the ledger like an async projection and deliver through the job queue.
   const webhooks = new WebhooksService(deps.db, ledger, jobs, clock, deps.config.secret, deps.log);
   const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks, notifiers };
+  const home = new HomeService(deps.db, clock, workspaces, registrations);
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks, notifiers, home, assignments };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -10,6 +10,7 @@ const UserSchema = Type.Object(
     id: Type.String(),
     username: Type.String(),
     role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+    displayName: Type.Union([Type.String(), Type.Null()]),
     totpEnabled: Type.Boolean(),
     mustEnrolTotp: Type.Boolean(),
     disabled: Type.Boolean(),
@@ -31,7 +32,10 @@ const Credentials = Obj({
   username: Type.String({ minLength: 1, maxLength: 64 }),
   password: Type.String({ minLength: 1, maxLength: 1024 }),
   totp: Type.Optional(Type.String({ maxLength: 12 })),
+  /** Instead of `totp` when the device is lost: signs in once and removes the second factor. */
+  recoveryCode: Type.Optional(Type.String({ maxLength: 32 })),
 });
+const RecoveryCodes = Type.Array(Type.String(), { description: 'Shown this once; each signs in once without the device' });
 
 export async function authRoutes(app: FastifyInstance, { auth, config }: Services) {
   app.addSchema(UserSchema);
@@ -63,7 +67,7 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
   app.post('/api/v1/auth/login', {
     config: { access: 'public', rateLimit: loginLimit },
     schema: { tags: ['auth'], summary: 'Sign in; sets the session cookie and answers an access token', body: Credentials, response: { 200: LoginResponse, ...errorResponses } },
-  }, async (req, reply) => setSession(reply, await auth.login(req.body as { username: string; password: string; totp?: string }, meta(req))));
+  }, async (req, reply) => setSession(reply, await auth.login(req.body as { username: string; password: string; totp?: string; recoveryCode?: string }, meta(req))));
 
   app.post('/api/v1/auth/refresh', {
     config: { access: { actor: ['user'] } },
@@ -110,13 +114,33 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
 
   app.post('/api/v1/auth/totp/confirm', {
     config: { access: { scope: 'account' } },
-    schema: { tags: ['auth'], summary: 'Confirm enrolment with a current code', body: Obj({ code: Type.String({ maxLength: 12 }) }), response: { 200: Type.Object({ user: Type.Ref('User') }), ...errorResponses } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Confirm enrolment with a current code; answers the one-time recovery codes',
+      body: Obj({ code: Type.String({ maxLength: 12 }) }),
+      response: { 200: Type.Object({ user: Type.Ref('User'), recoveryCodes: RecoveryCodes }), ...errorResponses },
+    },
   }, async (req) => auth.confirmTotp(req.auth, (req.body as { code: string }).code));
 
   app.post('/api/v1/auth/totp/disable', {
     config: { access: { scope: 'account' } },
     schema: { tags: ['auth'], summary: 'Turn the second factor off (needs a current code)', body: Obj({ code: Type.String({ maxLength: 12 }) }), response: { 200: Type.Object({ user: Type.Ref('User') }), ...errorResponses } },
   }, async (req) => auth.disableTotp(req.auth, (req.body as { code: string }).code));
+
+  app.get('/api/v1/auth/recovery-codes', {
+    config: { access: { scope: 'account' } },
+    schema: { tags: ['auth'], summary: 'How many of your recovery codes are unused', response: { 200: Type.Object({ remaining: Type.Integer() }), ...errorResponses } },
+  }, async (req) => auth.recoveryCodesLeft(req.auth));
+
+  app.post('/api/v1/auth/recovery-codes', {
+    config: { access: { scope: 'account' } },
+    schema: {
+      tags: ['auth'],
+      summary: 'Replace your recovery codes (needs a current second-factor code); the old ones stop working',
+      body: Obj({ code: Type.String({ maxLength: 12 }) }),
+      response: { 200: Type.Object({ recoveryCodes: RecoveryCodes }), ...errorResponses },
+    },
+  }, async (req) => auth.regenerateRecoveryCodes(req.auth, (req.body as { code: string }).code));
 
   app.get('/api/v1/auth/tokens', {
     config: { access: { scope: 'account' } },

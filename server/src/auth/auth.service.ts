@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import type { Db } from '../database/database.js';
 import type { Config } from '../kernel/config.js';
 import type { Clock } from '../kernel/clock.js';
@@ -19,12 +19,23 @@ import { checkTotp, newTotpSecret, totpUri } from './auth.totp.js';
 export const SESSION_COOKIE = 'cairn_session';
 export const CSRF_COOKIE = 'cairn_csrf';
 export const API_TOKEN_PREFIX = 'cairn_pat_';
+export const RECOVERY_CODE_COUNT = 10;
+// Letters and digits without 0/o, 1/l/i: a code is read off paper and typed back.
+const RECOVERY_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
+/** "xxxxx-xxxxx": 10 characters of a 31-letter alphabet, about 49.5 random bits. */
+function newRecoveryCode(): string {
+  let c = '';
+  for (let i = 0; i < 10; i++) c += RECOVERY_ALPHABET[randomInt(RECOVERY_ALPHABET.length)];
+  return `${c.slice(0, 5)}-${c.slice(5)}`;
+}
 const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/;
 
 export interface PublicUser {
   id: string;
   username: string;
   role: Role;
+  /** The person's name, when one was given (the user picker searches it beside the username). */
+  displayName: string | null;
   totpEnabled: boolean;
   mustEnrolTotp: boolean;
   disabled: boolean;
@@ -79,6 +90,23 @@ export class AuthService {
     this.csrfKey = deriveKey(config.secret, 'csrf');
     this.totpBox = new SecretBox(config.secret, 'totp');
     this.loginKeyKey = deriveKey(config.secret, 'login-failures');
+    this.recoveryKey = deriveKey(config.secret, 'recovery-codes');
+  }
+
+  private readonly recoveryKey: Uint8Array;
+
+  // --- recovery codes (docs/security.md, "Recovery codes") ------------------------------
+
+  /** Case, spaces and dashes do not matter when a person types a code back. */
+  private recoveryHash(code: string): Buffer {
+    return createHmac('sha256', this.recoveryKey).update(code.toLowerCase().replace(/[^a-z0-9]/g, '')).digest();
+  }
+
+  /** A fresh set of RECOVERY_CODE_COUNT codes for the user, stored hashed; answered once, in clear. */
+  private async issueRecoveryCodes(db: Db, userId: string): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    await authStore.replaceRecoveryCodes(db, userId, codes.map((c) => this.recoveryHash(c)));
+    return codes;
   }
 
   // --- presenting ------------------------------------------------------------------------
@@ -102,6 +130,7 @@ export class AuthService {
       id: u.id,
       username: u.username,
       role: u.role,
+      displayName: u.display_name,
       totpEnabled: u.totp_enabled,
       mustEnrolTotp: !u.totp_enabled && (await this.requireTotpForAll()),
       disabled: u.disabled_at !== null,
@@ -167,7 +196,7 @@ export class AuthService {
     authStore.pruneLoginFailures(this.db, this.config.lockoutSeconds).catch(() => {});
   }
 
-  async login(input: { username: string; password: string; totp?: string }, meta: { ip?: string; userAgent?: string; requestId?: string }): Promise<LoginResult> {
+  async login(input: { username: string; password: string; totp?: string; recoveryCode?: string }, meta: { ip?: string; userAgent?: string; requestId?: string }): Promise<LoginResult> {
     const anon = anonymous(meta.requestId, meta.ip);
     const username = typeof input.username === 'string' ? input.username.slice(0, 64) : '';
     const key = this.loginKey(username);
@@ -188,14 +217,22 @@ export class AuthService {
       throw fail('invalid_credentials', 'Wrong username or password');
     }
     const userCtx = userContext(user, 'session', { requestId: meta.requestId, ip: meta.ip });
-    const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid' | 'totp_reused', message: string) => {
+    const failed = async (reason: string, code: 'invalid_credentials' | 'totp_invalid' | 'totp_reused' | 'recovery_code_invalid', message: string) => {
       const locked = await authStore.recordLoginFailure(this.db, key, this.config.lockoutThreshold, this.config.lockoutSeconds);
       await this.audit(anon, 'auth.login_failed', `user:${user.id}`, { userId: user.id, reason, ip: meta.ip ?? null, locked });
       throw fail(code, message);
     };
     if (!(await verifyPassword(user.password_hash, input.password))) await failed('bad_password', 'invalid_credentials', 'Wrong username or password');
     if (user.disabled_at) throw fail('account_disabled', 'This account is disabled; ask an administrator');
-    if (user.totp_enabled) {
+    // "Lost my device": a recovery code instead of a TOTP code signs in once and removes the second
+    // factor (its seed is on the lost device), so the person enrols their new device next.
+    let recovered = false;
+    if (user.totp_enabled && input.recoveryCode && !input.totp) {
+      if (!(await authStore.consumeRecoveryCode(this.db, user.id, this.recoveryHash(input.recoveryCode)))) {
+        await failed('bad_recovery_code', 'recovery_code_invalid', 'That recovery code is not valid or was already used');
+      }
+      recovered = true;
+    } else if (user.totp_enabled) {
       if (!input.totp) throw fail('totp_required', 'Enter the 6-digit code from your authenticator app');
       const step = await checkTotp(this.totpBox.open(user.totp_secret_enc!), input.totp, this.clock.now());
       if (step === null) await failed('bad_totp', 'totp_invalid', 'That code is not valid; check your device clock and try again');
@@ -203,9 +240,15 @@ export class AuthService {
     }
     return this.db.transaction().execute(async (trx) => {
       await authStore.clearLoginFailures(trx, key);
-      const session = await this.openSession(trx, user, meta);
+      let signedIn = user;
+      if (recovered) {
+        signedIn = await authStore.updateUser(trx, user.id, { totp_enabled: false, totp_secret_enc: null, totp_last_step: null });
+        await authStore.replaceRecoveryCodes(trx, user.id, []);
+        await this.audit(userCtx, 'user.totp_recovered', `user:${user.id}`, { userId: user.id, ip: meta.ip ?? null }, trx);
+      }
+      const session = await this.openSession(trx, signedIn, meta);
       await this.audit(userCtx, 'auth.login', `user:${user.id}`, { userId: user.id, sessionId: session.id, ip: meta.ip ?? null, userAgent: meta.userAgent?.slice(0, 300) ?? null, secondFactor: user.totp_enabled }, trx);
-      return this.loginResult(user, session.id, session.token);
+      return this.loginResult(signedIn, session.id, session.token);
     });
   }
 
@@ -379,9 +422,8 @@ export class AuthService {
   }
 
   async changePassword(ctx: AuthContext, currentPassword: string, newPassword: string) {
-    requireScope(ctx, 'account');
+    const u = await this.accountUser(ctx);
     const actor = requireUser(ctx);
-    const u = (await authStore.userById(this.db, actor.userId))!;
     if (!(await verifyPassword(u.password_hash, currentPassword))) throw fail('invalid_credentials', 'The current password is wrong');
     const problem = passwordProblem(newPassword, u.username);
     if (problem) throw fail('validation_failed', problem, [{ pointer: '/newPassword', message: problem }]);
@@ -402,10 +444,15 @@ export class AuthService {
     return result;
   }
 
-  async enrolTotp(ctx: AuthContext) {
+  /** The signed-in user's own row, for changes to their own account. */
+  private async accountUser(ctx: AuthContext): Promise<UserRow> {
     requireScope(ctx, 'account');
     const actor = requireUser(ctx);
-    const u = (await authStore.userById(this.db, actor.userId))!;
+    return (await authStore.userById(this.db, actor.userId))!;
+  }
+
+  async enrolTotp(ctx: AuthContext) {
+    const u = await this.accountUser(ctx);
     if (u.totp_enabled) throw fail('conflict', 'A second factor is already enabled; disable it first');
     const secret = newTotpSecret();
     // A new seed starts a new sequence of time steps.
@@ -415,29 +462,46 @@ export class AuthService {
   }
 
   async confirmTotp(ctx: AuthContext, code: string) {
-    requireScope(ctx, 'account');
-    const actor = requireUser(ctx);
-    const u = (await authStore.userById(this.db, actor.userId))!;
+    const u = await this.accountUser(ctx);
     if (u.totp_enabled) throw fail('conflict', 'The second factor is already enabled');
     if (!u.totp_secret_enc) throw fail('conflict', 'Start enrolment first');
     await this.useTotp(u, code, 'That code is not valid; check your device clock and try again');
     return this.db.transaction().execute(async (trx) => {
       const updated = await authStore.updateUser(trx, u.id, { totp_enabled: true });
-      await this.audit(ctx, 'user.totp_enabled', `user:${u.id}`, { userId: u.id }, trx);
-      return { user: await this.present(updated) };
+      const recoveryCodes = await this.issueRecoveryCodes(trx, u.id);
+      await this.audit(ctx, 'user.totp_enabled', `user:${u.id}`, { userId: u.id, recoveryCodes: recoveryCodes.length }, trx);
+      return { user: await this.present(updated), recoveryCodes };
     });
   }
 
   async disableTotp(ctx: AuthContext, code: string) {
-    requireScope(ctx, 'account');
-    const actor = requireUser(ctx);
-    const u = (await authStore.userById(this.db, actor.userId))!;
+    const u = await this.accountUser(ctx);
     if (!u.totp_enabled) throw fail('conflict', 'No second factor is enabled');
     await this.useTotp(u, code, 'That code is not valid');
     return this.db.transaction().execute(async (trx) => {
       const updated = await authStore.updateUser(trx, u.id, { totp_enabled: false, totp_secret_enc: null });
+      await authStore.replaceRecoveryCodes(trx, u.id, []);
       await this.audit(ctx, 'user.totp_disabled', `user:${u.id}`, { userId: u.id }, trx);
       return { user: await this.present(updated) };
+    });
+  }
+
+  /** How many of the caller's recovery codes are still unused. */
+  async recoveryCodesLeft(ctx: AuthContext) {
+    requireScope(ctx, 'account');
+    const actor = requireUser(ctx);
+    return { remaining: await authStore.unusedRecoveryCodes(this.db, actor.userId) };
+  }
+
+  /** A new set of recovery codes (the old ones stop working); needs a current TOTP code. */
+  async regenerateRecoveryCodes(ctx: AuthContext, code: string) {
+    const u = await this.accountUser(ctx);
+    if (!u.totp_enabled) throw fail('conflict', 'Recovery codes come with a second factor; enrol one first');
+    await this.useTotp(u, code, 'That code is not valid');
+    return this.db.transaction().execute(async (trx) => {
+      const recoveryCodes = await this.issueRecoveryCodes(trx, u.id);
+      await this.audit(ctx, 'user.recovery_codes_regenerated', `user:${u.id}`, { userId: u.id, recoveryCodes: recoveryCodes.length }, trx);
+      return { recoveryCodes };
     });
   }
 

@@ -13,7 +13,14 @@ export interface UsersTable {
   failed_logins: Generated<number>;
   locked_until: Date | null;
   totp_last_step: string | null;
+  display_name: Generated<string | null>;
   created_at: Generated<Date>;
+}
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: Buffer;
+  created_at: Generated<Date>;
+  used_at: Date | null;
 }
 export interface SessionsTable {
   id: string;
@@ -48,6 +55,7 @@ declare module '../database/database.js' {
     sessions: SessionsTable;
     api_tokens: ApiTokensTable;
     settings: SettingsTable;
+    recovery_codes: RecoveryCodesTable;
   }
 }
 
@@ -67,7 +75,7 @@ export const authStore = {
 
   listUsers: (db: Exec) => db.selectFrom('users').selectAll().orderBy('created_at').execute(),
 
-  insertUser: (db: Exec, u: { id: string; username: string; password_hash: string; role: Role }) =>
+  insertUser: (db: Exec, u: { id: string; username: string; password_hash: string; role: Role; display_name?: string | null }) =>
     db.insertInto('users').values(u).returningAll().executeTakeFirstOrThrow(),
 
   updateUser: (db: Exec, id: string, patch: Partial<Omit<UserRow, 'id' | 'created_at'>>) =>
@@ -104,6 +112,39 @@ export const authStore = {
     const r = await sql`UPDATE users SET totp_last_step = ${String(step)}::bigint
       WHERE id = ${userId} AND (totp_last_step IS NULL OR totp_last_step < ${String(step)}::bigint) RETURNING id`.execute(db);
     return r.rows.length === 1;
+  },
+
+  /** Replaces the user's recovery codes (a new set makes every older code useless). */
+  replaceRecoveryCodes: async (db: Exec, userId: string, hashes: Buffer[]) => {
+    await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    if (hashes.length) await db.insertInto('recovery_codes').values(hashes.map((code_hash) => ({ user_id: userId, code_hash, used_at: null }))).execute();
+  },
+
+  /** Uses up one unused code: of two concurrent uses of the same code exactly one updates the row. */
+  consumeRecoveryCode: async (db: Exec, userId: string, hash: Buffer) =>
+    (await db.updateTable('recovery_codes').set({ used_at: new Date() }).where('user_id', '=', userId).where('code_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst()).numUpdatedRows === 1n,
+
+  unusedRecoveryCodes: async (db: Exec, userId: string) =>
+    Number((await db.selectFrom('recovery_codes').select(sql<number>`count(*)`.as('n')).where('user_id', '=', userId).where('used_at', 'is', null).executeTakeFirstOrThrow()).n),
+
+  /** Who the user picker may offer: see users.service.ts for the visibility rule. */
+  searchUsers: async (db: Exec, o: { q: string; viewerId: string | null; limit: number }) => {
+    const q = o.q.trim().toLowerCase();
+    const like = `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const visible = o.viewerId
+      ? sql`(u.id = ${o.viewerId} OR lower(u.username) = ${q} OR EXISTS (
+          SELECT 1 FROM workspace_members mm JOIN workspaces mw ON mw.id = mm.workspace_id
+          JOIN workspace_members om ON om.user_id = u.id JOIN workspaces ow ON ow.id = om.workspace_id
+          WHERE mm.user_id = ${o.viewerId} AND (ow.path LIKE mw.path || '%' OR mw.path LIKE ow.path || '%')))`
+      : sql`true`;
+    return (
+      await sql<{ id: string; username: string; display_name: string | null }>`
+        SELECT u.id, u.username, u.display_name FROM users u
+        WHERE u.disabled_at IS NULL AND ${visible}
+          AND (${q} = '' OR lower(u.username) LIKE ${like} OR lower(coalesce(u.display_name, '')) LIKE ${like})
+        ORDER BY (lower(u.username) = ${q}) DESC, (lower(u.username) LIKE ${`${q}%`} OR lower(coalesce(u.display_name, '')) LIKE ${`${q}%`}) DESC, lower(u.username)
+        LIMIT ${o.limit}`.execute(db)
+    ).rows;
   },
 
   /** Seconds left on a sign-in lock for this username key (known account or not), or 0. */

@@ -127,6 +127,19 @@ export class EventsService {
     return [...new Set([rootId, ...r.rows.flatMap((x) => [x.entry_id, x.superseded_by])])];
   }
 
+  /**
+   * The current version of an event, from the id of any of its versions (an app keeps the first
+   * one, the root id). Visible exactly when GET /events/{id} is, for the version asked and the
+   * current one alike; a deleted event is not found.
+   */
+  async current(ctx: AuthContext, id: string): Promise<PublicEntry> {
+    await this.ledger.get(ctx, id);
+    const currentId = await this.currentOf(this.db, id);
+    const entry = await this.ledger.get(ctx, currentId);
+    if (entry.data === null) throw fail('not_found', 'This event was deleted');
+    return entry;
+  }
+
   /** Every version of the event, oldest first; the current one last (none when deleted). */
   async versions(ctx: AuthContext, id: string) {
     const row = await this.load(ctx, id);

@@ -33,6 +33,8 @@ export const errorCatalog = {
   totp_invalid: 401,
   /** A valid TOTP code whose time step was already used (each code signs in once). */
   totp_reused: 401,
+  /** A recovery code that is not one of the user's unused codes (docs/security.md, "Recovery codes"). */
+  recovery_code_invalid: 401,
   invalid_client: 401,
   // 403
   forbidden: 403,
@@ -110,6 +112,8 @@ export const errorCatalog = {
   internal_error: 500,
   unavailable: 503,
   blob_store_unavailable: 503,
+  /** PostgreSQL cannot be reached (restarting, failing over, out of connections): retry after Retry-After (docs/operations.md). */
+  database_unavailable: 503,
   // answered outside Fastify's reply (kernel/raw-responses.ts) and by tus
   headers_too_large: 431,
   request_timeout: 408,
@@ -120,6 +124,15 @@ export const errorCatalog = {
   sandbox_busy: 503,
   /** A registration search ran past its statement timeout (docs/search.md). */
   search_timeout: 503,
+  // remote capture (docs/remote-capture.md)
+  /** Cancelling an assignment that is already completed, cancelled or expired. */
+  assignment_closed: 409,
+  /** No gateway configured (CAIRN_GATEWAY_URL / CAIRN_GATEWAY_KEY). */
+  remote_capture_unavailable: 503,
+  /** The gateway could not be reached or refused the core's call. */
+  gateway_unavailable: 503,
+  /** An email address was given but no SMTP server is configured (CAIRN_SMTP_URL). */
+  mail_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;

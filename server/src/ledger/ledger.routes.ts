@@ -43,7 +43,7 @@ export const ListQuery = Obj({
   current: Type.Optional(Type.Boolean({ description: 'Only current versions: leave out deleted and superseded (modified) entries. Always on for app and type-granted callers.' })),
 });
 
-export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth }: Services) {
+export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth, events }: Services) {
   app.addSchema(EntrySchema);
 
   app.post('/api/v1/events', {
@@ -165,8 +165,18 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth }: S
 
   app.get('/api/v1/events/:id', {
     config: { access: 'authenticated' },
-    schema: { tags: ['events'], summary: 'One event', params: Obj({ id: Type.String({ maxLength: 64 }) }), response: { 200: Type.Ref('LedgerEntry'), ...errorResponses } },
-  }, async (req) => ledger.get(req.auth, (req.params as { id: string }).id));
+    schema: {
+      tags: ['events'],
+      summary: 'One event',
+      description: 'With `current=true`, any version id (typically the first one, the root id an app keeps) answers the current version of a modified event; 404 when it was deleted.',
+      params: Obj({ id: Type.String({ maxLength: 64 }) }),
+      querystring: Obj({ current: Type.Optional(Type.Boolean()) }),
+      response: { 200: Type.Ref('LedgerEntry'), ...errorResponses },
+    },
+  }, async (req) => {
+    const id = (req.params as { id: string }).id;
+    return (req.query as { current?: boolean }).current ? events.current(req.auth, id) : ledger.get(req.auth, id);
+  });
 
   app.post('/api/v1/ledger/verify', {
     config: { access: { scope: 'ledger:verify' } },

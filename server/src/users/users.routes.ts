@@ -7,7 +7,34 @@ import type { Role } from '../kernel/access.js';
 const IdParams = Obj({ id: Uuid });
 const UserOut = Type.Object({ user: Type.Ref('User') });
 
+const UserHit = Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]) });
+
 export async function usersRoutes(app: FastifyInstance, { users }: Services) {
+  app.get('/api/v1/users/search', {
+    config: { access: { actor: ['user'] } },
+    schema: {
+      tags: ['users'],
+      summary: 'Find people by username or name (the user picker)',
+      description: 'Administrators find every enabled account; others find people who share a workspace tree with them, and anyone by their exact username.',
+      querystring: Obj({ q: Type.String({ maxLength: 120 }), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })) }),
+      response: { 200: Type.Object({ users: Type.Array(UserHit) }), ...errorResponses },
+    },
+  }, async (req) => {
+    const q = req.query as { q: string; limit?: number };
+    return { users: await users.search(req.auth, q.q, q.limit) };
+  });
+
+  app.patch('/api/v1/users/:id', {
+    config: { access: { anyScope: ['users:manage', 'account'] } },
+    schema: {
+      tags: ['users'],
+      summary: "Set a person's name (admins: anyone; others: themselves)",
+      params: IdParams,
+      body: Obj({ displayName: Type.Union([Type.String({ maxLength: 120 }), Type.Null()]) }),
+      response: { 200: UserOut, ...errorResponses },
+    },
+  }, async (req) => ({ user: await users.setDisplayName(req.auth, (req.params as { id: string }).id, (req.body as { displayName: string | null }).displayName) }));
+
   app.get('/api/v1/users', {
     config: { access: { scope: 'users:manage' } },
     schema: { tags: ['users'], summary: 'Every user', response: { 200: Type.Object({ users: Type.Array(Type.Ref('User')) }), ...errorResponses } },
@@ -18,10 +45,15 @@ export async function usersRoutes(app: FastifyInstance, { users }: Services) {
     schema: {
       tags: ['users'],
       summary: 'Create a user',
-      body: Obj({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }), role: Type.Union([Type.Literal('admin'), Type.Literal('member')]) }),
+      body: Obj({
+        username: Type.String({ maxLength: 64 }),
+        password: Type.String({ maxLength: 1024 }),
+        role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+        displayName: Type.Optional(Type.Union([Type.String({ maxLength: 120 }), Type.Null()])),
+      }),
       response: { 201: UserOut, ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send({ user: await users.create(req.auth, req.body as { username: string; password: string; role: Role }) }));
+  }, async (req, reply) => reply.status(201).send({ user: await users.create(req.auth, req.body as { username: string; password: string; role: Role; displayName?: string | null }) }));
 
   for (const [action, fn] of [
     ['disable', users.disable],

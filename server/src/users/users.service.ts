@@ -1,7 +1,7 @@
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
 import { newId, isUuid } from '../kernel/ids.js';
-import { requireScope, requireUser, type AuthContext, type Role } from '../kernel/access.js';
+import { can, requireScope, requireUser, type AuthContext, type Role } from '../kernel/access.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { authStore } from '../auth/auth.store.js';
 import type { AuthService } from '../auth/auth.service.js';
@@ -26,8 +26,41 @@ export class UsersService {
     return Promise.all((await authStore.listUsers(this.db)).map((u) => this.auth.present(u)));
   }
 
-  async create(ctx: AuthContext, input: { username: string; password: string; role: Role }) {
+  /**
+   * The user picker's search, by username or name, anywhere in the text. Administrators
+   * (users:manage) find every enabled account. Anyone else finds people they share a workspace
+   * tree with (a member of a workspace at, above or below one of theirs), themselves, and anyone
+   * whose exact username they type: a person can be told a username, but the instance's
+   * directory is not listed to every member (docs/workspaces.md, "Finding people").
+   */
+  async search(ctx: AuthContext, q: string, limit = 10) {
+    const me = requireUser(ctx);
+    const rows = await authStore.searchUsers(this.db, { q, viewerId: can(ctx, 'users:manage') ? null : me.userId, limit: Math.min(Math.max(limit, 1), 50) });
+    return rows.map((r) => ({ id: r.id, username: r.username, displayName: r.display_name }));
+  }
+
+  /** Sets or clears a person's name (admins for anyone, a user for themselves). */
+  async setDisplayName(ctx: AuthContext, id: string, displayName: string | null) {
+    const me = requireUser(ctx);
+    if (me.userId !== id) requireScope(ctx, 'users:manage');
+    else requireScope(ctx, 'account');
+    const name = displayName?.trim() || null;
+    if (name && name.length > 120) throw fail('validation_failed', 'Names are at most 120 characters', [{ pointer: '/displayName', message: 'too long' }]);
+    if (!isUuid(id)) throw fail('not_found', 'No such user');
+    const result = await this.db.transaction().execute(async (trx) => {
+      if (!(await authStore.userById(trx, id))) throw fail('not_found', 'No such user');
+      const updated = await authStore.updateUser(trx, id, { display_name: name });
+      await this.audit(ctx, 'user.renamed', id, { displayName: name }, trx);
+      return this.auth.present(updated);
+    });
+    this.auth.accountsChanged();
+    return result;
+  }
+
+  async create(ctx: AuthContext, input: { username: string; password: string; role: Role; displayName?: string | null }) {
     requireScope(ctx, 'users:manage');
+    const displayName = input.displayName?.trim() || null;
+    if (displayName && displayName.length > 120) throw fail('validation_failed', 'Names are at most 120 characters', [{ pointer: '/displayName', message: 'too long' }]);
     if (!USERNAME_RE.test(input.username)) throw fail('validation_failed', 'Usernames are 2-64 letters, digits and . _ @ -', [{ pointer: '/username', message: 'invalid username' }]);
     const problem = passwordProblem(input.password, input.username);
     if (problem) throw fail('validation_failed', problem, [{ pointer: '/password', message: problem }]);
@@ -36,7 +69,7 @@ export class UsersService {
       if (await authStore.userByUsername(trx, input.username)) throw fail('username_taken', 'That username is taken');
       let user;
       try {
-        user = await authStore.insertUser(trx, { id: newId(), username: input.username, password_hash, role: input.role });
+        user = await authStore.insertUser(trx, { id: newId(), username: input.username, password_hash, role: input.role, display_name: displayName });
       } catch (e) {
         if ((e as { code?: string }).code === '23505') throw fail('username_taken', 'That username is taken');
         throw e;
@@ -46,7 +79,7 @@ export class UsersService {
     });
   }
 
-  private async change(ctx: AuthContext, id: string, type: string, patch: Parameters<typeof authStore.updateUser>[2], end: { sessions?: boolean; tokens?: boolean; lock?: boolean }) {
+  private async change(ctx: AuthContext, id: string, type: string, patch: Parameters<typeof authStore.updateUser>[2], end: { sessions?: boolean; tokens?: boolean; lock?: boolean; recoveryCodes?: boolean }) {
     requireScope(ctx, 'users:manage');
     if (!isUuid(id)) throw fail('not_found', 'No such user');
     const result = await this.db.transaction().execute(async (trx) => {
@@ -59,6 +92,7 @@ export class UsersService {
       // bring back tokens that were out in the world when they were disabled.
       if (end.tokens) data.revokedTokens = await authStore.revokeUserTokens(trx, id);
       if (end.lock) await this.auth.clearLoginFailures(u.username, trx);
+      if (end.recoveryCodes) await authStore.replaceRecoveryCodes(trx, id, []);
       await this.audit(ctx, type, id, data, trx);
       return this.auth.present(updated);
     });
@@ -77,7 +111,7 @@ export class UsersService {
   }
 
   resetTotp(ctx: AuthContext, id: string) {
-    return this.change(ctx, id, 'user.totp_reset', { totp_enabled: false, totp_secret_enc: null, totp_last_step: null }, { sessions: true });
+    return this.change(ctx, id, 'user.totp_reset', { totp_enabled: false, totp_secret_enc: null, totp_last_step: null }, { sessions: true, recoveryCodes: true });
   }
 
   async getSettings(ctx: AuthContext) {

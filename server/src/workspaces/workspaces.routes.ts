@@ -22,9 +22,20 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
     },
   }, async (req, reply) => reply.status(201).send({ workspace: await workspaces.create(req.auth, req.body as { name: string; parentId?: string | null }) }));
 
+  app.patch('/api/v1/workspaces/:id', {
+    config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
+    schema: {
+      tags: ['workspaces'],
+      summary: 'Rename a workspace (managers of it)',
+      params: Obj({ id: Uuid }),
+      body: Obj({ name: Type.String({ minLength: 1, maxLength: 120 }) }),
+      response: { 200: Type.Object({ workspace: WorkspaceSchema }), ...errorResponses },
+    },
+  }, async (req) => ({ workspace: await workspaces.rename(req.auth, (req.params as { id: string }).id, req.body as { name: string }) }));
+
   app.get('/api/v1/workspaces/:id/members', {
     config: { access: { scope: 'workspaces:read' } },
-    schema: { tags: ['workspaces'], summary: 'Members of a workspace', params: Obj({ id: Uuid }), response: { 200: Type.Object({ members: Type.Array(Type.Object({ userId: Type.String(), username: Type.String(), role: Type.String() })) }), ...errorResponses } },
+    schema: { tags: ['workspaces'], summary: 'Members of a workspace', params: Obj({ id: Uuid }), response: { 200: Type.Object({ members: Type.Array(Type.Object({ userId: Type.String(), username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]), role: Type.String() })) }), ...errorResponses } },
   }, async (req) => ({ members: await workspaces.members(req.auth, (req.params as { id: string }).id) }));
 
   app.put('/api/v1/workspaces/:id/members/:userId', {

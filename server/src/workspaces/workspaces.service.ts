@@ -77,10 +77,29 @@ export class WorkspacesService {
     });
   }
 
+  /** Renames a workspace (managers of it); its id, members and data stay. */
+  async rename(ctx: AuthContext, workspaceId: string, input: { name: string }) {
+    this.requireManageScope(ctx);
+    const role = await this.requireRole(ctx, workspaceId, 'manager');
+    const name = input.name.trim();
+    if (!name || name.length > 120) throw fail('validation_failed', 'Workspace names are 1-120 characters', [{ pointer: '/name', message: 'invalid name' }]);
+    return this.db.transaction().execute(async (trx) => {
+      let w;
+      try {
+        w = await workspacesStore.rename(trx, workspaceId, name);
+      } catch (e) {
+        if ((e as { code?: string }).code === '23505') throw fail('conflict', 'A workspace with that name already exists here', [{ pointer: '/name', message: 'name taken' }]);
+        throw e;
+      }
+      await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'workspace.renamed', stream: `workspace:${workspaceId}`, data: { workspaceId, name } }], { allowSystemTypes: true }), { db: trx });
+      return present(w, role);
+    });
+  }
+
   async members(ctx: AuthContext, workspaceId: string) {
     requireScope(ctx, 'workspaces:read');
     await this.requireRole(ctx, workspaceId, 'viewer');
-    return (await workspacesStore.members(this.db, workspaceId)).map((m) => ({ userId: m.user_id, username: m.username, role: m.role }));
+    return (await workspacesStore.members(this.db, workspaceId)).map((m) => ({ userId: m.user_id, username: m.username, displayName: m.display_name, role: m.role }));
   }
 
   async setMember(ctx: AuthContext, workspaceId: string, userId: string, role: string) {

@@ -52,10 +52,12 @@ export const workspacesStore = {
 
   members: async (db: Exec, workspaceId: string) =>
     (
-      await sql<{ user_id: string; username: string; role: string }>`
-        SELECT m.user_id, u.username, m.role FROM workspace_members m JOIN users u ON u.id = m.user_id
+      await sql<{ user_id: string; username: string; display_name: string | null; role: string }>`
+        SELECT m.user_id, u.username, u.display_name, m.role FROM workspace_members m JOIN users u ON u.id = m.user_id
         WHERE m.workspace_id = ${workspaceId} ORDER BY u.username`.execute(db)
     ).rows,
+
+  rename: (db: Exec, id: string, name: string) => db.updateTable('workspaces').set({ name }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
 
   setMember: (db: Exec, workspaceId: string, userId: string, role: string) =>
     db

@@ -88,6 +88,29 @@ describe('workspaces', () => {
     expect((await create(writer, 'Top by writer')).statusCode).toBe(403);
   });
 
+  it('renames: managers of the workspace only, sibling names stay unique, the ledger records it', async () => {
+    const top = (await create(admin, 'Rename top')).json().workspace;
+    const a = (await create(admin, 'Team A', top.id)).json().workspace;
+    await create(admin, 'Team B', top.id);
+    const mona = await user('rena');
+    const vic = await user('vic');
+    await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${a.id}/members/${mona.id}`, headers: { authorization: admin }, payload: { role: 'manager' } });
+    await app.inject({ method: 'PUT', url: `/api/v1/workspaces/${a.id}/members/${vic.id}`, headers: { authorization: admin }, payload: { role: 'member' } });
+    const rename = (authorization: string, id: string, name: string) => app.inject({ method: 'PATCH', url: `/api/v1/workspaces/${id}`, headers: { authorization }, payload: { name } });
+
+    const ok = await rename(mona.authorization, a.id, '  Team Alpha ');
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json().workspace).toMatchObject({ id: a.id, name: 'Team Alpha', parentId: top.id, role: 'manager' });
+    expect((await rename(vic.authorization, a.id, 'Mine now')).json().error.code).toBe('forbidden');
+    // Not a member of the parent: the parent does not exist for them.
+    expect((await rename(mona.authorization, top.id, 'Taken over')).json().error.code).toBe('not_found');
+    const dup = await rename(admin, a.id, 'team b');
+    expect(dup.json().error).toMatchObject({ code: 'conflict', details: [{ pointer: '/name' }] });
+    expect((await rename(admin, a.id, '   ')).json().error.code).toBe('validation_failed');
+    const entries = (await app.inject({ url: `/api/v1/events?stream=${encodeURIComponent(`workspace:${a.id}`)}&limit=100`, headers: { authorization: admin } })).json();
+    expect(JSON.stringify(entries)).toContain('workspace.renamed');
+  });
+
   it('refuses duplicate sibling names, unknown roles and unknown users clearly', async () => {
     const a = (await create(admin, 'Dup')).json().workspace;
     expect((await create(admin, 'dup')).json().error.code).toBe('conflict');
