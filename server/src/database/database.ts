@@ -19,6 +19,11 @@ export function createPool(connectionString: string, max: number): pg.Pool {
   const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor a checked-out one between two queries (a held advisory lock, a tail's connection): pg emits
+  // 'error' on the client, with no listener but ours while it is out of the pool. Its query, if
+  // any, fails on its own, and the pool discards the broken client when it comes back. Attached
+  // here, before the first connection (the migrations' one was missed when the job runner did it).
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tus from 'tus-js-client';
 import { createTestDatabase } from '../../test/harness.js';
+import { tusUpload as upload } from '../../test/tus.js';
 
 /**
  * A real server process killed with SIGKILL at each step of a tus upload's intake (the crash points
@@ -55,22 +55,6 @@ async function json(url: string, init: RequestInit & { token?: string } = {}) {
   const r = await fetch(url, { ...init, headers });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** A tus-js-client upload; resolves with its URL and how it ended (the server may die under it). */
-function upload(endpoint: string, token: string, data: Buffer, meta: Record<string, string>, opts: Partial<tus.UploadOptions> = {}): Promise<{ url: string | null; ok: boolean; error?: string }> {
-  return new Promise((resolve) => {
-    const u: tus.Upload = new tus.Upload(data as never, {
-      endpoint,
-      headers: { authorization: `Bearer ${token}` },
-      metadata: meta,
-      retryDelays: [],
-      onSuccess: () => resolve({ url: u.url, ok: true }),
-      onError: (e) => resolve({ url: u.url, ok: false, error: String(e) }),
-      ...opts,
-    });
-    u.start();
-  });
 }
 
 const POINTS = ['upload.received', 'upload.intake', 'upload.stored', 'upload.recorded'] as const;

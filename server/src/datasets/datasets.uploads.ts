@@ -12,6 +12,7 @@ import { isUuid, newId } from '../kernel/ids.js';
 import { requireUser, type AuthContext } from '../kernel/access.js';
 import type { Logger } from '../kernel/logger.js';
 import { crashPoint } from '../kernel/crashpoints.js';
+import { isDatabaseUnavailable } from '../database/unavailable.js';
 import { codeForStatus, isCatalogCode } from '../kernel/raw-responses.js';
 import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
 import type { TreeChange } from './datasets.tree.js';
@@ -19,6 +20,7 @@ import { datasetsStore, type UploadRow, type UploadSessionRow } from './datasets
 import type { DatasetCaller } from './datasets.access.js';
 import { mapErrors, toAppError } from './datasets.errors.js';
 import { HashingFileStore } from './datasets.tusstore.js';
+import { PgUploadLocker } from './datasets.tuslock.js';
 import type { DatasetsService } from './datasets.service.js';
 
 export const TUS_PATH = '/api/v1/uploads/tus';
@@ -32,6 +34,8 @@ export const BATCH_BODY_LIMIT = 24 * 1024 * 1024;
 const BATCH_WRITE_PARALLEL = 8;
 /** Held shared while a blob is taken in and recorded, exclusive while GC decides what to delete. */
 export const BLOB_GC_LOCK = 0x63626c62; // 'cblb'
+/** Held by the one intake of an upload, across nodes ('tusi'; second key: hashtext(upload id)). */
+const INTAKE_LOCK = 0x74757369;
 const AUTH = Symbol.for('cairn.auth');
 
 export interface UploadsConfig {
@@ -68,6 +72,7 @@ function tusError(e: unknown): { status_code: number; body: string } {
 export class UploadsService {
   readonly tus: TusServer;
   private readonly store: HashingFileStore;
+  private readonly locker: PgUploadLocker;
 
   constructor(
     private readonly db: Db,
@@ -79,9 +84,12 @@ export class UploadsService {
   ) {
     this.store = new HashingFileStore({ directory: config.uploadDir });
     this.store.resolveMissing = (id) => this.finishedUpload(id);
+    // Any node sharing the staging directory may serve any request of an upload: the lock is in PostgreSQL.
+    this.locker = new PgUploadLocker(pool.options);
     this.tus = new TusServer({
       path: TUS_PATH,
       datastore: this.store,
+      locker: this.locker,
       relativeLocation: true,
       respectForwardedHeaders: false,
       // Each session's bytes are bounded by the quotas; tus asks before accepting an Upload-Length.
@@ -118,6 +126,10 @@ export class UploadsService {
       },
       onResponseError: (_req, err) => {
         if ('status_code' in err) return undefined;
+        if (isDatabaseUnavailable(err)) {
+          // Nothing was lost: the client resumes at the offset the next HEAD reports.
+          return { status_code: 503, body: JSON.stringify({ error: { code: 'database_unavailable', message: 'The database cannot be reached right now; retry in a moment' } }) };
+        }
         this.log.error({ err }, 'upload failed');
         return { status_code: 500, body: JSON.stringify({ error: { code: 'internal_error', message: 'The upload failed on our side' } }) };
       },
@@ -311,6 +323,8 @@ export class UploadsService {
     try {
       await client.query('SELECT pg_advisory_lock_shared($1)', [BLOB_GC_LOCK]);
       try {
+        // One intake per upload across nodes: a HEAD on one node and a commit on another may both ask.
+        await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [INTAKE_LOCK, row.id]);
         const now = await datasetsStore.upload(this.db, row.id);
         if (!now) throw fail('upload_missing', 'This upload no longer exists');
         if (now.sha256) {
@@ -345,6 +359,7 @@ export class UploadsService {
         await this.tidy(row.id);
         return { sha256: r.sha256, size: r.size };
       } finally {
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [INTAKE_LOCK, row.id]).catch(() => {});
         await client.query('SELECT pg_advisory_unlock_shared($1)', [BLOB_GC_LOCK]).catch(() => {});
       }
     } finally {

@@ -3,6 +3,9 @@ import type { Logger } from './logger.js';
 
 /** The channel the invalidation triggers (migration 0500) notify, with the changed table's name. */
 export const INVALIDATION_CHANNEL = 'cairn_invalidate';
+/** How often the listening connection proves it is alive, and how long its answer may take. */
+export const HEARTBEAT_MS = 5_000;
+export const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 interface Entry<V> {
   value: V;
@@ -94,6 +97,7 @@ export class CacheBus {
   private enabled = false;
   private closed = false;
   private retry: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   /** True while a LISTEN connection is up; caches serve only then. */
   live = false;
 
@@ -129,11 +133,12 @@ export class CacheBus {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client(this.connection);
+    const client = new pg.Client({ ...this.connection, keepAlive: true });
     const lost = (e?: Error) => {
       if (this.client !== client) return;
       this.client = undefined;
       this.live = false;
+      clearInterval(this.heartbeat);
       this.invalidateAll();
       if (this.closed) return;
       this.log.warn({ err: e?.message }, 'cache invalidation listener lost; caching paused until it reconnects');
@@ -160,12 +165,30 @@ export class CacheBus {
     // Anything cached before (there is nothing on first start) may have missed notifications.
     this.invalidateAll();
     this.live = true;
+    // A connection can die without a word (a half-open TCP connection after a network fault or a
+    // fail-over): notifications would silently stop while the caches kept serving. A round trip
+    // every HEARTBEAT_MS that must answer within HEARTBEAT_TIMEOUT_MS bounds that window
+    // (docs/security.md, "Revocation").
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (this.client !== client) return;
+      const timer = setTimeout(() => {
+        lost(new Error(`no answer to the listener's heartbeat within ${HEARTBEAT_TIMEOUT_MS} ms`));
+        void client.end().catch(() => {});
+      }, HEARTBEAT_TIMEOUT_MS);
+      client.query('SELECT 1').then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer), // a failed query also emits 'error' or 'end', which calls lost()
+      );
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.live = false;
     clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
     this.invalidateAll();
     const client = this.client;
     this.client = undefined;

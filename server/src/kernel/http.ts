@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Type, type TSchema } from 'typebox';
 import { AppError, type ErrorBody } from './errors.js';
 import type { AuthContext, RouteAccess } from './access.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../database/unavailable.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -87,6 +88,11 @@ export function installErrorHandling(app: FastifyInstance): void {
         return reply.status(400).send(body(request, 'invalid_request', 'Content-Length does not match the body'));
     }
     if (status === 429) return reply.status(429).send(body(request, 'rate_limited', 'Too many requests; slow down and retry later'));
+    // PostgreSQL restarting or out of reach: the caller's request was fine and may simply be retried.
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ msg: err.message, code: (err as { code?: unknown }).code }, 'database unavailable');
+      return reply.status(503).header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS)).send(body(request, 'database_unavailable', 'The database cannot be reached right now; retry in a moment'));
+    }
     // Safety net under every service's own checks: a value PostgreSQL cannot store or compare
     // (class 22, "data exception": NUL bytes, bad encodings, out-of-range numbers or dates,
     // over-long text) came from the request, so it is the request's fault, never a 500.
