@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { entryProperties } from '../ledger/ledger.routes.js';
 import { Obj, errorResponses } from '../kernel/http.js';
+import { AnyObject } from '../kernel/schemas.js';
 
 const TypeSummary = {
   name: Type.String(),
@@ -26,7 +28,8 @@ const ModifiedEntry = Type.Object({
   rootId: Type.String({ description: 'The first version: the event\'s stable identity' }),
 });
 
-export async function eventTypesRoutes(app: FastifyInstance, { eventTypes, events }: Services) {
+export async function eventTypesRoutes(root: FastifyInstance, { eventTypes, events }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.post('/api/v1/event-types', {
     config: { access: { anyScope: ['event-types:manage'] } },
     schema: {
@@ -49,7 +52,7 @@ export async function eventTypesRoutes(app: FastifyInstance, { eventTypes, event
       },
     },
   }, async (req, reply) => {
-    const r = await eventTypes.register(req.auth, req.body as { name: string; schema: unknown; description?: string; version?: number });
+    const r = await eventTypes.register(req.auth, req.body);
     return reply.status(r.created ? 201 : 200).send(r);
   });
 
@@ -69,7 +72,7 @@ export async function eventTypesRoutes(app: FastifyInstance, { eventTypes, event
       querystring: Obj({ version: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }),
       response: { 200: Type.Object({ ...TypeSummary, versions: Type.Array(VersionSchema) }), ...errorResponses },
     },
-  }, async (req) => eventTypes.get(req.auth, (req.params as { '*': string })['*'], (req.query as { version?: number }).version));
+  }, async (req) => eventTypes.get(req.auth, req.params['*'], req.query.version));
 
   app.patch('/api/v1/events/:id', {
     config: { access: { anyScope: ['events:write'] } },
@@ -80,10 +83,10 @@ export async function eventTypesRoutes(app: FastifyInstance, { eventTypes, event
         'The new version is a new ledger entry of the same type in the same stream, validated against the latest schema; the old one stays readable by id and in /versions. ' +
         'Needs a modify grant on the stored entry\'s type. Only the current version can be modified (409 with details.currentId otherwise). occurredAt defaults to the current version\'s.',
       params: Obj({ id: Type.String({ maxLength: 64 }) }),
-      body: Obj({ data: Type.Object({}, { additionalProperties: true }), occurredAt: Type.Optional(Type.String({ maxLength: 64 })) }),
+      body: Obj({ data: AnyObject(), occurredAt: Type.Optional(Type.String({ maxLength: 64 })) }),
       response: { 200: ModifiedEntry, ...errorResponses },
     },
-  }, async (req) => events.modify(req.auth, (req.params as { id: string }).id, req.body as { data: Record<string, unknown>; occurredAt?: string }));
+  }, async (req) => events.modify(req.auth, req.params.id, req.body));
 
   app.delete('/api/v1/events/:id', {
     config: { access: { anyScope: ['events:write'] } },
@@ -95,8 +98,8 @@ export async function eventTypesRoutes(app: FastifyInstance, { eventTypes, event
       response: { 204: Type.Null(), ...errorResponses },
     },
   }, async (req, reply) => {
-    await events.delete(req.auth, (req.params as { id: string }).id);
-    return reply.status(204).send();
+    await events.delete(req.auth, req.params.id);
+    return reply.status(204).send(null);
   });
 
   app.get('/api/v1/events/:id/versions', {
@@ -110,5 +113,5 @@ export async function eventTypesRoutes(app: FastifyInstance, { eventTypes, event
         ...errorResponses,
       },
     },
-  }, async (req) => events.versions(req.auth, (req.params as { id: string }).id));
+  }, async (req) => events.versions(req.auth, req.params.id));
 }
