@@ -69,24 +69,7 @@ export class RecordsService {
     const now = this.clock.now();
     // Captured offline and synced later: the record is dated when the person submitted it.
     const occurredAt = clientOccurredAt(input.occurredAt, now);
-    const row: RecordsTable = {
-      id: newId(),
-      workspace_id: session.workspace_id,
-      subject_id: session.subject_id,
-      session_id: session.id,
-      instrument_name: form.name,
-      instrument_edition: form.edition,
-      date: session.kind === 'retrospective' ? session.date : occurredAt,
-      data: result.data,
-      measures: result.measures,
-      version: 1,
-      import_id: null,
-      created_at: now,
-      updated_at: now,
-      deleted_at: null,
-      deleted_reason: null,
-      ...byActor(ctx),
-    };
+    const row = newRecordRow(session, form, result, session.kind === 'retrospective' ? session.date : occurredAt, now, byActor(ctx));
     const entries = this.ledger.prepare(ctx, [{ type: 'record.created', stream: `record:${row.id}`, transactionId: input.transactionId, occurredAt, data: createdData(row) }], { allowSystemTypes: true });
     // The stream is minted per record: a retry matches on the type, and the session is checked below.
     entries[0]!.replayTarget = 'type';
@@ -120,11 +103,7 @@ export class RecordsService {
   }
 
   private async recordFor(ctx: AuthContext, id: string, min: 'viewer' | 'member') {
-    requireAuthenticated(ctx);
-    const r = isUuid(id) ? await datahubStore.record(this.db, id) : undefined;
-    if (!r) throw fail('not_found', 'No such record');
-    await this.subjects.roleFor(ctx, r.workspace_id, min, 'record');
-    return r;
+    return this.subjects.visible(ctx, isUuid(id) ? await datahubStore.record(this.db, id) : undefined, min, 'record');
   }
 
   /** The record with the edition it was captured with (it always renders with that edition). */
@@ -215,6 +194,28 @@ export class RecordsService {
     const rows = await datahubStore.subjectRecords(this.db, s.id, { instrument: f.instrument, edition: f.edition, limit: Math.min(Math.max(f.limit ?? 1000, 1), 5000) });
     return rows.map(presentRecord);
   }
+}
+
+/** A new record (version 1) in a session, from a validated submission. */
+export function newRecordRow(session: { id: string; workspace_id: string; subject_id: string }, form: { name: string; edition: number }, result: { data: unknown; measures: unknown }, date: Date, now: Date, by: { created_by_kind: string; created_by_id: string | null }): RecordsTable {
+  return {
+    id: newId(),
+    workspace_id: session.workspace_id,
+    subject_id: session.subject_id,
+    session_id: session.id,
+    instrument_name: form.name,
+    instrument_edition: form.edition,
+    date,
+    data: result.data,
+    measures: result.measures,
+    version: 1,
+    import_id: null,
+    created_at: now,
+    updated_at: now,
+    deleted_at: null,
+    deleted_reason: null,
+    ...by,
+  };
 }
 
 export function createdData(row: RecordsTable) {

@@ -74,6 +74,14 @@ export class SubjectsService {
     }
   }
 
+  /** A row found by id, if the caller holds `min` on its workspace; "no such <thing>" otherwise (missing or invisible alike). */
+  async visible<T extends { workspace_id: string }>(ctx: AuthContext, row: T | undefined, min: WorkspaceRole, what: string): Promise<T> {
+    requireAuthenticated(ctx);
+    if (!row) throw fail('not_found', `No such ${what}`);
+    await this.roleFor(ctx, row.workspace_id, min, what);
+    return row;
+  }
+
   async settings(ctx: AuthContext, workspaceId: string) {
     await this.workspaces.requireRole(ctx, workspaceId, 'viewer');
     const s = await datahubStore.settings(this.db, workspaceId);

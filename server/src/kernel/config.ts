@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { loadBlobConfig } from '../blobs/blobs.config.js';
+import { loadRemoteCaptureConfig } from '../assignments/assignments.config.js';
 
 /**
  * Typed configuration, read once from the environment and validated at boot. A bad value stops
@@ -25,7 +26,7 @@ function oneOf<T extends string>(env: Env, name: string, def: T, allowed: readon
   return raw as T;
 }
 
-function url(env: Env, name: string, protocols: string[]): string | undefined {
+export function url(env: Env, name: string, protocols: string[]): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   let u: URL;
@@ -114,6 +115,8 @@ export function loadConfig(env: Env = process.env) {
     bidsValidatorPath: env.CAIRN_BIDS_VALIDATOR_PATH ? path.resolve(env.CAIRN_BIDS_VALIDATOR_PATH) : undefined,
     /** A validation run that takes longer is stopped and reported as failed. */
     bidsValidatorTimeoutMs: int(env, 'CAIRN_BIDS_VALIDATOR_TIMEOUT_MS', 600_000, 1_000, 86_400_000),
+    /** Remote capture through a gateway, and mail for its links (docs/remote-capture.md). */
+    remoteCapture: loadRemoteCaptureConfig(env),
   };
 }
 
