@@ -208,6 +208,8 @@ export interface ReviewerLink {
 
 export interface SearchDatasetsQuery {
   q?: string;
+  /** Part of an author's name, any case. */
+  author?: string;
   modality?: string;
   license?: string;
   scope?: 'all' | 'public' | 'mine';

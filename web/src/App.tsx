@@ -2,7 +2,8 @@ import { useEffect } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useSession } from './session.js';
-import { appRoutes } from './routes.js';
+import { appRoutes, publicRoutes } from './routes.js';
+import { PublicLayout } from './pages/datasets/PublicLayout.js';
 import { Shell, BareLayout } from './components/Shell.js';
 import { Button, ErrorAlert, PageLoading } from './components/ui.js';
 import { SetupPage } from './pages/SetupPage.js';
@@ -49,6 +50,9 @@ export function App() {
     return (
       <Routes>
         <Route path="/login" element={<LoginPage expired={state.expired} />} />
+        {publicRoutes.map((r) => (
+          <Route key={r.path} path={r.path} element={<PublicLayout>{r.element}</PublicLayout>} />
+        ))}
         {/* Come back to the page asked for, except after a deliberate sign-out. */}
         <Route path="*" element={<Navigate to={state.signedOut || here === '/' || here.startsWith('/setup') ? '/login' : `/login?next=${encodeURIComponent(here)}`} replace />} />
       </Routes>

@@ -3,7 +3,7 @@ import { PageLoading } from './components/ui.js';
 import { lazyPage } from './lazyPage.js';
 import { HomePage } from './pages/HomePage.js';
 import { datahubRoutes } from './pages/datahub/routes.js';
-import { datasetsRoutes } from './pages/datasets/routes.js';
+import { datasetsRoutes, publicDatasetsRoutes } from './pages/datasets/routes.js';
 import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
 import { registrationsRoutes } from './pages/registrations/routes.js';
@@ -31,3 +31,6 @@ const routes: AppRoute[] = [
 
 /** A lazily loaded page shows the loading state while its chunk arrives; the shell stays. */
 export const appRoutes: AppRoute[] = routes.map((r) => ({ ...r, element: <Suspense fallback={<PageLoading />}>{r.element}</Suspense> }));
+
+/** Pages anyone may open without signing in (public datasets, reviewer links); App.tsx frames them with PublicLayout. */
+export const publicRoutes: AppRoute[] = publicDatasetsRoutes.map((r) => ({ ...r, element: <Suspense fallback={<PageLoading />}>{r.element}</Suspense> }));

@@ -1,39 +1,70 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useParams } from 'react-router';
-import type { DatasetDetail, DatasetDiff, LineDiff, Preview, ReviewerLink, TreeChild, ValidationIssue } from '@cairn/sdk';
+import { useParams, useSearchParams } from 'react-router';
+import type { DatasetDetail, DatasetDiff, DatasetsApi, LineDiff, Preview, ReviewerLink, TreeChild, UserHit } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { Alert, Button, CopyButton, DateTime, ErrorAlert, Section, TextField } from '../../components/ui.js';
+import { UserPicker } from '../../components/UserPicker.js';
 import { formatBytes } from './format.js';
-import { uploadFiles, type UploadProgress } from './upload.js';
+import { DetailsTab, FileActions, UploadTab } from './authoring.js';
+import { ValidationTab } from './validation.js';
 
-type Tab = 'files' | 'upload' | 'snapshots' | 'diff' | 'access' | 'validation';
+type Tab = 'files' | 'details' | 'upload' | 'snapshots' | 'diff' | 'access' | 'validation';
 
-/** One dataset: tree browser with preview, upload, snapshots, diff, permissions, reviewer links, validation. */
+/**
+ * One dataset: tree browser with preview, details, upload, snapshots, diff, permissions, reviewer
+ * links, validation. Opened through a reviewer link (`?review=`) or as a public dataset without an
+ * account, it is the read-only page of the snapshots: files, preview, versions, downloads.
+ */
 export function DatasetPage() {
   const { t } = useTranslation();
   const { ds = '' } = useParams();
+  const review = useSearchParams()[0].get('review') ?? '';
+  const dsApi = useMemo(() => (review ? api.datasets.withReviewToken(review) : api.datasets), [review]);
   const [dataset, setDataset] = useState<DatasetDetail>();
   const [error, setError] = useState<unknown>();
   const [tab, setTab] = useState<Tab>('files');
-  const reload = useCallback(() => api.datasets.get(ds).then(setDataset, setError), [ds]);
+  const reload = useCallback(() => dsApi.get(ds).then(setDataset, setError), [ds, dsApi]);
   useEffect(() => {
     void reload();
   }, [reload]);
   if (!dataset) return <div className="page"><ErrorAlert error={error} /></div>;
   const canEdit = dataset.role === 'edit' || dataset.role === 'admin';
   const versions = [...(dataset.draft ? ['draft'] : []), ...dataset.snapshots.map((s) => s.tag!)];
-  const tabs: Tab[] = canEdit ? ['files', 'upload', 'snapshots', 'diff', 'access', 'validation'] : ['files', 'snapshots', 'diff'];
+  const tabs: Tab[] = canEdit ? ['files', 'details', 'upload', 'snapshots', 'diff', 'access', 'validation'] : ['files', 'snapshots', 'diff', 'validation'];
   return (
     <div className="page dataset-page">
       <h1>
         {dataset.title} <small>{dataset.accession}</small>
       </h1>
+      {review && !canEdit && <Alert kind="info">{t('datasets.reviewerView')}</Alert>}
+      {dataset.description && <p className="dataset-description">{dataset.description}</p>}
+      <dl className="dataset-facts">
+        {dataset.authors.length > 0 && (
+          <>
+            <dt>{t('datasets.authors')}</dt>
+            <dd>{dataset.authors.join(', ')}</dd>
+          </>
+        )}
+        {dataset.license && (
+          <>
+            <dt>{t('datasets.license')}</dt>
+            <dd>{dataset.license}</dd>
+          </>
+        )}
+        {dataset.modalities.length > 0 && (
+          <>
+            <dt>{t('datasets.modality')}</dt>
+            <dd>{dataset.modalities.join(', ')}</dd>
+          </>
+        )}
+      </dl>
       <p>
-        {dataset.public ? t('datasets.public') : t('datasets.private')} · {t('datasets.role')}: {dataset.role ?? '—'}
+        {dataset.public ? t('datasets.public') : t('datasets.private')} · {t('datasets.role')}: {dataset.role ? t(`datasets.roles.${dataset.role}`) : '—'}
         {dataset.draft && ` · ${t('datasets.draftSummary', { files: dataset.draft.fileCount, size: formatBytes(dataset.draft.size), status: t(`datasets.status.${dataset.draft.validation.status}`) })}`}
       </p>
       <ErrorAlert error={error} />
+      {versions.length === 0 && <p>{t('datasets.noSnapshotsYet')}</p>}
       <nav className="tabs" role="tablist">
         {tabs.map((x) => (
           <button key={x} role="tab" aria-selected={tab === x} className={`btn btn-${tab === x ? 'primary' : 'ghost'}`} onClick={() => setTab(x)}>
@@ -41,26 +72,34 @@ export function DatasetPage() {
           </button>
         ))}
       </nav>
-      {tab === 'files' && <FilesTab ds={ds} versions={versions} />}
+      {tab === 'files' && versions.length > 0 && <FilesTab ds={ds} dsApi={dsApi} versions={versions} canEdit={canEdit} onChange={reload} />}
+      {tab === 'details' && <DetailsTab dataset={dataset} onChange={reload} />}
       {tab === 'upload' && <UploadTab ds={ds} onDone={reload} />}
       {tab === 'snapshots' && <SnapshotsTab dataset={dataset} canEdit={canEdit} onChange={reload} />}
-      {tab === 'diff' && <DiffTab ds={ds} versions={versions} />}
+      {tab === 'diff' && versions.length > 0 && <DiffTab ds={ds} dsApi={dsApi} versions={versions} />}
       {tab === 'access' && <AccessTab dataset={dataset} onChange={reload} />}
-      {tab === 'validation' && <ValidationTab ds={ds} />}
+      {tab === 'validation' && versions.length > 0 && <ValidationTab ds={ds} dsApi={dsApi} version={versions[0]!} canEdit={canEdit} />}
     </div>
   );
 }
 
-function FilesTab({ ds, versions }: { ds: string; versions: string[] }) {
+function FilesTab({ ds, dsApi, versions, canEdit, onChange }: { ds: string; dsApi: DatasetsApi; versions: string[]; canEdit: boolean; onChange: () => void }) {
   const { t } = useTranslation();
   const [version, setVersion] = useState(versions[0] ?? 'draft');
   const [folder, setFolder] = useState('');
   const [children, setChildren] = useState<TreeChild[]>([]);
   const [preview, setPreview] = useState<Preview>();
   const [error, setError] = useState<unknown>();
+  const [changes, setChanges] = useState(0);
   useEffect(() => {
-    api.datasets.tree(ds, version, folder).then((r) => setChildren(r.children), setError);
-  }, [ds, version, folder]);
+    dsApi.tree(ds, version, folder).then((r) => setChildren(r.children), setError);
+  }, [ds, dsApi, version, folder, changes]);
+  const editable = canEdit && version === 'draft';
+  const changed = () => {
+    setChanges((n) => n + 1);
+    setPreview(undefined);
+    onChange();
+  };
   const up = folder.includes('/') ? folder.slice(0, folder.lastIndexOf('/')) : '';
   return (
     <Section title={t('datasets.tabs.files')}>
@@ -73,14 +112,14 @@ function FilesTab({ ds, versions }: { ds: string; versions: string[] }) {
           ))}
         </select>
       </label>{' '}
-      <a className="btn btn-ghost" href={api.datasets.archiveUrl(ds, version, 'zip')}>{t('datasets.downloadZip')}</a>{' '}
-      <a className="btn btn-ghost" href={api.datasets.archiveUrl(ds, version, 'tar.gz')}>{t('datasets.downloadTar')}</a>
+      <a className="btn btn-ghost" href={dsApi.archiveUrl(ds, version, 'zip')}>{t('datasets.downloadZip')}</a>{' '}
+      <a className="btn btn-ghost" href={dsApi.archiveUrl(ds, version, 'tar.gz')}>{t('datasets.downloadTar')}</a>
       <p className="breadcrumb">/{folder}</p>
       <table className="table tree">
         <tbody>
           {folder && (
             <tr>
-              <td colSpan={3}>
+              <td colSpan={editable ? 4 : 3}>
                 <button className="btn btn-ghost" onClick={() => setFolder(up)}>..</button>
               </td>
             </tr>
@@ -91,11 +130,16 @@ function FilesTab({ ds, versions }: { ds: string; versions: string[] }) {
                 {c.kind === 'folder' ? (
                   <button className="btn btn-ghost" onClick={() => setFolder(c.path)}>📁 {c.name}</button>
                 ) : (
-                  <button className="btn btn-ghost" onClick={() => api.datasets.preview(ds, version, c.path).then(setPreview, setError)}>{c.name}</button>
+                  <button className="btn btn-ghost" onClick={() => dsApi.preview(ds, version, c.path).then(setPreview, setError)}>{c.name}</button>
                 )}
               </td>
               <td>{formatBytes(c.size)}</td>
-              <td>{c.kind === 'file' ? <a href={api.datasets.fileUrl(ds, version, c.path)}>{t('datasets.download')}</a> : t('datasets.fileCount', { count: c.fileCount })}</td>
+              <td>{c.kind === 'file' ? <a href={dsApi.fileUrl(ds, version, c.path)}>{t('datasets.download')}</a> : t('datasets.fileCount', { count: c.fileCount })}</td>
+              {editable && (
+                <td>
+                  <FileActions ds={ds} child={c} onChanged={changed} />
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
@@ -120,50 +164,6 @@ function FilesTab({ ds, versions }: { ds: string; versions: string[] }) {
           )}
         </div>
       )}
-    </Section>
-  );
-}
-
-function UploadTab({ ds, onDone }: { ds: string; onDone: () => void }) {
-  const { t } = useTranslation();
-  const [files, setFiles] = useState<File[]>([]);
-  const [prefix, setPrefix] = useState('');
-  const [progress, setProgress] = useState<UploadProgress>();
-  const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState(false);
-  const [error, setError] = useState<unknown>();
-  const start = async () => {
-    setBusy(true);
-    setError(undefined);
-    setDone(false);
-    try {
-      await uploadFiles(ds, files, prefix ? `${prefix.replace(/\/+$/, '')}/` : '', setProgress);
-      setDone(true);
-      onDone();
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <Section title={t('datasets.tabs.upload')}>
-      <p>{t('datasets.uploadHelp')}</p>
-      <label className="field">
-        {t('datasets.chooseFiles')}
-        <input type="file" multiple onChange={(e) => setFiles([...(e.target.files ?? [])])} data-testid="upload-input" />
-      </label>
-      <TextField label={t('datasets.prefix')} value={prefix} onChange={(e) => setPrefix(e.target.value)} />
-      <Button variant="primary" onClick={start} pending={busy} disabled={!files.length}>
-        {t('datasets.startUpload', { count: files.length })}
-      </Button>
-      {progress && (
-        <p role="status">
-          <progress max={Math.max(progress.total, 1)} value={progress.sent} /> {t('datasets.progress', { done: progress.done, files: progress.files, sent: formatBytes(progress.sent), total: formatBytes(progress.total) })}
-        </p>
-      )}
-      {done && <Alert kind="success">{t('datasets.uploaded')}</Alert>}
-      {error !== undefined && <Alert kind="error">{t('datasets.uploadFailed', { message: String((error as Error).message ?? error) })}</Alert>}
     </Section>
   );
 }
@@ -226,14 +226,14 @@ function SnapshotsTab({ dataset, canEdit, onChange }: { dataset: DatasetDetail; 
   );
 }
 
-function DiffTab({ ds, versions }: { ds: string; versions: string[] }) {
+function DiffTab({ ds, dsApi, versions }: { ds: string; dsApi: DatasetsApi; versions: string[] }) {
   const { t } = useTranslation();
   const [from, setFrom] = useState(versions[1] ?? versions[0] ?? 'draft');
   const [to, setTo] = useState(versions[0] ?? 'draft');
   const [diff, setDiff] = useState<DatasetDiff>();
   const [lines, setLines] = useState<{ path: string; diff: LineDiff }>();
   const [error, setError] = useState<unknown>();
-  const run = () => api.datasets.diff(ds, from, to).then((d) => (setDiff(d), setLines(undefined)), setError);
+  const run = () => dsApi.diff(ds, from, to).then((d) => (setDiff(d), setLines(undefined)), setError);
   const pick = (v: string, set: (v: string) => void) => (
     <select value={v} onChange={(e) => set(e.target.value)}>
       {versions.map((x) => (
@@ -256,7 +256,7 @@ function DiffTab({ ds, versions }: { ds: string; versions: string[] }) {
             {diff.removed.map((f) => <li key={`r${f.path}`} className="diff-removed">− {f.path} ({formatBytes(f.size)})</li>)}
             {diff.modified.map((f) => (
               <li key={`m${f.path}`} className="diff-modified">
-                ~ <button className="btn btn-ghost" onClick={() => api.datasets.lineDiff(ds, from, to, f.path).then((l) => setLines({ path: f.path, diff: l.diff }), setError)}>{f.path}</button> ({formatBytes(f.before.size)} → {formatBytes(f.after.size)})
+                ~ <button className="btn btn-ghost" onClick={() => dsApi.lineDiff(ds, from, to, f.path).then((l) => setLines({ path: f.path, diff: l.diff }), setError)}>{f.path}</button> ({formatBytes(f.before.size)} → {formatBytes(f.after.size)})
               </li>
             ))}
             {diff.renamed.map((f) => <li key={`n${f.to}`} className="diff-renamed">→ {f.from} → {f.to}</li>)}
@@ -278,7 +278,7 @@ function AccessTab({ dataset, onChange }: { dataset: DatasetDetail; onChange: ()
   const [members, setMembers] = useState<{ userId: string; username: string; role: string }[]>([]);
   const [links, setLinks] = useState<ReviewerLink[]>([]);
   const [newLink, setNewLink] = useState<string>();
-  const [userId, setUserId] = useState('');
+  const [person, setPerson] = useState<UserHit | null>(null);
   const [role, setRole] = useState<'read' | 'edit' | 'admin'>('read');
   const [error, setError] = useState<unknown>();
   const admin = dataset.role === 'admin';
@@ -307,8 +307,8 @@ function AccessTab({ dataset, onChange }: { dataset: DatasetDetail; onChange: ()
         ))}
       </ul>
       {admin && (
-        <form className="row" onSubmit={(e) => (e.preventDefault(), api.datasets.setMember(ds, userId.trim(), role).then(load, setError))}>
-          <TextField label={t('datasets.userId')} value={userId} onChange={(e) => setUserId(e.target.value)} />
+        <form className="row" onSubmit={(e) => (e.preventDefault(), person && api.datasets.setMember(ds, person.id, role).then(() => (setPerson(null), load()), setError))}>
+          <UserPicker label={t('people.workspaces.person')} value={person} onChange={setPerson} exclude={members.map((m) => m.userId)} required />
           <select value={role} onChange={(e) => setRole(e.target.value as 'read')} aria-label={t('datasets.role')}>
             {(['read', 'edit', 'admin'] as const).map((r) => <option key={r} value={r}>{t(`datasets.roles.${r}`)}</option>)}
           </select>
@@ -318,7 +318,7 @@ function AccessTab({ dataset, onChange }: { dataset: DatasetDetail; onChange: ()
       {admin && (
         <>
           <h3>{t('datasets.reviewerLinks')}</h3>
-          <Button onClick={() => api.datasets.createReviewerLink(ds, { expiresInDays: 30 }).then((l) => (setNewLink(`${location.origin}/api/v1/datasets/${ds}?review=${l.token}`), load()), setError)}>
+          <Button onClick={() => api.datasets.createReviewerLink(ds, { expiresInDays: 30 }).then((l) => (setNewLink(`${location.origin}/datasets/${ds}?review=${encodeURIComponent(l.token)}`), load()), setError)}>
             {t('datasets.newReviewerLink')}
           </Button>
           {newLink && (
@@ -336,34 +336,6 @@ function AccessTab({ dataset, onChange }: { dataset: DatasetDetail; onChange: ()
           </ul>
         </>
       )}
-    </Section>
-  );
-}
-
-function ValidationTab({ ds }: { ds: string }) {
-  const { t } = useTranslation();
-  const [state, setState] = useState<{ status: string; issues: ValidationIssue[] }>();
-  const [error, setError] = useState<unknown>();
-  const load = useCallback(() => api.datasets.validation(ds).then(setState, setError), [ds]);
-  useEffect(() => {
-    void load();
-  }, [load]);
-  return (
-    <Section title={t('datasets.tabs.validation')} actions={<Button onClick={() => api.datasets.revalidate(ds).then(load, setError)}>{t('datasets.revalidate')}</Button>}>
-      <ErrorAlert error={error} />
-      {state && <p>{t(`datasets.status.${state.status}`)}</p>}
-      <table className="table">
-        <tbody>
-          {state?.issues.map((i, k) => (
-            <tr key={k} className={`issue-${i.severity}`}>
-              <td>{t(`datasets.severity.${i.severity}`)}</td>
-              <td><code>{i.code}</code></td>
-              <td>{i.file ?? '—'}</td>
-              <td>{i.message}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
     </Section>
   );
 }

@@ -1,5 +1,5 @@
 import * as tus from 'tus-js-client';
-import { BATCH_MAX_FILE_BYTES, type DatasetChange } from '@cairn/sdk';
+import { uploadToDraft, type UploadItem, type UploadProgressReport } from '@cairn/sdk';
 import { api } from '../../api.js';
 
 /** Files up to this size are hashed in the browser (WebCrypto needs the whole file in memory) so known content is not sent again. */
@@ -13,68 +13,59 @@ async function sha256(file: File): Promise<string | undefined> {
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-export interface UploadProgress {
-  sent: number;
-  total: number;
-  files: number;
-  done: number;
+export type UploadProgress = UploadProgressReport;
+
+/** A file chosen for upload with its path relative to what was chosen (a folder keeps its tree). */
+export interface PickedFile {
+  file: File;
+  path: string;
 }
 
+/** From an `<input type="file">`, with or without `webkitdirectory`. */
+export function pickedFromInput(list: FileList | null): PickedFile[] {
+  return [...(list ?? [])].map((f) => ({ file: f, path: (f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name }));
+}
+
+/** From a drop: folders are walked (entries API) so every file keeps its relative path. */
+export async function pickedFromDrop(dt: DataTransfer): Promise<PickedFile[]> {
+  const entries = [...dt.items].map((i) => i.webkitGetAsEntry?.()).filter((e): e is FileSystemEntry => !!e);
+  if (!entries.length) return [...dt.files].map((f) => ({ file: f, path: f.name }));
+  const out: PickedFile[] = [];
+  const walk = async (entry: FileSystemEntry, at: string): Promise<void> => {
+    if (entry.isFile) {
+      const file = await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej));
+      out.push({ file, path: at + entry.name });
+      return;
+    }
+    const reader = (entry as FileSystemDirectoryEntry).createReader();
+    // readEntries answers at most ~100 entries per call: read until it answers none.
+    for (;;) {
+      const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+      if (!batch.length) break;
+      for (const e of batch) await walk(e, `${at}${entry.name}/`);
+    }
+  };
+  for (const e of entries) await walk(e, '');
+  return out;
+}
+
+type Item = UploadItem & { file: File };
+
 /**
- * Browser upload: one session per dataset (its id kept in localStorage so a reload continues it),
- * small files in batches, the others as tus uploads resumed from their stored URLs (tus-js-client's
- * fingerprints), then one commit.
+ * Browser upload through the SDK's protocol (`uploadToDraft`): the session id is kept in
+ * localStorage so a reload continues it; large files go by tus, resumed from their stored URLs
+ * (tus-js-client's fingerprints).
  */
-export async function uploadFiles(ds: string, files: File[], prefix: string, onProgress: (p: UploadProgress) => void): Promise<void> {
+export async function uploadFiles(ds: string, picked: PickedFile[], prefix: string, onProgress: (p: UploadProgress) => void): Promise<void> {
   const key = `cairn.upload.${ds}`;
-  const items = await Promise.all(files.map(async (f) => ({ file: f, path: prefix + ((f as File & { webkitRelativePath?: string }).webkitRelativePath || f.name), sha256: await sha256(f) })));
-  let sessionId = localStorage.getItem(key) ?? '';
-  const known = items.flatMap((i) => (i.sha256 ? [i.sha256] : []));
-  let have: Set<string>;
-  try {
-    if (!sessionId) throw new Error('no session');
-    have = await api.datasets.have(ds, sessionId, known);
-  } catch {
-    sessionId = (await api.datasets.openUpload(ds)).id;
-    localStorage.setItem(key, sessionId);
-    have = await api.datasets.have(ds, sessionId, known);
-  }
-  const send = items.filter((i) => !i.sha256 || !have.has(i.sha256));
-  const total = send.reduce((s, i) => s + i.file.size, 0);
-  const sent = new Map<string, number>();
-  let smallSent = 0;
-  let done = 0;
-  const report = () => onProgress({ sent: smallSent + [...sent.values()].reduce((a, b) => a + b, 0), total, files: send.length, done });
-  report();
-
-  // Small files go many to a request (a request pair per file made a folder of thousands crawl);
-  // larger ones, and any the browser could not hash, go by tus and can resume.
-  const small = send.filter((i) => i.sha256 && i.file.size <= BATCH_MAX_FILE_BYTES);
-  const large = send.filter((i) => !(i.sha256 && i.file.size <= BATCH_MAX_FILE_BYTES));
-  const byContent = new Map(small.map((i) => [i.sha256!, i]));
-  if (byContent.size) {
-    await api.datasets.sendSmallFiles(
-      ds,
-      sessionId,
-      [...byContent.values()].map((i) => ({ sha256: i.sha256!, size: i.file.size, read: async () => new Uint8Array(await i.file.arrayBuffer()) })),
-      {
-        parallel: 2,
-        onBatch: (files, bytes) => {
-          smallSent += bytes;
-          done += files;
-          report();
-        },
-      },
-    );
-    done = small.length;
-    report();
-  }
-
-  let next = 0;
-  const worker = async () => {
-    while (next < large.length) {
-      const item = large[next++]!;
-      item.sha256 = await new Promise<string>((resolve, reject) => {
+  const items: Item[] = await Promise.all(
+    picked.map(async (p) => ({ file: p.file, path: prefix + p.path, size: p.file.size, sha256: await sha256(p.file), read: async () => new Uint8Array(await p.file.arrayBuffer()) })),
+  );
+  await uploadToDraft(api.datasets, ds, items, {
+    session: { get: () => localStorage.getItem(key) ?? undefined, set: (id) => localStorage.setItem(key, id) },
+    onProgress,
+    sendLarge: (item, sessionId, onBytes) =>
+      new Promise<string>((resolve, reject) => {
         const headers: Record<string, string> = {};
         const token = csrf();
         if (token) headers['X-CSRF-Token'] = decodeURIComponent(token);
@@ -84,13 +75,9 @@ export async function uploadFiles(ds: string, files: File[], prefix: string, onP
           metadata: { sessionId, filename: item.path, ...(item.sha256 ? { sha256: item.sha256 } : {}) },
           retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
           removeFingerprintOnSuccess: true,
-          onProgress: (b) => {
-            sent.set(item.path, b);
-            report();
-          },
+          onProgress: (b) => onBytes(b),
           onSuccess: (payload) => {
-            const fromServer = payload?.lastResponse?.getHeader('Upload-Sha256');
-            const h = item.sha256 ?? fromServer;
+            const h = item.sha256 ?? payload?.lastResponse?.getHeader('Upload-Sha256');
             if (!h) reject(new Error('the server did not report the content hash'));
             else resolve(h);
           },
@@ -100,13 +87,12 @@ export async function uploadFiles(ds: string, files: File[], prefix: string, onP
           if (previous[0]) u.resumeFromPreviousUpload(previous[0]);
           u.start();
         });
-      });
-      done++;
-      report();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(4, large.length) }, worker));
-  const changes: DatasetChange[] = items.map((i) => ({ op: 'put', path: i.path, sha256: i.sha256!, size: i.file.size }));
-  await api.datasets.commitUpload(ds, sessionId, changes);
+      }),
+  });
   localStorage.removeItem(key);
+}
+
+/** A text file written in the page (README) sent through the same path as any upload. */
+export function textFile(name: string, text: string): PickedFile {
+  return { file: new File([text], name, { type: 'text/plain' }), path: name };
 }
