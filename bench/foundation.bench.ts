@@ -6,7 +6,7 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import { ROOT, adminToken, fmt, freePort, percentile, request, startBenchServer, waitForHealth, type Figure } from './lib.js';
+import { ROOT, adminToken, fmt, freePort, percentile, processCpuMs, request, startBenchServer, waitForHealth, type Figure } from './lib.js';
 import { startEmbeddedPostgres } from '../server/src/database/embedded-postgres.js';
 import { createLogger } from '../server/src/kernel/logger.js';
 import { ensureServerBuilt } from '../scripts/build-server.mjs';
@@ -41,12 +41,6 @@ async function helloWorldRate(clients: number, durationMs: number): Promise<numb
   } finally {
     child.kill();
   }
-}
-
-/** User + system CPU time a process has used so far, from /proc (Linux), in ms. */
-function processCpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks at USER_HZ = 100
 }
 
 /** Issue 2's foundation figures: batched and single ingest, and restart time. */
