@@ -406,6 +406,8 @@ export interface RegistrationImportReport {
   duplicates: Array<{ row: number; id: string; trackingId: string; legacyId: string | null; matches: Array<{ id: string; trackingId: string; legacyId: string | null; score: number | null }> }>;
   /** More than 10,000 refused or duplicate rows: the lists stop there, the counts do not. */
   truncated: boolean;
+  /** Where the time went: checking rows, looking up legacy ids, de-duplicating, writing (reading the upload is the rest). */
+  seconds: { validate: number; lookups: number; deduplicate: number; write: number };
 }
 
 // --- client --------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
@@ -68,7 +69,7 @@ export class LegacyImportService {
     // A hook must answer for each row before it is recorded; an import would call it 100,000 times.
     if (doc.hooks?.[action]) throw fail('action_not_allowed', `This type calls an external system on ${action}; send these registrations one by one through POST /api/v1/registrations`);
     const kinds = fieldKinds(doc);
-    const report: RegistrationImportReport = { type: q.type, action, rows: 0, created: 0, refusedCount: 0, duplicatesCount: 0, alreadyImported: 0, refused: [], duplicates: [], truncated: false };
+    const report: RegistrationImportReport = { type: q.type, action, rows: 0, created: 0, refusedCount: 0, duplicatesCount: 0, alreadyImported: 0, refused: [], duplicates: [], truncated: false, seconds: { validate: 0, lookups: 0, deduplicate: 0, write: 0 } };
     let columns: Array<{ field: string; kind: string }> | null = null;
     let places: Map<string, Place> | null = null;
     let byName: Map<string, Place[]> | null = null;
@@ -174,6 +175,12 @@ export class LegacyImportService {
       if (report.refused.length < MAX_LISTED) report.refused.push({ row: r.row, line: r.line, legacyId, errors: errors.slice(0, 50) });
       else report.truncated = true;
     };
+    let t = performance.now();
+    const lap = (phase: keyof RegistrationImportReport['seconds']) => {
+      const now = performance.now();
+      report.seconds[phase] = Math.round((report.seconds[phase] + (now - t) / 1000) * 1000) / 1000;
+      t = now;
+    };
     const now = this.clock.now();
     const valid: Array<{ row: Row; id: string; legacyId: string | null; fields: Partial<EntryData> }> = [];
     for (const r of rows) {
@@ -209,11 +216,14 @@ export class LegacyImportService {
       else valid.push({ row: r, id: newId(), legacyId, fields });
     }
     // A file imported again (after an interruption): rows whose legacyId the register already holds are skipped.
+    lap('validate');
     const taken = new Set(await searchStore.legacyIdsTaken(this.db, doc.id, valid.flatMap((v) => (v.legacyId ? [v.legacyId] : []))));
     const fresh = valid.filter((v) => !v.legacyId || !taken.has(v.legacyId));
     report.alreadyImported += valid.length - fresh.length;
     if (!fresh.length) return;
+    lap('lookups');
     const found = action === 'declare' ? await this.search.checkMany(this.db, doc.id, version, fresh.map((v) => ({ id: v.id, data: v.fields.data ?? {} })), 'declare') : fresh.map(() => ({ matches: [] as string[], details: undefined }));
+    lap('deduplicate');
     for (let attempt = 0; ; attempt++) {
       const tracking = await this.trackingIds(fresh.length);
       const entries = fresh.flatMap((v, i) => {
@@ -236,6 +246,7 @@ export class LegacyImportService {
         throw e;
       }
     }
+    lap('write');
     report.created += fresh.length;
     const matched = [...new Set(found.flatMap((f) => f.matches))];
     if (!matched.length) return;
@@ -265,7 +276,7 @@ export class LegacyImportService {
     const ids = new Set<string>();
     while (ids.size < n) {
       const draw = Array.from({ length: n - ids.size }, newTrackingId).filter((t) => !ids.has(t));
-      const taken = new Set(await searchStore.trackingIdsTaken(this.db, draw));
+    const taken = new Set(await searchStore.trackingIdsTaken(this.db, draw));
       for (const t of draw) if (!taken.has(t)) ids.add(t);
     }
     return [...ids];

@@ -49,6 +49,7 @@ const ImportReport = Type.Object({
     matches: Type.Array(Type.Object({ id: Type.String(), trackingId: Type.String(), legacyId: Type.Union([Type.String(), Type.Null()]), score: Type.Union([Type.Number(), Type.Null()]) })),
   })),
   truncated: Type.Boolean(),
+  seconds: Type.Object({ validate: Type.Number(), lookups: Type.Number(), deduplicate: Type.Number(), write: Type.Number() }),
 });
 const isStream = (body: unknown): body is Readable => !!body && typeof (body as { pipe?: unknown }).pipe === 'function';
 const Ref = Type.Object({ id: Type.String(), trackingId: Type.String(), legacyId: Type.Union([Type.String(), Type.Null()]) });

@@ -5,7 +5,7 @@ import type { AuthContext } from '../kernel/access.js';
 import { fail } from '../kernel/errors.js';
 import type { Logger } from '../kernel/logger.js';
 import type { DuplicateChecker, RegistrationsService } from '../registrations/registrations.service.js';
-import { LinkageModel, type ScoredPair } from './linkage/model.js';
+import { LinkageModel, type Prepared, type ScoredPair } from './linkage/model.js';
 import type { LinkagePreset } from './linkage/presets.js';
 import { fold, jaroWinkler, spellingKey } from './linkage/strings.js';
 import { blockKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
@@ -25,6 +25,13 @@ const MODEL_TTL_MS = 10 * 60_000;
 type SearchResult = RegistrationSearchResult;
 type SearchPage = RegistrationSearchPage;
 type AdvancedFilter = RegistrationSearchFilter;
+
+/** A stored (or earlier-imported) record scored as a candidate, prepared once. */
+interface Candidate {
+  id: string;
+  fields: Record<string, string>;
+  prepared: Prepared;
+}
 
 interface TypeModel {
   doc: RegistrationTypeDocument;
@@ -87,30 +94,38 @@ export class SearchService {
     if (dedupConfig(tm.doc).enabled === false) return { matches: [] };
     const keys = blockKeysOf(tm.preset, tm.model, reg.data);
     const candidates = await searchStore.candidates(db, reg.type, keys, reg.id, MAX_CANDIDATES);
-    return this.matchAmong(tm, when, comparableData(reg.data), candidates);
+    const mine = comparableData(reg.data);
+    const [me, ...them] = tm.model.prepare([mine, ...candidates.map((c) => c.fields)]);
+    return this.matchAmong(tm, when, { fields: mine, prepared: me! }, candidates.map((c, i) => ({ id: c.id, fields: c.fields, prepared: them[i]! })));
   };
 
   /**
    * De-duplication of many new records of one type at once (a legacy import): one candidate query
-   * for the whole batch (at most MAX_CANDIDATES per blocking key), and each record is also checked
-   * against the records before it in the list, which are not in the register yet.
+   * for the whole batch (at most MAX_CANDIDATES per blocking key), each candidate prepared once
+   * however many records it is a candidate for, and each record also checked against the records
+   * before it in the list, which are not in the register yet.
    */
   async checkMany(db: Kysely<Database>, type: string, version: number, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Array<{ matches: string[]; details?: Record<string, JsonValue> }>> {
+    // Switched off: no model to learn (learning one samples the register).
+    if (dedupConfig((await this.registrations.typeDocument(type, version)).document).enabled === false) return regs.map(() => ({ matches: [] }));
     const tm = await this.typeModel(type, version);
-    if (dedupConfig(tm.doc).enabled === false) return regs.map(() => ({ matches: [] }));
     const keysOf = regs.map((r) => blockKeysOf(tm.preset, tm.model, r.data));
     const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flat())], MAX_CANDIDATES);
-    const stored = new Map<string, Array<{ id: string; fields: Record<string, string> }>>();
+    const unique = [...new Map(found.map((f) => [f.id, f.fields])).entries()];
+    const prepared = tm.model.prepare(unique.map(([, fields]) => fields));
+    const byId = new Map(unique.map(([id, fields], i) => [id, { id, fields, prepared: prepared[i]! }]));
+    const stored = new Map<string, Candidate[]>();
     for (const f of found) {
       const list = stored.get(f.key) ?? [];
-      list.push(f);
+      list.push(byId.get(f.id)!);
       stored.set(f.key, list);
     }
-    const earlier = new Map<string, Array<{ id: string; fields: Record<string, string> }>>();
+    const mine = regs.map((r) => comparableData(r.data));
+    const minePrepared = tm.model.prepare(mine);
+    const earlier = new Map<string, Candidate[]>();
     return regs.map((r, i) => {
-      const mine = comparableData(r.data);
       const seen = new Set<string>();
-      const candidates: Array<{ id: string; fields: Record<string, string> }> = [];
+      const candidates: Candidate[] = [];
       for (const k of keysOf[i]!) {
         for (const c of [...(stored.get(k) ?? []), ...(earlier.get(k) ?? [])]) {
           if (seen.has(c.id) || candidates.length >= MAX_CANDIDATES) continue;
@@ -118,30 +133,29 @@ export class SearchService {
           candidates.push(c);
         }
       }
-      const fields = Object.fromEntries(Object.entries(mine).filter((e): e is [string, string] => e[1] !== undefined));
-      for (const k of keysOf[i]!) earlier.set(k, [...(earlier.get(k) ?? []), { id: r.id, fields }]);
-      return this.matchAmong(tm, when, mine, candidates);
+      const me = { id: r.id, fields: Object.fromEntries(Object.entries(mine[i]!).filter((e): e is [string, string] => e[1] !== undefined)), prepared: minePrepared[i]! };
+      for (const k of keysOf[i]!) earlier.set(k, [...(earlier.get(k) ?? []), me]);
+      return this.matchAmong(tm, when, { fields: mine[i]!, prepared: me.prepared }, candidates);
     });
   }
 
   /** Scores a new record against its candidates with the type's model and/or rules. */
-  private matchAmong(tm: TypeModel, when: 'declare' | 'register', mine: Record<string, string | undefined>, candidates: Array<{ id: string; fields: Record<string, string> }>): { matches: string[]; details?: Record<string, JsonValue> } {
+  private matchAmong(tm: TypeModel, when: 'declare' | 'register', mine: { fields: Record<string, string | undefined>; prepared: Prepared }, candidates: Candidate[]): { matches: string[]; details?: Record<string, JsonValue> } {
     if (!candidates.length) return { matches: [] };
     const cfg = dedupConfig(tm.doc);
     const mode = cfg.mode ?? (cfg.rules ? 'rules' : 'scored');
-    const [me, ...them] = tm.model.prepare([mine, ...candidates.map((c) => c.fields)]);
     const rule = (cfg.rules?.[when] ?? null) as Rule | null;
     const threshold = cfg.scored?.threshold ?? 0.5;
     const matches: string[] = [];
     const scores: Record<string, JsonValue> = {};
-    candidates.forEach((c, i) => {
-      const s = tm.model.score(me!, them[i]!);
+    for (const c of candidates) {
+      const s = tm.model.score(mine.prepared, c.prepared);
       const byScore = mode !== 'rules' && s.probability >= threshold;
-      const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine, c.fields) === true;
-      if (!byScore && !byRule) return;
+      const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine.fields, c.fields) === true;
+      if (!byScore && !byRule) continue;
       matches.push(c.id);
       scores[c.id] = { probability: round(s.probability), score: round(s.score), by: byScore && byRule ? 'both' : byScore ? 'score' : 'rule', agreed: agreed(s) };
-    });
+    }
     return matches.length ? { matches, details: { scores } } : { matches: [] };
   }
 
