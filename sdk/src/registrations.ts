@@ -410,6 +410,37 @@ export interface RegistrationImportReport {
   seconds: { validate: number; lookups: number; deduplicate: number; write: number };
 }
 
+/** Registered records and how many of them were registered within a year of the event. */
+export interface RegistrationFigures {
+  registered: number;
+  withinYear: number;
+}
+
+/** The performance dashboard (`GET /registrations/stats`): counts only, within your jurisdiction. */
+export interface RegistrationStats {
+  type: string | null;
+  from: string;
+  /** Inclusive. */
+  to: string;
+  /** Places are counted one level below this one: the chosen location, your area, or the country. */
+  root: { id: string; name: string } | null;
+  total: RegistrationFigures;
+  /** Every month of the period (`YYYY-MM`, by date of registration, UTC), empty ones included. */
+  months: Array<{ month: string } & RegistrationFigures>;
+  places: Array<{ id: string; name: string } & RegistrationFigures>;
+  cells: Array<{ month: string; placeId: string } & RegistrationFigures>;
+}
+
+export interface RegistrationStatsQuery {
+  type?: string;
+  /** YYYY-MM-DD; by default the first day of the month eleven months before `to`. */
+  from?: string;
+  /** YYYY-MM-DD, inclusive; by default today. */
+  to?: string;
+  /** A location (workspace id): only records of this place, broken down one level below it. */
+  location?: string;
+}
+
 // --- client --------------------------------------------------------------------------------
 
 export class RegistrationsApi {
@@ -440,6 +471,20 @@ export class RegistrationsApi {
   }
   workqueues(): Promise<WorkqueueCounts> {
     return this.http.get('/api/v1/registrations/workqueues');
+  }
+  /** Registered records per month and place, and completeness (the performance dashboard). */
+  stats(q: RegistrationStatsQuery = {}): Promise<RegistrationStats> {
+    return this.http.get('/api/v1/registrations/stats', { ...q });
+  }
+  /** URL of the same figures as CSV (counts only, no personal data). */
+  statsCsvUrl(q: RegistrationStatsQuery = {}): string {
+    return this.http.url('/api/v1/registrations/stats.csv', { ...q });
+  }
+  /** The same figures as CSV text. */
+  async statsCsv(q: RegistrationStatsQuery = {}): Promise<string> {
+    const res = await this.http.raw('GET', '/api/v1/registrations/stats.csv', { query: { ...q }, headers: { Accept: 'text/csv' } });
+    if (!res.ok) throw await errorFromResponse(res);
+    return res.text();
   }
   /** Quick search: identifiers, or names in any order with typos and transliterations (docs/search.md). */
   search(q: string, opts: { type?: string; limit?: number; cursor?: string } = {}): Promise<RegistrationSearchPage> {

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { CairnClient } from '@cairn/sdk';
 import type { Database } from '../src/database/database.js';
 import { newId } from '../src/kernel/ids.js';
+import { startTestServer } from './harness.js';
 
 /**
  * Test data for civil registration: places of the administrative tree and users with a
@@ -26,4 +27,26 @@ export async function registrationUser(baseUrl: string, admin: CairnClient, name
   c.setToken(login.accessToken);
   if (role) await admin.registrations.setUserProfile(u.id, { officeId: office, role: role as never });
   return Object.assign(c, { userId: u.id, token: login.accessToken });
+}
+
+export type RegistrationTree = Record<'country' | 'province' | 'district1' | 'office1' | 'district2' | 'office2', string>;
+
+/**
+ * A server with its first admin and the usual administrative tree: a country, a province, two
+ * districts with an office each. `names` renames places (e.g. one whose name starts with "=").
+ */
+export async function registrationWorld(password: string, names: Partial<Record<keyof RegistrationTree, string>> = {}) {
+  const server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  const admin = new CairnClient({ baseUrl: server.url });
+  admin.setToken((await admin.setup.create({ username: 'admin', password })).accessToken);
+  const at = (key: keyof RegistrationTree, fallback: string, kind: 'area' | 'office', parent?: string) => place(server.services.db, names[key] ?? fallback, kind, parent);
+  const tree = {} as RegistrationTree;
+  tree.country = await at('country', 'Country', 'area');
+  tree.province = await at('province', 'Province', 'area', tree.country);
+  tree.district1 = await at('district1', 'District One', 'area', tree.province);
+  tree.office1 = await at('office1', 'Office One', 'office', tree.district1);
+  tree.district2 = await at('district2', 'District Two', 'area', tree.province);
+  tree.office2 = await at('office2', 'Office Two', 'office', tree.district2);
+  const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, password, role, office);
+  return { server, admin, tree, user };
 }

@@ -189,6 +189,29 @@ export function registerRegistrationsCommands(program: Command): void {
     }));
 
   regs
+    .command('stats')
+    .description('registered records per month and place, and completeness (share registered within a year of the event), within your jurisdiction')
+    .option('--type <type>', 'registration type')
+    .option('--from <date>', 'YYYY-MM-DD (default: the first day of the month eleven months ago)')
+    .option('--to <date>', 'YYYY-MM-DD, inclusive (default: today)')
+    .option('--location <id>', 'a location (workspace) id: its records, by the places one level below it')
+    .option('--by <what>', 'month (default) or place')
+    .option('--csv', 'print the figures as CSV (month, location, registered, within a year, completeness)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { type?: string; from?: string; to?: string; location?: string; by?: string; csv?: boolean; json?: boolean }) => {
+      if (opts.by !== undefined && opts.by !== 'month' && opts.by !== 'place') throw new CliError('--by takes month or place', 'usage_error', 2);
+      const client = await authedClient();
+      const q = { type: opts.type, from: opts.from, to: opts.to, location: opts.location };
+      if (opts.csv) return void process.stdout.write(await client.registrations.statsCsv(q));
+      const s = await client.registrations.stats(q);
+      if (opts.json) return void process.stdout.write(`${JSON.stringify(s)}\n`);
+      const pct = (f: { registered: number; withinYear: number }) => (f.registered ? `${((100 * f.withinYear) / f.registered).toFixed(1)} %` : '-');
+      const rows = opts.by === 'place' ? s.places.map((p) => [p.name, String(p.registered), String(p.withinYear), pct(p)]) : s.months.map((m) => [m.month, String(m.registered), String(m.withinYear), pct(m)]);
+      process.stdout.write(`${s.from} to ${s.to}${s.type ? `, ${s.type}` : ''}, within ${s.root?.name ?? 'everything'}: ${s.total.registered} registered, completeness ${pct(s.total)}\n`);
+      process.stdout.write(table([opts.by === 'place' ? 'PLACE' : 'MONTH', 'REGISTERED', 'WITHIN A YEAR', 'COMPLETENESS'], rows));
+    });
+
+  regs
     .command('history')
     .argument('<id>', 'registration id or tracking id')
     .description('every action on a registration: when, what, who, role, office, what changed and why')

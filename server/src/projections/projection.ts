@@ -48,6 +48,14 @@ export interface Projection {
    * finds rows through unique keys alone (plain indexes are absent while it rebuilds).
    */
   deferIndexes?: boolean;
+  /**
+   * A rebuild's fast first step: fill the fresh (empty) shadow tables with the state of every
+   * consumed entry committed before transaction `horizon` (all of them have finished) in one pass,
+   * in whatever order the projection can show gives the same state as `apply` in ledger order (a
+   * fold per stream, say); the rebuild then goes on from `(horizon, 0)` in ledger order as usual.
+   * Answers how many entries it covered, or null to decline (the rebuild then applies batches).
+   */
+  bulkRebuild?(trx: Kysely<Database>, tables: ProjectionTables, horizon: string): Promise<number | null>;
 }
 
 /** A projection's state as `GET /api/v1/projections` and `/health` report it. */

@@ -345,6 +345,25 @@ export class Projector {
       if (!row) return 'busy' as const;
       if (row.rebuild_version === null) return 'idle' as const;
       if (row.rebuild_failing_entry && Date.now() - row.updated_at.getTime() < this.retryMs) return 'failing' as const;
+      if (p.bulkRebuild && row.rebuild_cursor_tx === null && !row.rebuild_applied) {
+        // Everything below the running-transaction horizon has finished: the bulk pass covers it,
+        // and the ordinary batches go on from there (a declined bulk leaves the cursor unset).
+        const horizon = (await sql<{ h: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h`.execute(trx)).rows[0]!.h;
+        await sql`SAVEPOINT projection_bulk`.execute(trx);
+        let covered: number | null = null;
+        try {
+          covered = await p.bulkRebuild(trx, shadows, horizon);
+        } catch (err) {
+          // The batches find and report the very entry that fails.
+          this.log.warn({ err, projection: name }, 'bulk rebuild failed: rebuilding entry batch by entry batch');
+        }
+        if (covered !== null) {
+          await sql`RELEASE SAVEPOINT projection_bulk`.execute(trx);
+          await projectionsStore.advanceRebuild(trx, name, { tx: horizon, position: 0 }, covered);
+          return 'progress' as const;
+        }
+        await sql`ROLLBACK TO SAVEPOINT projection_bulk`.execute(trx);
+      }
       const limit = p.batchSize ?? 1000;
       const page = await this.ledger.readAfter(trx, cursorOf(row.rebuild_cursor_tx, row.rebuild_cursor_position), p.consumes, limit);
       if (page.entries.length) {

@@ -38,6 +38,16 @@ export interface RegistrationRow {
   version: number;
 }
 
+export interface StreamEntryRow {
+  stream: string;
+  stream_seq: number;
+  type: string;
+  data: unknown;
+  actor_kind: string;
+  actor_id: string | null;
+  occurred_ms: number;
+}
+
 export interface WorkspaceRef {
   id: string;
   name: string;
@@ -215,6 +225,27 @@ export const registrationsStore = {
       ? await sql<{ id: string }>`SELECT id FROM registrations WHERE id > ${after}::uuid ORDER BY id LIMIT ${limit}`.execute(db)
       : await sql<{ id: string }>`SELECT id FROM registrations ORDER BY id LIMIT ${limit}`.execute(db);
     return r.rows.map((x) => x.id);
+  },
+  /**
+   * A page of registration entries committed before transaction `horizon`, in stream order
+   * (stream, then sequence) after `after`: a rebuild's bulk pass folds each stream whole. Reads are
+   * left out (they change nothing). Timestamps come as epoch milliseconds, as the ledger's
+   * consumers receive them, so both paths fold the very same instants.
+   */
+  async streamEntries(db: Db, horizon: string, after: { stream: string; seq: number } | null, limit: number): Promise<StreamEntryRow[]> {
+    return (
+      await sql<StreamEntryRow>`SELECT stream, stream_seq, type, data, actor_kind, actor_id, (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms
+        FROM ledger_entries WHERE stream IS NOT NULL AND stream LIKE 'registration:%' AND tx < ${horizon}::xid8 AND type LIKE 'registration.%' AND type <> 'registration.read'
+          AND ${after ? sql`(stream, stream_seq) > (${after.stream}, ${after.seq})` : sql`true`}
+        ORDER BY stream, stream_seq LIMIT ${limit}`.execute(db)
+    ).rows;
+  },
+  /** How many registration entries (reads aside) committed before `horizon`, and how many of them sit outside a registration's stream. */
+  async entriesBelow(db: Db, horizon: string): Promise<{ folded: number; stray: number }> {
+    return (
+      await sql<{ folded: number; stray: number }>`SELECT count(*)::int AS folded, (count(*) FILTER (WHERE stream IS NULL OR stream NOT LIKE 'registration:%'))::int AS stray
+        FROM ledger_entries WHERE type LIKE 'registration.%' AND type <> 'registration.read' AND tx < ${horizon}::xid8`.execute(db)
+    ).rows[0]!;
   },
   async count(db: Db): Promise<number> {
     return Number((await sql<{ n: string }>`SELECT count(*) AS n FROM registrations`.execute(db)).rows[0]!.n);

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 import type { RegistrationTypeDocument } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
 import type { ConsumedEntry, Projection, ProjectionTables } from '../projections/projection.js';
-import { buildSearchRow, linkagePreset } from './search.index.js';
-import { searchStore } from './search.store.js';
+import { buildSearchRow, linkagePreset, type SearchRow } from './search.index.js';
+import { searchStore, type SourceRow } from './search.store.js';
 import { LinkageModel } from './linkage/model.js';
 
 export type TypeLoader = (id: string, version: number) => Promise<RegistrationTypeDocument>;
@@ -26,6 +26,23 @@ export function registrationSearchProjection(loadType: TypeLoader): Projection {
     mode: 'inline',
     tables: ['registration_search'],
     batchSize: 2000,
+    // apply finds rows by primary key only: the GIN and path indexes are built once, at the end.
+    deferIndexes: true,
+    /**
+     * A rebuild's bulk pass: an index row is a function of its registration's current state alone,
+     * so every registration is indexed once, in id order, instead of once per entry of its stream.
+     * The registrations table already holds every entry below the horizon (it is applied first, in
+     * the writers' own transactions); entries after it re-index their registrations as usual.
+     */
+    async bulkRebuild(trx: Kysely<Database>, tables: ProjectionTables, horizon: string): Promise<number | null> {
+      for (let after: string | null = null; ; ) {
+        const sources = await searchStore.sourcesAfter(trx, after, BULK_PAGE);
+        if (sources.length) await searchStore.upsert(trx, await rowsOf(sources), tables.registration_search);
+        if (sources.length < BULK_PAGE) break;
+        after = sources[sources.length - 1]!.id;
+      }
+      return searchStore.entriesBelow(trx, horizon);
+    },
     async apply(trx: Kysely<Database>, entries: ConsumedEntry[], tables: ProjectionTables): Promise<void> {
       const ids = new Set<string>();
       for (const e of entries) {
@@ -35,26 +52,31 @@ export function registrationSearchProjection(loadType: TypeLoader): Projection {
         if (typeof id === 'string') ids.add(id);
       }
       if (!ids.size) return;
-      const sources = await searchStore.sources(trx, [...ids]);
-      const rows = [];
-      for (const s of sources) {
-        const key = `${s.type}@${s.type_version}`;
-        let m = models.get(key);
-        if (!m) {
-          const doc = await loadType(s.type, s.type_version);
-          const preset = linkagePreset(doc);
-          m = { doc, preset, model: new LinkageModel(preset.config) };
-          models.set(key, m);
-        }
-        const { doc, preset, model } = m;
-        rows.push(
-          buildSearchRow(doc, {
-            id: s.id, type: s.type, status: s.status, flags: s.flags, officePath: s.office_path, eventLocationPath: s.event_location_path,
-            eventDate: s.event_date, trackingId: s.tracking_id, registrationNumber: s.registration_number, data: s.data, updatedAt: s.updated_at,
-          }, preset, model),
-        );
-      }
-      await searchStore.upsert(trx, rows, tables.registration_search);
+      await searchStore.upsert(trx, await rowsOf(await searchStore.sources(trx, [...ids])), tables.registration_search);
     },
   };
+
+  async function rowsOf(sources: SourceRow[]): Promise<SearchRow[]> {
+    const rows: SearchRow[] = [];
+    for (const s of sources) {
+      const key = `${s.type}@${s.type_version}`;
+      let m = models.get(key);
+      if (!m) {
+        const doc = await loadType(s.type, s.type_version);
+        const preset = linkagePreset(doc);
+        m = { doc, preset, model: new LinkageModel(preset.config) };
+        models.set(key, m);
+      }
+      const { doc, preset, model } = m;
+      rows.push(
+        buildSearchRow(doc, {
+          id: s.id, type: s.type, status: s.status, flags: s.flags, officePath: s.office_path, eventLocationPath: s.event_location_path,
+          eventDate: s.event_date, trackingId: s.tracking_id, registrationNumber: s.registration_number, data: s.data, updatedAt: s.updated_at,
+        }, preset, model),
+      );
+    }
+    return rows;
+  }
 }
+
+const BULK_PAGE = 5000;
