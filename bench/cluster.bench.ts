@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import { adminToken, processCpuMs, processTreeCpuMs, request, type Figure } from './lib.js';
 import { startCluster, type Cluster } from '../scripts/cluster.mjs';
 
@@ -21,16 +23,25 @@ interface Phase {
   seconds: number;
 }
 
+/** The whole machine's CPU since boot, in ms: busy (anyone's) and waiting for I/O (from /proc/stat). */
+function machineCpuMs(): { busy: number; iowait: number } {
+  const [user, nice, system, , iowait, irq, softirq, steal] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number) as number[];
+  return { busy: ((user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 1000) / 100, iowait: (iowait! * 1000) / 100 };
+}
+
 function cpuNow(cluster: Cluster): Record<string, number> {
   const pids = cluster.pids();
   const nodes = pids.nodes.reduce<number>((sum, pid) => sum + (pid ? processCpuMs(pid) : 0), 0);
   const own = process.cpuUsage();
-  return {
+  const ours = {
     nodes,
     postgres: pids.postgres ? processTreeCpuMs(pids.postgres) : 0,
     haproxy: pids.haproxy ? processCpuMs(pids.haproxy) : 0,
     'load generator': (own.user + own.system) / 1000,
   };
+  const machine = machineCpuMs();
+  // Whatever else ran meanwhile (other people's work on a shared machine) is the machine's busy time minus ours.
+  return { ...ours, 'other processes': machine.busy - Object.values(ours).reduce((a, b) => a + b, 0), 'I/O wait': machine.iowait };
 }
 
 /** Runs `clients` loops of `send` against `url` for PHASE_MS; answers units/s and CPU used by each part. */
@@ -59,7 +70,7 @@ function whereTimeGoes(label: string, phases: Phase[]): string {
     const ms = phases.reduce((s, p) => s + p.cpu[k]!, 0);
     return `${k} ${((ms / 1000 / seconds) * 100).toFixed(0)}%`;
   });
-  return `${label}: CPU used, in % of one core (the machine has 200%): ${parts.join(', ')}`;
+  return `${label}: CPU time in % of one core (the machine has ${os.cpus().length * 100}%): ${parts.join(', ')}`;
 }
 
 export async function run(): Promise<Array<Figure | string>> {
@@ -86,7 +97,9 @@ export async function run(): Promise<Array<Figure | string>> {
       oneSingle.push(await phase(cluster, direct, SINGLE_CLIENTS, 1, single, headers));
       threeSingle.push(await phase(cluster, cluster.url, SINGLE_CLIENTS, 1, single, headers));
     }
+    const load = os.loadavg()[0]!.toFixed(1);
     return [
+      `load average (1 min) at the end: ${load} on ${os.cpus().length} cores`,
       { name: `batched ingest, 3 nodes behind HAProxy (1,000/request, ${BATCH_CLIENTS} clients)`, value: mean(threeBatch.map((p) => p.rate)), unit: 'events/s', baseline: { name: '1 node directly, same run', value: mean(oneBatch.map((p) => p.rate)), unit: 'events/s' } },
       { name: `single-event appends, 3 nodes behind HAProxy (${SINGLE_CLIENTS} clients)`, value: mean(threeSingle.map((p) => p.rate)), unit: 'appends/s', baseline: { name: '1 node directly, same run', value: mean(oneSingle.map((p) => p.rate)), unit: 'appends/s' } },
       whereTimeGoes('batched ingest, 1 node', oneBatch),

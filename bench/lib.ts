@@ -98,14 +98,19 @@ export function processCpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks at USER_HZ = 100
 }
 
-/** CPU time of a process and its direct children still alive (PostgreSQL's postmaster and its backends), in ms. */
+/**
+ * CPU time of a process and all its direct children, in ms (PostgreSQL's postmaster and its
+ * backends): the living children's own time plus, from the parent's cutime/cstime, the time of
+ * those that already exited (a backend closed by the pool takes its time with it otherwise).
+ */
 export function processTreeCpuMs(pid: number): number {
   let total = 0;
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const fields = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      if (Number(entry) === pid || Number(fields[1]) === pid) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      if (Number(entry) === pid) total += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / 100;
+      else if (Number(fields[1]) === pid) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
     } catch {
       // gone meanwhile
     }
