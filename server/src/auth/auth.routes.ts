@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
@@ -37,7 +38,8 @@ const Credentials = Obj({
 });
 const RecoveryCodes = Type.Array(Type.String(), { description: 'Shown this once; each signs in once without the device' });
 
-export async function authRoutes(app: FastifyInstance, { auth, config }: Services) {
+export async function authRoutes(root: FastifyInstance, { auth, config }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(UserSchema);
   const secure = config.publicUrl?.startsWith('https:') ?? false;
   const meta = (req: FastifyRequest) => ({ ip: req.ip, userAgent: req.headers['user-agent'], requestId: req.id });
@@ -60,14 +62,14 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
     config: { access: 'public', rateLimit: loginLimit },
     schema: { tags: ['auth'], summary: 'Create the first admin (once) and sign in', body: Obj({ username: Type.String({ maxLength: 64 }), password: Type.String({ maxLength: 1024 }) }), response: { 201: LoginResponse, ...errorResponses } },
   }, async (req, reply) => {
-    const r = await auth.setup(req.body as { username: string; password: string }, meta(req));
+    const r = await auth.setup(req.body, meta(req));
     return reply.status(201).send(setSession(reply, r));
   });
 
   app.post('/api/v1/auth/login', {
     config: { access: 'public', rateLimit: loginLimit },
     schema: { tags: ['auth'], summary: 'Sign in; sets the session cookie and answers an access token', body: Credentials, response: { 200: LoginResponse, ...errorResponses } },
-  }, async (req, reply) => setSession(reply, await auth.login(req.body as { username: string; password: string; totp?: string; recoveryCode?: string }, meta(req))));
+  }, async (req, reply) => setSession(reply, await auth.login(req.body, meta(req))));
 
   app.post('/api/v1/auth/refresh', {
     config: { access: { actor: ['user'] } },
@@ -81,7 +83,7 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
     await auth.logout(req.auth);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     reply.clearCookie(CSRF_COOKIE, { path: '/' });
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 
   app.get('/api/v1/auth/me', {
@@ -103,7 +105,7 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
       response: { 200: Type.Object({ endedSessions: Type.Integer(), revokedTokens: Type.Integer() }), ...errorResponses },
     },
   }, async (req) => {
-    const b = req.body as { currentPassword: string; newPassword: string };
+    const b = req.body;
     return auth.changePassword(req.auth, b.currentPassword, b.newPassword);
   });
 
@@ -120,12 +122,12 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
       body: Obj({ code: Type.String({ maxLength: 12 }) }),
       response: { 200: Type.Object({ user: Type.Ref('User'), recoveryCodes: RecoveryCodes }), ...errorResponses },
     },
-  }, async (req) => auth.confirmTotp(req.auth, (req.body as { code: string }).code));
+  }, async (req) => auth.confirmTotp(req.auth, req.body.code));
 
   app.post('/api/v1/auth/totp/disable', {
     config: { access: { scope: 'account' } },
     schema: { tags: ['auth'], summary: 'Turn the second factor off (needs a current code)', body: Obj({ code: Type.String({ maxLength: 12 }) }), response: { 200: Type.Object({ user: Type.Ref('User') }), ...errorResponses } },
-  }, async (req) => auth.disableTotp(req.auth, (req.body as { code: string }).code));
+  }, async (req) => auth.disableTotp(req.auth, req.body.code));
 
   app.get('/api/v1/auth/recovery-codes', {
     config: { access: { scope: 'account' } },
@@ -140,7 +142,7 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
       body: Obj({ code: Type.String({ maxLength: 12 }) }),
       response: { 200: Type.Object({ recoveryCodes: RecoveryCodes }), ...errorResponses },
     },
-  }, async (req) => auth.regenerateRecoveryCodes(req.auth, (req.body as { code: string }).code));
+  }, async (req) => auth.regenerateRecoveryCodes(req.auth, req.body.code));
 
   app.get('/api/v1/auth/tokens', {
     config: { access: { scope: 'account' } },
@@ -155,13 +157,13 @@ export async function authRoutes(app: FastifyInstance, { auth, config }: Service
       body: Obj({ name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: 64 }), expiresInDays: Type.Integer({ minimum: 1, maximum: 366 }) }),
       response: { 201: Type.Object({ token: TokenSchema, secret: Type.String() }), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send(await auth.createToken(req.auth, req.body as { name: string; scopes: string[]; expiresInDays: number })));
+  }, async (req, reply) => reply.status(201).send(await auth.createToken(req.auth, req.body)));
 
   app.delete('/api/v1/auth/tokens/:id', {
     config: { access: { scope: 'account' } },
     schema: { tags: ['auth'], summary: 'Revoke a token', params: Obj({ id: Uuid }), response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    await auth.revokeToken(req.auth, (req.params as { id: string }).id);
-    return reply.status(204).send();
+    await auth.revokeToken(req.auth, req.params.id);
+    return reply.status(204).send(null);
   });
 }

@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
 import type { Services } from '../services.js';
 import { fail } from '../kernel/errors.js';
@@ -28,7 +29,8 @@ function sendExport(reply: FastifyReply, e: ExportStream) {
   return reply.send(e.stream);
 }
 
-export async function datahubRoutes(app: FastifyInstance, { subjects, records, exports, imports, datahub }: Services) {
+export async function datahubRoutes(root: FastifyInstance, { subjects, records, exports, imports, datahub }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   // Imports stream their CSV body straight into the parser instead of buffering it.
   app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
 
@@ -40,17 +42,17 @@ export async function datahubRoutes(app: FastifyInstance, { subjects, records, e
   app.get('/api/v1/workspaces/:id/datahub/settings', {
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'Data hub settings of a workspace', params: WsParams, response: ok() },
-  }, async (req) => subjects.settings(req.auth, (req.params as { id: string }).id));
+  }, async (req) => subjects.settings(req.auth, req.params.id));
 
   app.put('/api/v1/workspaces/:id/datahub/settings', {
     config: { access: write },
     schema: { tags: ['subjects'], summary: 'Set the pattern custom subject identifiers must match (managers)', params: WsParams, body: Obj({ subjectIdPattern: Type.Union([Type.String({ maxLength: 500 }), Type.Null()]) }), response: ok() },
-  }, async (req) => subjects.setSettings(req.auth, (req.params as { id: string }).id, req.body as { subjectIdPattern: string | null }));
+  }, async (req) => subjects.setSettings(req.auth, req.params.id, req.body));
 
   app.get('/api/v1/workspaces/:id/subjects', {
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'Subjects of a workspace, by identifier; q searches by prefix', params: WsParams, querystring: Obj({ q: Type.Optional(Type.String({ maxLength: 200 })), after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }), response: ok() },
-  }, async (req) => subjects.list(req.auth, (req.params as { id: string }).id, req.query as { q?: string; after?: string; limit?: number }));
+  }, async (req) => subjects.list(req.auth, req.params.id, req.query));
 
   app.post('/api/v1/workspaces/:id/subjects', {
     config: { access: write },
@@ -66,17 +68,17 @@ export async function datahubRoutes(app: FastifyInstance, { subjects, records, e
       }),
       response: { 201: Any, ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send({ subject: await subjects.create(req.auth, (req.params as { id: string }).id, req.body as never) }));
+  }, async (req, reply) => reply.status(201).send({ subject: await subjects.create(req.auth, req.params.id, req.body) }));
 
   app.get('/api/v1/subjects/:id', {
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'A subject and its active session', params: IdParams, response: ok() },
-  }, async (req) => ({ subject: await subjects.get(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ subject: await subjects.get(req.auth, req.params.id) }));
 
   app.get('/api/v1/subjects/:id/sessions', {
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'Sessions of a subject, newest first', params: IdParams, response: ok() },
-  }, async (req) => ({ sessions: await subjects.sessions(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ sessions: await subjects.sessions(req.auth, req.params.id) }));
 
   app.post('/api/v1/subjects/:id/sessions', {
     config: { access: write },
@@ -87,17 +89,17 @@ export async function datahubRoutes(app: FastifyInstance, { subjects, records, e
       body: Obj({ kind: Type.Union(SESSION_KINDS.map((k) => Type.Literal(k))), date: Type.Optional(Type.String({ maxLength: 40 })) }),
       response: { 201: Any, ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send({ session: await subjects.startSession(req.auth, (req.params as { id: string }).id, req.body as { kind: string; date?: string }) }));
+  }, async (req, reply) => reply.status(201).send({ session: await subjects.startSession(req.auth, req.params.id, req.body) }));
 
   app.get('/api/v1/sessions/:id', {
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'A session', params: IdParams, response: ok() },
-  }, async (req) => ({ session: await subjects.getSession(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ session: await subjects.getSession(req.auth, req.params.id) }));
 
   app.post('/api/v1/sessions/:id/end', {
     config: { access: write },
     schema: { tags: ['subjects'], summary: 'End a session', params: IdParams, response: ok() },
-  }, async (req) => ({ session: await subjects.endSession(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ session: await subjects.endSession(req.auth, req.params.id) }));
 
   app.post('/api/v1/sessions/:id/records', {
     config: { access: write },
@@ -109,54 +111,54 @@ export async function datahubRoutes(app: FastifyInstance, { subjects, records, e
       response: { 200: Any, 201: Any, ...errorResponses },
     },
   }, async (req, reply) => {
-    const r = await records.create(req.auth, (req.params as { id: string }).id, req.body as never);
+    const r = await records.create(req.auth, req.params.id, req.body);
     return reply.status(r.replayed ? 200 : 201).send({ record: r.record });
   });
 
   app.get('/api/v1/subjects/:id/records', {
     config: { access: read },
     schema: { tags: ['records'], summary: "A subject's records in date order, optionally of one instrument (and edition)", params: IdParams, querystring: Obj({ instrument: Type.Optional(Type.String({ maxLength: 64 })), edition: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })) }), response: ok() },
-  }, async (req) => ({ records: await records.forSubject(req.auth, (req.params as { id: string }).id, req.query as never) }));
+  }, async (req) => ({ records: await records.forSubject(req.auth, req.params.id, req.query) }));
 
   app.get('/api/v1/records/:id', {
     config: { access: read },
     schema: { tags: ['records'], summary: 'A record with the instrument edition it was captured with', params: IdParams, response: ok() },
-  }, async (req) => records.get(req.auth, (req.params as { id: string }).id));
+  }, async (req) => records.get(req.auth, req.params.id));
 
   app.get('/api/v1/records/:id/history', {
     config: { access: read },
     schema: { tags: ['records'], summary: "A record's history from the ledger: created, each edit, deletion", params: IdParams, response: ok() },
-  }, async (req) => ({ history: await records.history(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ history: await records.history(req.auth, req.params.id) }));
 
   app.put('/api/v1/records/:id', {
     config: { access: write },
     schema: { tags: ['records'], summary: 'Edit a record (send the version you read; the edit is validated against its edition)', params: IdParams, body: Obj({ data: Any, version: Type.Integer({ minimum: 1 }) }), response: ok() },
-  }, async (req) => ({ record: await records.update(req.auth, (req.params as { id: string }).id, req.body as { data: unknown; version: number }) }));
+  }, async (req) => ({ record: await records.update(req.auth, req.params.id, req.body) }));
 
   app.delete('/api/v1/records/:id', {
     config: { access: write },
     schema: { tags: ['records'], summary: 'Delete a record with a reason (a tombstone; the history stays in the ledger)', params: IdParams, body: Obj({ reason: Type.String({ minLength: 1, maxLength: 1000 }) }), response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    await records.remove(req.auth, (req.params as { id: string }).id, (req.body as { reason: string }).reason);
-    return reply.status(204).send();
+    await records.remove(req.auth, req.params.id, req.body.reason);
+    return reply.status(204).send(null);
   });
 
   app.get('/api/v1/workspaces/:id/exports', {
     config: { access: read },
     schema: { tags: ['exports'], summary: "Stream a workspace's records as CSV, TSV, Excel or JSON; wide (a row per record) or long (a row per value)", params: WsParams, querystring: ExportQuery },
-  }, async (req, reply) => sendExport(reply, await exports.forWorkspace(req.auth, (req.params as { id: string }).id, req.query as ExportRequest)));
+  }, async (req, reply) => sendExport(reply, await exports.forWorkspace(req.auth, req.params.id, req.query)));
 
   app.get('/api/v1/subjects/:id/exports', {
     config: { access: read },
     schema: { tags: ['exports'], summary: "Stream one subject's records (same formats and shapes)", params: IdParams, querystring: ExportQuery },
-  }, async (req, reply) => sendExport(reply, await exports.forSubject(req.auth, (req.params as { id: string }).id, req.query as ExportRequest)));
+  }, async (req, reply) => sendExport(reply, await exports.forSubject(req.auth, req.params.id, req.query)));
 
   app.get('/api/v1/workspaces/:id/imports/template', {
     config: { access: read },
     schema: { tags: ['imports'], summary: 'The CSV template for importing records of one form edition', params: WsParams, querystring: Obj({ instrument: Type.String({ minLength: 1, maxLength: 64 }), edition: Type.Integer({ minimum: 1, maximum: 2147483647 }) }) },
   }, async (req, reply) => {
-    const q = req.query as { instrument: string; edition: number };
-    const t = await imports.template(req.auth, (req.params as { id: string }).id, q.instrument, q.edition);
+    const q = req.query;
+    const t = await imports.template(req.auth, req.params.id, q.instrument, q.edition);
     reply.header('content-type', 'text/csv; charset=utf-8');
     reply.header('content-disposition', `attachment; filename="${t.filename}"`);
     return reply.send(t.body);
@@ -172,20 +174,20 @@ export async function datahubRoutes(app: FastifyInstance, { subjects, records, e
       response: { 200: Any, 201: Any, ...errorResponses },
     },
   }, async (req, reply) => {
-    const body = req.body as Readable | undefined;
-    if (!body || typeof (body as { pipe?: unknown }).pipe !== 'function') throw fail('unsupported_media_type', 'Send the CSV file as the body with Content-Type: text/csv');
-    const q = req.query as { instrument: string; edition: number; onlyValid?: boolean; dryRun?: boolean };
-    const r = await imports.run(req.auth, (req.params as { id: string }).id, body, q);
+    const body = req.body;
+    if (!(body instanceof Readable)) throw fail('unsupported_media_type', 'Send the CSV file as the body with Content-Type: text/csv');
+    const q = req.query;
+    const r = await imports.run(req.auth, req.params.id, body, q);
     return reply.status(r.imported ? 201 : 200).send(r);
   });
 
   app.get('/api/v1/workspaces/:id/datahub/summary', {
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'Dashboard figures: counts, records per instrument, records per week', params: WsParams, response: ok() },
-  }, async (req) => datahub.summary(req.auth, (req.params as { id: string }).id));
+  }, async (req) => datahub.summary(req.auth, req.params.id));
 
   app.post('/api/v1/workspaces/:id/datahub/demo', {
     config: { access: write },
     schema: { tags: ['subjects'], summary: 'Fill an empty workspace with demo subjects and records (managers)', params: WsParams, response: { 201: Any, ...errorResponses } },
-  }, async (req, reply) => reply.status(201).send(await datahub.demo(req.auth, (req.params as { id: string }).id)));
+  }, async (req, reply) => reply.status(201).send(await datahub.demo(req.auth, req.params.id)));
 }

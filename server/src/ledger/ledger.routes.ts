@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { sql } from 'kysely';
 import type { Services } from '../services.js';
 import { Obj, errorResponses } from '../kernel/http.js';
+import { AnyObject } from '../kernel/schemas.js';
 import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
 import { recordVerification, verifyLedger } from './ledger.verify.js';
 import type { LedgerCursor } from './ledger.store.js';
@@ -28,7 +30,7 @@ const EntrySchema = Type.Object(entryProperties, { $id: 'LedgerEntry' });
 const NewEvent = Obj({
   type: Type.String({ minLength: 1, maxLength: 200 }),
   stream: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()])),
-  data: Type.Object({}, { additionalProperties: true }),
+  data: AnyObject(),
   occurredAt: Type.Optional(Type.String({ maxLength: 64 })),
   transactionId: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
 });
@@ -43,7 +45,8 @@ export const ListQuery = Obj({
   current: Type.Optional(Type.Boolean({ description: 'Only current versions: leave out deleted and superseded (modified) entries. Always on for app and type-granted callers.' })),
 });
 
-export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth, events }: Services) {
+export async function ledgerRoutes(root: FastifyInstance, { ledger, db, auth, events }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(EntrySchema);
 
   app.post('/api/v1/events', {
@@ -60,7 +63,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth, eve
       },
     },
   }, async (req, reply) => {
-    const { events } = req.body as { events: AppendInput[] };
+    const { events } = req.body;
     const result = await ledger.append(req.auth, ledger.prepare(req.auth, events));
     return reply.status(result.every((r) => r.replayed) ? 200 : 201).send({ events: result });
   });
@@ -75,7 +78,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth, eve
       response: { 200: Type.Object({ events: Type.Array(Type.Ref('LedgerEntry')), next: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
     },
   }, async (req, reply) => {
-    const { current, ...q } = req.query as Record<string, string> & { current?: boolean };
+    const { current, ...q } = req.query;
     // Already JSON: sent as is, past the response serializer.
     return reply.type('application/json; charset=utf-8').send(await ledger.listJson(req.auth, { ...q, excludeErased: current === true }));
   });
@@ -89,7 +92,7 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth, eve
       querystring: Obj({ after: Type.Optional(Type.String({ maxLength: 64 })), type: Type.Optional(Type.String({ maxLength: 200 })), stream: Type.Optional(Type.String({ maxLength: 200 })), backlog: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })) }),
     },
   }, async (req, reply) => {
-    const q = req.query as { after?: string; type?: string; stream?: string; backlog?: number };
+    const q = req.query;
     let scope = await ledger.readScope(req.auth);
     checkTypeFilter(scope, q.type);
     const lastEventId = req.headers['last-event-id'];
@@ -174,8 +177,8 @@ export async function ledgerRoutes(app: FastifyInstance, { ledger, db, auth, eve
       response: { 200: Type.Ref('LedgerEntry'), ...errorResponses },
     },
   }, async (req) => {
-    const id = (req.params as { id: string }).id;
-    return (req.query as { current?: boolean }).current ? events.current(req.auth, id) : ledger.get(req.auth, id);
+    const id = req.params.id;
+    return req.query.current ? events.current(req.auth, id) : ledger.get(req.auth, id);
   });
 
   app.post('/api/v1/ledger/verify', {

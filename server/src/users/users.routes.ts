@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
@@ -9,7 +10,8 @@ const UserOut = Type.Object({ user: Type.Ref('User') });
 
 const UserHit = Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]) });
 
-export async function usersRoutes(app: FastifyInstance, { users }: Services) {
+export async function usersRoutes(root: FastifyInstance, { users }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/users/search', {
     config: { access: { actor: ['user'] } },
     schema: {
@@ -20,7 +22,7 @@ export async function usersRoutes(app: FastifyInstance, { users }: Services) {
       response: { 200: Type.Object({ users: Type.Array(UserHit) }), ...errorResponses },
     },
   }, async (req) => {
-    const q = req.query as { q: string; limit?: number };
+    const q = req.query;
     return { users: await users.search(req.auth, q.q, q.limit) };
   });
 
@@ -33,7 +35,7 @@ export async function usersRoutes(app: FastifyInstance, { users }: Services) {
       body: Obj({ displayName: Type.Union([Type.String({ maxLength: 120 }), Type.Null()]) }),
       response: { 200: UserOut, ...errorResponses },
     },
-  }, async (req) => ({ user: await users.setDisplayName(req.auth, (req.params as { id: string }).id, (req.body as { displayName: string | null }).displayName) }));
+  }, async (req) => ({ user: await users.setDisplayName(req.auth, req.params.id, req.body.displayName) }));
 
   app.get('/api/v1/users', {
     config: { access: { scope: 'users:manage' } },
@@ -53,7 +55,7 @@ export async function usersRoutes(app: FastifyInstance, { users }: Services) {
       }),
       response: { 201: UserOut, ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send({ user: await users.create(req.auth, req.body as { username: string; password: string; role: Role; displayName?: string | null }) }));
+  }, async (req, reply) => reply.status(201).send({ user: await users.create(req.auth, req.body) }));
 
   for (const [action, fn] of [
     ['disable', users.disable],
@@ -63,7 +65,7 @@ export async function usersRoutes(app: FastifyInstance, { users }: Services) {
     app.post(`/api/v1/users/:id/${action}`, {
       config: { access: { scope: 'users:manage' } },
       schema: { tags: ['users'], summary: `${action} a user`, params: IdParams, response: { 200: UserOut, ...errorResponses } },
-    }, async (req) => ({ user: await fn.call(users, req.auth, (req.params as { id: string }).id) }));
+    }, async (req) => ({ user: await fn.call(users, req.auth, req.params.id) }));
   }
 
   app.get('/api/v1/settings', {
@@ -74,5 +76,5 @@ export async function usersRoutes(app: FastifyInstance, { users }: Services) {
   app.patch('/api/v1/settings', {
     config: { access: { scope: 'settings:manage' } },
     schema: { tags: ['settings'], summary: 'Change instance settings', body: Obj({ requireTotp: Type.Optional(Type.Boolean()) }), response: { 200: Type.Object({ requireTotp: Type.Boolean() }), ...errorResponses } },
-  }, async (req) => users.updateSettings(req.auth, req.body as { requireTotp?: boolean }));
+  }, async (req) => users.updateSettings(req.auth, req.body));
 }
