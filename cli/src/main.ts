@@ -8,6 +8,7 @@ import { registerDatahubCommands } from './commands/datahub.js';
 import { registerServerCommands } from './commands/server.commands.js';
 import { registerWorkspacesCommands } from './commands/workspaces.commands.js';
 import { registerRegistrationsCommands } from './commands/registrations.commands.js';
+import { registerBackupCommands } from './commands/backup.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
 
@@ -30,6 +31,7 @@ export function createProgram(): Command {
   registerDatahubCommands(program);
   registerWorkspacesCommands(program);
   registerRegistrationsCommands(program);
+  registerBackupCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {
     cmd.configureOutput({ outputError: () => {} }).exitOverride();

@@ -6,7 +6,7 @@ import { askHidden, readStdinSecret } from '../prompt.js';
  * The server is loaded only by the commands that run it, so `cairn events list` does not pay
  * for Fastify, PostgreSQL drivers and migrations at start-up.
  */
-async function serverExport<T>(name: string): Promise<T> {
+export async function serverExport<T>(name: string): Promise<T> {
   const spec = '@cairn/server';
   const mod = (await import(spec)) as Record<string, unknown>;
   const fn = mod[name];

@@ -224,6 +224,19 @@ function parentPid(pid: number): number | undefined {
   }
 }
 
+/**
+ * The connection string of the embedded PostgreSQL a running Cairn has started in `dataDir`, or
+ * undefined when none runs there: one-shot commands such as `cairn backup` join it through its
+ * socket instead of starting a second one.
+ */
+export function runningEmbeddedUrl(dataDir: string, database = EMBEDDED_DB_NAME): string | undefined {
+  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return undefined;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
+  return `postgresql://cairn@localhost/${database}?host=${encodeURIComponent(socketDirFor(dataDir))}`;
+}
+
 /** Stops a postmaster left running by a Cairn process that was killed without cleanup. */
 async function stopLeftover(pgdata: string, log: Logger): Promise<void> {
   const pidFile = path.join(pgdata, 'postmaster.pid');

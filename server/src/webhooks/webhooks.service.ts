@@ -259,6 +259,9 @@ export class WebhooksService {
   async start(): Promise<void> {
     if (this.running) return;
     await this.jobs.ready();
+    // The job queue is not in backups (docs/operations.md): after a restore, deliveries that were
+    // waiting get their job again. A job already queued is only replaced (same key).
+    for (const id of await store.withPending(this.db)) await this.jobs.enqueue(this.db, DELIVER_TASK, { subscriptionId: id }, { jobKey: jobKey(id) });
     this.running = true;
     this.ledger.appended.on('append', this.onAppend);
     this.loop = this.run();

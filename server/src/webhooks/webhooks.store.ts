@@ -77,6 +77,11 @@ export const webhooksStore = {
     return (await sql<{ id: string }>`SELECT id FROM webhook_subscriptions WHERE enabled ORDER BY created_at, id`.execute(db)).rows.map((r) => r.id);
   },
 
+  /** Enabled subscriptions with deliveries waiting. */
+  async withPending(db: Db): Promise<string[]> {
+    return (await sql<{ id: string }>`SELECT s.id FROM webhook_subscriptions s WHERE s.enabled AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.subscription_id = s.id AND d.status = 'pending')`.execute(db)).rows.map((r) => r.id);
+  },
+
   async get(db: Db, id: string, opts: { lock?: 'update' | 'skip' } = {}): Promise<SubscriptionRow | undefined> {
     const lock = opts.lock === 'update' ? sql` FOR UPDATE` : opts.lock === 'skip' ? sql` FOR UPDATE SKIP LOCKED` : sql``;
     return (await sql<SubscriptionRow>`SELECT ${SUB_COLS} FROM webhook_subscriptions WHERE id = ${id}${lock}`.execute(db)).rows[0];
