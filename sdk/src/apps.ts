@@ -44,6 +44,8 @@ export type PermissionRequestStatus = 'pending' | 'approved' | 'declined' | 'rev
 
 /** A request for rights on an event type. An approved request is the grant. */
 export interface PermissionRequest extends EventRights {
+  /** What the app asked for; the rights above are what was granted (less when part was approved). */
+  requested: EventRights;
   id: string;
   appId: string;
   appName?: string;
@@ -123,8 +125,8 @@ export class AppsApi {
   async permissionRequests(query: ListPermissionRequestsQuery = {}): Promise<PermissionRequest[]> {
     return (await this.http.get<{ requests: PermissionRequest[] }>('/api/v1/permission-requests', { ...query })).requests;
   }
-  approveRequest(id: string): Promise<PermissionRequest> {
-    return this.http.post(`/api/v1/permission-requests/${seg(id)}/approve`);
+  approveRequest(id: string, grant?: Partial<EventRights>): Promise<PermissionRequest> {
+    return this.http.post(`/api/v1/permission-requests/${seg(id)}/approve`, grant);
   }
   /** Declines a pending request: status `declined` (never granted). */
   declineRequest(id: string): Promise<PermissionRequest> {

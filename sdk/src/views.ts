@@ -46,6 +46,21 @@ export interface RegisteredViewTemplate extends ViewTemplateVersion {
   latestVersion: number;
 }
 
+export interface ViewTestRun {
+  /** Default: the latest version. */
+  version?: number;
+  configuration?: unknown;
+  input?: unknown;
+  /** What `events.query` answers during the run: only these, of the template's types. `occurredAt` defaults to one a minute from 2026-01-01. */
+  events?: { type: string; occurredAt?: string; data: unknown }[];
+}
+
+export interface ViewTestRunResult {
+  version: number;
+  result: unknown;
+  stats: { durationMs: number; eventsRead: number };
+}
+
 export interface ViewTemplateSummary {
   id: string;
   name: string;
@@ -126,6 +141,13 @@ export class ViewsApi {
   }
   templateVersion(id: string, version: number): Promise<ViewTemplateVersionDetail> {
     return this.http.get<ViewTemplateVersionDetail>(`/api/v1/view-templates/${seg(id)}/versions/${seg(String(version))}`);
+  }
+  /**
+   * Runs a template version on sample events, configuration and input in the sandbox (same limits
+   * as an app's run), before any app uses it. Only the samples are read; nothing is cached.
+   */
+  testRun(id: string, req: ViewTestRun = {}): Promise<ViewTestRunResult> {
+    return this.http.post<ViewTestRunResult>(`/api/v1/view-templates/${seg(id)}/test-run`, req);
   }
   /** Refused with 409 view_template_in_use while an instance uses it. */
   deleteTemplate(id: string): Promise<void> {

@@ -26,6 +26,10 @@ const PermissionRequest = Type.Object(
     create: Type.Boolean(),
     modify: Type.Boolean(),
     delete: Type.Boolean(),
+    requested: Type.Object(
+      { read: Type.Boolean(), create: Type.Boolean(), modify: Type.Boolean(), delete: Type.Boolean() },
+      { description: 'What the app asked for; the four rights above are what was granted (less when part was approved)' },
+    ),
     message: Type.String(),
     status: RequestStatus,
     createdAt: Type.String(),
@@ -117,7 +121,20 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
     decline: 'Decline a pending request: status "declined" (it was never granted)',
     revoke: 'Revoke a grant, effective on the app\'s next request (on a pending request: declines it)',
   };
-  for (const decision of ['approve', 'decline', 'revoke'] as const) {
+  app.post('/api/v1/permission-requests/:id/approve', {
+    config: { access: { scope: 'apps:manage' } },
+    schema: {
+      tags: ['apps'],
+      summary: decisionSummary.approve,
+      description:
+        'Without a body the request is approved as asked. To approve part of it (e.g. read but not modify), send the rights to grant: ' +
+        'an omitted right is granted as asked, `false` withholds it; granting a right that was not asked for, or none, is 400 validation_failed.',
+      params: IdParams,
+      body: Type.Union([Obj({ read: Type.Optional(Type.Boolean()), create: Type.Optional(Type.Boolean()), modify: Type.Optional(Type.Boolean()), delete: Type.Optional(Type.Boolean()) }), Type.Null()]),
+      response: { 200: Type.Ref('PermissionRequest'), ...errorResponses },
+    },
+  }, async (req) => apps.decide(req.auth, (req.params as { id: string }).id, 'approve', (req.body as Partial<Record<'read' | 'create' | 'modify' | 'delete', boolean>> | null) ?? undefined));
+  for (const decision of ['decline', 'revoke'] as const) {
     app.post(`/api/v1/permission-requests/:id/${decision}`, {
       config: { access: { scope: 'apps:manage' } },
       schema: {

@@ -41,11 +41,34 @@ export const presentRequest = (r: PermissionRequestRow & { app_name?: string }) 
   create: r.can_create,
   modify: r.can_modify,
   delete: r.can_delete,
+  // What the app asked for: differs from the four rights above when only part was approved.
+  requested: r.requested ?? { read: r.can_read, create: r.can_create, modify: r.can_modify, delete: r.can_delete },
   message: r.message,
   status: r.status,
   createdAt: r.created_at.toISOString(),
   decidedAt: r.decided_at?.toISOString() ?? null,
 });
+
+type Right = 'read' | 'create' | 'modify' | 'delete';
+const RIGHTS: Right[] = ['read', 'create', 'modify', 'delete'];
+
+/**
+ * The rights an approval grants when the administrator approves part of a request: a missing
+ * right means "as asked"; granting a right that was not asked for, or none at all (that is a
+ * decline), is refused with a pointer to the field.
+ */
+function partialGrant(r: PermissionRequestRow, grant: Partial<Record<Right, boolean>>): Record<Right, boolean> | undefined {
+  const asked: Record<Right, boolean> = { read: r.can_read, create: r.can_create, modify: r.can_modify, delete: r.can_delete };
+  const out = { ...asked };
+  for (const k of RIGHTS) {
+    const v = grant[k];
+    if (v === undefined) continue;
+    if (v && !asked[k]) throw fail('validation_failed', `The app did not ask to ${k} ${r.event_type}`, [{ pointer: `/${k}`, message: 'not requested' }]);
+    out[k] = v;
+  }
+  if (!RIGHTS.some((k) => out[k])) throw fail('validation_failed', 'An approval grants at least one right; decline the request instead', [{ pointer: '/', message: 'no right granted' }]);
+  return RIGHTS.every((k) => out[k] === asked[k]) ? undefined : out;
+}
 
 /**
  * Third-party apps: registered by an administrator, associated once with a one-time code, then
@@ -192,9 +215,10 @@ export class AppsService {
    * approve: pending → approved. decline: pending → declined (never granted). revoke: approved →
    * revoked; a revoke of a pending request is a decline (the route predates decline).
    */
-  async decide(ctx: AuthContext, requestId: string, decision: 'approve' | 'decline' | 'revoke') {
+  async decide(ctx: AuthContext, requestId: string, decision: 'approve' | 'decline' | 'revoke', grant?: Partial<Record<Right, boolean>>) {
     requireScope(ctx, 'apps:manage');
     if (!isUuid(requestId)) throw fail('not_found', 'No such permission request');
+    if (grant && decision !== 'approve') throw fail('validation_failed', 'Only an approval grants rights', [{ pointer: '/grant', message: 'only with approve' }]);
     const row = await this.withAudit(async (trx) => {
       const r = await appsStore.request(trx, requestId, true);
       if (!r) throw fail('not_found', 'No such permission request');
@@ -203,15 +227,17 @@ export class AppsService {
       if (decision === 'revoke' && r.status !== 'pending' && r.status !== 'approved') throw fail('conflict', `This request is ${r.status}; only a pending or approved request can be revoked`);
       const app = (await appsStore.byId(trx, r.app_id))!;
       if (decision === 'approve' && app.revoked_at) throw fail('conflict', 'The app is revoked');
+      const partial = grant ? partialGrant(r, grant) : undefined;
       const status = decision === 'approve' ? 'approved' : r.status === 'pending' ? 'declined' : 'revoked';
-      const updated = await appsStore.decide(trx, requestId, status, ctx.actor.kind === 'user' ? ctx.actor.userId : null, this.clock.now());
+      const updated = await appsStore.decide(trx, requestId, status, ctx.actor.kind === 'user' ? ctx.actor.userId : null, this.clock.now(), partial);
       await this.audit(ctx, trx, `cairn.app.permission_${status}`, r.app_id, {
         requestId,
         eventType: r.event_type,
-        read: r.can_read,
-        create: r.can_create,
-        modify: r.can_modify,
-        delete: r.can_delete,
+        read: updated.can_read,
+        create: updated.can_create,
+        modify: updated.can_modify,
+        delete: updated.can_delete,
+        ...(partial ? { requested: { read: r.can_read, create: r.can_create, modify: r.can_modify, delete: r.can_delete } } : {}),
         previousStatus: r.status,
       });
       return updated;

@@ -31,6 +31,8 @@ export interface PermissionRequestRow {
   created_at: Date;
   decided_at: Date | null;
   decided_by: string | null;
+  /** What the app asked for when the approval granted less (issue 17); null otherwise. */
+  requested?: { read: boolean; create: boolean; modify: boolean; delete: boolean } | null;
 }
 
 export interface TokenAppRow {
@@ -104,7 +106,14 @@ export const appsStore = {
       WHERE true ${f.appId ? sql`AND r.app_id = ${f.appId}` : sql``} ${f.status ? sql`AND r.status = ${f.status}` : sql``}
       ORDER BY r.created_at DESC LIMIT ${f.limit}`.execute(db)).rows;
   },
-  async decide(db: Exec, id: string, status: 'approved' | 'declined' | 'revoked', by: string | null, at: Date) {
+  /** `grant`: approve only these rights (a subset of the request); the request as asked is kept in `requested`. */
+  async decide(db: Exec, id: string, status: 'approved' | 'declined' | 'revoked', by: string | null, at: Date, grant?: { read: boolean; create: boolean; modify: boolean; delete: boolean }) {
+    if (grant) {
+      await sql`UPDATE app_permission_requests
+        SET requested = jsonb_build_object('read', can_read, 'create', can_create, 'modify', can_modify, 'delete', can_delete),
+            can_read = ${grant.read}, can_create = ${grant.create}, can_modify = ${grant.modify}, can_delete = ${grant.delete}
+        WHERE id = ${id}`.execute(db);
+    }
     if (status === 'approved') {
       const r = (await sql<PermissionRequestRow>`SELECT * FROM app_permission_requests WHERE id = ${id}`.execute(db)).rows[0]!;
       await sql`UPDATE app_permission_requests SET status = 'superseded'

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, errorResponses } from '../kernel/http.js';
@@ -66,8 +65,7 @@ const Instance = Type.Object(
 const IdParams = Obj({ id: Type.String({ maxLength: 64 }) });
 const TEMPLATE_BODY_LIMIT = 4 * 1024 * 1024;
 
-export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
-  const app = root.withTypeProvider<TypeBoxTypeProvider>();
+export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
   app.addSchema(TemplateVersion);
   app.addSchema(Instance);
   // One sandbox per process; whoever closes the app (server stop, tests) stops its workers too.
@@ -105,7 +103,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
       },
     },
   }, async (req, reply) => {
-    const { created, template } = await views.registerTemplate(req.auth, req.body);
+    const { created, template } = await views.registerTemplate(req.auth, req.body as RegisterTemplateInput);
     return reply.status(created ? 201 : 200).send(template);
   });
 
@@ -129,7 +127,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
         ...errorResponses,
       },
     },
-  }, async (req) => views.templateDetail(req.auth, req.params.id));
+  }, async (req) => views.templateDetail(req.auth, (req.params as { id: string }).id));
 
   app.get('/api/v1/view-templates/:id/versions/:version', {
     config: { access: { scope: 'views:manage' } },
@@ -140,7 +138,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
       response: { 200: Type.Object({ id: Type.String(), name: Type.String(), ...VersionFields, sources: Sources }), ...errorResponses },
     },
   }, async (req) => {
-    const p = req.params;
+    const p = req.params as { id: string; version: number };
     return views.templateVersion(req.auth, p.id, p.version);
   });
 
@@ -153,8 +151,8 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
       response: { 204: Type.Null(), ...errorResponses },
     },
   }, async (req, reply) => {
-    await views.deleteTemplate(req.auth, req.params.id);
-    return reply.status(204).send(null);
+    await views.deleteTemplate(req.auth, (req.params as { id: string }).id);
+    return reply.status(204).send();
   });
 
   // --- instances (apps) ------------------------------------------------------------------
@@ -169,7 +167,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
       body: Obj({ templateId: Type.String({ maxLength: 64 }), templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })), configuration: Type.Optional(Type.Unknown()) }),
       response: { 201: Type.Ref('ViewInstance'), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send(await views.createInstance(req.auth, req.body)));
+  }, async (req, reply) => reply.status(201).send(await views.createInstance(req.auth, req.body as { templateId: string; templateVersion?: number; configuration?: unknown })));
 
   app.get('/api/v1/views', {
     config: { access: 'authenticated' },
@@ -179,19 +177,19 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
       querystring: Obj({ appId: Type.Optional(Type.String({ maxLength: 64 })), templateId: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       response: { 200: Type.Object({ views: Type.Array(Type.Ref('ViewInstance')) }), ...errorResponses },
     },
-  }, async (req) => ({ views: await views.listInstances(req.auth, req.query) }));
+  }, async (req) => ({ views: await views.listInstances(req.auth, req.query as { appId?: string; templateId?: string; limit?: number }) }));
 
   app.get('/api/v1/views/:id', {
     config: { access: 'authenticated' },
     schema: { tags: ['views'], summary: 'One view instance with its approval status and run statistics', params: IdParams, response: { 200: Type.Ref('ViewInstance'), ...errorResponses } },
-  }, async (req) => views.instance(req.auth, req.params.id));
+  }, async (req) => views.instance(req.auth, (req.params as { id: string }).id));
 
   app.delete('/api/v1/views/:id', {
     config: { access: 'authenticated' },
     schema: { tags: ['views'], summary: 'Delete a view instance (its app, or an administrator)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    await views.deleteInstance(req.auth, req.params.id);
-    return reply.status(204).send(null);
+    await views.deleteInstance(req.auth, (req.params as { id: string }).id);
+    return reply.status(204).send();
   });
 
   app.post('/api/v1/view-templates/:id/test-run', {
@@ -237,7 +235,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
     },
   }, async (req, reply) => {
     const body = (req.body ?? {}) as { input?: unknown };
-    const { resultJson, stats } = await views.run(req.auth, req.params.id, body.input);
+    const { resultJson, stats } = await views.run(req.auth, (req.params as { id: string }).id, body.input);
     // The result goes out exactly as the view serialised it: no parse and re-serialise.
     return reply.type('application/json; charset=utf-8').send(`{"result":${resultJson},"stats":${JSON.stringify(stats)}}`);
   });

@@ -562,6 +562,52 @@ export class ViewsService {
    * exists, what the cache holds), with the app's grants from GrantsService. Definitions and
    * sources are immutable and kept in memory; counters and results are written after the answer.
    */
+  /**
+   * Runs a template version with sample events, configuration and input, in the same sandbox and
+   * under the same limits as an app's run, before any app uses it (issue 17). The view reads only
+   * the sample events (never stored data: the administrator tries code, not people's records),
+   * through the same query API, scoped to the template's event types; nothing is cached or counted.
+   */
+  async testRun(ctx: AuthContext, id: string, req: { version?: number; configuration?: unknown; input?: unknown; events?: SampleEvent[] }) {
+    requireScope(ctx, 'views:manage');
+    const t = await this.template(id);
+    const version = req.version ?? t.latest_version;
+    const v = await viewsStore.version(this.db, t.id, version);
+    if (!v) throw fail('not_found', `No version ${version} of this template`, [{ pointer: '/version', message: 'no such version' }]);
+    const configuration = JSON.parse(jsonArgument(req.configuration ?? null, '/configuration', MAX_INPUT_BYTES));
+    const input = JSON.parse(jsonArgument(req.input ?? null, '/input', MAX_INPUT_BYTES));
+    const types = new Set(v.event_types);
+    const samples = (req.events ?? []).map((e, i) => {
+      if (!types.has(e.type)) throw fail('validation_failed', `events/${i}: this template reads ${[...types].join(', ') || 'no event types'}, not ${e.type}`, [{ pointer: `/events/${i}/type`, message: 'not a type of this template' }]);
+      const at = e.occurredAt ?? new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+      if (Number.isNaN(Date.parse(at))) throw fail('validation_failed', `events/${i}/occurredAt is not a date`, [{ pointer: `/events/${i}/occurredAt`, message: 'not a date' }]);
+      return { id: `sample-${i + 1}`, type: e.type, occurredAt: new Date(at).toISOString(), data: e.data };
+    });
+    samples.sort((a, b) => a.occurredAt.localeCompare(b.occurredAt) || a.id.localeCompare(b.id));
+    const started = performance.now();
+    const outcome = await this.sandbox().run({
+      runtime: v.runtime,
+      files: v.files,
+      configuration,
+      input,
+      limits: clampLimits(v.limits),
+      queryEvents: async (q) => {
+        if (!types.has(q.type)) throw new SandboxError('view_query_invalid', `This view may not read ${q.type.slice(0, 200)}: it reads ${[...types].join(', ') || 'no event types'}`);
+        const from = q.from ? Date.parse(q.from) : -Infinity;
+        const to = q.to ? Date.parse(q.to) : Infinity;
+        const after = q.after ? Number(q.after) : 0;
+        const match = samples.filter((e, k) => k >= after && e.type === q.type && Date.parse(e.occurredAt) >= from && Date.parse(e.occurredAt) < to && (q.filter === undefined || jsonContains(e.data, q.filter)));
+        const limit = q.limit ?? 1000;
+        const page = match.slice(0, limit);
+        const last = page.length === limit && match.length > limit ? samples.indexOf(page[page.length - 1]!) + 1 : null;
+        return { events: page, next: last === null ? null : String(last) };
+      },
+    }).catch((e: unknown) => {
+      throw toAppError(e);
+    });
+    return { version, result: outcome.result, stats: { durationMs: Math.round(performance.now() - started), eventsRead: outcome.stats.eventsRead } };
+  }
+
   async run(ctx: AuthContext, id: string, input: unknown): Promise<RunOutcome> {
     const actor = this.requireApp(ctx);
     const inputJson = jsonArgument(input ?? null, '/input', MAX_INPUT_BYTES);
@@ -801,6 +847,20 @@ function presentStats(row: InstanceRow) {
 }
 
 /** Checks a JSON argument the database will store or hash, and answers its canonical text. */
+/** PostgreSQL's jsonb `@>` on values, for sample events: objects by subset, arrays by any-element containment. */
+function jsonContains(have: unknown, want: unknown): boolean {
+  if (want === null || typeof want !== 'object') return have === want;
+  if (Array.isArray(want)) return Array.isArray(have) && want.every((w) => have.some((h) => jsonContains(h, w)));
+  if (have === null || typeof have !== 'object' || Array.isArray(have)) return false;
+  return Object.entries(want).every(([k, w]) => jsonContains((have as Record<string, unknown>)[k], w));
+}
+
+export interface SampleEvent {
+  type: string;
+  occurredAt?: string;
+  data: unknown;
+}
+
 function jsonArgument(value: unknown, pointer: string, maxBytes: number): string {
   let text: string;
   try {

@@ -61,5 +61,14 @@ const viewsEn = {
   confirmDeleteInstance: 'Delete this view of {{app}}? The app can no longer run it.',
   configuration: 'Configuration',
   ms: '{{value}} ms',
+  testRun: {
+    title: 'Test run of version {{version}}',
+    intro: 'Runs this version in the sandbox, with its limits, on the sample events below: it reads only these, never stored data. Nothing is cached.',
+    events: 'Sample events (JSON array of { type, occurredAt, data })',
+    configuration: 'Configuration (JSON)',
+    input: 'Input (JSON)',
+    run: 'Run test',
+    stats: 'Finished in {{ms}} ms, {{events}} events read.',
+  },
 };
 export default viewsEn;

@@ -63,5 +63,14 @@ const viewsFr: typeof viewsEn = {
   confirmDeleteInstance: 'Supprimer cette vue de {{app}} ? L’application ne pourra plus l’exécuter.',
   configuration: 'Configuration',
   ms: '{{value}} ms',
+  testRun: {
+    title: 'Essai de la version {{version}}',
+    intro: 'Exécute cette version dans le bac à sable, avec ses limites, sur les événements d’exemple ci-dessous : elle ne lit qu’eux, jamais les données enregistrées. Rien n’est mis en cache.',
+    events: 'Événements d’exemple (tableau JSON de { type, occurredAt, data })',
+    configuration: 'Configuration (JSON)',
+    input: 'Entrée (JSON)',
+    run: 'Lancer l’essai',
+    stats: 'Terminé en {{ms}} ms, {{events}} événements lus.',
+  },
 };
 export default viewsFr;

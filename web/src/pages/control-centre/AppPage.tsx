@@ -43,8 +43,9 @@ function AppDetailView({ id }: { id: string }) {
     setCode(undefined);
     setNotice(t('controlCentre.app.revoked', { name: a.name }));
   });
-  const decide = useAction(async (r: PermissionRequest, decision: 'approve' | 'revoke') => {
-    if (decision === 'approve') await api.apps.approveRequest(r.id);
+  const decide = useAction(async (asked: PermissionRequest, decision: 'approve' | 'revoke', grant?: EventRights) => {
+    let r = asked;
+    if (decision === 'approve') r = await api.apps.approveRequest(r.id, grant);
     // A pending request is declined (status "declined"), a grant revoked: the app tells them apart.
     else if (r.status === 'pending') await api.apps.declineRequest(r.id);
     else await api.apps.revokeRequest(r.id);
@@ -152,7 +153,7 @@ function AppDetailView({ id }: { id: string }) {
             <Section title={t('controlCentre.requests.pending')}>
               <ul className="cc-requests">
                 {open.map((r) => (
-                  <PendingRequestItem key={r.id} request={r} appName={a.name} busy={decide.pending} onDecide={(req, d) => void decide.run(req, d)} />
+                  <PendingRequestItem key={r.id} request={r} appName={a.name} busy={decide.pending} onDecide={(req, d, g) => void decide.run(req, d, g)} />
                 ))}
               </ul>
             </Section>

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import type { PermissionRequest } from '@cairn/sdk';
+import type { EventRights, PermissionRequest } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
 import { Alert, Button, DataTable, DateTime, ErrorAlert, LoadedList, Section } from '../../components/ui.js';
@@ -35,9 +35,10 @@ function Requests() {
     lastCount.current = pending.count;
   }, [pending.count, reloadOpen]);
 
-  const decide = useAction(async (r: PermissionRequest, decision: 'approve' | 'revoke') => {
-    const app = r.appName ?? r.appId;
-    if (decision === 'approve') await api.apps.approveRequest(r.id);
+  const decide = useAction(async (asked: PermissionRequest, decision: 'approve' | 'revoke', grant?: EventRights) => {
+    const app = asked.appName ?? asked.appId;
+    let r = asked;
+    if (decision === 'approve') r = await api.apps.approveRequest(r.id, grant);
     // A pending request is declined (status "declined"), a grant revoked: the app tells them apart.
     else if (r.status === 'pending') await api.apps.declineRequest(r.id);
     else await api.apps.revokeRequest(r.id);
@@ -76,7 +77,7 @@ function Requests() {
           {(items) => (
             <ul className="cc-requests" aria-label={t('controlCentre.requests.pending')}>
               {items.map((r) => (
-                <PendingRequestItem key={r.id} request={r} appName={r.appName ?? r.appId} appLink busy={decide.pending} onDecide={(req, d) => void decide.run(req, d)} />
+                <PendingRequestItem key={r.id} request={r} appName={r.appName ?? r.appId} appLink busy={decide.pending} onDecide={(req, d, g) => void decide.run(req, d, g)} />
               ))}
             </ul>
           )}

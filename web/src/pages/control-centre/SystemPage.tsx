@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { SystemOverview, VerifyReport } from '@cairn/sdk';
 import { api } from '../../api.js';
@@ -28,6 +28,11 @@ export function SystemPage() {
   });
   const num = (n: number) => new Intl.NumberFormat(i18n.language).format(n);
   const o = overview.data;
+  // The Control Centre's "Ledger verification" tab links here (#ledger-verification).
+  const loaded = !!o;
+  useEffect(() => {
+    if (loaded && location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+  }, [loaded]);
 
   return (
     <div className="page system-page">
@@ -146,6 +151,7 @@ function Verification({ o, report, run, pending, error, num }: { o: SystemOvervi
   const last = o.lastVerification;
   return (
     <Section
+      id="ledger-verification"
       title={t('system.verify.title')}
       actions={
         <Button variant="primary" onClick={run} pending={pending}>

@@ -32,6 +32,8 @@ export const ccPath = {
   // Type names hold a "/", which stays a path separator (the route is a splat).
   type: (name: string) => `/control-centre/event-types/${name.split('/').map(encodeURIComponent).join('/')}`,
   locations: '/control-centre/locations',
+  /** The ledger verification lives on the System page; the Control Centre links to it. */
+  verification: '/system#ledger-verification',
   events: (query?: Record<string, string>) => `/control-centre/events${query && Object.keys(query).length ? `?${new URLSearchParams(query)}` : ''}`,
 };
 
@@ -69,6 +71,7 @@ export function ControlCentreLayout({ children }: { children: ReactNode }) {
     { to: ccPath.types, label: t('controlCentre.tabs.eventTypes'), show: true, end: false, badge: false },
     { to: ccPath.events(), label: t('controlCentre.tabs.events'), show: can('events:read'), end: false, badge: false },
     { to: ccPath.locations, label: t('locations.tab'), show: can('workspaces:manage'), end: false, badge: false },
+    { to: ccPath.verification, label: t('controlCentre.tabs.verification'), show: can('settings:manage'), end: false, badge: false },
   ];
   const value = useMemo(() => ({ count, refresh }), [count, refresh]);
   return (
@@ -223,10 +226,17 @@ export function AssociationCodeBox({ app, onDone, showAppLink }: { app: AppWithC
   );
 }
 
-/** One request awaiting a decision: who asks for what, their message, approve or decline. */
-export function PendingRequestItem({ request: r, appName, appLink, busy, onDecide }: { request: PermissionRequest; appName: string; appLink?: boolean; busy: boolean; onDecide: (r: PermissionRequest, d: 'approve' | 'revoke') => void }) {
+/**
+ * One request awaiting a decision: who asks for what, their message, approve or decline. When
+ * several rights are asked, each has a checkbox: unticking one approves the rest (issue 17).
+ */
+export function PendingRequestItem({ request: r, appName, appLink, busy, onDecide }: { request: PermissionRequest; appName: string; appLink?: boolean; busy: boolean; onDecide: (r: PermissionRequest, d: 'approve' | 'revoke', grant?: EventRights) => void }) {
   const { t } = useTranslation();
   const rightsText = useRightsText();
+  const asked = EVENT_RIGHTS.filter((k) => r[k]);
+  const [grant, setGrant] = useState<EventRights>({ read: r.read, create: r.create, modify: r.modify, delete: r.delete });
+  const partial = asked.some((k) => !grant[k]);
+  const nothing = asked.every((k) => !grant[k]);
   return (
     <li className="cc-request" data-request={r.eventType} data-app={appName}>
       <p className="cc-request-head">
@@ -241,9 +251,20 @@ export function PendingRequestItem({ request: r, appName, appLink, busy, onDecid
         />
       </p>
       {r.message ? <blockquote className="cc-message">{r.message}</blockquote> : <p className="muted small">{t('controlCentre.requests.noMessage')}</p>}
+      {asked.length > 1 && (
+        <fieldset className="cc-grant">
+          <legend className="small">{t('controlCentre.requests.grantLegend')}</legend>
+          {asked.map((k) => (
+            <label key={k} className="cc-grant-right">
+              <input type="checkbox" checked={grant[k]} onChange={(e) => setGrant((g) => ({ ...g, [k]: e.target.checked }))} aria-label={t('controlCentre.requests.grantRight', { right: t(`controlCentre.rights.${k}`), type: r.eventType })} />{' '}
+              {t(`controlCentre.rights.${k}`)}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <div className="row">
-        <Button variant="primary" pending={busy} onClick={() => onDecide(r, 'approve')} aria-label={t('controlCentre.requests.approveLabel', { app: appName, type: r.eventType })}>
-          {t('controlCentre.requests.approve')}
+        <Button variant="primary" pending={busy} disabled={nothing} onClick={() => onDecide(r, 'approve', partial ? grant : undefined)} aria-label={t(partial ? 'controlCentre.requests.approvePartLabel' : 'controlCentre.requests.approveLabel', { app: appName, type: r.eventType })}>
+          {t(partial ? 'controlCentre.requests.approvePart' : 'controlCentre.requests.approve')}
         </Button>
         <Button pending={busy} onClick={() => onDecide(r, 'revoke')} aria-label={t('controlCentre.requests.declineLabel', { app: appName, type: r.eventType })}>
           {t('controlCentre.requests.decline')}

@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import type { ViewTemplateVersionDetail } from '@cairn/sdk';
 import { viewsApi } from './views.api.js';
 import { SourceView } from './SourceView.js';
+import { TestRunPanel } from './TestRun.js';
 import { useAction, useLoad } from '../../hooks.js';
 import { Alert, Button, DateTime, ErrorAlert, Section, Spinner } from '../../components/ui.js';
 
@@ -107,6 +108,7 @@ export function ViewTemplatePage() {
               {sources ? <SourceView files={sources} entry={meta?.runtime === 'python' ? 'main.py' : 'main.js'} /> : <Spinner />}
             </Section>
           </div>
+          {meta && selected !== undefined && <TestRunPanel templateId={d.id} version={selected} eventTypes={meta.eventTypes} />}
         </>
       )}
       {remove.pending && <Alert kind="info">{t('common.working')}</Alert>}
