@@ -14,6 +14,9 @@ export default defineConfig({
     // The server's Content-Security-Policy allows scripts from 'self' only: no inline scripts.
     modulePreload: { polyfill: false },
     sourcemap: true,
+    // Two pages: the app, and the remote-capture participant's page the gateway serves
+    // (web/src/gateway/, docs/remote-capture.md); neither pulls the other into its first load.
+    rollupOptions: { input: { main: fileURLToPath(new URL('index.html', import.meta.url)), gateway: fileURLToPath(new URL('gateway.html', import.meta.url)) } },
   },
   server: {
     port: 5173,

@@ -180,7 +180,8 @@ export async function buildGateway(opts: GatewayOptions): Promise<FastifyInstanc
     return a;
   };
 
-  const page = fs.existsSync(path.join(opts.webDir, 'gateway.html')) ? fs.readFileSync(path.join(opts.webDir, 'gateway.html'), 'utf8') : null;
+  // Read on each visit (a few KB): a rebuilt web/dist names new asset files, and the page must name those.
+  const readPage = () => fs.promises.readFile(path.join(opts.webDir, 'gateway.html'), 'utf8').catch(() => null);
   app.get('/a/:linkId', { config: limited, schema: { params: Obj({ linkId: Type.String({ maxLength: 200 }) }) } }, async (req, reply) => {
     const { linkId } = req.params as { linkId: string };
     const a = /^[A-Za-z0-9_-]{32,64}$/.test(linkId) ? await gatewayStore.assignment(pool, linkId) : undefined;
@@ -188,6 +189,7 @@ export async function buildGateway(opts: GatewayOptions): Promise<FastifyInstanc
     reply.header('cache-control', 'no-store');
     reply.type('text/html; charset=utf-8');
     if (reason) return reply.status(CLOSED_STATUS[reason]).send(closedPage(reason, pickLanguage(a?.language, req.headers['accept-language'])));
+    const page = await readPage();
     if (!page) return reply.status(503).send('The participant page is not built: run npm run build -w web');
     return reply.send(page.replace('<html lang="en"', `<html lang="${a!.language === 'fr' ? 'fr' : 'en'}"`));
   });
