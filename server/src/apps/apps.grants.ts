@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
+import { authorize } from '../policies/policies.js';
 import { can, requireScope, requireUser, type AuthContext } from '../kernel/access.js';
 import { isUuid } from '../kernel/ids.js';
 import { SYSTEM_TYPE_PREFIXES, isSystemType, type LedgerService, type PreparedEntry } from '../ledger/ledger.service.js';
@@ -112,30 +113,8 @@ export class GrantsService {
    * anything the request says). Answers not_found when the caller may not even know it exists.
    */
   async authorise(ctx: AuthContext, row: EntryRow, op: Operation): Promise<void> {
-    const hidden = () => fail('not_found', 'No such event');
-    if (isSystemType(row.type)) throw hidden();
-    const grants = await this.grantsFor(ctx);
-    if (grants) {
-      if (ctx.actor.kind === 'user' && !(row.actor_kind === 'user' && row.actor_id === ctx.actor.userId)) throw hidden();
-      // A type grant on a personal token narrows its scopes, it does not replace them.
-      if (ctx.actor.kind === 'user' && !can(ctx, op === 'read' ? 'events:read' : 'events:write')) throw hidden();
-      const g = grants.get(row.type);
-      if (!g) throw hidden();
-      if (!g[op]) {
-        if (!g.read) throw hidden();
-        throw fail('forbidden', `You have no ${op} grant on ${row.type}`);
-      }
-      return;
-    }
-    // Unrestricted people act on their own entries (administrators read everything, but changing
-    // someone else's data goes through their grants, not around them).
-    const user = ctx.actor.kind === 'user' ? ctx.actor : undefined;
-    const own = !!user && row.actor_kind === 'user' && row.actor_id === user.userId;
-    if (!own) {
-      if (op === 'read' && can(ctx, 'ledger:read')) return;
-      throw hidden();
-    }
-    requireScope(ctx, op === 'read' ? 'events:read' : 'events:write');
+    const grants = isSystemType(row.type) ? null : await this.grantsFor(ctx);
+    authorize(ctx, op, { kind: 'event', type: row.type, systemType: isSystemType(row.type), author: { kind: row.actor_kind, id: row.actor_id }, grants });
   }
 
   // --- grants on personal API tokens ---------------------------------------------------

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../database/database.js';
 import { can, type AuthContext } from '../kernel/access.js';
 import { fail } from '../kernel/errors.js';
+import { DATASET_ROLES, datasetRole, datasetRoleAtLeast, type DatasetResource, type DatasetRole } from '../policies/policies.js';
 import { datasetsStore, type DatasetsTable } from './datasets.store.js';
 
-/** Roles on one dataset, weakest first. */
-export const DATASET_ROLES = ['read', 'edit', 'admin'] as const;
-export type DatasetRole = (typeof DATASET_ROLES)[number];
-export const roleAtLeast = (role: DatasetRole | null, min: DatasetRole) => role !== null && DATASET_ROLES.indexOf(role) >= DATASET_ROLES.indexOf(min);
+export { DATASET_ROLES, type DatasetRole };
+export const roleAtLeast = datasetRoleAtLeast;
 
 /** Who is asking: the usual auth context plus, optionally, an anonymous reviewer link's token. */
 export interface DatasetCaller {
@@ -19,28 +18,21 @@ export const REVIEW_PREFIX = 'cairn_rev_';
 export const hashReviewToken = (token: string) => createHash('sha256').update(token).digest();
 
 /**
- * The caller's effective role on a dataset, or null. Membership is capped by the token's scopes
- * (a read-only API token of an editor stays read-only); public datasets and valid reviewer links
- * give read access to anyone, signed in or not.
+ * The caller's effective role on a dataset, or null: the facts are loaded here, the rule is the
+ * policy module's (policies/policies.ts). A membership is looked up only when it could matter, a
+ * reviewer link only when nothing else gives access.
  */
 export async function roleOn(db: Db, caller: DatasetCaller, ds: DatasetsTable): Promise<DatasetRole | null> {
   const { auth } = caller;
-  let role: DatasetRole | null = null;
-  if (auth.actor.kind === 'user' || auth.actor.kind === 'system') {
-    if (can(auth, 'datasets:manage')) role = 'admin';
-    else if (auth.actor.kind === 'user') {
-      const own: DatasetRole | null = ds.owner_id === auth.actor.userId ? 'admin' : ((await datasetsStore.memberRole(db, ds.id, auth.actor.userId)) as DatasetRole | undefined) ?? null;
-      if (own && can(auth, 'datasets:write')) role = own;
-      else if (own && can(auth, 'datasets:read')) role = 'read';
-    }
+  const facts: DatasetResource = { kind: 'dataset', ownerId: ds.owner_id, public: ds.public, memberRole: null, reviewLink: false };
+  if (auth.actor.kind === 'user' && !can(auth, 'datasets:manage') && ds.owner_id !== auth.actor.userId) {
+    facts.memberRole = ((await datasetsStore.memberRole(db, ds.id, auth.actor.userId)) as DatasetRole | undefined) ?? null;
   }
-  if (role) return role;
-  if (ds.public) return 'read';
-  if (caller.review) {
-    const link = await datasetsStore.linkByHash(db, hashReviewToken(caller.review));
-    if (link && link.dataset_id === ds.id && !link.revoked_at && link.expires_at > new Date()) return 'read';
-  }
-  return null;
+  const role = datasetRole(auth, facts);
+  if (role || !caller.review) return role;
+  const link = await datasetsStore.linkByHash(db, hashReviewToken(caller.review));
+  facts.reviewLink = !!link && link.dataset_id === ds.id && !link.revoked_at && link.expires_at > new Date();
+  return datasetRole(auth, facts);
 }
 
 /** Not found (never forbidden) for callers who cannot read: private datasets do not leak their existence. */
