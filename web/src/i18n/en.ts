@@ -1,5 +1,6 @@
 import datasetsEn from './datasets.en.js';
 import datahubEn from './datahub.en.js';
+import assignmentsEn from './assignments.en.js';
 import viewsEn from './views.en.js';
 import registrationsEn from './registrations.en.js';
 import locationsEn from './locations.en.js';
@@ -175,6 +176,7 @@ const en = {
     shown_other: 'Showing the latest {{count}} entries',
   },
   datahub: datahubEn,
+  assignments: assignmentsEn,
   datasets: datasetsEn,
   views: viewsEn,
   registrations: registrationsEn,

@@ -1,6 +1,7 @@
 import datasetsFr from './datasets.fr.js';
 import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
+import assignmentsFr from './assignments.fr.js';
 import viewsFr from './views.fr.js';
 import registrationsFr from './registrations.fr.js';
 import locationsFr from './locations.fr.js';
@@ -176,6 +177,7 @@ const fr: Messages = {
     shown_other: 'Les {{count}} dernières entrées affichées',
   },
   datahub: datahubFr,
+  assignments: assignmentsFr,
   datasets: datasetsFr,
   views: viewsFr,
   registrations: registrationsFr,

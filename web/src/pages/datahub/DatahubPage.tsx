@@ -90,6 +90,9 @@ export function DatahubPage() {
             <Link className="btn btn-primary" to={`/datahub/w/${ws.id}/subjects`}>
               {t('datahub.links.subjects')}
             </Link>
+            <Link className="btn" to={`/datahub/w/${ws.id}/assignments`}>
+              {t('assignments.pageTitle')}
+            </Link>
             <Link className="btn" to={`/datahub/w/${ws.id}/export`}>
               {t('datahub.links.export')}
             </Link>

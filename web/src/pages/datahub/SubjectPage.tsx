@@ -9,6 +9,7 @@ import { Button, DateTime, ErrorAlert, Section, Spinner } from '../../components
 import { formatValue } from '../../components/instrument-renderer/InstrumentRenderer.js';
 import { datahub, linearTrend } from './datahub.api.js';
 import { TrendChart } from './TrendChart.js';
+import { SubjectAssignments } from './RemoteAssignments.js';
 
 export function SubjectPage() {
   const { t, i18n } = useTranslation();
@@ -202,6 +203,7 @@ export function SubjectPage() {
           );
         })}
       </Section>
+      <SubjectAssignments subjectId={id} />
     </div>
   );
 }

@@ -9,6 +9,7 @@ const RecordPage = lazyPage(() => import('./RecordPage.js'), 'RecordPage');
 const PlaygroundPage = lazyPage(() => import('./PlaygroundPage.js'), 'PlaygroundPage');
 const ExportPage = lazyPage(() => import('./ExportPage.js'), 'ExportPage');
 const ImportPage = lazyPage(() => import('./ImportPage.js'), 'ImportPage');
+const AssignmentsPage = lazyPage(() => import('./RemoteAssignments.js'), 'AssignmentsPage');
 
 /** The data hub's pages, registered in web/src/routes.tsx. */
 export const datahubRoutes: AppRoute[] = [
@@ -16,6 +17,7 @@ export const datahubRoutes: AppRoute[] = [
   { path: '/datahub/w/:ws/subjects', element: <SubjectsPage />, requires: 'records:read' },
   { path: '/datahub/w/:ws/export', element: <ExportPage />, requires: 'records:read' },
   { path: '/datahub/w/:ws/import', element: <ImportPage />, requires: 'records:write' },
+  { path: '/datahub/w/:ws/assignments', element: <AssignmentsPage />, requires: 'records:read' },
   { path: '/datahub/subjects/:id', element: <SubjectPage />, requires: 'records:read' },
   { path: '/datahub/sessions/:id/capture', element: <CapturePage />, requires: 'records:write' },
   { path: '/datahub/records/:id', element: <RecordPage />, requires: 'records:read' },
