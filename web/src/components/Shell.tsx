@@ -5,6 +5,7 @@ import { navItems } from '../nav.js';
 import { Button } from './ui.js';
 import { LanguageSelect } from './LanguageSelect.js';
 import { Logo } from './Logo.js';
+import { QuickSearch } from './QuickSearch.js';
 
 export function Shell() {
   const { t } = useTranslation();
@@ -33,6 +34,7 @@ export function Shell() {
               ))}
           </ul>
         </nav>
+        {can('registrations:read') && <QuickSearch />}
         <div className="usermenu">
           <LanguageSelect />
           <span className="whoami" title={t('nav.signedInAs', { username: user.username })}>

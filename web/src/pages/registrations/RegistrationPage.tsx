@@ -92,6 +92,9 @@ function RegistrationView({ reg, def, history, onChanged }: { reg: RegistrationD
               <Link to={`/registrations/${d}`}>{t('registrations.page.openMatch', { n: i + 1 })}</Link>{' '}
             </span>
           ))}
+          <Link className="btn" to={`/registrations/${reg.id}/duplicates`}>
+            {t('search.review.review')}
+          </Link>
         </Alert>
       )}
       <div className="grid-side">

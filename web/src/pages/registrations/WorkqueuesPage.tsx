@@ -89,6 +89,14 @@ export function WorkqueuesPage() {
           <Link className="btn" to="/registrations/performance">
             {t('registrations.performance.nav')}
           </Link>
+          <Link className="btn" to="/registrations/search?mode=advanced">
+            {t('search.page.advancedTab')}
+          </Link>
+          {p?.role && (
+            <Link className="btn" to="/registrations/import">
+              {t('search.import.nav')}
+            </Link>
+          )}
         </div>
       </div>
       <ErrorAlert error={profile.error ?? types.error} />
@@ -191,6 +199,11 @@ export function WorkqueuesPage() {
                           <Link className="btn" to={`/registrations/${r.id}`} aria-label={t('registrations.openOne', { tracking: r.trackingId })}>
                             {t('registrations.open')}
                           </Link>
+                          {queue === 'potential-duplicates' && (
+                            <Link className="btn" to={`/registrations/${r.id}/duplicates`} aria-label={t('search.review.reviewOne', { tracking: r.trackingId })}>
+                              {t('search.review.review')}
+                            </Link>
+                          )}
                           {!r.assignedTo && p?.role && r.status !== 'archived' && (
                             <Button pending={assign.pending} onClick={() => void assign.run(r.id)} aria-label={t('registrations.assignOne', { tracking: r.trackingId })}>
                               {t('registrations.actions.assign')}

@@ -38,3 +38,19 @@ export function formatDay(value: string | null | undefined, language: string): s
   if (!m) return value;
   return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toLocaleDateString(language, { dateStyle: 'medium', timeZone: 'UTC' });
 }
+
+/** A select of the registration types by their label. */
+export function TypeSelect({ id, label, value, types, onChange }: { id: string; label: string; value: string; types: ReturnType<typeof useTypes>; onChange: (type: string) => void }) {
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+        {(types.data ?? []).map((ty) => (
+          <option key={ty.id} value={ty.id}>
+            {types.label(ty.id)}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
