@@ -3,6 +3,7 @@ import datahubEn from './datahub.en.js';
 import assignmentsEn from './assignments.en.js';
 import viewsEn from './views.en.js';
 import registrationsEn from './registrations.en.js';
+import searchEn from './search.en.js';
 import locationsEn from './locations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
 import systemEn from './system.en.js';
@@ -180,6 +181,7 @@ const en = {
   datasets: datasetsEn,
   views: viewsEn,
   registrations: registrationsEn,
+  search: searchEn,
   locations: locationsEn,
   controlCentre: controlCentreEn,
   system: systemEn,

@@ -4,6 +4,7 @@ import datahubFr from './datahub.fr.js';
 import assignmentsFr from './assignments.fr.js';
 import viewsFr from './views.fr.js';
 import registrationsFr from './registrations.fr.js';
+import searchFr from './search.fr.js';
 import locationsFr from './locations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
 import systemFr from './system.fr.js';
@@ -181,6 +182,7 @@ const fr: Messages = {
   datasets: datasetsFr,
   views: viewsFr,
   registrations: registrationsFr,
+  search: searchFr,
   locations: locationsFr,
   controlCentre: controlCentreFr,
   system: systemFr,
