@@ -34,6 +34,13 @@ export function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Loaded into each node before the server: when this script dies without stopping the node (a
+ * test runner killed, a terminal closed), the node's stdin ends and it stops itself cleanly
+ * instead of lingering on a shared machine.
+ */
+const ORPHAN_GUARD = `data:text/javascript,process.stdin.on('end',()=>process.kill(process.pid,'SIGTERM')).resume()`;
+
 /** Polls `url` until it answers `status`, or throws after `timeoutMs` (or when `dead()` says the process is gone). */
 async function waitFor(url, { status = 200, timeoutMs = 90_000, dead = () => undefined } = {}) {
   const deadline = Date.now() + timeoutMs;
@@ -194,10 +201,10 @@ export async function startCluster(options = {}) {
 
   const startNode = async (i) => {
     const n = nodes[i];
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, 'scripts/start.mjs'], {
       cwd: ROOT,
       env: { ...shared, PORT: String(n.port), CAIRN_DATA_DIR: n.dataDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     n.proc = track(child, n.name, verbose);
     const proc = n.proc;
@@ -219,6 +226,12 @@ export async function startCluster(options = {}) {
     url = `http://127.0.0.1:${port}`;
     await waitFor(`${url}/api/v1/health/ready`, { dead: () => (haproxy.alive() ? undefined : `haproxy exited: ${haproxy.stderr()}`) });
   }
+
+  // If this process dies without stopping the topology, its end of the watchdog's stdin closes and
+  // the watchdog stops HAProxy and PostgreSQL (whose pid it reads then: a restart changes it). The
+  // nodes and s3rver watch their own stdin.
+  const watchdog = spawn('/bin/sh', ['-c', `read _; kill -TERM ${haproxy?.child.pid ?? ''} 2>/dev/null; p=$(head -1 "$0" 2>/dev/null) && kill -INT "$p" 2>/dev/null`, path.join(pgDir, 'pg', 'postmaster.pid')], { stdio: ['pipe', 'ignore', 'ignore'] });
+  watchdog.unref();
 
   let stopped = false;
   return {
@@ -266,6 +279,7 @@ export async function startCluster(options = {}) {
     async stop() {
       if (stopped) return;
       stopped = true;
+      watchdog.kill('SIGKILL'); // an orderly stop follows
       await stopChild(haproxy, 'SIGUSR1', 5000); // soft stop: lets open requests finish
       await Promise.all(nodes.map((n) => stopChild(n.proc)));
       await stopChild(s3);
