@@ -3,19 +3,8 @@ import { useTranslation } from 'react-i18next';
 import type { SystemOverview, VerifyReport } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
+import { formatBytes } from '../../format.js';
 import { Alert, Button, DataTable, DateTime, ErrorAlert, PageLoading, Section } from '../../components/ui.js';
-
-/** Bytes in the largest unit that keeps the number readable. */
-function formatBytes(n: number, locale: string): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  let v = n;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${new Intl.NumberFormat(locale, { maximumFractionDigits: i === 0 ? 0 : 1 }).format(v)} ${units[i]}`;
-}
 
 /** The admin's System page: nodes, projection and checkpoint lags, job queue, storage, ledger verification. */
 export function SystemPage() {

@@ -17,11 +17,7 @@ export function useCurrentWorkspace(): [string | null, (id: string) => void] {
   return [id, set];
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
+export { formatBytes } from '../../format.js';
 
 /** Least-squares line through (x, y) points; null with fewer than two distinct x. */
 export function linearTrend(points: { x: number; y: number }[]): { slope: number; intercept: number } | null {
