@@ -23,7 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { withServices } from '../server/src/main.js';
-import { adminToken, percentile, request, startBenchServer, type Figure } from './lib.js';
+import { adminToken, fmt, percentile, request, startBenchServer, type Figure } from './lib.js';
 
 const COUNT = Number(process.env.REGISTRATIONS_BENCH_COUNT ?? 50_000);
 const SAMPLES = Number(process.env.REGISTRATIONS_BENCH_SAMPLES ?? 200);
@@ -111,6 +111,12 @@ async function timed(n: number, fn: (i: number) => Promise<void>): Promise<numbe
 export async function run(): Promise<Array<Figure | string>> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-reg-'));
   const out: Array<Figure | string> = [];
+  // Each figure also goes to stderr as it is measured: a long run that fails late keeps what it had.
+  const push = out.push.bind(out);
+  out.push = (...xs) => {
+    for (const x of xs) process.stderr.write(`  [${new Date().toISOString().slice(11, 19)}] ${typeof x === 'string' ? x : fmt(x)}\n`);
+    return push(...xs);
+  };
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
   const country = randomUUID();
   const districts = Array.from({ length: DISTRICTS }, () => ({ id: randomUUID(), office: randomUUID() }));
@@ -298,6 +304,5 @@ export async function run(): Promise<Array<Figure | string>> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { fmt } = await import('./lib.js');
   for (const f of await run()) console.log('- ' + (typeof f === 'string' ? f : fmt(f)));
 }

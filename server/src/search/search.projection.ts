@@ -16,7 +16,8 @@ export type TypeLoader = (id: string, version: number) => Promise<RegistrationTy
  * earlier (docs/architecture.md, "what is written synchronously"). A rebuild refolds every
  * registration entry, so it re-indexes every registration from its current state.
  */
-export function registrationSearchProjection(loadType: TypeLoader): Projection {
+export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkPage?: number } = {}): Projection {
+  const bulkPage = opts.bulkPage ?? BULK_PAGE;
   // Type versions never change once saved: their linkage set-up is kept for good.
   const models = new Map<string, { doc: RegistrationTypeDocument; preset: ReturnType<typeof linkagePreset>; model: LinkageModel }>();
   return {
@@ -35,11 +36,17 @@ export function registrationSearchProjection(loadType: TypeLoader): Projection {
      * the writers' own transactions); entries after it re-index their registrations as usual.
      */
     async bulkRebuild(trx: Kysely<Database>, tables: ProjectionTables, horizon: string): Promise<number | null> {
-      for (let after: string | null = null; ; ) {
-        const sources = await searchStore.sourcesAfter(trx, after, BULK_PAGE);
-        if (sources.length) await searchStore.upsert(trx, await rowsOf(sources), tables.registration_search);
-        if (sources.length < BULK_PAGE) break;
-        after = sources[sources.length - 1]!.id;
+      let sources = await searchStore.sourcesAfter(trx, null, bulkPage);
+      let rows = await rowsOf(sources);
+      for (;;) {
+        // Read ahead, then build the next page's rows while PostgreSQL writes this page's: the two
+        // halves of the work (rows in JS, inserts in PostgreSQL) overlap instead of taking turns.
+        const next = sources.length < bulkPage ? [] : await searchStore.sourcesAfter(trx, sources[sources.length - 1]!.id, bulkPage);
+        const writing = searchStore.upsert(trx, rows, tables.registration_search);
+        const [, nextRows] = await Promise.all([writing, new Promise<void>((r) => setImmediate(r)).then(() => rowsOf(next))]);
+        if (!next.length) break;
+        sources = next;
+        rows = nextRows;
       }
       return searchStore.entriesBelow(trx, horizon);
     },
