@@ -11,6 +11,7 @@ export * from './ledger.js';
 export * from './projections.js';
 export * from './instruments/index.js';
 export * from './datahub.js';
+export * from './webhooks.js';
 export * from './assignments.js';
 export * from './datasets.js';
 export * from './dataset-upload.js';

@@ -23,4 +23,5 @@ export const navItems: NavItem[] = [
   { to: '/account', label: 'nav.account' },
   { to: '/admin/users', label: 'nav.users', requires: 'users:manage' },
   { to: '/system', label: 'system.nav', requires: 'settings:manage' },
+  { to: '/webhooks', label: 'webhooks.nav', requires: 'webhooks:manage' },
 ];

@@ -7,6 +7,7 @@ import searchEn from './search.en.js';
 import locationsEn from './locations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
 import systemEn from './system.en.js';
+import webhooksEn from './webhooks.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -185,6 +186,7 @@ const en = {
   locations: locationsEn,
   controlCentre: controlCentreEn,
   system: systemEn,
+  webhooks: webhooksEn,
   errors: {
     ...registrationsEn.errors,
     invalid_credentials: 'Wrong username or password.',

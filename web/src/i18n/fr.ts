@@ -8,6 +8,7 @@ import searchFr from './search.fr.js';
 import locationsFr from './locations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
 import systemFr from './system.fr.js';
+import webhooksFr from './webhooks.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -186,6 +187,7 @@ const fr: Messages = {
   locations: locationsFr,
   controlCentre: controlCentreFr,
   system: systemFr,
+  webhooks: webhooksFr,
   errors: {
     ...registrationsFr.errors,
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
