@@ -19,6 +19,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   locations: () => import('./locations.bench.js'),
   cluster: () => import('./cluster.bench.js'),
   offline: () => import('./offline.bench.js'),
+  offline: () => import('./offline.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

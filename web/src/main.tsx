@@ -5,6 +5,9 @@ import './i18n/index.js';
 import './styles.css';
 import { SessionProvider } from './session.js';
 import { App } from './App.js';
+import { startOffline } from './offline/start.js';
+
+startOffline();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -7,7 +7,7 @@ import { datasetsRoutes, publicDatasetsRoutes } from './pages/datasets/routes.js
 import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
 import { registrationsRoutes } from './pages/registrations/routes.js';
-import { webhooksRoutes } from './pages/webhooks/routes.js';
+import { offlineRoutes } from './offline/routes.js';
 
 // Every page but home loads on first use (docs/web.md, "What a first visit downloads").
 const LedgerPage = lazyPage(() => import('./pages/LedgerPage.js'), 'LedgerPage');
@@ -28,7 +28,7 @@ const routes: AppRoute[] = [
   ...viewsRoutes,
   ...controlCentreRoutes,
   ...registrationsRoutes,
-  ...webhooksRoutes,
+  ...offlineRoutes,
 ];
 
 /** A lazily loaded page shows the loading state while its chunk arrives; the shell stays. */

@@ -1,6 +1,7 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { isCairnError, type LoginResponse, type User } from '@cairn/sdk';
 import { api } from './api.js';
+import { closeVault, forgetSession, openVault, rememberSession, rememberedSession, wipeVault } from './offline/store.js';
 
 export type SessionState =
   | { status: 'loading' }
@@ -8,7 +9,8 @@ export type SessionState =
   | { status: 'setup' }
   /** expired: the session ended by itself; signedOut: the person clicked "Sign out". */
   | { status: 'anonymous'; expired: boolean; signedOut?: boolean }
-  | { status: 'signed-in'; user: User; scopes: string[] };
+  /** offline: the server was unreachable and the app opened with the session this device remembers (docs/offline.md). */
+  | { status: 'signed-in'; user: User; scopes: string[]; offline?: boolean };
 
 interface SessionApi {
   state: SessionState;
@@ -22,23 +24,53 @@ interface SessionApi {
 
 const SessionContext = createContext<SessionApi | undefined>(undefined);
 
+/** A session starts: remember it for opening offline, and open the person's vault before any page reads a draft. */
+async function enter(user: User, scopes: string[]): Promise<void> {
+  rememberSession(user, scopes);
+  await openVault(user.id).catch(() => {});
+}
+
+/**
+ * The session ended by itself (expiry): the device no longer opens offline as this person, but
+ * their key and vault stay, so their drafts and outbox are there when they sign in again.
+ */
+function ended(): void {
+  forgetSession();
+  closeVault();
+}
+
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<SessionState>({ status: 'loading' });
+  const stateRef = useRef(state);
+  stateRef.current = state;
 
   const reload = useCallback(async () => {
     try {
       const { needsSetup } = await api.setup.status();
       if (needsSetup) return setState({ status: 'setup' });
       const me = await api.auth.me();
+      await enter(me.user, me.scopes);
       setState({ status: 'signed-in', user: me.user, scopes: me.scopes });
     } catch (e) {
-      if (isCairnError(e) && e.status === 401) setState((s) => ({ status: 'anonymous', expired: s.status === 'signed-in' }));
-      else setState({ status: 'error', error: e });
+      if (isCairnError(e) && e.status === 401) {
+        ended();
+        setState((s) => ({ status: 'anonymous', expired: s.status === 'signed-in' }));
+        return;
+      }
+      // No network: open with the session this device remembers, and that person's drafts.
+      const kept = isCairnError(e) && e.code === 'network_error' ? rememberedSession() : undefined;
+      if (kept) {
+        await openVault(kept.user.id).catch(() => {});
+        setState({ status: 'signed-in', user: kept.user, scopes: kept.scopes, offline: true });
+      } else setState({ status: 'error', error: e });
     }
   }, []);
 
   useEffect(() => {
-    api.http.onSessionExpired = () => setState((s) => (s.status === 'signed-in' ? { status: 'anonymous', expired: true } : s));
+    api.http.onSessionExpired = () => {
+      ended();
+      setState((s) => (s.status === 'signed-in' ? { status: 'anonymous', expired: true } : s));
+    };
     api.http.onRefresh = (body) => {
       const user = (body as Partial<LoginResponse> | undefined)?.user;
       if (user) setState((s) => (s.status === 'signed-in' ? { ...s, user } : s));
@@ -59,13 +91,20 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const signedIn = useCallback(async (res: LoginResponse) => {
     try {
       const me = await api.auth.me();
+      await enter(me.user, me.scopes);
       setState({ status: 'signed-in', user: me.user, scopes: me.scopes });
     } catch {
+      await enter(res.user, []);
       setState({ status: 'signed-in', user: res.user, scopes: [] });
     }
   }, []);
 
+  // Signing out ends the person's use of this device: their drafts, outbox and kept definitions
+  // are deleted with their key (the sign-out button warns first when something is unsent).
   const signOut = useCallback(async () => {
+    const s = stateRef.current;
+    if (s.status === 'signed-in') await wipeVault(s.user.id).catch(() => {});
+    forgetSession();
     await api.auth.logout().catch(() => {});
     setState({ status: 'anonymous', expired: false, signedOut: true });
   }, []);

@@ -1,16 +1,15 @@
 import { NavLink, Outlet } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import { useSession, useUser } from '../session.js';
+import { useUser } from '../session.js';
 import { navItems } from '../nav.js';
-import { Button } from './ui.js';
 import { LanguageSelect } from './LanguageSelect.js';
 import { Logo } from './Logo.js';
-import { QuickSearch } from './QuickSearch.js';
+import { OfflineNotice, OutboxBadge } from '../offline/OutboxBadge.js';
+import { SignOutButton } from '../offline/SignOutButton.js';
 
 export function Shell() {
   const { t } = useTranslation();
   const { user, can } = useUser();
-  const { signOut } = useSession();
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -34,7 +33,6 @@ export function Shell() {
               ))}
           </ul>
         </nav>
-        {can('registrations:read') && <QuickSearch />}
         <div className="usermenu">
           <LanguageSelect />
           <span className="whoami" title={t('nav.signedInAs', { username: user.username })}>
@@ -44,12 +42,12 @@ export function Shell() {
             <span className="whoami-name">{user.username}</span>
             {user.role === 'admin' && <span className="badge">{t('roles.admin')}</span>}
           </span>
-          <Button variant="ghost" onClick={() => void signOut()}>
-            {t('nav.signOut')}
-          </Button>
+          <OutboxBadge />
+          <SignOutButton />
         </div>
       </header>
       <main id="main" tabIndex={-1} className="content">
+        <OfflineNotice />
         <Outlet />
       </main>
     </div>

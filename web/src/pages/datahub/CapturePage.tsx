@@ -7,6 +7,9 @@ import { useAction, useLoad } from '../../hooks.js';
 import { Alert, Button, ErrorAlert, Section, Spinner } from '../../components/ui.js';
 import { InstrumentRenderer, MeasuresTable, type Answers } from '../../components/instrument-renderer/InstrumentRenderer.js';
 import { datahub } from './datahub.api.js';
+import { vault } from '../../offline/store.js';
+import { enqueue, unreachable } from '../../offline/outbox.js';
+import { Queued } from '../../offline/Queued.js';
 
 interface Draft {
   answers: Answers;
@@ -15,15 +18,12 @@ interface Draft {
   savedAt: string;
 }
 
-const draftKey = (sessionId: string, name: string, edition: number) => `cairn.draft.${sessionId}.${name}@${edition}`;
+/** Drafts live in the signed-in person's encrypted vault (web/src/offline/, docs/offline.md). */
+const draftKey = (sessionId: string, name: string, edition: number) => `record.${sessionId}.${name}@${edition}`;
 
 function readDraft(key: string): Draft | undefined {
-  try {
-    const d = JSON.parse(localStorage.getItem(key) ?? 'null') as Draft | null;
-    return d && typeof d.answers === 'object' && typeof d.transactionId === 'string' ? d : undefined;
-  } catch {
-    return undefined;
-  }
+  const d = vault()?.get<Draft>('draft', key);
+  return d && typeof d.answers === 'object' && typeof d.transactionId === 'string' ? d : undefined;
 }
 
 export function CapturePage() {
@@ -99,13 +99,14 @@ function FormCapture({ sessionId, subjectId, form }: { sessionId: string; subjec
   const txId = useRef(initial?.transactionId ?? crypto.randomUUID());
   const [errors, setErrors] = useState<SubmissionError[]>([]);
   const [saved, setSaved] = useState<CaptureRecord | undefined>();
+  const [queued, setQueued] = useState(false);
   const [language, setLanguage] = useState(() => form.languages.find((l) => l === i18n.language || l.startsWith(`${i18n.language}-`)) ?? form.languages[0]!);
 
   // Every change goes to this device first: an expired login, a crash or a closed tab loses nothing.
   useEffect(() => {
-    if (saved) return;
-    localStorage.setItem(key, JSON.stringify({ answers, transactionId: txId.current, savedAt: new Date().toISOString() } satisfies Draft));
-  }, [answers, key, saved]);
+    if (saved || queued) return;
+    void vault()?.put('draft', key, { answers, transactionId: txId.current, savedAt: new Date().toISOString() } satisfies Draft);
+  }, [answers, key, saved, queued]);
 
   const submit = useAction(async () => {
     const local = validateSubmission(form, answers);
@@ -115,11 +116,20 @@ function FormCapture({ sessionId, subjectId, form }: { sessionId: string; subjec
       return;
     }
     setErrors([]);
+    const body = { instrument: { name: form.name, edition: form.edition }, data: answers, transactionId: txId.current, occurredAt: new Date().toISOString() };
+    // No server to reach: the outbox keeps it, dated now, and sends it when the network is back.
+    const keep = async () => {
+      await enqueue({ id: body.transactionId, kind: 'record.create', path: `/api/v1/sessions/${encodeURIComponent(sessionId)}/records`, body, title: t('offline.kinds.record', { instrument: localise(form.details.title, language, form.languages) }), occurredAt: body.occurredAt, link: `/datahub/subjects/${subjectId}` });
+      void vault()?.remove('draft', key);
+      setQueued(true);
+    };
+    if (!navigator.onLine) return keep();
     try {
-      const record = await datahub.submit(sessionId, { instrument: { name: form.name, edition: form.edition }, data: answers, transactionId: txId.current });
-      localStorage.removeItem(key);
+      const record = await datahub.submit(sessionId, body);
+      void vault()?.remove('draft', key);
       setSaved(record);
     } catch (e) {
+      if (unreachable(e)) return keep();
       if (isCairnError(e) && e.code === 'invalid_submission') {
         setErrors((e.details as { errors: SubmissionError[] }).errors);
         focusFirstError();
@@ -132,6 +142,18 @@ function FormCapture({ sessionId, subjectId, form }: { sessionId: string; subjec
     e.preventDefault();
     void submit.run();
   };
+
+  if (queued) {
+    return (
+      <Section title={localise(form.details.title, language, form.languages)}>
+        <Queued>
+          <Link className="btn" to={`/datahub/subjects/${subjectId}`}>
+            {t('datahub.capture.backToSubject')}
+          </Link>
+        </Queued>
+      </Section>
+    );
+  }
 
   if (saved) {
     return (

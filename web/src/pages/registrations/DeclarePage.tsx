@@ -9,8 +9,10 @@ import { Alert, Button, ErrorAlert, Section, Spinner } from '../../components/ui
 import { validationMessage, type Ctx } from '../../components/instrument-renderer/InstrumentRenderer.js';
 import { RegistrationFieldView, formatRegistrationValue, type FieldServices } from '../../components/registration-fields/RegistrationFields.js';
 import { useLocationNames } from '../../components/registration-fields/LocationInput.js';
-import { checkForm, keepVisible, locationIds, registrations, registrationTypes, typeText, type Answers } from './registrations.api.js';
+import { checkForm, keepVisible, locationIds, personName, registrations, registrationTypes, typeText, type Answers } from './registrations.api.js';
 import { newDraft, readDraft, removeDraft, writeDraft, type Draft } from './drafts.js';
+import { enqueue, unreachable, type OutboxItem } from '../../offline/outbox.js';
+import { Queued } from '../../offline/Queued.js';
 
 export function DeclarePage() {
   const { type } = useParams() as { type: string };
@@ -64,6 +66,7 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
   const [restored, setRestored] = useState(wasRestored);
   const [storageFailed, setStorageFailed] = useState(false);
   const [done, setDone] = useState<Registration | undefined>();
+  const [queued, setQueued] = useState(false);
   const draft = useRef<Draft>({ ...initial, typeVersion: def.version });
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -75,12 +78,12 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
 
   // Every change goes to this device first: an expired session, a crash or a closed tab loses nothing.
   useEffect(() => {
-    if (done) return;
+    if (done || queued) return;
     draft.current = { ...draft.current, data, page: current, savedAt: new Date().toISOString() };
     // An untouched form is not a draft: opening the page and leaving leaves nothing behind.
     if (!target && Object.keys(data).length === 0) removeDraft(user.id, draft.current.id);
     else setStorageFailed(!writeDraft(user.id, draft.current));
-  }, [data, current, done, user.id, target]);
+  }, [data, current, done, queued, user.id, target]);
   // The address carries the draft id, so a reload or a sign-in after expiry comes back to it.
   useEffect(() => {
     if (!target) setParams({ draft: draft.current.id }, { replace: true });
@@ -136,24 +139,40 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
 
   const submit = useAction(async (action: 'notify' | 'declare' | 'validate') => {
     setErrors([]);
+    const visibleData = keepVisible(doc, data) as Record<string, JsonValue>;
+    // When the person confirmed it: kept if it has to wait in the outbox (docs/offline.md, "Times").
+    const occurredAt = new Date().toISOString();
+    const transactionId = draft.current.transactionId;
+    // Only what changed: given keys replace, null removes (the server merges).
+    const patch: Record<string, JsonValue> = {};
+    if (target) {
+      const before = target.registration.data;
+      for (const k of new Set([...Object.keys(before), ...Object.keys(visibleData)])) {
+        if (!(k in visibleData)) patch[k] = null;
+        else if (JSON.stringify(before[k]) !== JSON.stringify(visibleData[k])) patch[k] = visibleData[k]!;
+      }
+    }
+    // No server to reach: the outbox keeps it, encrypted, and sends it when the network is back.
+    const keep = async () => {
+      const item: Omit<OutboxItem, 'seq' | 'state' | 'attempts'> = target
+        ? { id: transactionId, kind: 'registration.action', path: `/api/v1/registrations/${encodeURIComponent(target.registration.id)}/actions/${target.action}`, body: { data: patch, transactionId, occurredAt }, title: t('offline.kinds.action', { action: t(`registrations.actions.${target.action}`), tracking: target.registration.trackingId }), detail: personName(visibleData) || undefined, occurredAt, link: `/registrations/${target.registration.id}` }
+        : { id: transactionId, kind: 'registration.create', path: '/api/v1/registrations', body: { type: doc.id, action, data: visibleData, transactionId, occurredAt }, title: t('offline.kinds.create', { type: typeText(doc, doc.label, language) }), detail: personName(visibleData) || undefined, occurredAt };
+      await enqueue(item);
+      removeDraft(user.id, draft.current.id);
+      setQueued(true);
+    };
+    if (!navigator.onLine) return keep();
     try {
-      const visibleData = keepVisible(doc, data) as Record<string, JsonValue>;
       let result: Registration;
       if (target) {
-        // Only what changed: given keys replace, null removes (the server merges).
-        const before = target.registration.data;
-        const patch: Record<string, JsonValue> = {};
-        for (const k of new Set([...Object.keys(before), ...Object.keys(visibleData)])) {
-          if (!(k in visibleData)) patch[k] = null;
-          else if (JSON.stringify(before[k]) !== JSON.stringify(visibleData[k])) patch[k] = visibleData[k]!;
-        }
-        result = (await registrations.action(target.registration.id, target.action, { data: patch, transactionId: draft.current.transactionId })).registration;
+        result = (await registrations.action(target.registration.id, target.action, { data: patch, transactionId, occurredAt })).registration;
       } else {
-        result = await registrations.create({ type: doc.id, action: action as 'notify' | 'declare', data: visibleData, transactionId: draft.current.transactionId });
+        result = await registrations.create({ type: doc.id, action: action as 'notify' | 'declare', data: visibleData, transactionId, occurredAt });
       }
       removeDraft(user.id, draft.current.id);
       setDone(result);
     } catch (e) {
+      if (unreachable(e)) return keep();
       if (isCairnError(e) && e.code === 'invalid_registration_data') {
         const list = ((e.details as { errors?: SubmissionError[] } | undefined)?.errors ?? []).filter((x) => typeof x.field === 'string');
         setErrors(list);
@@ -163,6 +182,23 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
       throw e;
     }
   });
+
+  if (queued) {
+    return (
+      <div className="page narrow-wide reg-page">
+        <h1 ref={heading} tabIndex={-1}>
+          {typeText(doc, doc.label, language)}
+        </h1>
+        <Queued>
+          {!target && (
+            <Link className="btn" to={`/registrations/declare/${encodeURIComponent(doc.id)}`} reloadDocument>
+              {t('registrations.declare.another')}
+            </Link>
+          )}
+        </Queued>
+      </div>
+    );
+  }
 
   if (done) {
     return (

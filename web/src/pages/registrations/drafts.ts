@@ -1,12 +1,13 @@
+import { vault } from '../../offline/store.js';
+
 /**
- * Declaration drafts, kept on this device while the person types. Keyed by user, so two people
- * sharing a field device never see each other's declarations, and by draft id, so one person can
- * have several declarations under way. A draft keeps its transactionId: a submit that reached the
- * server just before the session expired is applied once when retried after signing in again.
- *
- * localStorage rather than IndexedDB: drafts are small (documents are uploaded as soon as they
- * are picked and the draft holds only their references; a signature is a few kilobytes of PNG),
- * and a synchronous write on every change cannot be lost to a tab closed mid-transaction.
+ * Declaration drafts, kept on this device while the person types, in their encrypted vault
+ * (web/src/offline/, docs/offline.md): only the signed-in person's drafts are readable, so two
+ * people sharing a field device never see each other's declarations; one person can have several
+ * declarations under way (keyed by draft id). A draft keeps its transactionId: a submit that
+ * reached the server just before the session expired is applied once when retried after signing
+ * in again. The vault keeps drafts in memory once opened, so these calls stay synchronous; each
+ * change is written through to IndexedDB at once.
  */
 export interface Draft {
   id: string;
@@ -19,46 +20,42 @@ export interface Draft {
   savedAt: string;
 }
 
-const PREFIX = 'cairn.registration-draft.';
-const key = (userId: string, id: string) => `${PREFIX}${userId}.${id}`;
+const KEY = 'registration.';
 
-function parse(raw: string | null): Draft | undefined {
-  if (!raw) return undefined;
-  try {
-    const d = JSON.parse(raw) as Partial<Draft> | null;
-    if (!d || typeof d.id !== 'string' || typeof d.type !== 'string' || typeof d.transactionId !== 'string' || !d.data || typeof d.data !== 'object') return undefined;
-    return { id: d.id, type: d.type, typeVersion: d.typeVersion, data: d.data, transactionId: d.transactionId, page: typeof d.page === 'number' ? d.page : 0, savedAt: d.savedAt ?? '' };
-  } catch {
-    return undefined;
-  }
+function parse(raw: unknown): Draft | undefined {
+  const d = raw as Partial<Draft> | null | undefined;
+  if (!d || typeof d.id !== 'string' || typeof d.type !== 'string' || typeof d.transactionId !== 'string' || !d.data || typeof d.data !== 'object') return undefined;
+  return { id: d.id, type: d.type, typeVersion: d.typeVersion, data: d.data, transactionId: d.transactionId, page: typeof d.page === 'number' ? d.page : 0, savedAt: d.savedAt ?? '' };
 }
 
+/** The vault of `userId`, if it is the one open (it always is inside the signed-in app). */
+const mine = (userId: string) => {
+  const v = vault();
+  return v?.userId === userId ? v : undefined;
+};
+
 export function readDraft(userId: string, id: string): Draft | undefined {
-  return parse(localStorage.getItem(key(userId, id)));
+  return parse(mine(userId)?.get('draft', KEY + id));
 }
 
 /** Returns false when the device refused to store it (storage full or disabled). */
 export function writeDraft(userId: string, draft: Draft): boolean {
-  try {
-    localStorage.setItem(key(userId, draft.id), JSON.stringify(draft));
-    return true;
-  } catch {
-    return false;
-  }
+  const v = mine(userId);
+  if (!v || v.failed) return false;
+  void v.put('draft', KEY + draft.id, draft);
+  return true;
 }
 
 export function removeDraft(userId: string, id: string): void {
-  localStorage.removeItem(key(userId, id));
+  void mine(userId)?.remove('draft', KEY + id);
 }
 
 /** This user's drafts, newest first. */
 export function listDrafts(userId: string): Draft[] {
   const out: Draft[] = [];
-  const prefix = `${PREFIX}${userId}.`;
-  for (let i = 0; i < localStorage.length; i++) {
-    const k = localStorage.key(i);
-    if (!k?.startsWith(prefix)) continue;
-    const d = parse(localStorage.getItem(k));
+  for (const [k, raw] of mine(userId)?.list('draft') ?? []) {
+    if (!k.startsWith(KEY)) continue;
+    const d = parse(raw);
     if (d) out.push(d);
   }
   return out.sort((a, b) => b.savedAt.localeCompare(a.savedAt));

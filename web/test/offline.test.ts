@@ -1,0 +1,317 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CairnClient, DatahubApi, type Registration } from '@cairn/sdk';
+import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import { CHROMIUM, ensureBuilt, launch, snap } from './browser.js';
+
+/**
+ * Offline-first capture (issue 14, docs/offline.md), in a real Chromium whose network is cut with
+ * the browser's offline mode. One field agent's device (a persistent profile, closed and reopened
+ * like a phone's browser) and one registrar's.
+ */
+const PASSWORD = 'correct horse battery staple';
+const LOCATIONS = ['id,name,parentId,type', 'RW,Rwanda,,area', 'KG,Kigali,RW,area', 'GA,Gasabo,KG,area', 'GA-O1,Gasabo Civil Registry,GA,office', 'GA-H1,Kacyiru Hospital,GA,area'].join('\n') + '\n';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const BIRTHS = ['Offline-Uwase', 'Offline-Habimana', 'Offline-Ishimwe'];
+
+let server: TestServer;
+let admin: CairnClient;
+/** A registrar of the office, through the API: what the server holds. */
+let reader: CairnClient;
+let henri: CairnClient;
+let profileDir: string;
+let phone: BrowserContext;
+let browser: Browser;
+const pageErrors: string[] = [];
+const ids = {} as Record<'fiona' | 'ben' | 'grace' | 'henri' | 'subject' | 'session' | 'hospital', string>;
+/** When the agent confirmed the offline work: each item must arrive dated inside this window. */
+const confirmed = { from: 0, to: 0 };
+let draftUrl = '';
+
+async function openPhone(): Promise<Page> {
+  phone = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC' });
+  const page = phone.pages()[0] ?? (await phone.newPage());
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return page;
+}
+
+async function signIn(page: Page, username: string) {
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: /^Outbox/ }).waitFor();
+}
+
+/** The service worker has precached the app and controls the page: it now opens without a network. */
+async function workerReady(page: Page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+  });
+}
+
+async function download(page: Page) {
+  await page.goto(`${server.url}/outbox`);
+  await page.getByRole('button', { name: 'Download for offline use' }).click();
+  await page.getByText(/^Ready for offline use:/).waitFor();
+}
+
+/** Registrations fiona created, as the server holds them. */
+async function fionasRegistrations(): Promise<Registration[]> {
+  const list = await reader.registrations.list({ limit: 200 });
+  return list.items.filter((r) => r.createdBy?.id === ids.fiona);
+}
+
+/** What IndexedDB holds for the app, decoded as text: no answer may be readable in it. */
+function storedText(page: Page): Promise<string> {
+  return page.evaluate(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const open = indexedDB.open('cairn-offline');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const all = open.result.transaction('rows').objectStore('rows').getAll();
+          all.onsuccess = () => {
+            const rows = all.result as Array<{ id: string; data: ArrayBuffer }>;
+            resolve(rows.map((r) => `${r.id} ${new TextDecoder('latin1').decode(r.data)}`).join('\n'));
+            open.result.close();
+          };
+        };
+      }),
+  );
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  // These births are different children; the real de-duplication has its own tests (search/).
+  server.services.registrations.duplicateCheckers.length = 0;
+  admin = new CairnClient({ baseUrl: server.url });
+  const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
+  admin.setToken(setup.accessToken);
+  const imported = await fetch(`${server.url}/api/v1/workspaces/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${setup.accessToken}` }, body: LOCATIONS });
+  expect(imported.status).toBe(200);
+  const office = (await admin.locations.search({ q: 'Gasabo Civil Registry', kind: 'office' }))[0]!;
+  ids.hospital = (await admin.locations.search({ q: 'Kacyiru Hospital' }))[0]!.id;
+  for (const [username, role] of [['fiona', 'field-agent'], ['ben', 'field-agent'], ['grace', 'local-registrar'], ['henri', 'local-registrar']] as const) {
+    const user = await admin.users.create({ username, password: PASSWORD, role: 'member' });
+    await admin.registrations.setUserProfile(user.id, { officeId: office.id, role });
+    ids[username] = user.id;
+  }
+  // A clinic where fiona captures instruments: one subject, a session started for today.
+  const clinic = await admin.workspaces.create({ name: 'Clinic' });
+  await admin.workspaces.setMember(clinic.id, ids.fiona, 'member');
+  const hub = new DatahubApi(admin.http);
+  const subject = await hub.createSubject(clinic.id, { identifier: 'PT-014', identifierKind: 'custom' });
+  ids.subject = subject.id;
+  ids.session = (await hub.startSession(subject.id, { kind: 'in_person' })).id;
+  henri = new CairnClient({ baseUrl: server.url });
+  henri.setToken((await henri.auth.login({ username: 'henri', password: PASSWORD })).accessToken);
+  reader = henri;
+  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-phone-'));
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await phone?.close().catch(() => {});
+  await browser?.close();
+  await server?.stop();
+  fs.rmSync(profileDir, { recursive: true, force: true });
+});
+
+describe('offline-first capture on a field agent’s phone', () => {
+  it('installs, and with the network cut keeps three declarations, a PHQ-9 and a draft across a reload and a browser restart, encrypted', { timeout: 180_000 }, async () => {
+    let page = await openPhone();
+    await signIn(page, 'fiona');
+    await workerReady(page);
+    const manifest = await (await fetch(`${server.url}/manifest.webmanifest`)).json();
+    expect(manifest).toMatchObject({ name: 'Cairn', display: 'standalone', start_url: '/' });
+    await download(page);
+    // The capture page read once online: the session and the instrument are kept for offline use.
+    await page.goto(`${server.url}/datahub/sessions/${ids.session}/capture?instrument=phq-9@1`);
+    await page.getByText('Little interest or pleasure in doing things').waitFor();
+
+    await phone.setOffline(true);
+    confirmed.from = Date.now();
+    for (const [i, name] of BIRTHS.entries()) {
+      await page.goto(`${server.url}/registrations/declare/birth`);
+      await page.getByLabel('Last name').fill(name);
+      if (i === 0) {
+        // Places come from the tree downloaded beforehand.
+        await page.getByRole('combobox', { name: 'Place of birth' }).fill('kacyiru');
+        await page.getByRole('option', { name: /Kacyiru Hospital/ }).click();
+      }
+      for (let p = 0; p < 4; p++) await page.getByRole('button', { name: 'Continue' }).click();
+      await page.getByRole('heading', { name: 'Review' }).waitFor();
+      await page.getByRole('button', { name: 'Send incomplete' }).click();
+      await page.getByText('Kept on this device', { exact: true }).waitFor();
+    }
+    await page.goto(`${server.url}/datahub/sessions/${ids.session}/capture?instrument=phq-9@1`);
+    for (let q = 1; q <= 9; q++) await page.locator(`tr[data-field="symptoms.q${q}"] input[type=radio]`).nth(q % 4).check();
+    await page.getByLabel('Somewhat difficult').check();
+    await page.getByRole('button', { name: 'Submit' }).click();
+    await page.getByText('Kept on this device', { exact: true }).waitFor();
+    confirmed.to = Date.now();
+    // A fourth declaration is only begun: it stays a draft.
+    await page.goto(`${server.url}/registrations/declare/birth`);
+    await page.getByLabel('Last name').fill('Kagabo');
+    await expect.poll(() => page.url()).toContain('draft=');
+    draftUrl = page.url();
+    // Each change is encrypted and written within milliseconds (docs/offline.md); a person does not reload faster.
+    await expect.poll(async () => (await storedText(page)).includes(`${ids.fiona}|draft|registration.`)).toBe(true);
+    await snap(page, 'offline-01-draft-offline');
+
+    await page.reload();
+    await page.getByText('Your unsent declaration was restored.').waitFor();
+    expect(await page.getByLabel('Last name').inputValue()).toBe('Kagabo');
+    await page.goto(`${server.url}/outbox`);
+    await expect.poll(() => page.getByTestId('outbox-item').count()).toBe(4);
+    await page.getByText('4 items waiting').waitFor();
+    const text = await storedText(page);
+    expect(text).toContain(`${ids.fiona}|outbox|`);
+    for (const secret of [...BIRTHS, 'Kagabo', 'symptoms']) expect(text).not.toContain(secret);
+
+    // The browser is closed and opened again, still without a network.
+    await phone.close();
+    page = await openPhone();
+    await phone.setOffline(true);
+    await page.goto(`${server.url}/outbox`);
+    await page.getByText('Opened without a network, as fiona.').waitFor();
+    await expect.poll(() => page.getByTestId('outbox-item').count()).toBe(4);
+    expect(await page.getByTestId('outbox-item').allInnerTexts()).toEqual([
+      expect.stringMatching(/^Declaration · Birth · Offline-Uwase[\s\S]*Waiting/),
+      expect.stringMatching(/Offline-Habimana/),
+      expect.stringMatching(/Offline-Ishimwe/),
+      expect.stringMatching(/^Record · Patient Health Questionnaire \(PHQ-9\)/),
+    ]);
+    await snap(page, 'offline-02-outbox');
+    await page.goto(draftUrl);
+    await page.getByText('Your unsent declaration was restored.').waitFor();
+    expect(await fionasRegistrations()).toHaveLength(0);
+  });
+
+  it('shows another person on the same browser none of it', async () => {
+    const page = phone.pages()[0]!;
+    // fiona's session ends on this browser (as an expiry would); ben signs in on it.
+    await phone.clearCookies();
+    await phone.setOffline(false);
+    await signIn(page, 'ben');
+    await page.goto(`${server.url}/outbox`);
+    await page.getByTestId('outbox-empty').waitFor();
+    await page.goto(draftUrl);
+    await page.getByRole('heading', { name: 'Declare: Birth' }).waitFor();
+    expect(await page.getByText('Your unsent declaration was restored.').count()).toBe(0);
+    expect(await page.getByLabel('Last name').inputValue()).toBe('');
+    // ben has nothing unsent: he signs out at once, without a warning.
+    await page.goto(`${server.url}/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').waitFor();
+    expect(await fionasRegistrations()).toHaveLength(0);
+  });
+
+  it('sends everything once after fiona signs in again, though the network dies in the middle of the sync, dated when she confirmed it', async () => {
+    const page = phone.pages()[0]!;
+    // The second declaration reaches the server, but its answer is lost as the network dies.
+    let cut = false;
+    await phone.route('**/api/v1/registrations', async (route) => {
+      const body = route.request().postDataJSON() as { data?: Record<string, unknown> } | null;
+      if (cut || route.request().method() !== 'POST' || body?.data?.['child.lastName'] !== 'Offline-Habimana') return route.continue();
+      cut = true;
+      const answer = await route.fetch();
+      expect(answer.status()).toBe(201);
+      await phone.setOffline(true);
+      await route.abort('internetdisconnected');
+    });
+    await signIn(page, 'fiona');
+    await page.getByRole('link', { name: /^Outbox/ }).click();
+    await expect.poll(() => cut, { timeout: 20_000 }).toBe(true);
+    await page.getByText(/last try: Cannot reach the server/).waitFor();
+    expect((await fionasRegistrations()).map((r) => r.data['child.lastName']).sort()).toEqual(['Offline-Habimana', 'Offline-Uwase']);
+    await phone.setOffline(false);
+    await page.getByTestId('outbox-empty').waitFor({ timeout: 30_000 });
+    await phone.unroute('**/api/v1/registrations');
+
+    const regs = await fionasRegistrations();
+    expect(regs.map((r) => r.data['child.lastName']).sort()).toEqual([...BIRTHS].sort());
+    for (const r of regs) {
+      expect(r.status).toBe('notified');
+      const at = Date.parse(r.createdAt);
+      expect(at).toBeGreaterThanOrEqual(confirmed.from - 1000);
+      expect(at).toBeLessThanOrEqual(confirmed.to + 1000);
+    }
+    expect(regs.find((r) => r.data['child.lastName'] === 'Offline-Uwase')!.eventLocationId).toBe(ids.hospital);
+    const records = await new DatahubApi(admin.http).records(ids.subject);
+    expect(records).toHaveLength(1);
+    expect(records[0]!.instrument).toEqual({ name: 'phq-9', edition: 1 });
+    expect(Date.parse(records[0]!.date)).toBeGreaterThanOrEqual(confirmed.from - 1000);
+    expect(Date.parse(records[0]!.date)).toBeLessThanOrEqual(confirmed.to + 1000);
+  });
+
+  it('keeps the begun draft through all of it, and warns before signing out with unsent work, then leaves nothing readable', async () => {
+    // The form-level case (a session ending while a form is open, sent after signing in again
+    // without retyping) is registrations.test.ts, "a declaration sent after the session expired".
+    const page = phone.pages()[0]!;
+    await page.goto(draftUrl);
+    await page.getByText('Your unsent declaration was restored.').waitFor();
+    expect(await page.getByLabel('Last name').inputValue()).toBe('Kagabo');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByText('1 item on this device has not reached the server').waitFor();
+    await page.getByRole('button', { name: 'Stay signed in' }).click();
+    expect(await page.getByLabel('Last name').inputValue()).toBe('Kagabo');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign out and delete them' }).click();
+    await page.getByLabel('Username').waitFor();
+    expect(await storedText(page)).not.toContain(ids.fiona);
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('a registrar’s offline review', () => {
+  it('keeps a validation made offline whose registration was unassigned meanwhile: a 409 shown, the data kept to copy out', async () => {
+    const fiona = new CairnClient({ baseUrl: server.url });
+    fiona.setToken((await fiona.auth.login({ username: 'fiona', password: PASSWORD })).accessToken);
+    const today = new Date().toISOString().slice(0, 10);
+    const reg = await fiona.registrations.create({ type: 'birth', action: 'declare', data: { 'child.lastName': 'Mugisha', 'child.sex': 'male', 'child.dob': today, 'child.placeOfBirth': ids.hospital, 'mother.firstName': 'Alice', 'mother.lastName': 'Mugisha' } });
+
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC' });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(`grace: ${e.message}`));
+    await signIn(page, 'grace');
+    await workerReady(page);
+    const grace = new CairnClient({ baseUrl: server.url });
+    grace.setToken((await grace.auth.login({ username: 'grace', password: PASSWORD })).accessToken);
+    await grace.registrations.action(reg.id, 'assign');
+    await download(page);
+    await page.getByText(/1 assigned registrations/).waitFor();
+
+    await context.setOffline(true);
+    await page.goto(`${server.url}/registrations/${reg.id}/update?action=validate`);
+    await page.getByLabel('First name(s)').first().fill('Keza');
+    for (let p = 0; p < 4; p++) await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await page.getByText('Kept on this device', { exact: true }).waitFor();
+
+    // Meanwhile, at the office, another registrar releases it.
+    await henri.registrations.action(reg.id, 'unassign');
+    await context.setOffline(false);
+    await page.goto(`${server.url}/outbox`);
+    const item = page.getByTestId('outbox-item');
+    await item.getByText(/^Conflict: /).waitFor({ timeout: 20_000 });
+    await item.getByText('The server refused this because the registration changed hands').waitFor();
+    await item.getByRole('button', { name: 'Copy its data' }).waitFor();
+    await item.getByText('Copy its data', { exact: true }).last().click();
+    expect(JSON.parse(await item.getByTestId('outbox-data').innerText())).toEqual({ 'child.firstName': 'Keza' });
+    await snap(page, 'offline-03-conflict');
+    // Nothing was merged, and the item stays until grace decides.
+    expect((await reader.registrations.get(reg.id)).data['child.firstName']).toBeUndefined();
+    await page.reload();
+    await item.getByText(/^Conflict: /).waitFor();
+    await context.close();
+    expect(pageErrors).toEqual([]);
+  });
+});
