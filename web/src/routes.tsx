@@ -8,6 +8,7 @@ import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
 import { registrationsRoutes } from './pages/registrations/routes.js';
 import { offlineRoutes } from './offline/routes.js';
+import { webhooksRoutes } from './pages/webhooks/routes.js';
 
 // Every page but home loads on first use (docs/web.md, "What a first visit downloads").
 const LedgerPage = lazyPage(() => import('./pages/LedgerPage.js'), 'LedgerPage');
@@ -29,6 +30,7 @@ const routes: AppRoute[] = [
   ...controlCentreRoutes,
   ...registrationsRoutes,
   ...offlineRoutes,
+  ...webhooksRoutes,
 ];
 
 /** A lazily loaded page shows the loading state while its chunk arrives; the shell stays. */

@@ -2,10 +2,12 @@ import { NavLink, Outlet } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useUser } from '../session.js';
 import { navItems } from '../nav.js';
+import { Button } from './ui.js';
 import { LanguageSelect } from './LanguageSelect.js';
 import { Logo } from './Logo.js';
 import { OfflineNotice, OutboxBadge } from '../offline/OutboxBadge.js';
 import { SignOutButton } from '../offline/SignOutButton.js';
+import { QuickSearch } from './QuickSearch.js';
 
 export function Shell() {
   const { t } = useTranslation();
@@ -33,6 +35,7 @@ export function Shell() {
               ))}
           </ul>
         </nav>
+        {can('registrations:read') && <QuickSearch />}
         <div className="usermenu">
           <LanguageSelect />
           <span className="whoami" title={t('nav.signedInAs', { username: user.username })}>

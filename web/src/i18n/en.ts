@@ -1,11 +1,14 @@
 import datasetsEn from './datasets.en.js';
 import datahubEn from './datahub.en.js';
+import assignmentsEn from './assignments.en.js';
 import viewsEn from './views.en.js';
 import registrationsEn from './registrations.en.js';
+import searchEn from './search.en.js';
 import locationsEn from './locations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
 import systemEn from './system.en.js';
 import offlineEn from './offline.en.js';
+import webhooksEn from './webhooks.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -176,13 +179,16 @@ const en = {
     shown_other: 'Showing the latest {{count}} entries',
   },
   datahub: datahubEn,
+  assignments: assignmentsEn,
   datasets: datasetsEn,
   views: viewsEn,
   registrations: registrationsEn,
+  search: searchEn,
   locations: locationsEn,
   controlCentre: controlCentreEn,
   system: systemEn,
   offline: offlineEn,
+  webhooks: webhooksEn,
   errors: {
     ...registrationsEn.errors,
     invalid_credentials: 'Wrong username or password.',

@@ -1,12 +1,15 @@
 import datasetsFr from './datasets.fr.js';
 import type { Messages } from './en.js';
 import datahubFr from './datahub.fr.js';
+import assignmentsFr from './assignments.fr.js';
 import viewsFr from './views.fr.js';
 import registrationsFr from './registrations.fr.js';
+import searchFr from './search.fr.js';
 import locationsFr from './locations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
 import systemFr from './system.fr.js';
 import offlineFr from './offline.fr.js';
+import webhooksFr from './webhooks.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -177,13 +180,16 @@ const fr: Messages = {
     shown_other: 'Les {{count}} dernières entrées affichées',
   },
   datahub: datahubFr,
+  assignments: assignmentsFr,
   datasets: datasetsFr,
   views: viewsFr,
   registrations: registrationsFr,
+  search: searchFr,
   locations: locationsFr,
   controlCentre: controlCentreFr,
   system: systemFr,
   offline: offlineFr,
+  webhooks: webhooksFr,
   errors: {
     ...registrationsFr.errors,
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
