@@ -1,42 +1,22 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../../server/test/harness.js';
 import { newId } from '../../../server/src/kernel/ids.js';
+import { PASSWORD, startCliWorld, type CliWorld } from '../../test/cli-world.js';
 
-const BIN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
-const PASSWORD = 'correct horse battery staple';
-
-let server: TestServer;
+let world: CliWorld;
 let dir: string;
-let env: Record<string, string>;
 let district = '';
 let adminToken = '';
-
-function cairn(args: string[], extra: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cairn = (args: string[], extra: Record<string, string> = {}) => world.cairn(args, extra);
 
 beforeAll(async () => {
-  server = await startTestServer({ CAIRN_SERVE_WEB: 'false' });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-cli-reg-'));
-  const admin = new CairnClient({ baseUrl: server.url });
-  adminToken = (await admin.setup.create({ username: 'ada', password: PASSWORD })).accessToken;
-  admin.setToken(adminToken);
-  const db = server.services.db;
+  world = await startCliWorld();
+  ({ dir, adminToken } = world);
+  const admin = world.admin;
+  const db = world.server.services.db;
   const country = newId();
   district = newId();
   const office = newId();
@@ -44,15 +24,12 @@ beforeAll(async () => {
     (${district}, ${country}, 'District', ${`/${country}/${district}/`}, 'area'), (${office}, ${district}, 'Office', ${`/${country}/${district}/${office}/`}, 'office')`.execute(db);
   const u = await admin.users.create({ username: 'registrar', password: PASSWORD, role: 'member' });
   await admin.registrations.setUserProfile(u.id, { officeId: office, role: 'local-registrar' });
-  const c = new CairnClient({ baseUrl: server.url });
-  const token = (await c.auth.login({ username: 'registrar', password: PASSWORD })).accessToken;
-  env = { PATH: process.env.PATH ?? '', HOME: dir, CAIRN_URL: server.url, CAIRN_TOKEN: token, NO_COLOR: '1' };
+  const token = (await new CairnClient({ baseUrl: world.server.url }).auth.login({ username: 'registrar', password: PASSWORD })).accessToken;
+  // The registrar runs the CLI; the administrator's token is passed per command where needed.
+  world.env.CAIRN_TOKEN = token;
 });
 
-afterAll(async () => {
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.stop());
 
 describe('cairn registrations', () => {
   it('declares, acts, lists, shows and traces a registration with readable output', async () => {

@@ -1,41 +1,18 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../../server/test/harness.js';
+import { startCliWorld, type CliWorld } from '../../test/cli-world.js';
 
-const BIN = fileURLToPath(new URL('../../bin/cairn.mjs', import.meta.url));
-
-let server: TestServer;
+let world: CliWorld;
 let dir: string;
-let env: Record<string, string>;
-
-function cairn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cairn = (args: string[]) => world.cairn(args);
 
 beforeAll(async () => {
-  server = await startTestServer({ CAIRN_SERVE_WEB: 'false' });
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-cli-ws-'));
-  const res = await new CairnClient({ baseUrl: server.url }).setup.create({ username: 'ada', password: 'correct horse battery staple' });
-  env = { PATH: process.env.PATH ?? '', HOME: dir, CAIRN_URL: server.url, CAIRN_TOKEN: res.accessToken, NO_COLOR: '1' };
+  world = await startCliWorld();
+  dir = world.dir;
 });
 
-afterAll(async () => {
-  await server?.stop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => world?.stop());
 
 describe('cairn workspaces', () => {
   it('imports locations with a report, lists every refused row, and searches them', async () => {
