@@ -12,7 +12,7 @@ import { isUuid, newId } from '../kernel/ids.js';
 import { requireUser, type AuthContext } from '../kernel/access.js';
 import type { Logger } from '../kernel/logger.js';
 import { crashPoint } from '../kernel/crashpoints.js';
-import { isDatabaseUnavailable } from '../database/unavailable.js';
+import { isDatabaseUnavailable } from '../kernel/database-unavailable.js';
 import { codeForStatus, isCatalogCode } from '../kernel/raw-responses.js';
 import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
 import type { TreeChange } from './datasets.tree.js';

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { Type, type TSchema } from 'typebox';
 import { AppError, type ErrorBody } from './errors.js';
 import type { AuthContext, RouteAccess } from './access.js';
-import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../database/unavailable.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from './database-unavailable.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

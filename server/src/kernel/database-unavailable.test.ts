@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/harness.js';
 import { freePort } from '../../test/process.js';
-import { isDatabaseUnavailable } from './unavailable.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 
 /** Real failures from pg, told apart: "the database cannot be reached" against everything else. */
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
