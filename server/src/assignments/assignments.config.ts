@@ -10,7 +10,7 @@ function httpUrl(env: Env, name: string): string | undefined {
 /**
  * Remote capture settings (docs/remote-capture.md): where the gateway is, the key the core calls
  * it with, how often to pull, and the SMTP server for emailed links. Without a gateway URL and key
- * remote capture is off and its routes answer 503 remote_capture_unavailable.
+ * remote capture is off and its routes answer 409 remote_capture_unavailable.
  */
 export function loadRemoteCaptureConfig(env: Env) {
   const gatewayUrl = httpUrl(env, 'CAIRN_GATEWAY_URL');

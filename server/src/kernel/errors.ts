@@ -127,12 +127,12 @@ export const errorCatalog = {
   // remote capture (docs/remote-capture.md)
   /** Cancelling an assignment that is already completed, cancelled or expired. */
   assignment_closed: 409,
-  /** No gateway configured (CAIRN_GATEWAY_URL / CAIRN_GATEWAY_KEY). */
-  remote_capture_unavailable: 503,
+  /** No gateway configured (CAIRN_GATEWAY_URL / CAIRN_GATEWAY_KEY): the instance's state, not an outage, so 4xx. */
+  remote_capture_unavailable: 409,
   /** The gateway could not be reached or refused the core's call. */
   gateway_unavailable: 503,
   /** An email address was given but no SMTP server is configured (CAIRN_SMTP_URL). */
-  mail_unavailable: 503,
+  mail_unavailable: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;
