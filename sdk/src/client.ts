@@ -4,6 +4,7 @@ import { DatasetsApi } from './datasets.js';
 import { EventTypesApi } from './event-types.js';
 import { EventsApi } from './events.js';
 import { HttpClient, type CairnClientOptions } from './http.js';
+import { HomeApi } from './home.js';
 import { LedgerApi } from './ledger.js';
 import { ProjectionsApi } from './projections.js';
 import { RegistrationsApi, RegistrationTypesApi } from './registrations.js';
@@ -38,6 +39,8 @@ export class CairnClient {
   readonly views: ViewsApi;
   readonly registrations: RegistrationsApi;
   readonly registrationTypes: RegistrationTypesApi;
+  /** The home page's summary: counts, trends, recent changes, what needs attention. */
+  readonly home: HomeApi;
 
   constructor(opts: CairnClientOptions) {
     this.http = new HttpClient(opts);
@@ -57,6 +60,7 @@ export class CairnClient {
     this.views = new ViewsApi(this.http);
     this.registrations = new RegistrationsApi(this.http);
     this.registrationTypes = new RegistrationTypesApi(this.http);
+    this.home = new HomeApi(this.http);
   }
 
   get baseUrl(): string {

@@ -20,6 +20,7 @@ export const navItems: NavItem[] = [
   { to: '/registrations', label: 'registrations.nav', requires: 'registrations:read' },
   { to: '/views', label: 'views.nav', requires: 'views:manage' },
   { to: '/control-centre', label: 'controlCentre.nav', requires: 'apps:manage' },
+  { to: '/workspaces', label: 'people.workspaces.nav', requires: 'workspaces:read' },
   { to: '/account', label: 'nav.account' },
   { to: '/admin/users', label: 'nav.users', requires: 'users:manage' },
   { to: '/system', label: 'system.nav', requires: 'settings:manage' },

@@ -7,13 +7,14 @@ import { datasetsRoutes, publicDatasetsRoutes } from './pages/datasets/routes.js
 import { viewsRoutes } from './pages/views/routes.js';
 import { controlCentreRoutes } from './pages/control-centre/routes.js';
 import { registrationsRoutes } from './pages/registrations/routes.js';
-import { offlineRoutes } from './offline/routes.js';
 import { webhooksRoutes } from './pages/webhooks/routes.js';
+import { offlineRoutes } from './offline/routes.js';
 
 // Every page but home loads on first use (docs/web.md, "What a first visit downloads").
 const LedgerPage = lazyPage(() => import('./pages/LedgerPage.js'), 'LedgerPage');
 const AccountPage = lazyPage(() => import('./pages/AccountPage.js'), 'AccountPage');
 const AdminUsersPage = lazyPage(() => import('./pages/AdminUsersPage.js'), 'AdminUsersPage');
+const WorkspacesPage = lazyPage(() => import('./pages/workspaces/WorkspacesPage.js'), 'WorkspacesPage');
 
 /** Pages of the signed-in app. A new capability adds its routes here (and nav items in nav.ts). */
 import type { AppRoute } from './appRoute.js';
@@ -24,13 +25,14 @@ const routes: AppRoute[] = [
   { path: '/ledger', element: <LedgerPage />, requires: 'events:read' },
   { path: '/account', element: <AccountPage /> },
   { path: '/admin/users', element: <AdminUsersPage />, requires: 'users:manage' },
+  { path: '/workspaces', element: <WorkspacesPage />, requires: 'workspaces:read' },
   ...datahubRoutes,
   ...datasetsRoutes,
   ...viewsRoutes,
   ...controlCentreRoutes,
   ...registrationsRoutes,
-  ...offlineRoutes,
   ...webhooksRoutes,
+  ...offlineRoutes,
 ];
 
 /** A lazily loaded page shows the loading state while its chunk arrives; the shell stays. */

@@ -83,7 +83,7 @@ export function TokensSection() {
                 <input type="checkbox" name="scope" value={s.name} checked={chosen.includes(s.name)} onChange={(e) => toggle(s.name, e.target.checked)} />
                 <span>
                   <code>{s.name}</code>
-                  <span className="muted small"> — {s.description}</span>
+                  <span className="muted small"> — {t(`people.scopes.${s.name.replace(/:/g, '-')}`, { defaultValue: s.description })}</span>
                 </span>
               </label>
             ))}

@@ -5,6 +5,8 @@ import { api } from '../api.js';
 import { useAction } from '../hooks.js';
 import { useSession, useUser } from '../session.js';
 import { Alert, Button, CopyButton, ErrorAlert, Section, TextField } from '../components/ui.js';
+import { RECOVERED_KEY } from '../pages/LoginPage.js';
+import { AppCodeField, RecoveryCodesManage, RecoveryCodesShown } from './RecoveryCodes.js';
 
 /** Groups a base32 secret in fours so it can be typed by hand. */
 const grouped = (secret: string) => secret.replace(/(.{4})(?=.)/g, '$1 ');
@@ -17,6 +19,13 @@ export function TotpSection() {
   const [qr, setQr] = useState<string | undefined>();
   const [code, setCode] = useState('');
   const [notice, setNotice] = useState<'enabled' | 'disabled' | undefined>();
+  const [codes, setCodes] = useState<string[]>();
+  // Signed in with a recovery code: say why the factor is off, once.
+  const [recovered] = useState(() => {
+    const was = sessionStorage.getItem(RECOVERED_KEY) === '1';
+    sessionStorage.removeItem(RECOVERED_KEY);
+    return was;
+  });
 
   useEffect(() => {
     if (!enrolment) return setQr(undefined);
@@ -37,11 +46,12 @@ export function TotpSection() {
     setEnrolment(await api.auth.totp.enrol());
   });
   const confirm = useAction(async () => {
-    const updated = await api.auth.totp.confirm(code.replace(/\s+/g, ''));
+    const confirmed = await api.auth.totp.confirmEnrolment(code.replace(/\s+/g, ''));
     setEnrolment(undefined);
     setCode('');
     setNotice('enabled');
-    updateUser(updated);
+    setCodes(confirmed.recoveryCodes);
+    updateUser(confirmed.user);
   });
   const disable = useAction(async () => {
     const updated = await api.auth.totp.disable(code.replace(/\s+/g, ''));
@@ -63,27 +73,22 @@ export function TotpSection() {
     <Section title={t('account.totp.title')}>
       {notice === 'enabled' && <Alert kind="success">{t('account.totp.enabled')}</Alert>}
       {notice === 'disabled' && <Alert kind="success">{t('account.totp.disabled')}</Alert>}
-      {user.totpEnabled ? (
+      {recovered && !user.totpEnabled && <Alert kind="warning">{t('people.recovery.recovered')}</Alert>}
+      {codes ? (
+        <RecoveryCodesShown codes={codes} onDone={() => setCodes(undefined)} />
+      ) : user.totpEnabled ? (
         <>
           <p>
             <span className="pill pill-on">●</span> {t('account.totp.on')}
           </p>
           <form onSubmit={onDisable} className="inline-form">
             <ErrorAlert error={disable.error} />
-            <TextField
-              label={t('account.totp.disableCode')}
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              maxLength={8}
-              required
-              className="code-field"
-              value={code}
-              onChange={(e) => setCode(e.target.value)}
-            />
+            <AppCodeField label={t('account.totp.disableCode')} value={code} onChange={setCode} />
             <Button type="submit" variant="danger" pending={disable.pending}>
               {t('account.totp.disable')}
             </Button>
           </form>
+          <RecoveryCodesManage />
         </>
       ) : enrolment ? (
         <form onSubmit={onConfirm} className="enrol">

@@ -1,17 +1,21 @@
-import { NavLink, Outlet } from 'react-router';
+import { useEffect, useState } from 'react';
+import { NavLink, Outlet, useLocation } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useUser } from '../session.js';
 import { navItems } from '../nav.js';
-import { Button } from './ui.js';
 import { LanguageSelect } from './LanguageSelect.js';
 import { Logo } from './Logo.js';
+import { QuickSearch } from './QuickSearch.js';
 import { OfflineNotice, OutboxBadge } from '../offline/OutboxBadge.js';
 import { SignOutButton } from '../offline/SignOutButton.js';
-import { QuickSearch } from './QuickSearch.js';
 
 export function Shell() {
   const { t } = useTranslation();
   const { user, can } = useUser();
+  // On a phone the navigation folds behind a menu button; following a link folds it again.
+  const [menuOpen, setMenuOpen] = useState(false);
+  const { pathname } = useLocation();
+  useEffect(() => setMenuOpen(false), [pathname]);
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -22,7 +26,10 @@ export function Shell() {
           <Logo />
           <span>{t('app.name')}</span>
         </NavLink>
-        <nav aria-label={t('nav.main')} className="mainnav">
+        <button type="button" className="menu-button" aria-expanded={menuOpen} aria-controls="mainnav" onClick={() => setMenuOpen((o) => !o)}>
+          <span aria-hidden="true">{menuOpen ? '✕' : '☰'}</span> {menuOpen ? t('people.shell.closeMenu') : t('people.shell.menu')}
+        </button>
+        <nav aria-label={t('nav.main')} id="mainnav" className={`mainnav${menuOpen ? ' open' : ''}`}>
           <ul>
             {navItems
               .filter((item) => !item.requires || can(item.requires))

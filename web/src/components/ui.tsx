@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
+import { useEffect, useId, useLayoutEffect, useRef, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
 import { useTranslation } from 'react-i18next';
 import { errorText } from '../api.js';
 
@@ -49,11 +49,28 @@ export function LoadedList<T>({ load, error, empty, children }: { load: { data: 
   );
 }
 
-/** A table that scrolls sideways on narrow screens; `label` names it for screen readers. */
+/**
+ * A table; `label` names it for screen readers. On a phone it reflows: each row becomes a block
+ * whose cells carry their column's heading (copied from the header row into `data-label`, which
+ * styles.css shows before each cell), so nothing scrolls sideways.
+ */
 export function DataTable({ label, children }: { label?: string; children: ReactNode }) {
+  const ref = useRef<HTMLTableElement>(null);
+  useLayoutEffect(() => {
+    const table = ref.current;
+    if (!table) return;
+    const heads = Array.from(table.querySelectorAll('thead tr:first-child > th')).map((th) => th.textContent?.trim() ?? '');
+    for (const row of Array.from(table.querySelectorAll('tbody tr'))) {
+      Array.from(row.children).forEach((cell, i) => {
+        const head = heads[i];
+        if (head) cell.setAttribute('data-label', head);
+        else cell.removeAttribute('data-label');
+      });
+    }
+  });
   return (
-    <div className="table-wrap">
-      <table className="table" aria-label={label}>
+    <div className="table-wrap reflow">
+      <table className="table" aria-label={label} ref={ref}>
         {children}
       </table>
     </div>

@@ -3,7 +3,7 @@ const datahubEn = {
   nav: 'Data hub',
   title: 'Data hub',
   workspace: 'Workspace',
-  noWorkspaces: 'You are not a member of any workspace yet. An administrator can add you to one.',
+  noWorkspaces: 'You are not a member of any workspace yet. A manager of a workspace can add you on the Workspaces page, where they find you by your name or username.',
   createDemoWorkspace: 'Create a demo workspace with sample data',
   demoIntro: 'This workspace is empty. Load demo data (24 fictional people with PHQ-9 and GAD-7 scores over six months) to see how everything works.',
   loadDemo: 'Load demo data',
@@ -37,6 +37,7 @@ const datahubEn = {
     sexes: { female: 'Female', male: 'Male', other: 'Other', unknown: 'Not given' },
   },
   subject: {
+    flagged: 'Yes — flagged',
     title: 'Subject {{identifier}}',
     derivedId: 'derived identifier',
     session: 'Session',

@@ -6,7 +6,7 @@ const datahubFr: Widen<typeof datahubEn> = {
   nav: 'Données',
   title: 'Centre de données',
   workspace: 'Espace de travail',
-  noWorkspaces: "Vous n'êtes membre d'aucun espace de travail. Un administrateur peut vous y ajouter.",
+  noWorkspaces: "Vous n'êtes membre d'aucun espace de travail. Un responsable d'espace peut vous ajouter depuis la page Espaces, où il vous trouve par votre nom ou votre identifiant.",
   createDemoWorkspace: 'Créer un espace de démonstration avec des données',
   demoIntro: 'Cet espace est vide. Chargez des données de démonstration (24 personnes fictives avec des scores PHQ-9 et GAD-7 sur six mois) pour voir comment tout fonctionne.',
   loadDemo: 'Charger les données de démonstration',
@@ -40,6 +40,7 @@ const datahubFr: Widen<typeof datahubEn> = {
     sexes: { female: 'Femme', male: 'Homme', other: 'Autre', unknown: 'Non précisé' },
   },
   subject: {
+    flagged: 'Oui — signalé',
     title: 'Sujet {{identifier}}',
     derivedId: 'identifiant calculé',
     session: 'Séance',

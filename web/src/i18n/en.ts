@@ -7,8 +7,9 @@ import searchEn from './search.en.js';
 import locationsEn from './locations.en.js';
 import controlCentreEn from '../pages/control-centre/strings.en.js';
 import systemEn from './system.en.js';
-import offlineEn from './offline.en.js';
 import webhooksEn from './webhooks.en.js';
+import peopleEn from './people.en.js';
+import offlineEn from './offline.en.js';
 /** English strings: the reference set. fr.ts must have exactly these keys (checked by its type). */
 const en = {
   app: { name: 'Cairn', tagline: 'Records about people, kept honestly', skip: 'Skip to content', loading: 'Loading…' },
@@ -187,10 +188,12 @@ const en = {
   locations: locationsEn,
   controlCentre: controlCentreEn,
   system: systemEn,
-  offline: offlineEn,
   webhooks: webhooksEn,
+  people: peopleEn,
+  offline: offlineEn,
   errors: {
     ...registrationsEn.errors,
+    ...peopleEn.errors,
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',
     totp_reused: 'That code was already used. Wait for the next one (codes change every 30 seconds).',

@@ -8,8 +8,9 @@ import searchFr from './search.fr.js';
 import locationsFr from './locations.fr.js';
 import controlCentreFr from '../pages/control-centre/strings.fr.js';
 import systemFr from './system.fr.js';
-import offlineFr from './offline.fr.js';
 import webhooksFr from './webhooks.fr.js';
+import peopleFr from './people.fr.js';
+import offlineFr from './offline.fr.js';
 
 const fr: Messages = {
   app: { name: 'Cairn', tagline: 'Des dossiers sur les personnes, tenus honnêtement', skip: 'Aller au contenu', loading: 'Chargement…' },
@@ -188,10 +189,12 @@ const fr: Messages = {
   locations: locationsFr,
   controlCentre: controlCentreFr,
   system: systemFr,
-  offline: offlineFr,
   webhooks: webhooksFr,
+  people: peopleFr,
+  offline: offlineFr,
   errors: {
     ...registrationsFr.errors,
+    ...peopleFr.errors,
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
     totp_reused: 'Ce code a déjà servi. Attendez le suivant (les codes changent toutes les 30 secondes).',

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useNavigate } from 'react-router';
 import { isCairnError } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useSession } from '../session.js';
@@ -7,23 +8,33 @@ import { useAction } from '../hooks.js';
 import { BareLayout } from '../components/Shell.js';
 import { Alert, Button, ErrorAlert, TextField } from '../components/ui.js';
 
+/** Set when a recovery code signed the person in: the account page then asks them to enrol their new device. */
+export const RECOVERED_KEY = 'cairn.recovered';
+
 export function LoginPage({ expired }: { expired: boolean }) {
   const { t } = useTranslation();
   const { signedIn } = useSession();
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
-  const [step, setStep] = useState<'password' | 'totp'>('password');
+  const [step, setStep] = useState<'password' | 'totp' | 'recovery'>('password');
+  const [recoveryCode, setRecoveryCode] = useState('');
+  const navigate = useNavigate();
   const passwordRef = useRef<HTMLInputElement>(null);
   const codeRef = useRef<HTMLInputElement>(null);
   // The code step replaces the form the person was typing in: put the caret in the code field.
   useEffect(() => {
-    if (step === 'totp') codeRef.current?.focus();
+    if (step !== 'password') codeRef.current?.focus();
   }, [step]);
 
-  const login = useAction(async (totp?: string) => {
+  const login = useAction(async (totp?: string, recovery?: string) => {
     try {
-      const res = await api.auth.login({ username: username.trim(), password, ...(totp ? { totp } : {}) });
+      const res = await api.auth.login({ username: username.trim(), password, ...(totp ? { totp } : {}), ...(recovery ? { recoveryCode: recovery } : {}) });
+      if (recovery) {
+        // The second factor is gone with the lost device: go straight to setting up the new one.
+        sessionStorage.setItem(RECOVERED_KEY, '1');
+        navigate(`/login?next=${encodeURIComponent('/account')}`, { replace: true });
+      }
       await signedIn(res);
     } catch (e) {
       // The password was right: ask for the second factor, keeping what was typed.
@@ -32,6 +43,7 @@ export function LoginPage({ expired }: { expired: boolean }) {
         return;
       }
       if (isCairnError(e) && (e.code === 'totp_invalid' || e.code === 'totp_reused')) setCode('');
+      if (isCairnError(e) && e.code === 'recovery_code_invalid') setRecoveryCode('');
       throw e;
     }
   });
@@ -43,6 +55,14 @@ export function LoginPage({ expired }: { expired: boolean }) {
   const submitCode = (e: FormEvent) => {
     e.preventDefault();
     void login.run(code.replace(/\s+/g, ''));
+  };
+  const submitRecovery = (e: FormEvent) => {
+    e.preventDefault();
+    void login.run(undefined, recoveryCode.trim());
+  };
+  const switchTo = (next: 'totp' | 'recovery') => {
+    login.setError(undefined);
+    setStep(next);
   };
   const back = () => {
     setStep('password');
@@ -74,6 +94,31 @@ export function LoginPage({ expired }: { expired: boolean }) {
             {t('login.submit')}
           </Button>
         </form>
+      ) : step === 'recovery' ? (
+        <form className="card narrow" onSubmit={submitRecovery} aria-labelledby="recovery-title">
+          <h1 id="recovery-title">{t('people.login.recoveryTitle')}</h1>
+          <p className="muted">{t('people.login.recoveryIntro')}</p>
+          <ErrorAlert error={login.error} />
+          <TextField
+            ref={codeRef}
+            label={t('people.login.recoveryCode')}
+            name="recoveryCode"
+            autoComplete="off"
+            autoCapitalize="none"
+            spellCheck={false}
+            maxLength={32}
+            required
+            className="code-field"
+            value={recoveryCode}
+            onChange={(e) => setRecoveryCode(e.target.value)}
+          />
+          <Button type="submit" variant="primary" pending={login.pending} className="block">
+            {t('people.login.recoverySubmit')}
+          </Button>
+          <Button variant="ghost" className="block" onClick={() => switchTo('totp')}>
+            {t('people.login.useApp')}
+          </Button>
+        </form>
       ) : (
         <form className="card narrow" onSubmit={submitCode} aria-labelledby="totp-title">
           <h1 id="totp-title">{t('login.totpTitle')}</h1>
@@ -94,6 +139,9 @@ export function LoginPage({ expired }: { expired: boolean }) {
           />
           <Button type="submit" variant="primary" pending={login.pending} className="block">
             {t('login.totpSubmit')}
+          </Button>
+          <Button variant="ghost" className="block" onClick={() => switchTo('recovery')}>
+            {t('people.login.lost')}
           </Button>
           <Button variant="ghost" className="block" onClick={back}>
             {t('login.back')}

@@ -235,7 +235,7 @@ export function FieldView({ field, path, value, onChange, ctx, answers }: { fiel
     case 'likert': {
       const grid = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
       return shell(
-        <div className="table-wrap">
+        <div className="table-wrap likert-wrap">
           <table className="table likert">
             <thead>
               <tr>
@@ -263,14 +263,20 @@ export function FieldView({ field, path, value, onChange, ctx, answers }: { fiel
                     </th>
                     {field.options.map((o) => (
                       <td key={o.value} className="num">
-                        <input
-                          type="radio"
-                          name={`${id}-${item.key}`}
-                          disabled={ctx.readOnly}
-                          aria-label={`${ctx.L(item.label)}: ${ctx.L(o.label)}`}
-                          checked={grid[item.key] === o.value}
-                          onChange={() => onChange({ ...grid, [item.key]: o.value })}
-                        />
+                        {/* On a phone the grid reflows to one item per block, and each choice shows its own label (styles.css). */}
+                        <label className="likert-choice">
+                          <input
+                            type="radio"
+                            name={`${id}-${item.key}`}
+                            disabled={ctx.readOnly}
+                            aria-label={`${ctx.L(item.label)}: ${ctx.L(o.label)}`}
+                            checked={grid[item.key] === o.value}
+                            onChange={() => onChange({ ...grid, [item.key]: o.value })}
+                          />
+                          <span className="likert-choice-text" aria-hidden="true">
+                            {ctx.L(o.label)}
+                          </span>
+                        </label>
                       </td>
                     ))}
                   </tr>
