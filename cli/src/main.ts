@@ -9,6 +9,7 @@ import { registerServerCommands } from './commands/server.commands.js';
 import { registerWorkspacesCommands } from './commands/workspaces.commands.js';
 import { registerRegistrationsCommands } from './commands/registrations.commands.js';
 import { registerBackupCommands } from './commands/backup.commands.js';
+import { registerWebhooksCommands } from './commands/webhooks.commands.js';
 import { registerAssignmentsCommands } from './commands/assignments.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
@@ -33,6 +34,7 @@ export function createProgram(): Command {
   registerWorkspacesCommands(program);
   registerRegistrationsCommands(program);
   registerBackupCommands(program);
+  registerWebhooksCommands(program);
   registerAssignmentsCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {

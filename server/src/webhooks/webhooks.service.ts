@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { WebhookAttempt, WebhookDelivery, WebhookInput, WebhookSubscription } from '@cairn/sdk';
 import type { Database, Db } from '../database/database.js';
 import { requireScope, type AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
@@ -42,53 +43,11 @@ export const DEFAULT_WEBHOOK_OPTIONS: WebhookOptions = {
 const MAX_ANSWER = 64 * 1024;
 const EXCERPT = 1000;
 
-export interface Subscription {
-  id: string;
-  name: string;
-  url: string;
-  eventTypes: string[];
-  registrationActions: string[];
-  enabled: boolean;
-  createdAt: string;
-  updatedAt: string;
-  pending: number;
-  failed: number;
-  delivered: number;
-}
-
-export interface Delivery {
-  id: string;
-  seq: number;
-  subscriptionId: string;
-  entryId: string;
-  eventType: string;
-  stream: string | null;
-  replayOf: string | null;
-  status: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  lastBody: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
-export interface Attempt {
-  attempt: number;
-  at: string;
-  status: number | null;
-  error: string | null;
-  body: string | null;
-  durationMs: number;
-}
-
-export interface SubscriptionInput {
-  name: string;
-  url: string;
-  eventTypes?: string[];
-  registrationActions?: string[];
-}
+// The API's shapes are the SDK's, declared once.
+type Subscription = WebhookSubscription;
+type Delivery = WebhookDelivery;
+type Attempt = WebhookAttempt;
+type SubscriptionInput = WebhookInput;
 
 /** The ledger types a subscription follows. */
 export const subscribedTypes = (s: { event_types: string[]; registration_actions: string[] }): string[] => [
