@@ -285,11 +285,14 @@ describe('civil registration, as the three roles work it', () => {
     await expect.poll(async () => page.getByTestId('registered-total').innerText()).toBe('1');
     expect(await page.getByTestId('completeness').innerText()).toBe('100 %');
     await page.locator('.reg-chart canvas').waitFor();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
+    // The server counts (month of registration, places one level below the registrar's area) and serves the CSV.
+    const place = await page.getByRole('table', { name: 'Registrations per place' }).locator('tbody tr td').first().innerText();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download CSV' }).click()]);
     const csv = await (await download.createReadStream()).toArray();
     const text = Buffer.concat(csv).toString('utf8');
-    expect(text.split('\r\n')[0]).toBe('month,location,registered,registered_within_a_year,completeness');
-    expect(text).toContain('2026-11,"Kacyiru Hospital, Gasabo, Kigali, Rwanda",1,1,1');
+    expect(text.split('\r\n')[0]).toBe('month,location_id,location,registered,registered_within_a_year,completeness');
+    const month = new Date().toISOString().slice(0, 7);
+    expect(text.split('\r\n').filter((l) => l.startsWith(month)).map((l) => l.split(',').slice(2).join(','))).toEqual([`${place},1,1,1.0000`]);
     // Non-personal: no name leaves in the figures.
     expect(text).not.toContain('Uwase');
   });
@@ -316,6 +319,10 @@ describe('civil registration, as the three roles work it', () => {
     await page.goto(`${server.url}/registrations`);
     await page.getByRole('heading', { name: 'État civil' }).waitFor();
     await page.getByText('Prêts à imprimer').first().waitFor();
+    await page.goto(`${server.url}/registrations/performance`);
+    await page.getByRole('heading', { name: "Performance de l'enregistrement" }).waitFor();
+    await page.getByRole('link', { name: 'Télécharger le CSV' }).waitFor();
+    await page.getByText(/^Du \d{4}-\d\d-\d\d au \d{4}-\d\d-\d\d, par lieu dans /).waitFor();
   });
 
   it('raised no error in any page', () => {
