@@ -132,6 +132,7 @@ beforeAll(async () => {
     CAIRN_GATEWAY_PULL_INTERVAL_MS: '300',
     CAIRN_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
     CAIRN_MAIL_FROM: 'Study team <study@example.org>',
+    CAIRN_SERVE_WEB: 'true',
   };
   await Promise.all([startGateway(), startCore()]);
   const setup = (await (await fetch(`${coreUrl}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'correct horse battery staple' }) })).json()) as { accessToken: string };
@@ -151,9 +152,27 @@ afterAll(async () => {
 });
 
 describe('remote capture, two processes and a phone', () => {
-  it('emails a PHQ-9 link in French; the participant fills it on a phone; it arrives with its score; the link then answers 409', async () => {
-    const { assignment, mail } = await api<{ assignment: { id: string; link: string }; mail: { sent: boolean } }>('POST', `/api/v1/subjects/${subjectId}/assignments`, { instrument: { name: 'phq-9', edition: 1 }, language: 'fr', expiresInDays: 7, email: 'participant@example.org' });
-    expect(mail.sent).toBe(true);
+  it('sends PHQ-9 from the subject page (link, QR code, email in French); the participant fills it on a phone; it arrives with its score; the link then answers 409', async () => {
+    // The study team, in the data hub.
+    const staff = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' })).newPage();
+    await staff.goto(`${coreUrl}/login`);
+    await staff.getByLabel('Username').fill('admin');
+    await staff.getByLabel('Password').fill('correct horse battery staple');
+    await staff.getByRole('button', { name: 'Sign in' }).click();
+    await staff.getByRole('link', { name: 'Data hub' }).waitFor();
+    await staff.goto(`${coreUrl}/datahub/subjects/${subjectId}`);
+    await staff.locator('#remote-instrument option[value="phq-9@1"]').waitFor({ state: 'attached' });
+    await staff.locator('#remote-instrument').selectOption('phq-9@1');
+    await staff.locator('#remote-language').selectOption('fr');
+    await staff.getByLabel('Email the link to (optional)').fill('participant@example.org');
+    await staff.getByRole('button', { name: 'Create the link' }).click();
+    const shown = staff.locator('[data-testid="assignment-link"]');
+    await shown.locator('img.assignment-qr').waitFor();
+    const link = (await shown.locator('a').first().textContent())!;
+    expect(await shown.textContent()).toContain('emailed');
+    await staff.locator('[data-status="sent"]').first().waitFor();
+    const assignment = (await api<{ assignments: { id: string; link: string }[] }>('GET', `/api/v1/subjects/${subjectId}/assignments`)).assignments.find((a) => a.link === link)!;
+    expect(assignment).toBeDefined();
     const message = await until('the invitation mail', async () => mails.find((m) => m.includes('participant@example.org')));
     // The subject line is MIME-encoded (non-ASCII); the body greets in French.
     expect(message).toMatch(/^Subject: =\?UTF-8\?/m);
