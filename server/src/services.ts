@@ -99,7 +99,6 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const webhooks = new WebhooksService(deps.db, ledger, jobs, clock, deps.config.secret, deps.log);
   const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
   const home = new HomeService(deps.db, clock, workspaces, registrations);
-  const assignments = new AssignmentsService(deps.db, ledger, subjects, instruments, records, clock, deps.config.remoteCapture, deps.config.secret, deps.log);
   return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks, notifiers, home, assignments };
 }
 
