@@ -215,6 +215,10 @@ export class DatahubApi {
   subjects(workspaceId: string, q: { q?: string; after?: string; limit?: number } = {}): Promise<{ subjects: Subject[]; next: string | null }> {
     return this.http.get(`/api/v1/workspaces/${seg(workspaceId)}/subjects`, q);
   }
+  /** Subjects that look like a new one (identifier read as a name, date of birth, sex): warn before creating a second. */
+  async similarSubjects(workspaceId: string, q: { identifier: string; dateOfBirth?: string; sex?: Sex }): Promise<Array<Subject & { score: number }>> {
+    return (await this.http.get<{ subjects: Array<Subject & { score: number }> }>(`/api/v1/workspaces/${seg(workspaceId)}/subjects/similar`, q)).subjects;
+  }
   async createSubject(workspaceId: string, s: { identifier: string; identifierKind: 'custom' | 'derived'; dateOfBirth?: string | null; sex?: Sex | null }): Promise<Subject> {
     return (await this.http.post<{ subject: Subject }>(`/api/v1/workspaces/${seg(workspaceId)}/subjects`, s)).subject;
   }

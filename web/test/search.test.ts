@@ -12,6 +12,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 const pageErrors: string[] = [];
 let agent: CairnClient;
+let adminClient: CairnClient;
 let registrar: CairnClient;
 const place: Record<string, string> = {};
 
@@ -41,6 +42,7 @@ beforeAll(async () => {
   const admin = new CairnClient({ baseUrl: server.url });
   const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
   admin.setToken(setup.accessToken);
+  adminClient = admin;
   expect((await fetch(`${server.url}/api/v1/workspaces/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${setup.accessToken}` }, body: LOCATIONS })).status).toBe(200);
   for (const [name, kind] of [['Kayes', 'area'], ['Kayes Civil Registry', 'office'], ['Sikasso', 'area']] as const) {
     place[name === 'Kayes' ? 'KY' : name === 'Sikasso' ? 'SK' : 'office'] = (await admin.http.get<{ locations: { id: string }[] }>('/api/v1/locations', { q: name, kind })).locations[0]!.id;
@@ -149,6 +151,29 @@ describe('finding people in the web app', () => {
     await expect(page.getByTestId('import-duplicates').innerText()).resolves.toBe('1');
     await page.getByRole('link', { name: /Row 2 · .* \(KY-1999-2\)/ }).click();
     await page.getByRole('tab', { name: `Match 1: ${first.trackingId}` }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('data hub: "005" finds DEMO-005, and adding "Curie-Dupont" warns that "Curie Dupont" exists before creating a second', async () => {
+    const ws = (await adminClient.http.post<{ workspace: { id: string } }>('/api/v1/workspaces', { name: 'Clinic' })).workspace.id;
+    for (const s of [{ identifier: 'DEMO-005' }, { identifier: 'DEMO-050' }, { identifier: 'Curie Dupont', dateOfBirth: '1990-04-02', sex: 'female' }]) {
+      await adminClient.http.post(`/api/v1/workspaces/${ws}/subjects`, { identifierKind: 'custom', ...s });
+    }
+    const page = await signIn('ada');
+    await page.goto(`${server.url}/datahub/w/${ws}/subjects`);
+    await page.getByLabel('Search by identifier').fill('005');
+    await expect.poll(async () => (await page.locator('table tbody tr').allInnerTexts()).map((r) => r.split('\t')[0]!.trim())).toEqual(['DEMO-005']);
+    const add = page.locator('form').filter({ has: page.getByRole('button', { name: 'Add subject' }) });
+    await add.getByLabel('Identifier', { exact: true }).fill('Curie-Dupont');
+    await add.locator('input[type="date"]').fill('1990-04-02');
+    await add.locator('#subject-sex').selectOption('female');
+    await add.getByRole('button', { name: 'Add subject' }).click();
+    await page.getByTestId('similar-subjects').getByRole('link', { name: /Curie Dupont, 1990-04-02/ }).waitFor({ timeout: 20_000 }).catch(async (e) => {
+      await snap(page, 'similar-subjects');
+      throw new Error(`${e}: ${(await page.locator('form').allInnerTexts()).join(' / ').slice(0, 800)}`);
+    });
+    await page.getByRole('button', { name: 'Create anyway' }).click();
+    await page.waitForURL(/\/datahub\/subjects\//);
     expect(pageErrors).toEqual([]);
   });
 });

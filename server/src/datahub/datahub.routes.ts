@@ -51,8 +51,19 @@ export async function datahubRoutes(root: FastifyInstance, { subjects, records, 
 
   app.get('/api/v1/workspaces/:id/subjects', {
     config: { access: read },
-    schema: { tags: ['subjects'], summary: 'Subjects of a workspace, by identifier; q searches by prefix', params: WsParams, querystring: Obj({ q: Type.Optional(Type.String({ maxLength: 200 })), after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }), response: ok() },
+    schema: { tags: ['subjects'], summary: 'Subjects of a workspace, by identifier; q finds identifiers containing it', params: WsParams, querystring: Obj({ q: Type.Optional(Type.String({ maxLength: 200 })), after: Type.Optional(Type.String({ maxLength: 200 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })) }), response: ok() },
   }, async (req) => subjects.list(req.auth, req.params.id, req.query));
+
+  app.get('/api/v1/workspaces/:id/subjects/similar', {
+    config: { access: read },
+    schema: {
+      tags: ['subjects'],
+      summary: 'Subjects that look like a new one (identifier read as a name, date of birth, sex), to warn before creating a second',
+      params: WsParams,
+      querystring: Obj({ identifier: Type.String({ minLength: 1, maxLength: 200 }), dateOfBirth: Type.Optional(Type.String({ maxLength: 10 })), sex: Type.Optional(Type.Union(SEXES.map((x) => Type.Literal(x)))) }),
+      response: ok(),
+    },
+  }, async (req) => subjects.similar(req.auth, req.params.id, req.query));
 
   app.post('/api/v1/workspaces/:id/subjects', {
     config: { access: write },

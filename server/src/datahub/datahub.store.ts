@@ -108,8 +108,18 @@ export const datahubStore = {
                            ${col('created_by_kind')}::text[], ${col('created_by_id')}::text[])`.execute(db);
   },
 
+  /** Subjects that may be the same person as a new one: same date of birth, or an identifier whose trigrams resemble it. */
+  async similarSubjects(db: Exec, workspaceId: string, q: { identifier: string; dateOfBirth: string | null; limit: number }) {
+    return (
+      await sql<SubjectsTable>`SELECT ${SUBJECT_COLS} FROM subjects s WHERE workspace_id = ${workspaceId} AND identifier_kind = 'custom'
+        AND (${q.dateOfBirth === null ? sql`false` : sql`date_of_birth = ${q.dateOfBirth}::date`} OR similarity(lower(identifier), ${q.identifier.toLowerCase()}) > 0.3)
+        LIMIT ${q.limit}`.execute(db)
+    ).rows;
+  },
+
   async searchSubjects(db: Exec, workspaceId: string, q: { prefix?: string; after?: string; limit: number }) {
-    const like = q.prefix ? q.prefix.toLowerCase().replace(/[\\%_]/g, '\\$&') + '%' : undefined;
+    // Anywhere in the identifier ("005" finds DEMO-005), as the registrations' quick search finds identifiers.
+    const like = q.prefix ? '%' + q.prefix.toLowerCase().replace(/[\\%_]/g, '\\$&') + '%' : undefined;
     return (
       await sql<SubjectsTable & { record_count: number; last_record_at: Date | null }>`
         SELECT ${SUBJECT_COLS},

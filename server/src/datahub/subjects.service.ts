@@ -8,6 +8,7 @@ import type { LedgerService } from '../ledger/ledger.service.js';
 import type { WorkspacesService } from '../workspaces/workspaces.service.js';
 import { compilePattern, matchesPattern, PatternError, isValidDate } from '@cairn/sdk/instruments';
 import { datahubStore, type SessionsTable, type SubjectsTable } from './datahub.store.js';
+import { nameResemblance } from '../search/linkage/strings.js';
 
 /** Derived identifiers are hex HMAC-SHA256 digests computed in the browser (docs/instruments.md). */
 export const DERIVED_ID_RE = /^[0-9a-f]{64}$/;
@@ -140,6 +141,29 @@ export class SubjectsService {
     });
     this.ledger.notifyAppended();
     return presentSubject(subject);
+  }
+
+  /**
+   * Subjects that look like the one about to be created (docs/search.md, "The data hub"): a custom
+   * identifier that resembles theirs as a name (word order, case, accents, hyphens and spelling
+   * variants aside), a date of birth and sex that do not disagree. The page warns before creating a
+   * second "Curie Dupont". Derived identifiers are digests: they cannot resemble anything.
+   */
+  async similar(ctx: AuthContext, workspaceId: string, q: { identifier: string; dateOfBirth?: string | null; sex?: string | null }) {
+    await this.roleFor(ctx, workspaceId, 'viewer', 'see subjects of');
+    const identifier = q.identifier.trim();
+    if (!identifier || hasNul(identifier) || DERIVED_ID_RE.test(identifier)) return { subjects: [] };
+    const dob = q.dateOfBirth && isValidDate(q.dateOfBirth) ? q.dateOfBirth : null;
+    const rows = await datahubStore.similarSubjects(this.db, workspaceId, { identifier, dateOfBirth: dob, limit: 500 });
+    const out = rows
+      .map((r) => ({ r, score: nameResemblance(identifier, r.identifier) }))
+      .filter(({ r, score }) => {
+        const rdob = r.date_of_birth;
+        return score >= 0.9 && (!dob || !rdob || rdob === dob) && (!q.sex || !r.sex || r.sex === q.sex);
+      })
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 10);
+    return { subjects: out.map(({ r, score }) => ({ ...presentSubject(r), score: Math.round(score * 1000) / 1000 })) };
   }
 
   async list(ctx: AuthContext, workspaceId: string, q: { q?: string; after?: string; limit?: number }) {

@@ -89,7 +89,7 @@ const searchEn = {
     similarTitle: 'A similar subject already exists',
     similarBody: 'These subjects look like the one you are creating (name, date of birth and sex). Open one of them, or create a new subject anyway.',
     createAnyway: 'Create anyway',
-    matchLine: '{{identifier}}: {{name}}, {{dob}}, {{sex}} (match {{score}})',
+    matchLine: '{{identifier}}, {{dob}}, {{sex}} (match {{score}} %)',
   },
 };
 export default searchEn;

@@ -91,7 +91,7 @@ const searchFr: typeof searchEn = {
     similarTitle: 'Un sujet semblable existe déjà',
     similarBody: 'Ces sujets ressemblent à celui que vous créez (nom, date de naissance et sexe). Ouvrez l’un d’eux, ou créez tout de même un nouveau sujet.',
     createAnyway: 'Créer quand même',
-    matchLine: '{{identifier}} : {{name}}, {{dob}}, {{sex}} (correspondance {{score}})',
+    matchLine: '{{identifier}}, {{dob}}, {{sex}} (correspondance {{score}} %)',
   },
 };
 export default searchFr;

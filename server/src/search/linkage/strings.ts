@@ -134,3 +134,26 @@ export function soundex(word: string): string {
   }
   return out.padEnd(4, '0');
 }
+
+/**
+ * How much two written names resemble each other, 0..1, word order and punctuation aside: each
+ * word of the shorter name is matched with its best word of the other (1 the same word, 0.97 the
+ * same spelling key, else Jaro-Winkler), and the mean is taken. "Curie Dupont", "Curie-Dupont"
+ * and "DUPONT Curie" score 1; "Curie Dupond" about 0.97.
+ */
+export function nameResemblance(a: string, b: string): number {
+  const wa = fold(a).split(' ').filter(Boolean);
+  const wb = fold(b).split(' ').filter(Boolean);
+  if (!wa.length || !wb.length) return 0;
+  const [short, long] = wa.length <= wb.length ? [wa, wb] : [wb, wa];
+  // Words glued together on one side ("curiedupont") count as the other side's words joined.
+  if (short.length === 1 && long.length > 1 && short[0] === long.join('')) return 1;
+  let total = 0;
+  for (const w of short) {
+    let best = 0;
+    for (const v of long) best = Math.max(best, v === w ? 1 : spellingKey(v) === spellingKey(w) ? 0.97 : jaroWinkler(v, w));
+    total += best;
+  }
+  // A name with extra words resembles less: "Curie" is not "Curie Dupont".
+  return (total / short.length) * (short.length / long.length) ** 0.25;
+}

@@ -90,9 +90,19 @@ function AddSubject({ ws }: { ws: string }) {
   const [dob, setDob] = useState('');
   const [sex, setSex] = useState<Sex | ''>('');
   const [existing, setExisting] = useState<string | undefined>();
-  const create = useAction(async () => {
+  // Subjects that look like this one (a custom identifier read as a name): shown once before creating.
+  const [similar, setSimilar] = useState<Array<Subject & { score: number }> | null>(null);
+  const create = useAction(async (anyway = false) => {
     setExisting(undefined);
     let id = identifier.trim();
+    if (kind === 'custom' && !anyway) {
+      const found = await datahub.similarSubjects(ws, { identifier: id, ...(dob ? { dateOfBirth: dob } : {}), ...(sex ? { sex } : {}) });
+      if (found.length) {
+        setSimilar(found);
+        return;
+      }
+    }
+    setSimilar(null);
     if (kind === 'derived') {
       // The names stay here: only the digest is sent.
       const { key } = await datahub.identityKey();
@@ -157,6 +167,23 @@ function AddSubject({ ws }: { ws: string }) {
         {existing && (
           <Alert kind="info">
             {t('datahub.subjects.exists')} <Link to={`/datahub/subjects/${existing}`}>{t('datahub.subjects.open')} →</Link>
+          </Alert>
+        )}
+        {similar && (
+          <Alert kind="warning">
+            <strong>{t('search.hub.similarTitle')}</strong> {t('search.hub.similarBody')}
+            <ul className="links" data-testid="similar-subjects">
+              {similar.map((x) => (
+                <li key={x.id}>
+                  <Link to={`/datahub/subjects/${x.id}`}>
+                    {t('search.hub.matchLine', { identifier: x.identifier, dob: x.dateOfBirth ?? '—', sex: x.sex ? t(`datahub.subjects.sexes.${x.sex}`) : '—', score: Math.round(x.score * 100) })}
+                  </Link>
+                </li>
+              ))}
+            </ul>
+            <Button pending={create.pending} onClick={() => void create.run(true)}>
+              {t('search.hub.createAnyway')}
+            </Button>
           </Alert>
         )}
         <Button type="submit" variant="primary" pending={create.pending} disabled={kind === 'derived' ? !derivedReady : !identifier.trim()}>
