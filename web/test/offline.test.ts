@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +8,22 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { CairnClient, DatahubApi, type Registration } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../server/test/harness.js';
 import { CHROMIUM, ensureBuilt, launch, snap } from './browser.js';
+
+const DIST = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist');
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
+
+/** Serves a copy of the build from `root.dir` (switched to deploy another build); the API is down. */
+async function staticSite(root: { dir: string }): Promise<{ url: string; close(): void }> {
+  const srv = http.createServer((req, res) => {
+    const p = new URL(req.url ?? '/', 'http://x').pathname;
+    let file = path.join(root.dir, p === '/' ? 'index.html' : p);
+    if (p.startsWith('/api/')) return res.writeHead(503).end();
+    if (!file.startsWith(root.dir) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) file = path.join(root.dir, 'index.html');
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' }).end(fs.readFileSync(file));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`, close: () => srv.close() };
+}
 
 /**
  * Offline-first capture (issue 14, docs/offline.md), in a real Chromium whose network is cut with
@@ -124,7 +142,7 @@ afterAll(async () => {
 });
 
 describe('offline-first capture on a field agent’s phone', () => {
-  it('installs, and with the network cut keeps three declarations, a PHQ-9 and a draft across a reload and a browser restart, encrypted', { timeout: 180_000 }, async () => {
+  it('installs, and with the network cut keeps three declarations, a PHQ-9 and a draft across a reload and a browser restart, encrypted', { timeout: 120_000 }, async () => {
     let page = await openPhone();
     await signIn(page, 'fiona');
     await workerReady(page);
@@ -313,5 +331,48 @@ describe('a registrar’s offline review', () => {
     await item.getByText(/^Conflict: /).waitFor();
     await context.close();
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('updates', () => {
+  it('replaces the cached shell when a new build is deployed', async () => {
+    // Two builds: the second has another index.html, so its worker's precache list differs (as any rebuild's does).
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-builds-'));
+    const v1 = path.join(tmp, 'v1');
+    const v2 = path.join(tmp, 'v2');
+    fs.cpSync(DIST, v1, { recursive: true });
+    fs.cpSync(DIST, v2, { recursive: true });
+    fs.writeFileSync(path.join(v2, 'index.html'), fs.readFileSync(path.join(v2, 'index.html'), 'utf8').replace('<title>', '<meta name="cairn-build" content="2" /><title>'));
+    const sw = fs.readFileSync(path.join(v2, 'sw.js'), 'utf8');
+    expect(sw).toMatch(/url:"index\.html",revision:"[0-9a-f]+"/);
+    fs.writeFileSync(path.join(v2, 'sw.js'), sw.replace(/url:"index\.html",revision:"[0-9a-f]+"/, 'url:"index.html",revision:"second-build"'));
+    const root = { dir: v1 };
+    const site = await staticSite(root);
+    const context = await browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${site.url}/`);
+      await workerReady(page);
+      await page.reload();
+      expect(await page.locator('meta[name="cairn-build"]').count()).toBe(0);
+      root.dir = v2;
+      // A navigation makes the browser look for a new worker once the page has loaded (Chromium
+      // waits for a quiet moment: reloading in a loop would keep postponing it). The new worker
+      // installs, takes over at once (skipWaiting, clientsClaim), and the next load is the new shell.
+      await page.addInitScript(() => navigator.serviceWorker?.addEventListener('controllerchange', () => ((window as unknown as { tookOver: boolean }).tookOver = true)));
+      await page.reload();
+      const changed = await page.waitForFunction(() => (window as unknown as { tookOver?: boolean }).tookOver === true, undefined, { timeout: 25_000 }).then(() => true, () => false);
+      expect(changed).toBe(true);
+      await page.reload();
+      expect(await page.locator('meta[name="cairn-build"]').count()).toBe(1);
+      // And offline, the new shell is the one kept.
+      await context.setOffline(true);
+      await page.reload();
+      expect(await page.locator('meta[name="cairn-build"]').getAttribute('content')).toBe('2');
+    } finally {
+      await context.close();
+      site.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });
