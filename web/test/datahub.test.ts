@@ -137,6 +137,37 @@ describe('the data hub, used as a person would', () => {
     expect(await page.locator('[data-measure="sleep"]').innerText()).toBe('5');
   });
 
+  it('PHQ-9 on the subject page: measures by their labels, the total score graphed by default, item 9 flagged, French labels and axes', async () => {
+    const client = new CairnClient({ baseUrl: server.url });
+    client.setToken((await client.auth.login({ username: 'ada', password: PASSWORD })).accessToken);
+    const hub = new DatahubApi(client.http);
+    const subject = await hub.createSubject(workspaceId, { identifier: 'PHQ-001', identifierKind: 'custom' });
+    const session = await hub.startSession(subject.id, { kind: 'in_person' });
+    const answers = (q9: number, base: number) => ({ symptoms: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`q${i + 1}`, i === 8 ? q9 : base])), difficulty: 1 });
+    await hub.submit(session.id, { instrument: { name: 'phq-9', edition: 1 }, data: answers(0, 1), occurredAt: '2026-01-05T10:00:00Z' });
+    await hub.submit(session.id, { instrument: { name: 'phq-9', edition: 1 }, data: answers(2, 2), occurredAt: '2026-02-05T10:00:00Z' });
+
+    await page.goto(`${server.url}/datahub/subjects/${subject.id}`);
+    const table = page.locator('table[data-instrument="phq-9@1"]');
+    await table.waitFor();
+    await table.locator('thead th', { hasText: 'Total score' }).waitFor();
+    await table.locator('thead th', { hasText: 'Item 9 endorsed (needs clinical follow-up)' }).waitFor();
+    expect(await table.locator('[data-flag="item9Positive"]').count()).toBe(1);
+    expect(await page.locator('#graph-measure option:checked').innerText()).toMatch(/Total score$/);
+    expect(await page.locator('.trend-chart').getAttribute('aria-label')).toBe('Total score');
+
+    await page.evaluate(() => localStorage.setItem('cairn.lang', 'fr'));
+    await page.reload();
+    await table.locator('thead th', { hasText: 'Score total' }).waitFor();
+    expect(await page.locator('#graph-measure option:checked').innerText()).toMatch(/Score total$/);
+    // The legend names the series in French (the axes are drawn on the canvas with Intl dates).
+    expect(await page.locator('.trend-chart .u-legend').innerText()).toContain('Score total');
+    await snap(page, 'datahub-phq9-fr');
+    await page.evaluate(() => localStorage.setItem('cairn.lang', 'en'));
+    await page.reload();
+    await table.locator('thead th', { hasText: 'Total score' }).waitFor();
+  });
+
   it('exports the records as CSV with progress, and the file holds them', async () => {
     await page.goto(`${server.url}/datahub/w/${workspaceId}/export`);
     // Issue 17: the page opens with Download disabled; it says why, and the button points at the reason.

@@ -38,6 +38,7 @@ const datahubEn = {
   },
   subject: {
     flagged: 'Yes — flagged',
+    flagged: 'Yes — flagged',
     title: 'Subject {{identifier}}',
     derivedId: 'derived identifier',
     session: 'Session',

@@ -1,7 +1,7 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import type { CaptureRecord, ExportFormat, SessionKind } from '@cairn/sdk';
+import type { CaptureRecord, ExportFormat, InstrumentEdition, SessionKind } from '@cairn/sdk';
 import { localise } from '@cairn/sdk/instruments';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
@@ -10,6 +10,9 @@ import { formatValue } from '../../components/instrument-renderer/InstrumentRend
 import { datahub, linearTrend } from './datahub.api.js';
 import { TrendChart } from './TrendChart.js';
 import { SubjectAssignments } from './RemoteAssignments.js';
+
+/** A form's measures (series instruments have none of their own). */
+const measuresOf = (e: InstrumentEdition): Record<string, { kind?: string; label?: Parameters<typeof localise>[0] }> => ('measures' in e.definition && e.definition.measures) || {};
 
 export function SubjectPage() {
   const { t, i18n } = useTranslation();
@@ -42,15 +45,60 @@ export function SubjectPage() {
     const i = instruments.data?.find((x) => x.name === name);
     return i ? localise(i.title, i18n.language, i.languages) : name;
   };
+  // The definitions of the editions this subject has records of: measure labels and their order.
+  const editionKeys = useMemo(() => [...new Set((records.data ?? []).map((r) => `${r.instrument.name}@${r.instrument.edition}`))].sort(), [records.data]);
+  const definitions = useLoad(async () => {
+    const out = new Map<string, InstrumentEdition>();
+    await Promise.all(
+      editionKeys.map(async (k) => {
+        const [name, ed] = k.split('@');
+        out.set(k, await datahub.instruments.edition(name!, Number(ed)));
+      }),
+    );
+    return out;
+  });
+  const editionList = editionKeys.join(',');
+  const reloadDefinitions = definitions.reload;
+  useEffect(() => {
+    if (editionList) void reloadDefinitions();
+  }, [editionList, reloadDefinitions]);
+  /** A measure as people read it: its label in their language (`ITEM9POSITIVE` → "Item 9 endorsed …"). */
+  const measureLabel = (name: string, key: string) => {
+    for (const [k, e] of definitions.data ?? []) {
+      if (!k.startsWith(`${name}@`)) continue;
+      const m = measuresOf(e)[key];
+      if (m?.label) return localise(m.label, i18n.language, e.languages);
+    }
+    return key;
+  };
+  /** Measures in the order the definitions list them, then any the definitions no longer list. */
+  const orderOf = (name: string, keys: string[]) => {
+    const defined: string[] = [];
+    for (const [k, e] of definitions.data ?? []) if (k.startsWith(`${name}@`)) for (const m of Object.keys(measuresOf(e))) if (!defined.includes(m)) defined.push(m);
+    return [...defined.filter((m) => keys.includes(m)), ...keys.filter((m) => !defined.includes(m)).sort()];
+  };
 
-  // Every numeric measure of every instrument, for the graph.
+  // Every numeric measure of every instrument, for the graph; the most recent record's instrument first.
   const measureKeys = useMemo(() => {
-    const keys = new Set<string>();
-    for (const r of records.data ?? []) for (const [k, v] of Object.entries(r.measures)) if (typeof v === 'number') keys.add(`${r.instrument.name}:${k}`);
-    return [...keys].sort();
-  }, [records.data]);
+    const byInstrument = new Map<string, string[]>();
+    const latest = [...(records.data ?? [])].sort((a, b) => b.date.localeCompare(a.date));
+    for (const r of latest) {
+      const keys = byInstrument.get(r.instrument.name) ?? [];
+      for (const [k, v] of Object.entries(r.measures)) if (typeof v === 'number' && !keys.includes(k)) keys.push(k);
+      byInstrument.set(r.instrument.name, keys);
+    }
+    // Scores are computed measures: they come first, so the default is the main score (PHQ-9's total), not an item.
+    const computed = (name: string, key: string) => [...(definitions.data ?? [])].some(([k, e]) => k.startsWith(`${name}@`) && measuresOf(e)[key]?.kind === 'computed');
+    return [...byInstrument.entries()].flatMap(([name, keys]) => {
+      const ordered = orderOf(name, keys);
+      return [...ordered.filter((k) => computed(name, k)), ...ordered.filter((k) => !computed(name, k))].map((k) => `${name}:${k}`);
+    });
+  }, [records.data, definitions.data]); // orderOf reads definitions.data
   const [measure, setMeasure] = useState<string>('');
-  const chosen = measure || measureKeys[0] || '';
+  // Default: the main score (first computed measure) of the instrument captured last.
+  const chosen = measure && measureKeys.includes(measure) ? measure : measureKeys[0] || '';
+  const number = new Intl.NumberFormat(i18n.language, { maximumFractionDigits: 2 });
+  const cell = (v: unknown) => (typeof v === 'number' ? number.format(v) : formatValue(v as never, t));
   const points = useMemo(() => {
     const [name, key] = chosen.split(':');
     return (records.data ?? [])
@@ -138,12 +186,12 @@ export function SubjectPage() {
                 <select id="graph-measure" value={chosen} onChange={(e) => setMeasure(e.target.value)}>
                   {measureKeys.map((k) => (
                     <option key={k} value={k}>
-                      {title(k.split(':')[0]!)} — {k.split(':')[1]}
+                      {title(k.split(':')[0]!)} — {measureLabel(k.split(':')[0]!, k.split(':')[1]!)}
                     </option>
                   ))}
                 </select>
               </div>
-              <TrendChart points={points} label={chosen.split(':')[1] ?? ''} trendLabel={t('datahub.subject.trend')} />
+              <TrendChart points={points} label={chosen ? measureLabel(chosen.split(':')[0]!, chosen.split(':')[1]!) : ''} trendLabel={t('datahub.subject.trend')} language={i18n.language} />
               {trend && <p className="muted small" data-testid="trend-slope">{t('datahub.subject.slope', { slope: (trend.slope * 30 * 86400).toFixed(2) })}</p>}
             </>
           )}
@@ -165,7 +213,7 @@ export function SubjectPage() {
         {groups.length === 0 && <p className="muted">{t('datahub.subject.noRecords')}</p>}
         {groups.map(([key, rs]) => {
           const [name, edition] = key.split('@');
-          const measureNames = [...new Set(rs.flatMap((r) => Object.keys(r.measures)))];
+          const measureNames = orderOf(name!, [...new Set(rs.flatMap((r) => Object.keys(r.measures)))]);
           return (
             <div key={key} className="record-group">
               <h3>
@@ -177,7 +225,9 @@ export function SubjectPage() {
                     <tr>
                       <th>{t('datahub.record.captured')}</th>
                       {measureNames.map((m) => (
-                        <th key={m}>{m}</th>
+                        <th key={m} title={m}>
+                          {measureLabel(name!, m)}
+                        </th>
                       ))}
                       <th />
                     </tr>
@@ -188,9 +238,17 @@ export function SubjectPage() {
                         <td>
                           <DateTime value={r.date} />
                         </td>
-                        {measureNames.map((m) => (
-                          <td key={m}>{formatValue(r.measures[m], t)}</td>
-                        ))}
+                        {measureNames.map((m) =>
+                          // A yes/no measure that is "yes" is a flag (PHQ-9 item 9 endorsed): it must not be missed.
+                          r.measures[m] === true ? (
+                            <td key={m} className="measure-flag" data-flag={m}>
+                              <span aria-hidden="true">⚑ </span>
+                              {t('datahub.subject.flagged')}
+                            </td>
+                          ) : (
+                            <td key={m}>{cell(r.measures[m])}</td>
+                          ),
+                        )}
                         <td className="actions">
                           <Link to={`/datahub/records/${r.id}`}>{t('datahub.subject.view')}</Link>
                         </td>

@@ -7,7 +7,7 @@ import { linearTrend } from './datahub.api.js';
  * Values over time with their least-squares trend line. x is in seconds (uPlot's time scale);
  * the trend is drawn from the first to the last point.
  */
-export function TrendChart({ points, label, trendLabel, bars = false, height = 260 }: { points: { t: number; v: number }[]; label: string; trendLabel?: string; bars?: boolean; height?: number }) {
+export function TrendChart({ points, label, trendLabel, bars = false, height = 260, language }: { points: { t: number; v: number }[]; label: string; trendLabel?: string; bars?: boolean; height?: number; language?: string }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -26,13 +26,20 @@ export function TrendChart({ points, label, trendLabel, bars = false, height = 2
       series.push({ label: trendLabel, stroke: '#c2410c', width: 2, dash: [6, 4], points: { show: false } });
       (data as (number | null)[][]).push(xs.map((x) => trend.slope * x + trend.intercept));
     }
-    const plot = new uPlot({ width: Math.max(el.clientWidth, 300), height, series, scales: { x: { time: true } }, axes: [{}, {}] }, data, el);
+    // Axes in the reader's language (uPlot's own date labels are English): dates and numbers by Intl.
+    const axes: uPlot.Axis[] = language
+      ? [
+          { values: (_u, splits) => splits.map((s) => new Date(s * 1000).toLocaleDateString(language, { day: 'numeric', month: 'short', year: '2-digit' })) },
+          { label, values: (_u, splits) => splits.map((s) => new Intl.NumberFormat(language).format(s)) },
+        ]
+      : [{}, {}];
+    const plot = new uPlot({ width: Math.max(el.clientWidth, 300), height, series, scales: { x: { time: true } }, axes }, data, el);
     const onResize = () => plot.setSize({ width: Math.max(el.clientWidth, 300), height });
     window.addEventListener('resize', onResize);
     return () => {
       window.removeEventListener('resize', onResize);
       plot.destroy();
     };
-  }, [points, label, trendLabel, bars, height]);
+  }, [points, label, trendLabel, bars, height, language]);
   return <div ref={ref} className="trend-chart" role="img" aria-label={label} data-points={points.length} />;
 }
