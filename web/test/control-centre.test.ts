@@ -397,6 +397,34 @@ describe('the Control Centre, through the whole approval flow', () => {
     await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
   });
 
+  it('approves part of a request (read, not modify), test-runs a view template on samples, and links to the ledger verification', async () => {
+    const reg = await admin.apps.register({ name: 'Reader' });
+    const reader = new CairnClient({ baseUrl: server.url });
+    const creds = await reader.apps.associate(reg.associationCode);
+    reader.setToken((await reader.apps.token(creds)).access_token);
+    await reader.apps.askPermission({ eventType: TYPE, read: true, modify: true, message: 'To show your week' });
+    await page.goto(`${server.url}/control-centre/requests`);
+    const item = page.getByRole('list', { name: 'Awaiting a decision' }).locator(`li[data-app="Reader"]`);
+    await item.getByRole('checkbox', { name: `Grant modify on ${TYPE}` }).uncheck();
+    await item.getByRole('button', { name: `Approve the ticked rights of Reader on ${TYPE}` }).click();
+    await page.getByText(`Approved: Reader may now read ${TYPE}.`).waitFor();
+    const [mine] = await reader.apps.myRequests();
+    expect(mine).toMatchObject({ status: 'approved', read: true, modify: false, requested: { read: true, modify: true } });
+
+    const template = await admin.views.registerTemplate({ name: 'Count', runtime: 'javascript', eventTypes: [TYPE], files: { 'main.js': `export default async ({ input, events }) => { const p = await events.query({ type: '${TYPE}' }); return { n: p.events.length, hello: input.name }; };` } });
+    await page.goto(`${server.url}/views/templates/${template.id}`);
+    await page.getByLabel('Input (JSON)').fill('{"name": "Ada"}');
+    await page.getByRole('button', { name: 'Run test' }).click();
+    const result = page.getByTestId('test-run-result');
+    await result.waitFor();
+    // The one prefilled sample of the template's type, never the stored events.
+    expect(JSON.parse((await result.locator('pre').textContent())!)).toEqual({ n: 1, hello: 'Ada' });
+
+    await page.goto(`${server.url}/control-centre/apps`);
+    await page.getByRole('navigation', { name: 'Control Centre sections' }).getByRole('link', { name: 'Ledger verification' }).click();
+    await page.getByRole('region', { name: 'Ledger verification' }).waitFor();
+  });
+
   it('keeps the Control Centre from people without the scope', async () => {
     await admin.users.create({ username: 'bob', password: 'another long passphrase', role: 'member' });
     const other = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
