@@ -4,6 +4,7 @@ import { isCairnError, localise, type ActionInput, type Registration, type Regis
 import { authedClient } from '../context.js';
 import { CliError } from '../errors.js';
 import { table, truncate } from '../format.js';
+import { registrationsImportCommand } from './registrations-import.js';
 
 function parseObject(raw: string, what: string): Record<string, unknown> {
   let v: unknown;
@@ -222,6 +223,8 @@ export function registerRegistrationsCommands(program: Command): void {
       if (opts.json) return void process.stdout.write(`${JSON.stringify(items)}\n`);
       process.stdout.write(table(['WHEN (UTC)', 'ACTION', 'BY', 'ROLE', 'OFFICE', 'STATUS', 'DETAILS'], historyRows(items)));
     });
+
+  registrationsImportCommand(regs);
 
   const types = program.command('registration-types').description('registration types: their forms, actions, flags and certificates');
 
