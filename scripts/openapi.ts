@@ -1,7 +1,7 @@
 // Writes the OpenAPI document the server generates from its route schemas to docs/openapi.json.
 // No database is needed: routes are registered, never called.
 import fs from 'node:fs';
-import { loadConfig } from '../server/src/kernel/config.js';
+import { loadConfig } from '../server/src/config.js';
 import { createLogger } from '../server/src/kernel/logger.js';
 import { createDb, createPool } from '../server/src/database/database.js';
 import { createServices } from '../server/src/services.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { ConfigError, loadConfig, type Config } from './kernel/config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './kernel/logger.js';
 import { createDb, createPool } from './database/database.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './database/embedded-postgres.js';

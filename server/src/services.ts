@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Db } from './database/database.js';
-import type { Config } from './kernel/config.js';
+import type { Config } from './config.js';
 import type { Logger } from './kernel/logger.js';
 import { systemClock, type Clock } from './kernel/clock.js';
 import { CacheBus } from './kernel/cache.js';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import type {} from './provided.js';
 import { startServer, type RunningServer } from '../src/main.js';
-import { loadConfig } from '../src/kernel/config.js';
+import { loadConfig } from '../src/config.js';
 import { createLogger, type Logger } from '../src/kernel/logger.js';
 import { createDb, createPool } from '../src/database/database.js';
 import { createServices, type ResolvedConfig, type Services } from '../src/services.js';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { createHmac, randomInt } from 'node:crypto';
 import type { Db } from '../database/database.js';
-import type { Config } from '../kernel/config.js';
+import type { Config } from '../config.js';
 import type { Clock } from '../kernel/clock.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { newId, randomSecret, sha256, isUuid } from '../kernel/ids.js';

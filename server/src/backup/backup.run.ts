@@ -1,7 +1,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { loadConfig } from '../kernel/config.js';
+import { loadConfig } from '../config.js';
 import { createLogger } from '../kernel/logger.js';
 import { setPrivateUmask } from '../kernel/private-files.js';
 import { createBlobStore } from '../blobs/blobs.config.js';

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { startTestServer, type TestServer } from '../../test/harness.js';
 import { startServer, type RunningServer } from '../main.js';
 import { createBlobStore } from '../blobs/blobs.config.js';
-import { loadConfig } from '../kernel/config.js';
+import { loadConfig } from '../config.js';
 import { backupTo, restoreFrom, type RestoreReport } from './backup.run.js';
 import { BackupError, type Manifest } from './backup.service.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
-import { loadConfig } from './config.js';
+import { loadConfig } from '../config.js';
 import { createLogger } from './logger.js';
 import { createDb, createPool } from '../database/database.js';
 import { createServices } from '../services.js';

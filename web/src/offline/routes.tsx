@@ -1,4 +1,4 @@
-import type { AppRoute } from '../routes.js';
+import type { AppRoute } from '../appRoute.js';
 import { lazyPage } from '../lazyPage.js';
 const OfflinePage = lazyPage(() => import('./OfflinePage.js'), 'OfflinePage');
 

@@ -1,5 +1,5 @@
 import './datasets.css';
-import type { AppRoute } from '../../routes.js';
+import type { AppRoute } from '../../appRoute.js';
 import { lazyPage } from '../../lazyPage.js';
 const DatasetsPage = lazyPage(() => import('./DatasetsPage.js'), 'DatasetsPage');
 const DatasetPage = lazyPage(() => import('./DatasetPage.js'), 'DatasetPage');
