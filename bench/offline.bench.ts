@@ -22,8 +22,15 @@ async function throttle(page: Page) {
 /** Milliseconds from navigation start until the app has rendered into #root. */
 async function shellMs(page: Page, url: string): Promise<number> {
   await page.goto(url, { waitUntil: 'commit', timeout: 120_000 });
-  // Strings: this code runs in the page (the bench is compiled without the DOM's types).
-  const h = await page.waitForFunction("(document.getElementById('root')?.childElementCount ?? 0) > 0 && performance.now()", undefined, { polling: 'raf', timeout: 120_000 });
+  // Runs in the page; the bench is compiled without the DOM's types (and the page's CSP forbids a string predicate).
+  const h = await page.waitForFunction(
+    () => {
+      const doc = (globalThis as unknown as { document: { getElementById(id: string): { childElementCount: number } | null } }).document;
+      return (doc.getElementById('root')?.childElementCount ?? 0) > 0 && performance.now();
+    },
+    undefined,
+    { polling: 'raf', timeout: 120_000 },
+  );
   return (await h.jsonValue()) as number;
 }
 
@@ -51,7 +58,12 @@ export async function run(): Promise<Array<Figure | string>> {
       contexts.push(pwa);
       page = await pwa.newPage();
       await page.goto(url);
-      await page.evaluate(`navigator.serviceWorker.ready.then(() => navigator.serviceWorker.controller || new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true })))`);
+      await page.evaluate(async () => {
+        type Sw = { ready: Promise<unknown>; controller: unknown; addEventListener(e: string, f: () => void, o: object): void };
+        const sw = (globalThis as unknown as { navigator: { serviceWorker: Sw } }).navigator.serviceWorker;
+        await sw.ready;
+        if (!sw.controller) await new Promise<void>((r) => sw.addEventListener('controllerchange', () => r(), { once: true }));
+      });
       await page.close();
       page = await pwa.newPage();
       await throttle(page);

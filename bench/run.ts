@@ -19,7 +19,6 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   locations: () => import('./locations.bench.js'),
   cluster: () => import('./cluster.bench.js'),
   offline: () => import('./offline.bench.js'),
-  offline: () => import('./offline.bench.js'),
 };
 
 const wanted = process.argv.slice(2);

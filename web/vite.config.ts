@@ -33,6 +33,8 @@ export default defineConfig({
       workbox: {
         // The built files only: x.br / x.gz twins (precompress.ts) and source maps stay out.
         globPatterns: ['**/*.{js,css,html,svg,woff2,webmanifest}'],
+        // The participant's page is served by the gateway, another origin: not part of the app.
+        globIgnores: ['gateway.html', 'assets/gateway-*'],
         navigateFallback: '/index.html',
         // The API, the certificate check page and the metrics are never answered by the worker.
         navigateFallbackDenylist: [/^\/api\//, /^\/verify\//, /^\/metrics/],

@@ -38,7 +38,6 @@ const datahubEn = {
   },
   subject: {
     flagged: 'Yes — flagged',
-    flagged: 'Yes — flagged',
     title: 'Subject {{identifier}}',
     derivedId: 'derived identifier',
     session: 'Session',

@@ -41,7 +41,6 @@ const datahubFr: Widen<typeof datahubEn> = {
   },
   subject: {
     flagged: 'Oui — signalé',
-    flagged: 'Oui — signalé',
     title: 'Sujet {{identifier}}',
     derivedId: 'identifiant calculé',
     session: 'Séance',
