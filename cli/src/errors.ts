@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { isCairnError } from '@cairn/sdk';
 
 /** A failure the CLI reports itself (bad flag value, missing login, unreadable file). */
@@ -8,6 +9,15 @@ export class CliError extends Error {
     readonly exitCode = 1,
   ) {
     super(message);
+  }
+}
+
+/** A file's size, or a CliError naming the file (before an upload starts). */
+export function readableFileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch (e) {
+    throw new CliError(`cannot read ${file}: ${(e as Error).message}`, 'file_error');
   }
 }
 

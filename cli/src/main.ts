@@ -11,6 +11,7 @@ import { registerRegistrationsCommands } from './commands/registrations.commands
 import { registerBackupCommands } from './commands/backup.commands.js';
 import { registerWebhooksCommands } from './commands/webhooks.commands.js';
 import { registerAssignmentsCommands } from './commands/assignments.commands.js';
+import { registerPeopleCommands } from './commands/people.commands.js';
 import { errorLine, oneLine } from './errors.js';
 import { closePrompts } from './prompt.js';
 
@@ -36,6 +37,7 @@ export function createProgram(): Command {
   registerBackupCommands(program);
   registerWebhooksCommands(program);
   registerAssignmentsCommands(program);
+  registerPeopleCommands(program);
   // Every subcommand reports usage errors through the same single line.
   const apply = (cmd: Command) => {
     cmd.configureOutput({ outputError: () => {} }).exitOverride();

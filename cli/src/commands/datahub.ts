@@ -7,12 +7,9 @@ import { DatahubApi, isCairnError, localise, type ExportFormat, type ExportShape
 import { authedClient } from '../context.js';
 import { CliError } from '../errors.js';
 import { table } from '../format.js';
+import { resolveSubject, resolveWorkspace } from '../resolve.js';
 
 const FORMATS = ['csv', 'tsv', 'xlsx', 'json'];
-const uuid = (name: string) => (v: string) => {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v)) throw new CliError(`${name} must be an id (a UUID), not ${JSON.stringify(v)}`, 'usage_error', 2);
-  return v;
-};
 const positiveInt = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new CliError(`${name} must be a positive integer, not ${JSON.stringify(v)}`, 'usage_error', 2);
   return Number(v);
@@ -79,8 +76,8 @@ export function registerDatahubCommands(program: Command): void {
 
   dh.command('export')
     .description('stream records to a file (or stdout) with a progress bar; memory stays flat on both sides')
-    .requiredOption('--workspace <id>', 'the workspace', uuid('--workspace'))
-    .option('--subject <id>', 'only this subject', uuid('--subject'))
+    .requiredOption('--workspace <name>', 'the workspace: its name, path of names (A/B/C) or id')
+    .option('--subject <identifier>', 'only this subject: its identifier in the workspace, or its id')
     .option('--instrument <name>', 'only this instrument (needed for wide CSV, TSV and Excel)')
     .option('--edition <n>', 'only this edition', positiveInt('--edition'))
     .option('--format <format>', `one of ${FORMATS.join(', ')}`, 'csv')
@@ -89,8 +86,11 @@ export function registerDatahubCommands(program: Command): void {
     .action(async (opts: { workspace: string; subject?: string; instrument?: string; edition?: number; format: string; shape: string; out: string }) => {
       if (!FORMATS.includes(opts.format)) throw new CliError(`--format must be one of ${FORMATS.join(', ')}`, 'usage_error', 2);
       if (opts.shape !== 'wide' && opts.shape !== 'long') throw new CliError('--shape must be wide or long', 'usage_error', 2);
-      const api = await hub();
-      const res = await api.export(opts.subject ? { subjectId: opts.subject } : { workspaceId: opts.workspace }, { format: opts.format as ExportFormat, shape: opts.shape as ExportShape, instrument: opts.instrument, edition: opts.edition });
+      const client = await authedClient();
+      const api = new DatahubApi(client.http);
+      const workspaceId = await resolveWorkspace(client, opts.workspace);
+      const subjectId = opts.subject ? await resolveSubject(client, workspaceId, opts.subject) : undefined;
+      const res = await api.export(subjectId ? { subjectId } : { workspaceId }, { format: opts.format as ExportFormat, shape: opts.shape as ExportShape, instrument: opts.instrument, edition: opts.edition });
       const out: Writable = opts.out === '-' ? process.stdout : fs.createWriteStream(opts.out);
       const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'exporting {value} MiB received', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(0, 0);
@@ -107,12 +107,12 @@ export function registerDatahubCommands(program: Command): void {
 
   dh.command('template')
     .description('print the CSV import template of an instrument edition')
-    .requiredOption('--workspace <id>', 'the workspace', uuid('--workspace'))
+    .requiredOption('--workspace <name>', 'the workspace: its name, path of names (A/B/C) or id')
     .requiredOption('--instrument <name>', 'the instrument')
     .requiredOption('--edition <n>', 'its edition', positiveInt('--edition'))
     .action(async (opts: { workspace: string; instrument: string; edition: number }) => {
       const client = await authedClient();
-      const url = new DatahubApi(client.http).importTemplateUrl(opts.workspace, opts.instrument, opts.edition);
+      const url = new DatahubApi(client.http).importTemplateUrl(await resolveWorkspace(client, opts.workspace), opts.instrument, opts.edition);
       const u = new URL(url);
       const res = await client.http.raw('GET', u.pathname, { query: Object.fromEntries(u.searchParams), headers: { Accept: 'text/csv' } });
       if (!res.ok) throw new CliError(`the server answered HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`, 'http_error');
@@ -121,7 +121,7 @@ export function registerDatahubCommands(program: Command): void {
 
   dh.command('import <file>')
     .description('import records from a CSV made from the template; nothing is written while any row fails unless --only-valid')
-    .requiredOption('--workspace <id>', 'the workspace', uuid('--workspace'))
+    .requiredOption('--workspace <name>', 'the workspace: its name, path of names (A/B/C) or id')
     .requiredOption('--instrument <name>', 'the instrument')
     .requiredOption('--edition <n>', 'its edition', positiveInt('--edition'))
     .option('--only-valid', 'import the valid rows even if others fail')
@@ -135,7 +135,8 @@ export function registerDatahubCommands(program: Command): void {
       }
       process.stderr.write(`Uploading ${(blob.size / 1024 / 1024).toFixed(1)} MiB and checking every row…\n`);
       try {
-        const r = await (await hub()).importCsv(opts.workspace, blob, { instrument: opts.instrument, edition: opts.edition, onlyValid: opts.onlyValid, dryRun: opts.dryRun });
+        const client = await authedClient();
+        const r = await new DatahubApi(client.http).importCsv(await resolveWorkspace(client, opts.workspace), blob, { instrument: opts.instrument, edition: opts.edition, onlyValid: opts.onlyValid, dryRun: opts.dryRun });
         printImportReport(r);
         process.stdout.write(r.dryRun ? `${r.valid} of ${r.rows} rows are valid; nothing written (dry run)\n` : `Imported ${r.imported} records (${r.subjectsCreated} new subjects), skipped ${r.skipped} invalid rows\n`);
       } catch (e) {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import type { RegistrationImportReport } from '@cairn/sdk';
 import { authedClient } from '../context.js';
-import { CliError } from '../errors.js';
+import { CliError, readableFileSize } from '../errors.js';
 import { table } from '../format.js';
 
 /**
@@ -23,12 +23,7 @@ export function registrationsImportCommand(regs: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (file: string, opts: { type: string; action: string; progress: boolean; json?: boolean }) => {
       if (opts.action !== 'declare' && opts.action !== 'notify') throw new CliError('--action takes declare or notify', 'usage_error', 2);
-      let size: number;
-      try {
-        size = fs.statSync(file).size;
-      } catch (e) {
-        throw new CliError(`cannot read ${file}: ${(e as Error).message}`, 'file_error');
-      }
+      const size = readableFileSize(file);
       const client = await authedClient();
       const bar = opts.progress && process.stderr.isTTY ? new cliProgress.SingleBar({ stream: process.stderr, hideCursor: true, format: 'importing [{bar}] {percentage}% | {eta_formatted} left' }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(size, 0);

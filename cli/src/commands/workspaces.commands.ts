@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { isCairnError, locationLabel, type LocationImportError, type LocationKind } from '@cairn/sdk';
 import { authedClient } from '../context.js';
-import { CliError } from '../errors.js';
+import { CliError, readableFileSize } from '../errors.js';
 import { table } from '../format.js';
 
 /** Prints refused rows as a table on stderr (the first 1,000 come back from the server). */
@@ -24,12 +24,7 @@ export function registerWorkspacesCommands(program: Command): void {
     .option('--dry-run', 'check every row against the file and the stored tree, write nothing')
     .option('--no-progress', 'no progress bar')
     .action(async (file: string, opts: { dryRun?: boolean; progress: boolean }) => {
-      let size: number;
-      try {
-        size = fs.statSync(file).size;
-      } catch (e) {
-        throw new CliError(`cannot read ${file}: ${(e as Error).message}`, 'file_error');
-      }
+      const size = readableFileSize(file);
       const client = await authedClient();
       const bar = opts.progress && process.stderr.isTTY !== false
         ? new cliProgress.SingleBar({ stream: process.stderr, hideCursor: true, format: '{phase} [{bar}] {percentage}% | {value_fmt}/{total_fmt}', formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? `${(v / 1024 / 1024).toFixed(1)} MiB` : String(v)) }, cliProgress.Presets.shades_classic)
