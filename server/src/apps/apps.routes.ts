@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, errorResponses } from '../kernel/http.js';
@@ -46,7 +47,8 @@ const Rights = {
 const TokenGrant = Type.Object({ eventType: Type.String(), read: Type.Boolean(), create: Type.Boolean(), modify: Type.Boolean(), delete: Type.Boolean() });
 const IdParams = Obj({ id: Type.String({ maxLength: 64 }) });
 
-export async function appsRoutes(app: FastifyInstance, { apps, grants, config }: Services) {
+export async function appsRoutes(root: FastifyInstance, { apps, grants, config }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(PermissionRequest);
   const publicLimit = { max: Math.max(config.loginRateLimit, 20), timeWindow: 60_000 };
 
@@ -61,7 +63,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       body: Obj({ name: Type.String({ minLength: 1, maxLength: 100 }), description: Type.Optional(Type.String({ maxLength: 2000 })), rateLimitPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })) }),
       response: { 201: Type.Object({ ...AppFields, associationCode: Type.String() }), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send(await apps.register(req.auth, req.body as { name: string; description?: string; rateLimitPerMinute?: number })));
+  }, async (req, reply) => reply.status(201).send(await apps.register(req.auth, req.body)));
 
   app.get('/api/v1/apps', {
     config: { access: { scope: 'apps:manage' } },
@@ -88,7 +90,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
         ...errorResponses,
       },
     },
-  }, async (req) => apps.detail(req.auth, (req.params as { id: string }).id));
+  }, async (req) => apps.detail(req.auth, req.params.id));
 
   app.post('/api/v1/apps/:id/association-code', {
     config: { access: { scope: 'apps:manage' } },
@@ -99,12 +101,12 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       params: IdParams,
       response: { 200: Type.Object({ ...AppFields, associationCode: Type.String() }), ...errorResponses },
     },
-  }, async (req) => apps.newAssociationCode(req.auth, (req.params as { id: string }).id));
+  }, async (req) => apps.newAssociationCode(req.auth, req.params.id));
 
   app.post('/api/v1/apps/:id/revoke', {
     config: { access: { scope: 'apps:manage' } },
     schema: { tags: ['apps'], summary: 'Revoke an app: its tokens stop working at once', params: IdParams, response: { 200: Type.Object(AppFields), ...errorResponses } },
-  }, async (req) => apps.revokeApp(req.auth, (req.params as { id: string }).id));
+  }, async (req) => apps.revokeApp(req.auth, req.params.id));
 
   app.get('/api/v1/permission-requests', {
     config: { access: { scope: 'apps:manage' } },
@@ -114,7 +116,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       querystring: Obj({ status: Type.Optional(RequestStatus), appId: Type.Optional(Type.String({ format: 'uuid' })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       response: { 200: Type.Object({ requests: Type.Array(Type.Ref('PermissionRequest')) }), ...errorResponses },
     },
-  }, async (req) => ({ requests: await apps.listRequests(req.auth, req.query as { status?: string; appId?: string; limit?: number }) }));
+  }, async (req) => ({ requests: await apps.listRequests(req.auth, req.query) }));
 
   const decisionSummary = {
     approve: 'Approve a pending request: the app holds the grant from its next request',
@@ -133,7 +135,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       body: Type.Union([Obj({ read: Type.Optional(Type.Boolean()), create: Type.Optional(Type.Boolean()), modify: Type.Optional(Type.Boolean()), delete: Type.Optional(Type.Boolean()) }), Type.Null()]),
       response: { 200: Type.Ref('PermissionRequest'), ...errorResponses },
     },
-  }, async (req) => apps.decide(req.auth, (req.params as { id: string }).id, 'approve', (req.body as Partial<Record<'read' | 'create' | 'modify' | 'delete', boolean>> | null) ?? undefined));
+  }, async (req) => apps.decide(req.auth, req.params.id, 'approve', req.body ?? undefined));
   for (const decision of ['decline', 'revoke'] as const) {
     app.post(`/api/v1/permission-requests/:id/${decision}`, {
       config: { access: { scope: 'apps:manage' } },
@@ -143,7 +145,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
         params: IdParams,
         response: { 200: Type.Ref('PermissionRequest'), ...errorResponses },
       },
-    }, async (req) => apps.decide(req.auth, (req.params as { id: string }).id, decision));
+    }, async (req) => apps.decide(req.auth, req.params.id, decision));
   }
 
   // --- the app ----------------------------------------------------------------------------
@@ -158,7 +160,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       body: Obj({ associationCode: Type.String({ minLength: 1, maxLength: 200 }) }),
       response: { 200: Type.Object({ clientId: Type.String(), clientSecret: Type.String() }), ...errorResponses },
     },
-  }, async (req) => apps.associate((req.body as { associationCode: string }).associationCode, { requestId: req.id, ip: req.ip }));
+  }, async (req) => apps.associate(req.body.associationCode, { requestId: req.id, ip: req.ip }));
 
   app.post('/api/v1/oauth/token', {
     config: { access: 'public', rateLimit: publicLimit },
@@ -212,7 +214,7 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       body: Obj({ eventType: Type.String({ minLength: 1, maxLength: 200 }), ...Rights, message: Type.Optional(Type.String({ maxLength: 1000 })) }),
       response: { 201: Type.Ref('PermissionRequest'), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send(await apps.requestPermission(req.auth, req.body as { eventType: string })));
+  }, async (req, reply) => reply.status(201).send(await apps.requestPermission(req.auth, req.body)));
 
   app.get('/api/v1/apps/me/permission-requests', {
     config: { access: { actor: ['app'] } },
@@ -222,14 +224,14 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       querystring: Obj({ status: Type.Optional(RequestStatus) }),
       response: { 200: Type.Object({ requests: Type.Array(Type.Ref('PermissionRequest')) }), ...errorResponses },
     },
-  }, async (req) => ({ requests: await apps.myRequests(req.auth, (req.query as { status?: string }).status) }));
+  }, async (req) => ({ requests: await apps.myRequests(req.auth, req.query.status) }));
 
   // --- people's API tokens ------------------------------------------------------------------
 
   app.get('/api/v1/auth/tokens/:id/event-grants', {
     config: { access: { actor: ['user'], scope: 'account' } },
     schema: { tags: ['auth'], summary: 'The event-type grants on one of your API tokens', params: IdParams, response: { 200: Type.Object({ grants: Type.Array(TokenGrant) }), ...errorResponses } },
-  }, async (req) => ({ grants: await grants.tokenGrants(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ grants: await grants.tokenGrants(req.auth, req.params.id) }));
 
   app.put('/api/v1/auth/tokens/:id/event-grants', {
     config: { access: { actor: ['user'], scope: 'account' } },
@@ -241,5 +243,5 @@ export async function appsRoutes(app: FastifyInstance, { apps, grants, config }:
       body: Obj({ grants: Type.Array(Obj({ eventType: Type.String({ minLength: 1, maxLength: 200 }), ...Rights }), { maxItems: 200 }) }),
       response: { 200: Type.Object({ grants: Type.Array(TokenGrant) }), ...errorResponses },
     },
-  }, async (req) => ({ grants: await grants.setTokenGrants(req.auth, (req.params as { id: string }).id, (req.body as { grants: { eventType: string }[] }).grants) }));
+  }, async (req) => ({ grants: await grants.setTokenGrants(req.auth, req.params.id, req.body.grants) }));
 }

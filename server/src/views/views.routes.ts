@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, errorResponses } from '../kernel/http.js';
@@ -65,7 +66,8 @@ const Instance = Type.Object(
 const IdParams = Obj({ id: Type.String({ maxLength: 64 }) });
 const TEMPLATE_BODY_LIMIT = 4 * 1024 * 1024;
 
-export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
+export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(TemplateVersion);
   app.addSchema(Instance);
   // One sandbox per process; whoever closes the app (server stop, tests) stops its workers too.
@@ -103,7 +105,7 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
       },
     },
   }, async (req, reply) => {
-    const { created, template } = await views.registerTemplate(req.auth, req.body as RegisterTemplateInput);
+    const { created, template } = await views.registerTemplate(req.auth, req.body);
     return reply.status(created ? 201 : 200).send(template);
   });
 
@@ -127,7 +129,7 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
         ...errorResponses,
       },
     },
-  }, async (req) => views.templateDetail(req.auth, (req.params as { id: string }).id));
+  }, async (req) => views.templateDetail(req.auth, req.params.id));
 
   app.get('/api/v1/view-templates/:id/versions/:version', {
     config: { access: { scope: 'views:manage' } },
@@ -138,7 +140,7 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
       response: { 200: Type.Object({ id: Type.String(), name: Type.String(), ...VersionFields, sources: Sources }), ...errorResponses },
     },
   }, async (req) => {
-    const p = req.params as { id: string; version: number };
+    const p = req.params;
     return views.templateVersion(req.auth, p.id, p.version);
   });
 
@@ -151,8 +153,8 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
       response: { 204: Type.Null(), ...errorResponses },
     },
   }, async (req, reply) => {
-    await views.deleteTemplate(req.auth, (req.params as { id: string }).id);
-    return reply.status(204).send();
+    await views.deleteTemplate(req.auth, req.params.id);
+    return reply.status(204).send(null);
   });
 
   // --- instances (apps) ------------------------------------------------------------------
@@ -167,7 +169,7 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
       body: Obj({ templateId: Type.String({ maxLength: 64 }), templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })), configuration: Type.Optional(Type.Unknown()) }),
       response: { 201: Type.Ref('ViewInstance'), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send(await views.createInstance(req.auth, req.body as { templateId: string; templateVersion?: number; configuration?: unknown })));
+  }, async (req, reply) => reply.status(201).send(await views.createInstance(req.auth, req.body)));
 
   app.get('/api/v1/views', {
     config: { access: 'authenticated' },
@@ -177,19 +179,19 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
       querystring: Obj({ appId: Type.Optional(Type.String({ maxLength: 64 })), templateId: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       response: { 200: Type.Object({ views: Type.Array(Type.Ref('ViewInstance')) }), ...errorResponses },
     },
-  }, async (req) => ({ views: await views.listInstances(req.auth, req.query as { appId?: string; templateId?: string; limit?: number }) }));
+  }, async (req) => ({ views: await views.listInstances(req.auth, req.query) }));
 
   app.get('/api/v1/views/:id', {
     config: { access: 'authenticated' },
     schema: { tags: ['views'], summary: 'One view instance with its approval status and run statistics', params: IdParams, response: { 200: Type.Ref('ViewInstance'), ...errorResponses } },
-  }, async (req) => views.instance(req.auth, (req.params as { id: string }).id));
+  }, async (req) => views.instance(req.auth, req.params.id));
 
   app.delete('/api/v1/views/:id', {
     config: { access: 'authenticated' },
     schema: { tags: ['views'], summary: 'Delete a view instance (its app, or an administrator)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    await views.deleteInstance(req.auth, (req.params as { id: string }).id);
-    return reply.status(204).send();
+    await views.deleteInstance(req.auth, req.params.id);
+    return reply.status(204).send(null);
   });
 
   app.post('/api/v1/view-templates/:id/test-run', {
@@ -235,7 +237,7 @@ export async function viewsRoutes(app: FastifyInstance, { views }: Services) {
     },
   }, async (req, reply) => {
     const body = (req.body ?? {}) as { input?: unknown };
-    const { resultJson, stats } = await views.run(req.auth, (req.params as { id: string }).id, body.input);
+    const { resultJson, stats } = await views.run(req.auth, req.params.id, body.input);
     // The result goes out exactly as the view serialised it: no parse and re-serialise.
     return reply.type('application/json; charset=utf-8').send(`{"result":${resultJson},"stats":${JSON.stringify(stats)}}`);
   });

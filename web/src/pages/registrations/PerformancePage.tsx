@@ -8,6 +8,21 @@ import { registrations } from './registrations.api.js';
 import { useTypes } from './common.js';
 import { MonthlyChart } from './MonthlyChart.js';
 
+/** The period: an empty end means the server's default (the twelve months up to today). */
+function PeriodFilter({ from, to, onChange }: { from: string; to: string; onChange: (from: string, to: string) => void }) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <label className="filter">
+        {t('registrations.performance.from')} <input type="date" value={from} max={to || undefined} onChange={(e) => onChange(e.target.value, to)} />
+      </label>
+      <label className="filter">
+        {t('registrations.performance.to')} <input type="date" value={to} min={from || undefined} onChange={(e) => onChange(from, e.target.value)} />
+      </label>
+    </>
+  );
+}
+
 /**
  * The performance dashboard: the server counts (GET /registrations/stats, within the caller's
  * jurisdiction, over the whole register) and offers the same figures as CSV; this page only draws
@@ -69,30 +84,15 @@ export function PerformancePage() {
             }}
             label={t('registrations.filters.location')}
           />
-          <label className="filter">
-            {t('registrations.performance.from')}{' '}
-            <input
-              type="date"
-              value={from}
-              max={to || undefined}
-              onChange={(e) => {
-                setFrom(e.target.value);
-                reload();
-              }}
-            />
-          </label>
-          <label className="filter">
-            {t('registrations.performance.to')}{' '}
-            <input
-              type="date"
-              value={to}
-              min={from || undefined}
-              onChange={(e) => {
-                setTo(e.target.value);
-                reload();
-              }}
-            />
-          </label>
+          <PeriodFilter
+            from={from}
+            to={to}
+            onChange={(f, t2) => {
+              setFrom(f);
+              setTo(t2);
+              reload();
+            }}
+          />
           <a className="btn" href={registrations.statsCsvUrl(query)} download aria-disabled={!figures || figures.total.registered === 0}>
             {t('registrations.performance.csv')}
           </a>
