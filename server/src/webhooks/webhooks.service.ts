@@ -300,6 +300,10 @@ export class WebhooksService {
         if (sub?.enabled && sub.lease_until) await this.jobs.enqueue(this.db, DELIVER_TASK, { subscriptionId: id }, { jobKey: jobKey(id), runAt: new Date(sub.lease_until.getTime() + 1000) });
         return;
       }
+      // When the head is not due yet, the job that will send it is queued only after the lease is
+      // released: queued before, it could start while this one still holds the lease, find it
+      // taken and wait for the lease to expire (half a minute) instead of the retry's delay.
+      let dueAt: Date | null = null;
       try {
         for (;;) {
           const sub = await store.get(this.db, id);
@@ -307,8 +311,8 @@ export class WebhooksService {
           const head = await store.head(this.db, id);
           if (!head) break;
           if (head.next_attempt_at > this.clock.now()) {
-            await this.jobs.enqueue(this.db, DELIVER_TASK, { subscriptionId: id }, { jobKey: jobKey(id), runAt: head.next_attempt_at });
-            return;
+            dueAt = head.next_attempt_at;
+            break;
           }
           const outcome = await this.attempt(sub, head);
           if (outcome === 'retry') continue; // the loop finds it not due yet and schedules the job
@@ -316,6 +320,10 @@ export class WebhooksService {
         }
       } finally {
         await store.releaseLease(this.db, id);
+      }
+      if (dueAt) {
+        await this.jobs.enqueue(this.db, DELIVER_TASK, { subscriptionId: id }, { jobKey: jobKey(id), runAt: dueAt });
+        return;
       }
       // A delivery queued while we held the lease woke a job that found the lease taken: look once more.
       const head = await store.head(this.db, id);
