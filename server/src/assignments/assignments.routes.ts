@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
@@ -20,36 +21,37 @@ const BulkBody = Obj({ ...AssignFields, subjectIds: Type.Array(Uuid, { minItems:
 const ListQuery = Obj({ status: Type.Optional(Type.Union(ASSIGNMENT_STATUSES.map((s) => Type.Literal(s)))), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
 
 /** Remote capture: assignments sent through the gateway (docs/remote-capture.md). */
-export async function assignmentsRoutes(app: FastifyInstance, { assignments, config }: Services) {
+export async function assignmentsRoutes(root: FastifyInstance, { assignments, config }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.post('/api/v1/subjects/:id/assignments', {
     config: { access: write },
     schema: { tags: ['assignments'], summary: 'Send an instrument or a series to a subject to fill remotely: a link (and optionally an email) through the gateway', params: IdParams, body: CreateBody, response: { 201: Any, 503: Type.Ref('Error'), ...errorResponses } },
-  }, async (req, reply) => reply.status(201).send(await assignments.create(req.auth, (req.params as Static<typeof IdParams>).id, req.body as Static<typeof CreateBody>)));
+  }, async (req, reply) => reply.status(201).send(await assignments.create(req.auth, req.params.id, req.body)));
 
   app.get('/api/v1/subjects/:id/assignments', {
     config: { access: read },
     schema: { tags: ['assignments'], summary: "A subject's remote assignments with their status, newest first", params: IdParams, response: ok() },
-  }, async (req) => ({ assignments: await assignments.forSubject(req.auth, (req.params as Static<typeof IdParams>).id) }));
+  }, async (req) => ({ assignments: await assignments.forSubject(req.auth, req.params.id) }));
 
   app.get('/api/v1/workspaces/:id/assignments', {
     config: { access: read },
     schema: { tags: ['assignments'], summary: "A workspace's remote assignments (optionally of one status) and the count per status", params: IdParams, querystring: ListQuery, response: ok() },
-  }, async (req) => assignments.forWorkspace(req.auth, (req.params as Static<typeof IdParams>).id, req.query as Static<typeof ListQuery>));
+  }, async (req) => assignments.forWorkspace(req.auth, req.params.id, req.query));
 
   app.post('/api/v1/workspaces/:id/assignments', {
     config: { access: write },
     schema: { tags: ['assignments'], summary: 'Send one instrument or series to many subjects of a workspace at once (each gets its own link)', params: IdParams, body: BulkBody, response: { 201: Any, 503: Type.Ref('Error'), ...errorResponses } },
-  }, async (req, reply) => reply.status(201).send(await assignments.bulk(req.auth, (req.params as Static<typeof IdParams>).id, req.body as Static<typeof BulkBody>)));
+  }, async (req, reply) => reply.status(201).send(await assignments.bulk(req.auth, req.params.id, req.body)));
 
   app.get('/api/v1/assignments/:id', {
     config: { access: read },
     schema: { tags: ['assignments'], summary: 'An assignment and each of its parts: waiting, recorded (with the record) or kept aside as invalid (with why)', params: IdParams, response: ok() },
-  }, async (req) => assignments.get(req.auth, (req.params as Static<typeof IdParams>).id));
+  }, async (req) => assignments.get(req.auth, req.params.id));
 
   app.post('/api/v1/assignments/:id/cancel', {
     config: { access: write },
     schema: { tags: ['assignments'], summary: 'Cancel an assignment: its link answers 409 from now on', params: IdParams, response: ok() },
-  }, async (req) => ({ assignment: await assignments.cancel(req.auth, (req.params as Static<typeof IdParams>).id) }));
+  }, async (req) => ({ assignment: await assignments.cancel(req.auth, req.params.id) }));
 
   app.get('/api/v1/remote-capture', {
     config: { access: read },

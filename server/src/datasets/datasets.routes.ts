@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { Services } from '../services.js';
@@ -16,6 +17,7 @@ import { CommitAnswer, DetailAnswer, SearchAnswer, TreeAnswer, ValidationAnswer,
 
 const caller = (req: FastifyRequest): DatasetCaller => {
   const h = req.headers['x-cairn-review'];
+  // Any route may be read through a reviewer link, whatever its own querystring schema says.
   const q = (req.query as { review?: string } | undefined)?.review;
   const review = typeof h === 'string' && h ? h : q;
   return review ? { auth: req.auth, review } : { auth: req.auth };
@@ -40,6 +42,12 @@ const Change = Obj({
   to: Type.Optional(P),
   name: Type.Optional(Type.String({ maxLength: 1024 })),
 });
+/**
+ * The schema checks each change's shape; which fields an op needs (a put's sha256 and size, a
+ * move's from and to) the service checks with a pointer to the field, so the body is handed on as
+ * the union it has been checked to be there.
+ */
+const changesOf = (b: { changes: unknown[]; baseRevision?: number; message?: string }) => ({ ...b, changes: b.changes as TreeChange[] });
 const CommitBody = Obj({
   changes: Type.Array(Change, { minItems: 1, maxItems: 200_000 }),
   baseRevision: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -102,7 +110,8 @@ const disposition = (name: string) => {
 
 export async function datasetsRoutes(root: FastifyInstance, services: Services) {
   const { datasets, uploads } = services;
-  await root.register(async (app) => {
+  await root.register(async (plain) => {
+    const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Blob and path errors become catalog errors here; the root handler then renders them.
     app.setErrorHandler((err) => {
       throw toAppError(err);
@@ -145,7 +154,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         }),
         response: ok(200, SearchAnswer),
       },
-    }, async (req) => datasets.search(req.auth, req.query as never));
+    }, async (req) => datasets.search(req.auth, req.query));
 
     app.post('/api/v1/datasets', {
       config: { access: { scope: 'datasets:write' } },
@@ -155,12 +164,12 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         body: Obj({ ...DatasetFields, profile: Type.Optional(Type.Union([Type.Literal('generic'), Type.Literal('bids')])), readme: Type.Optional(Type.String({ maxLength: 1_000_000 })) }),
         response: ok(201, DetailAnswer),
       },
-    }, async (req, reply) => reply.status(201).send({ dataset: await datasets.create(req.auth, req.body as never) }));
+    }, async (req, reply) => reply.status(201).send({ dataset: await datasets.create(req.auth, req.body) }));
 
     app.get('/api/v1/datasets/:ds', {
       config: { access: 'public' },
       schema: { tags, summary: 'A dataset with its draft (editors) and snapshots', params: DsParams, querystring: query({}), response: ok(200, DetailAnswer) },
-    }, async (req) => ({ dataset: await datasets.get(caller(req), (req.params as { ds: string }).ds) }));
+    }, async (req) => ({ dataset: await datasets.get(caller(req), req.params.ds) }));
 
     app.patch('/api/v1/datasets/:ds', {
       config: { access: 'authenticated' },
@@ -171,33 +180,33 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         body: Obj({ ...DatasetFields, title: Type.Optional(DatasetFields.title), quotaBytes: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])) }),
         response: ok(200, DetailAnswer),
       },
-    }, async (req) => ({ dataset: await datasets.update(caller(req), (req.params as { ds: string }).ds, req.body as never) }));
+    }, async (req) => ({ dataset: await datasets.update(caller(req), req.params.ds, req.body) }));
 
     app.get('/api/v1/datasets/:ds/history', {
       config: { access: 'public' },
       schema: { tags, summary: 'Ledger entries of this dataset (stream dataset:<id>)', params: DsParams, querystring: query({ after: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }), response: R },
     }, async (req) => {
-      const q = req.query as { after?: string; limit?: number };
-      return datasets.history(caller(req), (req.params as { ds: string }).ds, q.after, q.limit);
+      const q = req.query;
+      return datasets.history(caller(req), req.params.ds, q.after, q.limit);
     });
 
     // --- versions ---------------------------------------------------------------------------
-    const ver = (req: FastifyRequest) => req.params as { ds: string; ver: string };
+    const ver = (req: { params: { ds: string; ver: string } }) => req.params;
     app.get('/api/v1/datasets/:ds/versions/:ver/tree', {
       config: { access: 'public' },
       schema: { tags, summary: "One folder of a version's tree (`ver`: draft, a tag or a version id)", params: VerParams, querystring: FolderQ, response: ok(200, TreeAnswer) },
-    }, async (req) => datasets.tree(caller(req), ver(req).ds, ver(req).ver, (req.query as { path?: string }).path ?? ''));
+    }, async (req) => datasets.tree(caller(req), ver(req).ds, ver(req).ver, req.query.path ?? ''));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/files', {
       config: { access: 'public' },
       schema: { tags, summary: 'Every file of a version (or of a folder), with sha256 and size', params: VerParams, querystring: FolderQ, response: R },
-    }, async (req) => datasets.files(caller(req), ver(req).ds, ver(req).ver, (req.query as { path?: string }).path ?? ''));
+    }, async (req) => datasets.files(caller(req), ver(req).ds, ver(req).ver, req.query.path ?? ''));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/file', {
       config: { access: 'public' },
       schema: { tags, summary: 'Download one file; supports Range', params: VerParams, querystring: PathQ, response: R },
     }, async (req, reply) => {
-      const { entry } = await datasets.file(caller(req), ver(req).ds, ver(req).ver, (req.query as { path: string }).path);
+      const { entry } = await datasets.file(caller(req), ver(req).ds, ver(req).ver, req.query.path);
       const range = parseRange(req.headers.range, entry.size);
       reply.header('accept-ranges', 'bytes').header('etag', `"${entry.sha256}"`).header('x-content-sha256', entry.sha256);
       reply.header('content-type', 'application/octet-stream').header('content-disposition', disposition(entry.path.slice(entry.path.lastIndexOf('/') + 1)));
@@ -220,13 +229,13 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     app.get('/api/v1/datasets/:ds/versions/:ver/preview', {
       config: { access: 'public' },
       schema: { tags, summary: 'Preview a small text, JSON or TSV file', params: VerParams, querystring: PathQ, response: R },
-    }, async (req) => datasets.preview(caller(req), ver(req).ds, ver(req).ver, (req.query as { path: string }).path));
+    }, async (req) => datasets.preview(caller(req), ver(req).ds, ver(req).ver, req.query.path));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/archive', {
       config: { access: 'public' },
       schema: { tags, summary: 'The whole version as a streamed zip or tar.gz', params: VerParams, querystring: query({ format: Type.Optional(Type.Union([Type.Literal('zip'), Type.Literal('tar.gz')])) }), response: R },
     }, async (req, reply) => {
-      const format = (req.query as { format?: 'zip' | 'tar.gz' }).format ?? 'zip';
+      const format = req.query.format ?? 'zip';
       const { ds, version } = await datasets.version(caller(req), ver(req).ds, ver(req).ver);
       const entries = (await datasets.treeOf(services.db, version)).entries();
       const name = `${ds.accession}-${version.tag ?? 'draft'}`;
@@ -243,7 +252,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Validate the draft again', params: DsParams, response: R },
     }, async (req, reply) => {
-      await datasets.requestValidation(caller(req), (req.params as { ds: string }).ds);
+      await datasets.requestValidation(caller(req), req.params.ds);
       return reply.status(202).send({ queued: true });
     });
 
@@ -251,16 +260,16 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       config: { access: 'public' },
       schema: { tags, summary: 'Diff two versions (draft included): added, removed, modified, renamed', params: DsParams, querystring: query({ from: Type.String({ maxLength: 80 }), to: Type.String({ maxLength: 80 }) }), response: R },
     }, async (req) => {
-      const q = req.query as { from: string; to: string };
-      return datasets.diff(caller(req), (req.params as { ds: string }).ds, q.from, q.to);
+      const q = req.query;
+      return datasets.diff(caller(req), req.params.ds, q.from, q.to);
     });
 
     app.get('/api/v1/datasets/:ds/diff/lines', {
       config: { access: 'public' },
       schema: { tags, summary: 'Line diff of one small text file between two versions', params: DsParams, querystring: query({ from: Type.String({ maxLength: 80 }), to: Type.String({ maxLength: 80 }), path: P, oldPath: Type.Optional(P) }), response: R },
     }, async (req) => {
-      const q = req.query as { from: string; to: string; path: string; oldPath?: string };
-      return datasets.lineDiff(caller(req), (req.params as { ds: string }).ds, q.from, q.to, q.path, q.oldPath);
+      const q = req.query;
+      return datasets.lineDiff(caller(req), req.params.ds, q.from, q.to, q.path, q.oldPath);
     });
 
     // --- changes, uploads, snapshots --------------------------------------------------------
@@ -269,22 +278,22 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
       bodyLimit: COMMIT_BODY_LIMIT,
       schema: { tags, summary: 'Delete, move or rename in the draft (or put content you can already read), atomically', params: DsParams, body: CommitBody, response: ok(200, CommitAnswer) },
     }, async (req) => {
-      const b = req.body as { changes: TreeChange[]; baseRevision?: number; message?: string };
-      return datasets.applyChanges(caller(req), (req.params as { ds: string }).ds, b.changes, { baseRevision: b.baseRevision, message: b.message });
+      const b = changesOf(req.body);
+      return datasets.applyChanges(caller(req), req.params.ds, b.changes, { baseRevision: b.baseRevision, message: b.message });
     });
 
     app.post('/api/v1/datasets/:ds/uploads', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Open an upload session', params: DsParams, response: R },
-    }, async (req, reply) => reply.status(201).send({ session: await uploads.createSession(caller(req), (req.params as { ds: string }).ds) }));
+    }, async (req, reply) => reply.status(201).send({ session: await uploads.createSession(caller(req), req.params.ds) }));
 
     const SessParams = Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), sid: Uuid });
-    const sess = (req: FastifyRequest) => req.params as { ds: string; sid: string };
+    const sess = (req: { params: { ds: string; sid: string } }) => req.params;
     app.post('/api/v1/datasets/:ds/uploads/:sid/check', {
       config: { access: { scope: 'datasets:write' } },
       bodyLimit: COMMIT_BODY_LIMIT,
       schema: { tags, summary: 'Which of these sha256 hashes the server already has for you (those files need not be sent)', params: SessParams, body: Obj({ sha256: Type.Array(Hash, { maxItems: 200_000 }) }), response: R },
-    }, async (req) => uploads.check(caller(req), sess(req).ds, sess(req).sid, (req.body as { sha256: string[] }).sha256));
+    }, async (req) => uploads.check(caller(req), sess(req).ds, sess(req).sid, req.body.sha256));
 
     app.post('/api/v1/datasets/:ds/uploads/:sid/batch', {
       config: { access: { scope: 'datasets:write' } },
@@ -309,20 +318,20 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         }),
         response: R,
       },
-    }, async (req) => uploads.batch(caller(req), sess(req).ds, sess(req).sid, (req.body as { files: { sha256: string; size: number; data: string }[] }).files));
+    }, async (req) => uploads.batch(caller(req), sess(req).ds, sess(req).sid, req.body.files));
 
     app.post('/api/v1/datasets/:ds/uploads/:sid/commit', {
       config: { access: { scope: 'datasets:write' } },
       bodyLimit: COMMIT_BODY_LIMIT,
       schema: { tags, summary: 'Apply the session: one atomic change set on the draft', params: SessParams, body: CommitBody, response: ok(200, CommitAnswer) },
-    }, async (req) => uploads.commit(caller(req), sess(req).ds, sess(req).sid, req.body as never));
+    }, async (req) => uploads.commit(caller(req), sess(req).ds, sess(req).sid, changesOf(req.body)));
 
     app.delete('/api/v1/datasets/:ds/uploads/:sid', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Abandon an upload session and its staged bytes', params: SessParams, response: R },
     }, async (req, reply) => {
       await uploads.abort(caller(req), sess(req).ds, sess(req).sid);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
 
     app.post('/api/v1/datasets/:ds/snapshots', {
@@ -334,54 +343,54 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
         body: Obj({ bump: Type.Optional(Type.Union([Type.Literal('major'), Type.Literal('minor'), Type.Literal('patch')])), version: Type.Optional(Type.String({ maxLength: 80 })), changelog: Type.String({ maxLength: 20_000 }) }),
         response: R,
       },
-    }, async (req, reply) => reply.status(201).send({ snapshot: await datasets.snapshot(caller(req), (req.params as { ds: string }).ds, req.body as never) }));
+    }, async (req, reply) => reply.status(201).send({ snapshot: await datasets.snapshot(caller(req), req.params.ds, req.body) }));
 
     app.post('/api/v1/datasets/:ds/snapshots/:ver/deprecate', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Deprecate a snapshot with a reason (it stays downloadable)', params: VerParams, body: Obj({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }), response: R },
-    }, async (req) => ({ snapshot: await datasets.deprecate(caller(req), ver(req).ds, ver(req).ver, (req.body as { reason: string }).reason) }));
+    }, async (req) => ({ snapshot: await datasets.deprecate(caller(req), ver(req).ds, ver(req).ver, req.body.reason) }));
 
     // --- permissions ------------------------------------------------------------------------
     app.get('/api/v1/datasets/:ds/members', {
       config: { access: 'authenticated' },
       schema: { tags, summary: 'Owner and members with their roles', params: DsParams, response: R },
-    }, async (req) => datasets.members(caller(req), (req.params as { ds: string }).ds));
+    }, async (req) => datasets.members(caller(req), req.params.ds));
 
     app.put('/api/v1/datasets/:ds/members/:userId', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Grant a role (read, edit, admin)', params: Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), userId: Uuid }), body: Obj({ role: Type.Union(DATASET_ROLES.map((r) => Type.Literal(r))) }), response: R },
     }, async (req, reply) => {
-      const p = req.params as { ds: string; userId: string };
-      await datasets.setMember(caller(req), p.ds, p.userId, (req.body as { role: string }).role);
-      return reply.status(204).send();
+      const p = req.params;
+      await datasets.setMember(caller(req), p.ds, p.userId, req.body.role);
+      return reply.status(204).send(null);
     });
 
     app.delete('/api/v1/datasets/:ds/members/:userId', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Remove a member', params: Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), userId: Uuid }), response: R },
     }, async (req, reply) => {
-      const p = req.params as { ds: string; userId: string };
+      const p = req.params;
       await datasets.removeMember(caller(req), p.ds, p.userId);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
 
     app.get('/api/v1/datasets/:ds/reviewer-links', {
       config: { access: 'authenticated' },
       schema: { tags, summary: 'Anonymous reviewer links', params: DsParams, response: R },
-    }, async (req) => ({ links: await datasets.reviewerLinks(caller(req), (req.params as { ds: string }).ds) }));
+    }, async (req) => ({ links: await datasets.reviewerLinks(caller(req), req.params.ds) }));
 
     app.post('/api/v1/datasets/:ds/reviewer-links', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Create a read-only, expiring reviewer link (the token is shown once)', params: DsParams, body: Obj({ expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })), note: Type.Optional(Type.String({ maxLength: 500 })) }), response: R },
-    }, async (req, reply) => reply.status(201).send({ link: await datasets.createReviewerLink(caller(req), (req.params as { ds: string }).ds, req.body as never) }));
+    }, async (req, reply) => reply.status(201).send({ link: await datasets.createReviewerLink(caller(req), req.params.ds, req.body) }));
 
     app.delete('/api/v1/datasets/:ds/reviewer-links/:id', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Revoke a reviewer link', params: Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), id: Uuid }), response: R },
     }, async (req, reply) => {
-      const p = req.params as { ds: string; id: string };
+      const p = req.params;
       await datasets.revokeReviewerLink(caller(req), p.ds, p.id);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     });
   });
 

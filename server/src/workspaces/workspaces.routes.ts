@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Services } from '../services.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
@@ -6,7 +7,8 @@ import { WORKSPACE_ROLES } from '../kernel/access.js';
 
 const WorkspaceSchema = Type.Object({ id: Type.String(), name: Type.String(), parentId: Type.Union([Type.String(), Type.Null()]), path: Type.String(), role: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() });
 
-export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Services) {
+export async function workspacesRoutes(root: FastifyInstance, { workspaces }: Services) {
+  const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/workspaces', {
     config: { access: { scope: 'workspaces:read' } },
     schema: { tags: ['workspaces'], summary: 'Workspaces you can see (admins: all)', response: { 200: Type.Object({ workspaces: Type.Array(WorkspaceSchema) }), ...errorResponses } },
@@ -20,7 +22,7 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
       body: Obj({ name: Type.String({ minLength: 1, maxLength: 120 }), parentId: Type.Optional(Type.Union([Uuid, Type.Null()])) }),
       response: { 201: Type.Object({ workspace: WorkspaceSchema }), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send({ workspace: await workspaces.create(req.auth, req.body as { name: string; parentId?: string | null }) }));
+  }, async (req, reply) => reply.status(201).send({ workspace: await workspaces.create(req.auth, req.body) }));
 
   app.patch('/api/v1/workspaces/:id', {
     config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
@@ -31,12 +33,12 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
       body: Obj({ name: Type.String({ minLength: 1, maxLength: 120 }) }),
       response: { 200: Type.Object({ workspace: WorkspaceSchema }), ...errorResponses },
     },
-  }, async (req) => ({ workspace: await workspaces.rename(req.auth, (req.params as { id: string }).id, req.body as { name: string }) }));
+  }, async (req) => ({ workspace: await workspaces.rename(req.auth, req.params.id, req.body) }));
 
   app.get('/api/v1/workspaces/:id/members', {
     config: { access: { scope: 'workspaces:read' } },
     schema: { tags: ['workspaces'], summary: 'Members of a workspace', params: Obj({ id: Uuid }), response: { 200: Type.Object({ members: Type.Array(Type.Object({ userId: Type.String(), username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]), role: Type.String() })) }), ...errorResponses } },
-  }, async (req) => ({ members: await workspaces.members(req.auth, (req.params as { id: string }).id) }));
+  }, async (req) => ({ members: await workspaces.members(req.auth, req.params.id) }));
 
   app.put('/api/v1/workspaces/:id/members/:userId', {
     config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
@@ -48,17 +50,17 @@ export async function workspacesRoutes(app: FastifyInstance, { workspaces }: Ser
       response: { 204: Type.Null(), ...errorResponses },
     },
   }, async (req, reply) => {
-    const p = req.params as { id: string; userId: string };
-    await workspaces.setMember(req.auth, p.id, p.userId, (req.body as { role: string }).role);
-    return reply.status(204).send();
+    const p = req.params;
+    await workspaces.setMember(req.auth, p.id, p.userId, req.body.role);
+    return reply.status(204).send(null);
   });
 
   app.delete('/api/v1/workspaces/:id/members/:userId', {
     config: { access: { anyScope: ['workspaces:write', 'workspaces:manage'] } },
     schema: { tags: ['workspaces'], summary: 'Remove a member', params: Obj({ id: Uuid, userId: Uuid }), response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    const p = req.params as { id: string; userId: string };
+    const p = req.params;
     await workspaces.removeMember(req.auth, p.id, p.userId);
-    return reply.status(204).send();
+    return reply.status(204).send(null);
   });
 }
