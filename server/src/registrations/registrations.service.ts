@@ -23,7 +23,8 @@ import { CORE_ACTIONS, UNASSIGNED_ACTIONS, WORKQUEUES } from '@cairn/sdk';
 import { evaluate, ExpressionError, localise, nestAnswers, truthy, validateRegistrationData, type RegistrationDataResult } from '@cairn/sdk/instruments';
 import type { Database } from '../database/database.js';
 import type { Db } from '../database/database.js';
-import { REGISTRATION_ROLE_RIGHTS, actorRef, isRegistrationRole, registrationRoleMay, requireScope, requireUser, systemContext, type AuthContext, type RegistrationRole } from '../kernel/access.js';
+import { authorize, decide, type RegistrationResource } from '../policies/policies.js';
+import { REGISTRATION_ROLE_RIGHTS, actorRef, isRegistrationRole, requireScope, requireUser, systemContext, type AuthContext, type RegistrationRole } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import { SecretBox, deriveKey } from '../kernel/crypto.js';
 import { AppError, fail } from '../kernel/errors.js';
@@ -232,7 +233,12 @@ export class RegistrationsService {
   }
 
   private inReach(c: Caller, row: { office_path: string }): boolean {
-    return c.reach === null || row.office_path.startsWith(c.reach);
+    return decide(c.ctx, 'read', this.resource(c, row.office_path)).allow;
+  }
+
+  /** The facts policies/ judges a registration action on. */
+  private resource(c: Caller, officePath: string, more: { typeRoles?: readonly string[]; custom?: boolean } = {}): RegistrationResource {
+    return { kind: 'registration', caller: { role: c.role, reach: c.reach }, officePath, ...more };
   }
 
   /** A registration the caller may see, or 404 as if it did not exist. */
@@ -359,7 +365,7 @@ export class RegistrationsService {
     const c = as ?? (await this.caller(ctx));
     const prior = await this.replayed(ctx, input.transactionId, { create: true });
     if (prior) return { registration: await this.present(await this.visible(c, prior)), replayed: true };
-    if (!registrationRoleMay(c.role, input.action, false)) throw fail('forbidden', `A ${c.role} cannot ${input.action}`);
+    authorize(c.ctx, input.action, this.resource(c, c.officePath));
     const type = await this.typeDocument(input.type).catch((e: unknown) => {
       if (e instanceof AppError && e.code === 'not_found') throw fail('validation_failed', `No registration type "${input.type}"`, [{ pointer: '/type', message: 'unknown type' }]);
       throw e;
@@ -421,9 +427,9 @@ export class RegistrationsService {
     const custom = !(CORE_ACTIONS as readonly string[]).includes(action);
     if (custom && !doc.customActions?.[action]) return { code: 'unknown_action', message: `"${action}" is not an action of this registration type`, status: 422 };
     if (action === 'notify') return { code: 'action_not_allowed', message: 'notify only creates a registration', status: 409 };
-    if (!registrationRoleMay(c.role, action, custom)) return { code: 'forbidden', message: `A ${c.role} cannot ${action}`, status: 403 };
     const cfg = (doc.actions as Record<string, { roles?: string[] } | undefined> | undefined)?.[action] ?? doc.customActions?.[action];
-    if (cfg?.roles && !cfg.roles.includes(c.role)) return { code: 'forbidden', message: `This type lets only ${cfg.roles.join(', ')} ${action}`, status: 403 };
+    const d = decide(c.ctx, action, this.resource(c, s.officePath, { typeRoles: cfg?.roles, custom }));
+    if (!d.allow) return { code: d.code, message: d.message, status: d.code === 'not_found' ? 404 : d.code === 'unauthenticated' ? 401 : 403 };
     const supervisor = REGISTRATION_ROLE_RIGHTS[c.role].supervisor;
     if (action === 'assign' && s.assignedTo && s.assignedTo !== c.userId && !(force && supervisor)) {
       return { code: 'registration_assigned_elsewhere', message: supervisor ? 'Assigned to someone else; send force: true to take it over' : 'Assigned to someone else; a registrar can take it over', status: 409 };
@@ -828,7 +834,7 @@ export class RegistrationsService {
     const c = await this.caller(ctx);
     const row = await this.visible(c, id);
     if (row.status !== 'registered') throw fail('not_registered', 'Only a registered record has a certificate');
-    if (!registrationRoleMay(c.role, 'print-certificate', false)) throw fail('forbidden', `A ${c.role} cannot print certificates`);
+    authorize(c.ctx, 'print-certificate', this.resource(c, row.office_path));
     const s = rowToState(row);
     const { document: doc } = await this.typeDocument(s.type, s.typeVersion);
     const t = template ? doc.certificates?.find((x) => x.id === template) : doc.certificates?.[0];

@@ -4,7 +4,8 @@ import { parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
 import type { JsonValue, RegistrationImportReport, RegistrationImportRowError, RegistrationTypeDocument } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
-import { registrationRoleMay, type AuthContext } from '../kernel/access.js';
+import type { AuthContext } from '../kernel/access.js';
+import { authorize } from '../policies/policies.js';
 import type { Clock } from '../kernel/clock.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { isUuid, newId } from '../kernel/ids.js';
@@ -58,7 +59,7 @@ export class LegacyImportService {
     const c = await this.registrations.caller(ctx);
     if (q.action !== 'declare' && q.action !== 'notify') throw fail('validation_failed', 'An import declares or notifies', [{ pointer: '/action', message: 'must be declare or notify' }]);
     const action = q.action;
-    if (!registrationRoleMay(c.role, action, false)) throw fail('forbidden', `A ${c.role} cannot ${action}`);
+    authorize(ctx, action, { kind: 'registration', caller: { role: c.role, reach: c.reach }, officePath: c.officePath });
     const type = await this.registrations.typeDocument(q.type).catch((e: unknown) => {
       if (e instanceof AppError && e.code === 'not_found') throw fail('validation_failed', `No registration type "${q.type}"`, [{ pointer: '/type', message: 'unknown type' }]);
       throw e;

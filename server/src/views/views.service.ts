@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { can, requireAuthenticated, requireScope, type AuthContext } from '../kernel/access.js';
+import { authorize, decide } from '../policies/policies.js';
 import { isUuid, newId, sha256, sha256Hex } from '../kernel/ids.js';
 import type { Logger } from '../kernel/logger.js';
 import { JsonValueError, canonicalJson, canonicalJsonChecked } from '../ledger/ledger.hash.js';
@@ -422,9 +423,8 @@ export class ViewsService {
   private async ownInstance(ctx: AuthContext, id: string): Promise<RunnableRow & { readable: string[] }> {
     requireAuthenticated(ctx);
     const row = isUuid(id) ? await viewsStore.runnable(this.db, id) : undefined;
-    // Another app's instance does not exist as far as this caller knows.
-    const visible = row && (ctx.actor.kind === 'app' ? row.app_id === ctx.actor.appId : can(ctx, 'views:manage'));
-    if (!row || !visible) throw fail('not_found', 'No such view');
+    // Another app's instance does not exist as far as this caller knows (policies/: view-instance).
+    if (!row || !decide(ctx, 'read', { kind: 'view-instance', appId: row.app_id }).allow) throw fail('not_found', 'No such view');
     return row;
   }
 
@@ -614,7 +614,8 @@ export class ViewsService {
     const inputHash = sha256(inputJson);
     const started = performance.now();
     const def = isUuid(id) ? await this.definition(id) : undefined;
-    if (!def || def.appId !== actor.appId) throw fail('not_found', 'No such view');
+    if (!def) throw fail('not_found', 'No such view');
+    authorize(ctx, 'run', { kind: 'view-instance', appId: def.appId });
     const heldKey = `${def.id}:${inputHash.toString('base64')}`;
     const held = this.held.get(heldKey);
     const [state, grants] = await Promise.all([

@@ -1,7 +1,8 @@
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
 import { newId, isUuid } from '../kernel/ids.js';
-import { can, requireAuthenticated, requireScope, requireUser, strongestWorkspaceRole, workspaceRoleAtLeast, type AuthContext, type WorkspaceRole, WORKSPACE_ROLES } from '../kernel/access.js';
+import { authorize, workspaceRole, type WorkspaceResource } from '../policies/policies.js';
+import { can, requireAuthenticated, requireScope, requireUser, strongestWorkspaceRole, type AuthContext, type WorkspaceRole, WORKSPACE_ROLES } from '../kernel/access.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { authStore } from '../auth/auth.store.js';
 import { workspacesStore, type WorkspacesTable } from './workspaces.store.js';
@@ -18,13 +19,19 @@ export class WorkspacesService {
     private readonly ledger: LedgerService,
   ) {}
 
-  /** The caller's effective role on a workspace, or null. Later domains call this for their checks. */
-  async roleOn(ctx: AuthContext, workspaceId: string): Promise<WorkspaceRole | null> {
+  /** The facts policies/ judges a workspace on, or null when it does not exist for this caller. */
+  private async resource(ctx: AuthContext, workspaceId: string): Promise<WorkspaceResource | null> {
     requireAuthenticated(ctx);
     if (!isUuid(workspaceId)) return null;
-    if (can(ctx, 'workspaces:manage')) return (await workspacesStore.byId(this.db, workspaceId)) ? 'manager' : null;
+    if (can(ctx, 'workspaces:manage')) return (await workspacesStore.byId(this.db, workspaceId)) ? { kind: 'workspace', memberRoles: [] } : null;
     if (ctx.actor.kind !== 'user') return null;
-    return strongestWorkspaceRole(await workspacesStore.rolesOn(this.db, ctx.actor.userId, workspaceId));
+    return { kind: 'workspace', memberRoles: await workspacesStore.rolesOn(this.db, ctx.actor.userId, workspaceId) };
+  }
+
+  /** The caller's effective role on a workspace, or null. Later domains call this for their checks. */
+  async roleOn(ctx: AuthContext, workspaceId: string): Promise<WorkspaceRole | null> {
+    const ws = await this.resource(ctx, workspaceId);
+    return ws && workspaceRole(ctx, ws);
   }
 
   /**
@@ -39,10 +46,10 @@ export class WorkspacesService {
 
   /** Throws not_found (not forbidden) when the caller cannot see the workspace at all: no existence leaks. */
   async requireRole(ctx: AuthContext, workspaceId: string, min: WorkspaceRole): Promise<WorkspaceRole> {
-    const role = await this.roleOn(ctx, workspaceId);
-    if (!role) throw fail('not_found', 'No such workspace');
-    if (!workspaceRoleAtLeast(role, min)) throw fail('forbidden', `This needs the ${min} role on the workspace`);
-    return role;
+    const ws = await this.resource(ctx, workspaceId);
+    if (!ws) throw fail('not_found', 'No such workspace');
+    authorize(ctx, min, ws);
+    return workspaceRole(ctx, ws)!;
   }
 
   async list(ctx: AuthContext) {
