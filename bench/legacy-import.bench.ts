@@ -2,7 +2,7 @@
  * Importing a legacy register (issue 13): LEGACY_IMPORT_BENCH_ROWS rows (default 100,000) of a
  * synthetic birth register with the phenomena real ones hold (duplicates with typos, swapped
  * names, nicknames, transliterations, day/month swaps, missing IDs and first names; twins and
- * siblings that must not be merged; server/src/search/linkage/births.fixture.ts), posted as one
+ * siblings that must not be merged; server/test/fixtures/births.ts), posted as one
  * CSV to `POST /api/v1/registrations/import?type=birth&action=declare` on the built server in its
  * own process, places given by name. Beside it, in the same run:
  *
@@ -24,7 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import { sql } from 'kysely';
 import copyStreams from 'pg-copy-streams';
 import { withServices } from '../server/src/main.js';
-import { generateBirths, type BirthRow } from '../server/src/search/linkage/births.fixture.js';
+import { generateBirths, type BirthRow } from '../server/test/fixtures/births.js';
 import { adminToken, request, startBenchServer, type Figure } from './lib.js';
 
 const ROWS = Number(process.env.LEGACY_IMPORT_BENCH_ROWS ?? 100_000);

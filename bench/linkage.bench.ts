@@ -2,7 +2,7 @@ import path from 'node:path';
 import { linkRecords, pairMetrics } from '../server/src/search/linkage/linkage.js';
 import { birthLinkage, febrlLinkage, type LinkagePreset } from '../server/src/search/linkage/presets.js';
 import { febrlDir, readFebrl } from '../server/src/search/linkage/febrl.js';
-import { generateBirths } from '../server/src/search/linkage/births.fixture.js';
+import { generateBirths } from '../server/test/fixtures/births.js';
 import { candidatePairs, LinkageModel } from '../server/src/search/linkage/model.js';
 import { jaroWinkler, fold } from '../server/src/search/linkage/strings.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateDefinition } from './definition.validator.js';
 import type { DefinitionError, InstrumentDefinition } from './instrument.types.js';
 import { LIMITS } from './limits.js';
-import { KITCHEN_SINK, form } from './test-fixtures.js';
+import { KITCHEN_SINK, form } from '../../test/instruments.js';
 
 function errors(def: unknown, options?: Parameters<typeof validateDefinition>[1]): DefinitionError[] {
   const r = validateDefinition(def, options);

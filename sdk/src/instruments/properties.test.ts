@@ -4,7 +4,7 @@ import { validateDefinition } from './definition.validator.js';
 import { ExpressionError, evaluate } from './expression.engine.js';
 import type { FormInstrument, JsonValue, SubmissionResult } from './instrument.types.js';
 import { computeMeasures, validateSubmission, visibleFields } from './submission.validator.js';
-import { GOOD_ANSWERS, KITCHEN_SINK, KITCHEN_SINK_FORM } from './test-fixtures.js';
+import { GOOD_ANSWERS, KITCHEN_SINK, KITCHEN_SINK_FORM } from '../../test/instruments.js';
 
 /** Arbitrary values of every kind JavaScript callers could pass, not only JSON. */
 const anything = fc.anything({

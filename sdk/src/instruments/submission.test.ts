@@ -3,7 +3,7 @@ import { validateDefinition } from './definition.validator.js';
 import type { FormInstrument, SubmissionError } from './instrument.types.js';
 import { localise } from './localise.js';
 import { computeMeasures, validateSubmission, visibleFields } from './submission.validator.js';
-import { GOOD_ANSWERS, KITCHEN_SINK, KITCHEN_SINK_FORM, form } from './test-fixtures.js';
+import { GOOD_ANSWERS, KITCHEN_SINK, KITCHEN_SINK_FORM, form } from '../../test/instruments.js';
 
 const TODAY = { today: '2025-06-15' };
 

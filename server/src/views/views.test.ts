@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import pg from 'pg';
 import { startSiblingServer, startTestServer, type TestServer } from '../../test/harness.js';
 import type { RunningServer } from '../main.js';
-import { loadExample } from './sandbox/sandbox.fixtures.js';
+import { loadExample } from '../../test/fixtures/sandbox.js';
 
 /**
  * Views over real HTTP: templates, instances, approval, runs, the cache and its invalidation,

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
 import type { App } from '../app.js';
-import { loadExample } from './sandbox/sandbox.fixtures.js';
+import { loadExample } from '../../test/fixtures/sandbox.js';
 
 /**
  * Issue 17: an administrator test-runs a view template with sample events and input before any

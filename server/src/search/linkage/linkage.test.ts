@@ -5,7 +5,7 @@ import { sameNickname } from './nicknames.js';
 import { LinkageModel } from './model.js';
 import { linkRecords, pairMetrics } from './linkage.js';
 import { birthLinkage, febrlLinkage } from './presets.js';
-import { generateBirths } from './births.fixture.js';
+import { generateBirths } from '../../../test/fixtures/births.js';
 import { febrlDir, readFebrl } from './febrl.js';
 
 describe('string comparison', () => {
@@ -74,7 +74,7 @@ describe('comparison levels', () => {
 });
 
 describe('de-duplicating a birth register', () => {
-  // Deterministic synthetic registers with the phenomena real ones have (births.fixture.ts).
+  // Deterministic synthetic registers with the phenomena real ones have (server/test/fixtures/births.ts).
   for (const seed of [7, 11]) {
     it(`finds the duplicates and leaves twins and siblings apart (seed ${seed})`, () => {
       const rows = generateBirths({ originals: 1000, seed });

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from './sandbox.fixtures.js';
+import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from '../../../test/fixtures/sandbox.js';
 import {
   DEFAULT_LIMITS,
   MAX_LIMITS,

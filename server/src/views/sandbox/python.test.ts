@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from './sandbox.fixtures.js';
+import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from '../../../test/fixtures/sandbox.js';
 import { DEFAULT_LIMITS, SandboxError, createSandbox, type RunRequest, type Sandbox, type SandboxLimits } from './sandbox.js';
 
 // Pyodide takes seconds to load: one sandbox (two warm processes) serves the whole file.

@@ -1,5 +1,5 @@
 /** Definitions shared by the instrument tests. */
-import type { FormInstrument } from './instrument.types.js';
+import type { FormInstrument } from '../src/instruments/instrument.types.js';
 
 export function form(content: unknown[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
