@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel/access.js';
@@ -432,8 +432,7 @@ export class LedgerService {
         // A grouped INSERT in flight brings a fresh horizon with its answer, and polling resumes
         // when the grouping stops (flushGroup): no query of our own meanwhile.
         if (this.flushing) return;
-        const { rows } = await sql<{ xmin: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(this.db);
-        this.noteHorizon(BigInt(rows[0]!.xmin));
+        this.noteHorizon(BigInt(await ledgerStore.horizon(this.db)));
         // What is still waiting waits on another transaction's commit, usually a moment away.
         if (this.visibilityWaiters.length) await new Promise((r) => setTimeout(r, 1));
       }
@@ -599,6 +598,11 @@ export class LedgerService {
   async readAfter(db: Kysely<Database>, after: LedgerCursor | undefined, filter: TypeFilter, limit: number, opts: { unbounded?: boolean } = {}) {
     const page = await ledgerStore.readAfter(db, { after, types: filter.types, typePrefixes: filter.typePrefixes, limit, unbounded: opts.unbounded });
     return { entries: page.rows.map(consumed), horizon: page.horizon };
+  }
+
+  /** The running-transaction horizon (as xid8 text) seen by `db`'s snapshot: every transaction below it has ended. */
+  horizon(db: Kysely<Database>): Promise<string> {
+    return ledgerStore.horizon(db);
   }
 
   /** Entries matching `filter` after `after` (counted up to `cap`), and the oldest one's recording time. */

@@ -126,6 +126,15 @@ function listWhere(scope: ReadScope, f: ListFilter, horizon = sql`pg_snapshot_xm
 }
 
 export const ledgerStore = {
+  /**
+   * The running-transaction horizon: the oldest transaction still running (every one below it has
+   * ended, and any still to commit has an id at or above it). Readers never read at or past it.
+   */
+  async horizon(db: Exec): Promise<string> {
+    const { rows } = await sql<{ xmin: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`.execute(db);
+    return rows[0]!.xmin;
+  },
+
   async findByTransactionIds(db: Exec, actorKind: string, actorId: string | null, ids: string[]) {
     if (!ids.length) return [];
     const r = await sql<{ id: string; position: number; tx: string; transaction_id: string; type: string; stream: string | null }>`
@@ -326,6 +335,22 @@ export const ledgerStore = {
   async insertCommitSeal(db: Exec, c: { uptoTx: string; uptoPosition: number; entryCount: number; prevHash: Buffer | null; hash: Buffer; snapshot: string }) {
     await sql`INSERT INTO ledger_checkpoints (upto_tx, upto_position, entry_count, prev_hash, hash, snapshot)
       VALUES (${c.uptoTx}::xid8, ${c.uptoPosition}, ${c.entryCount}, ${c.prevHash}, ${c.hash}, ${c.snapshot}::pg_snapshot)`.execute(db);
+  },
+
+  /** The ids of erased entries, as their erasure entries (of `erasureType`) name them. */
+  async erasureTargets(db: Exec, erasureType: string): Promise<string[]> {
+    return (await sql<{ target: string }>`SELECT data->>'entryId' AS target FROM ledger_entries WHERE type = ${erasureType}`.execute(db)).rows.map((r) => r.target);
+  },
+
+  /** The sealing lock (transaction-scoped): with several servers, one seals at a time. False when another holds it. */
+  async trySealLock(db: Exec): Promise<boolean> {
+    const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${0x6c656467}) AS locked`.execute(db);
+    return rows[0]?.locked === true;
+  },
+
+  async insertVerification(db: Exec, v: { durationMs: number; ok: boolean; checked: number; checkpoints: number; problems: number; actorId: string | null }): Promise<void> {
+    await sql`INSERT INTO ledger_verifications (duration_ms, ok, checked, checkpoints, problems, actor_id)
+    VALUES (${v.durationMs}, ${v.ok}, ${v.checked}, ${v.checkpoints}, ${v.problems}, ${v.actorId})`.execute(db);
   },
 
   /** Every entry in ledger order, for verification; paged by cursor. */

@@ -1,6 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Db } from '../database/database.js';
-import { sql } from 'kysely';
 import { checkpointHash, dataHash, entryHash } from './ledger.hash.js';
 import { ledgerStore, type LedgerCursor } from './ledger.store.js';
 
@@ -58,7 +57,7 @@ export async function verifyLedger(db: Db, opts: { maxProblems?: number; pageSiz
   };
 
   const erased = new Set(
-    (await sql<{ target: string }>`SELECT data->>'entryId' AS target FROM ledger_entries WHERE type = ${ERASURE_TYPE}`.execute(db)).rows.map((r) => r.target),
+    await ledgerStore.erasureTargets(db, ERASURE_TYPE),
   );
   const checkpoints = await ledgerStore.checkpoints(db);
   // Range seals (before migration 0630) come first and cover ledger-order ranges; commit seals
@@ -227,8 +226,7 @@ export async function verifyLedger(db: Db, opts: { maxProblems?: number; pageSiz
  */
 export async function sealCheckpoint(db: Db): Promise<{ sealed: number } | undefined> {
   return db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ locked: boolean }>`SELECT pg_try_advisory_xact_lock(${0x6c656467}) AS locked`.execute(trx);
-    if (!rows[0]?.locked) return undefined;
+    if (!(await ledgerStore.trySealLock(trx))) return undefined;
     const last = await ledgerStore.lastCheckpoint(trx);
     let unsealed: { xmax: string; xip: string[] } | LedgerCursor | undefined;
     if (last?.snapshot) {
@@ -253,6 +251,5 @@ export async function sealCheckpoint(db: Db): Promise<{ sealed: number } | undef
 
 /** Keeps a verification's outcome for the System page (only counts: problems may quote data). */
 export async function recordVerification(db: Db, report: VerifyReport, durationMs: number, actorId: string | null): Promise<void> {
-  await sql`INSERT INTO ledger_verifications (duration_ms, ok, checked, checkpoints, problems, actor_id)
-    VALUES (${Math.round(durationMs)}, ${report.ok}, ${report.checked}, ${report.checkpoints}, ${report.problems.length}, ${actorId})`.execute(db);
+  await ledgerStore.insertVerification(db, { durationMs: Math.round(durationMs), ok: report.ok, checked: report.checked, checkpoints: report.checkpoints, problems: report.problems.length, actorId });
 }

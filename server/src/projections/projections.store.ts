@@ -4,6 +4,9 @@ import type { LedgerCursor } from '../ledger/ledger.store.js';
 
 type Exec = Kysely<Database>;
 
+/** The projector's savepoints (fixed names: they are spliced into the statement). */
+export type SavepointName = 'projection_batch' | 'projection_entry' | 'projection_bulk';
+
 export interface ProjectionRow {
   name: string;
   version: number;
@@ -177,6 +180,26 @@ export const projectionsStore = {
       await sql`ALTER INDEX ${sql.table(idx.name)} RENAME TO ${sql.table(live[k]!.name)}`.execute(db);
       live.splice(k, 1);
     }
+  },
+
+  // --- the projector's transaction control -------------------------------------------------
+
+  /** A savepoint, so a failing apply can be undone alone (the batch, then entry by entry). */
+  async savepoint(db: Exec, name: SavepointName): Promise<void> {
+    await sql`SAVEPOINT ${sql.raw(name)}`.execute(db);
+  },
+
+  async releaseSavepoint(db: Exec, name: SavepointName): Promise<void> {
+    await sql`RELEASE SAVEPOINT ${sql.raw(name)}`.execute(db);
+  },
+
+  async rollbackToSavepoint(db: Exec, name: SavepointName): Promise<void> {
+    await sql`ROLLBACK TO SAVEPOINT ${sql.raw(name)}`.execute(db);
+  },
+
+  /** How long this transaction's lock requests wait before failing with 55P03 (the swap gives way to writers). */
+  async setLockTimeout(db: Exec, timeout: '500ms'): Promise<void> {
+    await sql`SET LOCAL lock_timeout = ${sql.lit(timeout)}`.execute(db);
   },
 
   /** Excludes every writer of the tables (inline projections: writers apply inside their own transaction). */

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import type { Logger } from '../kernel/logger.js';
 import { fail } from '../kernel/errors.js';
@@ -191,23 +191,23 @@ export class Projector {
    */
   private async applyBatch(trx: Kysely<Database>, p: Projection, entries: ConsumedEntry[], tables: ProjectionTables): Promise<{ applied: number; cursor?: LedgerCursor; failed?: { entry: ConsumedEntry; error: string } }> {
     const live = entries.filter((e) => e.data !== null);
-    await sql`SAVEPOINT projection_batch`.execute(trx);
+    await projectionsStore.savepoint(trx, 'projection_batch');
     try {
       if (live.length) await p.apply(trx, live, tables);
-      await sql`RELEASE SAVEPOINT projection_batch`.execute(trx);
+      await projectionsStore.releaseSavepoint(trx, 'projection_batch');
       return { applied: entries.length, cursor: entries[entries.length - 1]!.cursor };
     } catch {
-      await sql`ROLLBACK TO SAVEPOINT projection_batch`.execute(trx);
+      await projectionsStore.rollbackToSavepoint(trx, 'projection_batch');
     }
     let applied = 0;
     for (const e of entries) {
       if (e.data !== null) {
-        await sql`SAVEPOINT projection_entry`.execute(trx);
+        await projectionsStore.savepoint(trx, 'projection_entry');
         try {
           await p.apply(trx, [e], tables);
-          await sql`RELEASE SAVEPOINT projection_entry`.execute(trx);
+          await projectionsStore.releaseSavepoint(trx, 'projection_entry');
         } catch (err) {
-          await sql`ROLLBACK TO SAVEPOINT projection_entry`.execute(trx);
+          await projectionsStore.rollbackToSavepoint(trx, 'projection_entry');
           return { applied, cursor: applied ? entries[applied - 1]!.cursor : undefined, failed: { entry: e, error: message(err) } };
         }
       }
@@ -348,8 +348,8 @@ export class Projector {
       if (p.bulkRebuild && row.rebuild_cursor_tx === null && !row.rebuild_applied) {
         // Everything below the running-transaction horizon has finished: the bulk pass covers it,
         // and the ordinary batches go on from there (a declined bulk leaves the cursor unset).
-        const horizon = (await sql<{ h: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h`.execute(trx)).rows[0]!.h;
-        await sql`SAVEPOINT projection_bulk`.execute(trx);
+        const horizon = await this.ledger.horizon(trx);
+        await projectionsStore.savepoint(trx, 'projection_bulk');
         let covered: number | null = null;
         try {
           covered = await p.bulkRebuild(trx, shadows, horizon);
@@ -358,11 +358,11 @@ export class Projector {
           this.log.warn({ err, projection: name }, 'bulk rebuild failed: rebuilding entry batch by entry batch');
         }
         if (covered !== null) {
-          await sql`RELEASE SAVEPOINT projection_bulk`.execute(trx);
+          await projectionsStore.releaseSavepoint(trx, 'projection_bulk');
           await projectionsStore.advanceRebuild(trx, name, { tx: horizon, position: 0 }, covered);
           return 'progress' as const;
         }
-        await sql`ROLLBACK TO SAVEPOINT projection_bulk`.execute(trx);
+        await projectionsStore.rollbackToSavepoint(trx, 'projection_bulk');
       }
       const limit = p.batchSize ?? 1000;
       const page = await this.ledger.readAfter(trx, cursorOf(row.rebuild_cursor_tx, row.rebuild_cursor_position), p.consumes, limit);
@@ -401,7 +401,7 @@ export class Projector {
     const shadows = shadowTables(p);
     try {
       await this.db.transaction().execute(async (trx) => {
-        await sql`SET LOCAL lock_timeout = '500ms'`.execute(trx);
+        await projectionsStore.setLockTimeout(trx, '500ms');
         const row = await projectionsStore.lock(trx, p.name, { skipLocked: false });
         if (!row || row.rebuild_version === null) return;
         if (p.mode === 'inline') await projectionsStore.lockTables(trx, p.tables);
