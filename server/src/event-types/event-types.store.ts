@@ -64,4 +64,37 @@ export const eventTypesStore = {
   async setDescription(db: Exec, name: string, description: string) {
     await sql`UPDATE event_types SET description = ${description} WHERE name = ${name}`.execute(db);
   },
+
+  // --- ledger_superseded: the event store's projection (events.projection.ts) ---------------
+  // The table carries the ledger's prefix (and the ledger's "current versions" filter reads it),
+  // but the event store writes it and owns it: see docs/architecture.md, "The ledger".
+
+  /** Folds `cairn.event.superseded` entries into `table` (the live table, or its shadow during a rebuild). */
+  async insertSuperseded(db: Exec, table: string, rows: { entryId: string; supersededBy: string; rootId: string }[]) {
+    await sql`INSERT INTO ${sql.table(table)} (entry_id, superseded_by, root_id)
+      SELECT * FROM unnest(${rows.map((r) => r.entryId)}::uuid[], ${rows.map((r) => r.supersededBy)}::uuid[], ${rows.map((r) => r.rootId)}::uuid[])`.execute(db);
+  },
+
+  /** The first version of the event whose version `id` is (undefined when `id` replaced nothing). */
+  async supersededRoot(db: Exec, id: string): Promise<string | undefined> {
+    const r = await sql<{ root_id: string }>`SELECT root_id FROM ledger_superseded WHERE superseded_by = ${id}`.execute(db);
+    return r.rows[0]?.root_id;
+  },
+
+  /** The version that replaced entry `id` (undefined while it is current). */
+  async successorOf(db: Exec, id: string): Promise<string | undefined> {
+    const r = await sql<{ superseded_by: string }>`SELECT superseded_by FROM ledger_superseded WHERE entry_id = ${id}`.execute(db);
+    return r.rows[0]?.superseded_by;
+  },
+
+  /** Every replacement among the versions of the event whose first version is `rootId`. */
+  async supersessions(db: Exec, rootId: string): Promise<{ entry_id: string; superseded_by: string }[]> {
+    const r = await sql<{ entry_id: string; superseded_by: string }>`SELECT entry_id, superseded_by FROM ledger_superseded WHERE root_id = ${rootId}`.execute(db);
+    return r.rows;
+  },
+
+  /** Serialises changes to one event (all its versions share the root id), for this transaction. */
+  async lockEvent(db: Exec, rootId: string) {
+    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`event:${rootId}`}, 0))`.execute(db);
+  },
 };

@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Projection } from '../projections/projection.js';
+import { eventTypesStore } from './event-types.store.js';
 
 /** The entry a modification appends beside the new version: everything the projection needs. */
 export const SUPERSEDED_TYPE = 'cairn.event.superseded';
@@ -18,7 +18,6 @@ export const supersededProjection: Projection = {
   tables: ['ledger_superseded'],
   async apply(trx, entries, tables) {
     const rows = entries.map((e) => e.data as { entryId: string; supersededBy: string; rootId: string });
-    await sql`INSERT INTO ${sql.table(tables.ledger_superseded!)} (entry_id, superseded_by, root_id)
-      SELECT * FROM unnest(${rows.map((r) => r.entryId)}::uuid[], ${rows.map((r) => r.supersededBy)}::uuid[], ${rows.map((r) => r.rootId)}::uuid[])`.execute(trx);
+    await eventTypesStore.insertSuperseded(trx, tables.ledger_superseded!, rows);
   },
 };

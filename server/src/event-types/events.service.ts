@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { AppError, fail, isAppError } from '../kernel/errors.js';
 import { requireAuthenticated, type AuthContext } from '../kernel/access.js';
@@ -8,6 +8,7 @@ import { ledgerStore, type EntryRow } from '../ledger/ledger.store.js';
 import { ERASURE_TYPE } from '../ledger/ledger.verify.js';
 import type { GrantsService } from '../apps/apps.grants.js';
 import { SUPERSEDED_TYPE } from './events.projection.js';
+import { eventTypesStore } from './event-types.store.js';
 
 /**
  * Modifying and deleting events without ever rewriting the ledger.
@@ -38,18 +39,16 @@ export class EventsService {
   }
 
   private async rootOf(db: Kysely<Database>, id: string): Promise<string> {
-    const r = await sql<{ root_id: string }>`SELECT root_id FROM ledger_superseded WHERE superseded_by = ${id}`.execute(db);
-    return r.rows[0]?.root_id ?? id;
+    return (await eventTypesStore.supersededRoot(db, id)) ?? id;
   }
 
   private async successorOf(db: Kysely<Database>, id: string): Promise<string | undefined> {
-    const r = await sql<{ superseded_by: string }>`SELECT superseded_by FROM ledger_superseded WHERE entry_id = ${id}`.execute(db);
-    return r.rows[0]?.superseded_by;
+    return eventTypesStore.successorOf(db, id);
   }
 
   /** Serialises changes to one event (all its versions share the root id). */
   private async lock(db: Kysely<Database>, rootId: string) {
-    await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`event:${rootId}`}, 0))`.execute(db);
+    await eventTypesStore.lockEvent(db, rootId);
   }
 
   private async requireCurrent(db: Kysely<Database>, row: EntryRow) {
@@ -123,8 +122,8 @@ export class EventsService {
   }
 
   private async versionIds(db: Kysely<Database>, rootId: string): Promise<string[]> {
-    const r = await sql<{ entry_id: string; superseded_by: string }>`SELECT entry_id, superseded_by FROM ledger_superseded WHERE root_id = ${rootId}`.execute(db);
-    return [...new Set([rootId, ...r.rows.flatMap((x) => [x.entry_id, x.superseded_by])])];
+    const rows = await eventTypesStore.supersessions(db, rootId);
+    return [...new Set([rootId, ...rows.flatMap((x) => [x.entry_id, x.superseded_by])])];
   }
 
   /**
