@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
 import { authorize } from '../policies/policies.js';
@@ -9,6 +9,8 @@ import type { EntryRow } from '../ledger/ledger.store.js';
 import type { CacheBus, ReadThroughCache } from '../kernel/cache.js';
 import type { EventTypesService } from '../event-types/event-types.service.js';
 import { checkTypeName } from '../event-types/event-types.service.js';
+import { authStore } from '../auth/auth.store.js';
+import { appsStore, type RightsRow } from './apps.store.js';
 
 export type Operation = 'read' | 'create' | 'modify' | 'delete';
 export interface Rights {
@@ -19,13 +21,6 @@ export interface Rights {
 }
 export type Grants = Map<string, Rights>;
 
-interface RightsRow {
-  event_type: string;
-  can_read: boolean;
-  can_create: boolean;
-  can_modify: boolean;
-  can_delete: boolean;
-}
 const toGrants = (rows: RightsRow[]): Grants =>
   new Map(rows.map((r) => [r.event_type, { read: r.can_read, create: r.can_create, modify: r.can_modify, delete: r.can_delete }]));
 
@@ -69,16 +64,11 @@ export class GrantsService {
   private async loadGrants(ctx: AuthContext, db: Kysely<Database>): Promise<Grants | null> {
     const a = ctx.actor;
     if (a.kind === 'app') {
-      const r = await sql<RightsRow>`
-        SELECT r.event_type, r.can_read, r.can_create, r.can_modify, r.can_delete FROM app_permission_requests r
-        JOIN apps ON apps.id = r.app_id AND apps.revoked_at IS NULL
-        WHERE r.app_id = ${a.appId} AND r.status = 'approved'`.execute(db);
-      return toGrants(r.rows);
+      return toGrants(await appsStore.approvedRights(db, a.appId));
     }
     if (a.kind === 'user' && a.via === 'api_token' && a.tokenId) {
-      const r = await sql<RightsRow>`
-        SELECT event_type, can_read, can_create, can_modify, can_delete FROM token_event_grants WHERE token_id = ${a.tokenId}`.execute(db);
-      return r.rows.length ? toGrants(r.rows) : null;
+      const rows = await appsStore.tokenGrants(db, a.tokenId);
+      return rows.length ? toGrants(rows) : null;
     }
     return null;
   }
@@ -123,15 +113,13 @@ export class GrantsService {
     requireScope(ctx, 'account');
     const actor = requireUser(ctx);
     if (!isUuid(tokenId)) throw fail('not_found', 'No such token');
-    const r = await sql<{ id: string }>`SELECT id FROM api_tokens WHERE id = ${tokenId} AND user_id = ${actor.userId} AND revoked_at IS NULL`.execute(this.db);
-    if (!r.rows[0]) throw fail('not_found', 'No such token');
+    if (!(await authStore.isOwnLiveToken(this.db, actor.userId, tokenId))) throw fail('not_found', 'No such token');
     return actor;
   }
 
   async tokenGrants(ctx: AuthContext, tokenId: string) {
     await this.ownToken(ctx, tokenId);
-    const r = await sql<RightsRow>`SELECT event_type, can_read, can_create, can_modify, can_delete FROM token_event_grants WHERE token_id = ${tokenId} ORDER BY event_type`.execute(this.db);
-    return r.rows.map(presentRights);
+    return (await appsStore.tokenGrants(this.db, tokenId, { ordered: true })).map(presentRights);
   }
 
   /** Replaces a token's event-type grants; an empty list lifts the restriction. */
@@ -148,11 +136,7 @@ export class GrantsService {
       if (!g.read && !g.create && !g.modify && !g.delete) throw fail('validation_failed', 'A grant needs at least one of read, create, modify, delete', [{ pointer: `/grants/${i}`, message: 'empty grant' }]);
     }
     await this.db.transaction().execute(async (trx) => {
-      await sql`DELETE FROM token_event_grants WHERE token_id = ${tokenId}`.execute(trx);
-      for (const g of grants) {
-        await sql`INSERT INTO token_event_grants (token_id, event_type, can_read, can_create, can_modify, can_delete)
-          VALUES (${tokenId}, ${g.eventType}, ${!!g.read}, ${!!g.create}, ${!!g.modify}, ${!!g.delete})`.execute(trx);
-      }
+      await appsStore.replaceTokenGrants(trx, tokenId, grants);
       const data = { userId: actor.userId, tokenId, grants: grants.map((g) => ({ eventType: g.eventType, read: !!g.read, create: !!g.create, modify: !!g.modify, delete: !!g.delete })) };
       await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'token.event_grants_set', stream: `user:${actor.userId}`, data }], { allowSystemTypes: true }), { db: trx });
     });

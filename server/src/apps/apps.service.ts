@@ -1,11 +1,11 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import type { Clock } from '../kernel/clock.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { requireAuthenticated, requireScope, type AuthContext, type Scope } from '../kernel/access.js';
 import { isUuid, newId, randomSecret, safeEqual, sha256 } from '../kernel/ids.js';
 import { toPublicEntry, type LedgerService } from '../ledger/ledger.service.js';
-import type { EntryRow } from '../ledger/ledger.store.js';
+import { ledgerStore } from '../ledger/ledger.store.js';
 import type { EventTypesService } from '../event-types/event-types.service.js';
 import { checkTypeName } from '../event-types/event-types.service.js';
 import { appsStore, type AppRow, type PermissionRequestRow, type TokenAppRow } from './apps.store.js';
@@ -164,15 +164,7 @@ export class AppsService {
     const a = await this.app(id);
     const requests = await appsStore.requests(this.db, { appId: id, limit: 200 });
     // Recent activity: what the app wrote, and what was decided about it (its own stream).
-    const rows = (
-      await sql<EntryRow>`
-        (SELECT position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, prev_hash, hash
-         FROM ledger_entries WHERE actor_kind = 'app' AND actor_id = ${id} ORDER BY tx DESC, position DESC LIMIT 20)
-        UNION ALL
-        (SELECT position, tx::text AS tx, id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id, occurred_at, recorded_at, transaction_id, prev_hash, hash
-         FROM ledger_entries WHERE stream = ${`app:${id}`} AND actor_kind <> 'app' ORDER BY stream_seq DESC LIMIT 20)`.execute(this.db)
-    ).rows;
-    rows.sort((x, y) => (BigInt(y.tx) === BigInt(x.tx) ? y.position - x.position : BigInt(y.tx) > BigInt(x.tx) ? 1 : -1));
+    const rows = await ledgerStore.recentByActorAndStream(this.db, { kind: 'app', id }, `app:${id}`, 20);
     return {
       ...this.present(a),
       grants: requests.filter((r) => r.status === 'approved').map(presentRequest),

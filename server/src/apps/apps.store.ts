@@ -45,6 +45,15 @@ export interface TokenAppRow {
   expires_at: Date;
 }
 
+/** One event type's rights, as an app's approved request or a token's grant stores them. */
+export interface RightsRow {
+  event_type: string;
+  can_read: boolean;
+  can_create: boolean;
+  can_modify: boolean;
+  can_delete: boolean;
+}
+
 export const appsStore = {
   async insert(db: Exec, a: { id: string; name: string; description: string; createdBy: string | null; codeHash: Buffer; expiresAt: Date; rateLimit: number }) {
     return (await sql<AppRow>`
@@ -120,5 +129,34 @@ export const appsStore = {
         WHERE app_id = ${r.app_id} AND event_type = ${r.event_type} AND status = 'approved'`.execute(db);
     }
     return (await sql<PermissionRequestRow>`UPDATE app_permission_requests SET status = ${status}, decided_at = ${at}, decided_by = ${by} WHERE id = ${id} RETURNING *`.execute(db)).rows[0]!;
+  },
+
+  // --- grants (apps.grants.ts) --------------------------------------------------------------
+
+  /** A live (not revoked) app's approved rights, one row per event type. */
+  async approvedRights(db: Exec, appId: string): Promise<RightsRow[]> {
+    const r = await sql<RightsRow>`
+        SELECT r.event_type, r.can_read, r.can_create, r.can_modify, r.can_delete FROM app_permission_requests r
+        JOIN apps ON apps.id = r.app_id AND apps.revoked_at IS NULL
+        WHERE r.app_id = ${appId} AND r.status = 'approved'`.execute(db);
+    return r.rows;
+  },
+
+  /** A personal API token's event-type grants (none: the token is not restricted to event types). */
+  async tokenGrants(db: Exec, tokenId: string, opts: { ordered?: boolean } = {}): Promise<RightsRow[]> {
+    const r = opts.ordered
+      ? await sql<RightsRow>`SELECT event_type, can_read, can_create, can_modify, can_delete FROM token_event_grants WHERE token_id = ${tokenId} ORDER BY event_type`.execute(db)
+      : await sql<RightsRow>`
+        SELECT event_type, can_read, can_create, can_modify, can_delete FROM token_event_grants WHERE token_id = ${tokenId}`.execute(db);
+    return r.rows;
+  },
+
+  /** Replaces a token's grants (in the caller's transaction). */
+  async replaceTokenGrants(db: Exec, tokenId: string, grants: { eventType: string; read?: boolean; create?: boolean; modify?: boolean; delete?: boolean }[]) {
+    await sql`DELETE FROM token_event_grants WHERE token_id = ${tokenId}`.execute(db);
+    for (const g of grants) {
+      await sql`INSERT INTO token_event_grants (token_id, event_type, can_read, can_create, can_modify, can_delete)
+          VALUES (${tokenId}, ${g.eventType}, ${!!g.read}, ${!!g.create}, ${!!g.modify}, ${!!g.delete})`.execute(db);
+    }
   },
 };

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { createHmac, randomInt } from 'node:crypto';
 import type { Db } from '../database/database.js';
@@ -158,7 +157,7 @@ export class AuthService {
     const passwordHash = await hashPassword(password);
     return this.db.transaction().execute(async (trx) => {
       // Serialises concurrent setups so exactly one can see an empty users table.
-      await sql`SELECT pg_advisory_xact_lock(${0x73657475})`.execute(trx);
+      await authStore.lockSetup(trx);
       if ((await authStore.countUsers(trx)) > 0) throw fail('already_set_up', 'Cairn is already set up; sign in instead');
       const user = await authStore.insertUser(trx, { id: newId(), username, password_hash: passwordHash, role: 'admin' });
       const ctx = userContext(user, 'session');

@@ -66,6 +66,11 @@ export type ApiTokenRow = UserRow & { token_id: string; token_scopes: string[]; 
 type Exec = Kysely<Database>;
 
 export const authStore = {
+  /** Serialises first-admin setups (this transaction) so exactly one can see an empty users table. */
+  lockSetup: async (db: Exec) => {
+    await sql`SELECT pg_advisory_xact_lock(${0x73657475})`.execute(db);
+  },
+
   countUsers: async (db: Exec) => Number((await db.selectFrom('users').select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow()).n),
 
   userByUsername: (db: Exec, username: string) =>
@@ -204,6 +209,12 @@ export const authStore = {
 
   revokeToken: (db: Exec, userId: string, id: string) =>
     db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('user_id', '=', userId).where('revoked_at', 'is', null).returningAll().executeTakeFirst(),
+
+  /** Whether `tokenId` is one of the user's own tokens, not revoked (before anyone may change its grants). */
+  isOwnLiveToken: async (db: Exec, userId: string, tokenId: string): Promise<boolean> => {
+    const r = await sql<{ id: string }>`SELECT id FROM api_tokens WHERE id = ${tokenId} AND user_id = ${userId} AND revoked_at IS NULL`.execute(db);
+    return r.rows.length > 0;
+  },
 
   /** The token and its owner in one round trip; last_used_at is touched at most once a minute. */
   activeToken: async (db: Exec, tokenHash: Buffer) => {

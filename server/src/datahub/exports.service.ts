@@ -7,6 +7,7 @@ import type { AuthContext } from '../kernel/access.js';
 import { isUuid } from '../kernel/ids.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import { NAME_RE } from '../instruments/instruments.service.js';
+import { instrumentsStore } from '../instruments/instruments.store.js';
 import type { FormInstrument } from '@cairn/sdk/instruments';
 import { unionColumns, answerToCell, type Column } from './datahub.columns.js';
 import type { SubjectsService } from './subjects.service.js';
@@ -132,7 +133,7 @@ export class ExportsService {
 
   private async forms(name: string, edition?: number): Promise<FormInstrument[]> {
     if (!NAME_RE.test(name)) throw fail('not_found', 'No such instrument');
-    const rows = await this.db.selectFrom('instruments').select(['edition', 'kind']).where('name', '=', name).orderBy('edition', 'desc').execute();
+    const rows = await instrumentsStore.editionKinds(this.db, name);
     const editions = rows.filter((r) => edition === undefined || r.edition === edition);
     if (!editions.length) throw fail('not_found', 'No such instrument edition');
     if (editions[0]!.kind !== 'form') throw fail('validation_failed', `${name} is a series; export each of its forms`, [{ in: 'querystring', pointer: '/instrument', message: 'a series has no records' }]);

@@ -607,8 +607,7 @@ export class DatasetsService {
     }
     const status = issues.some((i) => i.severity === 'error') ? 'failed' : issues.length ? 'warnings' : 'passed';
     await this.db.transaction().execute(async (trx) => {
-      const now = await trx.selectFrom('dataset_versions').select(['revision']).where('id', '=', draft.id).forUpdate().executeTakeFirstOrThrow();
-      if (now.revision !== draft.revision) return;
+      if ((await datasetsStore.lockVersionRevision(trx, draft.id)) !== draft.revision) return;
       await datasetsStore.replaceIssues(trx, draft.id, draft.revision, issues);
       await datasetsStore.updateVersion(trx, draft.id, { validated_revision: draft.revision, validation_status: status });
     });

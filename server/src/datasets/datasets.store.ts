@@ -218,6 +218,10 @@ export const datasetsStore = {
   insertVersion: (db: Exec, v: Omit<VersionsTable, 'created_at' | 'updated_at' | 'deprecated_at' | 'deprecated_reason'>) =>
     db.insertInto('dataset_versions').values(v as never).returningAll().executeTakeFirstOrThrow(),
 
+  /** The version's revision, its row locked for this transaction (a validation stores its result only for the revision it checked). */
+  lockVersionRevision: async (db: Exec, id: string): Promise<number> =>
+    (await db.selectFrom('dataset_versions').select(['revision']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow()).revision,
+
   updateVersion: (db: Exec, id: string, patch: Partial<VersionsTable>) =>
     db.updateTable('dataset_versions').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirstOrThrow(),
 
@@ -292,6 +296,9 @@ export const datasetsStore = {
   // --- upload sessions ---------------------------------------------------------------------
   insertSession: (db: Exec, s: UploadSessionRow) => db.insertInto('dataset_upload_sessions').values(s as never).returningAll().executeTakeFirstOrThrow(),
   session: (db: Exec, id: string) => db.selectFrom('dataset_upload_sessions').selectAll().where('id', '=', id).executeTakeFirst(),
+  /** The session's status, its row locked for this transaction (one commit per session). */
+  lockSessionStatus: async (db: Exec, id: string): Promise<UploadSessionRow['status']> =>
+    (await db.selectFrom('dataset_upload_sessions').select('status').where('id', '=', id).forUpdate().executeTakeFirstOrThrow()).status,
   setSessionStatus: (db: Exec, id: string, status: UploadSessionRow['status']) => db.updateTable('dataset_upload_sessions').set({ status }).where('id', '=', id).execute(),
   insertUpload: (db: Exec, u: Omit<UploadRow, 'created_at' | 'finished_at' | 'sha256'>) => db.insertInto('dataset_uploads').values(u as never).execute(),
   /** Uploads that arrived whole and verified in one request (small-file batches): one INSERT for all. */
@@ -301,6 +308,7 @@ export const datasetsStore = {
       SELECT i, ${sessionId}::uuid, z, h, h, now() FROM unnest(${rows.map((r) => r.id)}::text[], ${rows.map((r) => r.size)}::bigint[], ${rows.map((r) => r.sha256)}::text[]) AS t(i, z, h)`.execute(db);
   },
   upload: (db: Exec, id: string) => db.selectFrom('dataset_uploads').selectAll().where('id', '=', id).executeTakeFirst(),
+  deleteUpload: (db: Exec, id: string) => db.deleteFrom('dataset_uploads').where('id', '=', id).execute(),
   finishUpload: (db: Exec, id: string, sha256: string) => db.updateTable('dataset_uploads').set({ sha256, finished_at: new Date() }).where('id', '=', id).execute(),
   unfinishedUploads: (db: Exec, sessionId: string) => db.selectFrom('dataset_uploads').selectAll().where('session_id', '=', sessionId).where('sha256', 'is', null).execute(),
   /** Bytes announced by a user's uploads in open sessions (the per-user staging quota). */

@@ -189,8 +189,7 @@ export class UploadsService {
       sessionId: s.id,
       trustedHashes: trusted,
       onCommitted: async (trx) => {
-        const now = await trx.selectFrom('dataset_upload_sessions').select('status').where('id', '=', s.id).forUpdate().executeTakeFirstOrThrow();
-        if (now.status !== 'open') throw fail('session_closed', 'This upload session was already committed');
+        if ((await datasetsStore.lockSessionStatus(trx, s.id)) !== 'open') throw fail('session_closed', 'This upload session was already committed');
         await datasetsStore.setSessionStatus(trx, s.id, 'committed');
       },
     });
@@ -349,7 +348,7 @@ export class UploadsService {
           if (e instanceof BlobError && (e.code === 'blob_hash_mismatch' || e.code === 'blob_size_mismatch' || e.code === 'blob_too_large')) {
             // Wrong bytes can never become right: drop the upload so a retry starts from zero.
             await this.tidy(row.id, true);
-            await this.db.deleteFrom('dataset_uploads').where('id', '=', row.id).execute();
+            await datasetsStore.deleteUpload(this.db, row.id);
           }
           throw e;
         }

@@ -94,7 +94,7 @@ export class InstrumentsService {
   /** A form edition that may receive new records: exists, is a form, is not retired. */
   async formForCapture(name: unknown, edition: unknown): Promise<FormInstrument> {
     if (typeof name !== 'string' || !NAME_RE.test(name) || !Number.isSafeInteger(edition)) throw fail('not_found', 'No such instrument edition');
-    const row = await this.db.selectFrom('instruments').select(['kind', 'retired_at']).where('name', '=', name).where('edition', '=', edition as number).executeTakeFirst();
+    const row = await instrumentsStore.captureState(this.db, name, edition as number);
     if (!row) throw fail('not_found', `No instrument ${name} edition ${String(edition)}`);
     if (row.kind !== 'form') throw fail('unprocessable', `${name} is a series: submit each of its forms`);
     if (row.retired_at) throw fail('instrument_retired', `${name} edition ${String(edition)} is retired and takes no new records`);

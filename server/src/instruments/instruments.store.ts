@@ -24,6 +24,13 @@ type Exec = Kysely<Database>;
 export const instrumentsStore = {
   get: (db: Exec, name: string, edition: number) => db.selectFrom('instruments').selectAll().where('name', '=', name).where('edition', '=', edition).executeTakeFirst(),
 
+  /** What a capture needs to know of an edition: its kind and whether it is retired. */
+  captureState: (db: Exec, name: string, edition: number) =>
+    db.selectFrom('instruments').select(['kind', 'retired_at']).where('name', '=', name).where('edition', '=', edition).executeTakeFirst(),
+
+  /** Each edition's number and kind, newest first (no definitions). */
+  editionKinds: (db: Exec, name: string) => db.selectFrom('instruments').select(['edition', 'kind']).where('name', '=', name).orderBy('edition', 'desc').execute(),
+
   editions: (db: Exec, name: string) => db.selectFrom('instruments').selectAll().where('name', '=', name).orderBy('edition').execute(),
 
   /** Takes a row lock on the instrument's editions so two publishers of the same name serialise. */

@@ -1,8 +1,9 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { Logger as WorkerLogger, parseCrontab, run, runMigrations, runOnce, type JobHelpers, type Runner, type TaskList } from 'graphile-worker';
 import type { Database } from '../database/database.js';
 import type { Logger } from '../kernel/logger.js';
+import { jobsStore } from './jobs.store.js';
 
 export type TaskHandler = (payload: unknown, helpers: JobHelpers) => Promise<void>;
 
@@ -59,10 +60,7 @@ export class JobRunner {
   /** Adds a job through `db`, usually the caller's transaction. Call `ready()` before opening it. */
   async enqueue(db: Kysely<Database>, task: string, payload: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<void> {
     if (!this.tasks[task]) throw new Error(`unknown job task ${task}`);
-    await sql`SELECT graphile_worker.add_job(
-      identifier := ${task}, payload := ${JSON.stringify(payload)}::json,
-      run_at := ${opts.runAt ?? null}::timestamptz, max_attempts := ${opts.maxAttempts ?? null}::int,
-      job_key := ${opts.jobKey ?? null}::text, job_key_mode := 'replace')`.execute(db);
+    await jobsStore.addJob(db, { task, payloadJson: JSON.stringify(payload), runAt: opts.runAt ?? null, maxAttempts: opts.maxAttempts ?? null, jobKey: opts.jobKey ?? null });
   }
 
   async start(opts: { concurrency?: number; pollInterval?: number } = {}): Promise<void> {

@@ -286,6 +286,22 @@ export const ledgerStore = {
     return r.rows[0];
   },
 
+  /**
+   * What an actor did and what was done about it, newest first: the actor's latest `limit` entries
+   * and the latest `limit` entries of `stream` written by someone of another kind (at most 2 × limit).
+   */
+  async recentByActorAndStream(db: Exec, actor: { kind: string; id: string }, stream: string, limit: number): Promise<EntryRow[]> {
+    const rows = (
+      await sql<EntryRow>`
+        (SELECT ${SELECT_COLS}
+         FROM ledger_entries WHERE actor_kind = ${actor.kind} AND actor_id = ${actor.id} ORDER BY tx DESC, position DESC LIMIT ${limit})
+        UNION ALL
+        (SELECT ${SELECT_COLS}
+         FROM ledger_entries WHERE stream = ${stream} AND actor_kind <> ${actor.kind} ORDER BY stream_seq DESC LIMIT ${limit})`.execute(db)
+    ).rows;
+    return rows.sort((x, y) => (BigInt(y.tx) === BigInt(x.tx) ? y.position - x.position : BigInt(y.tx) > BigInt(x.tx) ? 1 : -1));
+  },
+
   async eraseData(db: Exec, id: string): Promise<void> {
     await sql`UPDATE ledger_entries SET data = NULL WHERE id = ${id}`.execute(db);
   },

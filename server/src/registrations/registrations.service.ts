@@ -1,6 +1,6 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type {
   ActionInput,
   AvailableAction,
@@ -154,7 +154,7 @@ export class RegistrationsService {
     if (latest && canonical(latest.document) === canonical(doc)) return { ...summary(id, latest.version, doc, latest.created_at), document: doc };
     const row = await this.db.transaction().execute(async (trx) => {
       // One writer at a time per type: the next version number is computed from the latest.
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${`registration-type:${id}`}))`.execute(trx);
+      await store.lockType(trx, id);
       const r = await store.insertType(trx, id, doc, actorRef(ctx).id);
       await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'registration-type.saved', stream: `registration-type:${id}`, data: { typeId: id, version: r!.version } }], { allowSystemTypes: true }), { db: trx });
       return r!;

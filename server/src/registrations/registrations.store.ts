@@ -89,6 +89,10 @@ const CASTS: Record<string, string> = { flags: '::text[]', rule_flags: '::text[]
 
 export const registrationsStore = {
   // --- types ------------------------------------------------------------------------------
+  /** One writer at a time per type (this transaction): the next version number is computed from the latest. */
+  async lockType(db: Db, id: string): Promise<void> {
+    await sql`SELECT pg_advisory_xact_lock(hashtext(${`registration-type:${id}`}))`.execute(db);
+  },
   async latestType(db: Db, id: string): Promise<TypeRow | undefined> {
     const r = await sql<TypeRow>`SELECT id, version, document, created_at FROM registration_types WHERE id = ${id} ORDER BY version DESC LIMIT 1`.execute(db);
     return r.rows[0];
