@@ -87,6 +87,7 @@ const WRITE = /^(POST|PUT|PATCH|DELETE)$/;
 /** First matching rule wins. Paths are the OpenAPI templates. Operations without a resource in the path are decided by the route layer unless listed. */
 const RESOURCE_RULES: Rule[] = [
   // workspaces: a role on the workspace (manager for membership and settings), or workspaces:manage
+  R(WRITE, /^\/api\/v1\/workspaces\/\{id\}$/, (s) => ['admin', ...on(s).manager]),
   R(WRITE, /^\/api\/v1\/workspaces\/\{id\}\/(members\/\{userId\}|datahub\/(settings|demo))$/, (s) => ['admin', ...on(s).manager]),
   R(ANY, /^\/api\/v1\/workspaces\/\{id\}\//, (s) => ['admin', ...on(s).people]),
   R(ANY, /^\/api\/v1\/(subjects|sessions|records)\/\{id\}/, (s) => ['admin', ...on(s).people]),
@@ -99,6 +100,8 @@ const RESOURCE_RULES: Rule[] = [
   R(READ, /^\/api\/v1\/datasets\/\{ds\}/, (s) => ['admin', ...on(s).owner, ...on(s).reviewer]),
   R(WRITE, /^\/api\/v1\/datasets\/\{ds\}/, (s) => ['admin', ...on(s).owner]),
   // instance administration
+  // a person sets their own name; administrators anyone's (side A's user in the path is its member, B's the outsider)
+  R(/^PATCH$/, /^\/api\/v1\/users\/\{id\}$/, (s) => ['admin', ...on(s).owner]),
   R(ANY, /^\/api\/v1\/(apps\/\{id\}|permission-requests\/\{id\}|users\/\{id\})/, () => ['admin']),
   R(READ, /^\/api\/v1\/view-templates\/\{id\}/, () => ['admin', 'app', 'appNoGrant']),
   R(WRITE, /^\/api\/v1\/view-templates\/\{id\}/, () => ['admin']),

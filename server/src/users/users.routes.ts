@@ -13,7 +13,9 @@ const UserHit = Type.Object({ id: Type.String(), username: Type.String(), displa
 export async function usersRoutes(root: FastifyInstance, { users }: Services) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/users/search', {
-    config: { access: { actor: ['user'] } },
+    // People are found to share something with them: a token narrowed to, say, events:read
+    // acts for its owner only within those scopes and may not list colleagues.
+    config: { access: { anyScope: ['workspaces:read', 'datasets:read', 'users:manage'] } },
     schema: {
       tags: ['users'],
       summary: 'Find people by username or name (the user picker)',
