@@ -30,7 +30,7 @@ beforeAll(async () => {
   await page.getByLabel('Username').fill('ada');
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Datasets' }).waitFor();
+  await page.getByRole('link', { name: 'Datasets', exact: true }).waitFor();
 });
 
 afterAll(async () => {
@@ -53,7 +53,7 @@ async function upload(files: Record<string, string>) {
 
 describe('datasets in the browser', () => {
   it('create → upload → snapshot → upload a change → snapshot → diff', async () => {
-    await page.getByRole('link', { name: 'Datasets' }).click();
+    await page.getByRole('link', { name: 'Datasets', exact: true }).click();
     await page.getByLabel('Title', { exact: true }).fill('Reaction times');
     await page.getByRole('button', { name: 'Create dataset' }).click();
     await page.getByRole('heading', { name: /Reaction times/ }).waitFor();

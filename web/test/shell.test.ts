@@ -108,6 +108,10 @@ describe('the web app, used as a person would', () => {
     await page.getByLabel('Code shown by the app').fill(await code(totpSecret));
     await page.getByRole('button', { name: 'Turn on' }).click();
     await page.getByText('Two-step verification is on.').waitFor();
+    // The recovery codes come first, once: ten of them, to be saved before going on.
+    await page.getByTestId('recovery-codes').waitFor();
+    expect(await page.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    await page.getByRole('button', { name: 'I have saved them' }).click();
     await page.getByText('On: signing in asks for a code from your authenticator app.').waitFor();
     expect((await (await adaClient()).auth.me()).user.totpEnabled).toBe(true);
   });
