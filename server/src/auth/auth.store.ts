@@ -210,6 +210,13 @@ export const authStore = {
   revokeToken: (db: Exec, userId: string, id: string) =>
     db.updateTable('api_tokens').set({ revoked_at: new Date() }).where('id', '=', id).where('user_id', '=', userId).where('revoked_at', 'is', null).returningAll().executeTakeFirst(),
 
+  /** Usernames by user id (ids of users that no longer exist are left out). */
+  usernames: async (db: Exec, ids: string[]): Promise<Map<string, string>> => {
+    if (!ids.length) return new Map();
+    const r = await sql<{ id: string; username: string }>`SELECT id::text, username FROM users WHERE id = ANY(${ids}::uuid[])`.execute(db);
+    return new Map(r.rows.map((u) => [u.id, u.username]));
+  },
+
   /** Whether `tokenId` is one of the user's own tokens, not revoked (before anyone may change its grants). */
   isOwnLiveToken: async (db: Exec, userId: string, tokenId: string): Promise<boolean> => {
     const r = await sql<{ id: string }>`SELECT id FROM api_tokens WHERE id = ${tokenId} AND user_id = ${userId} AND revoked_at IS NULL`.execute(db);

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { requireAuthenticated, type AuthContext } from '../kernel/access.js';
@@ -7,6 +6,7 @@ import { newId, isUuid } from '../kernel/ids.js';
 import { clientOccurredAt } from '../kernel/occurred-at.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { ledgerStore } from '../ledger/ledger.store.js';
+import { authStore } from '../auth/auth.store.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import { validateSubmission, type FormInstrument, type SubmissionError } from '@cairn/sdk/instruments';
 import { datahubStore, type RecordsTable } from './datahub.store.js';
@@ -118,28 +118,14 @@ export class RecordsService {
     const r = await this.recordFor(ctx, id, 'viewer');
     // Read the stream directly rather than through the ledger's tail (which stops below running
     // transactions): a record's own history must include what was just written.
-    type Row = { id: string; type: string; data: unknown; actor_kind: string; actor_id: string | null; recorded_at: Date; stream_seq: number };
-    const rows = (
-      await sql<Row>`
-        SELECT e.id, e.type, e.data, e.actor_kind, e.actor_id, e.recorded_at, e.stream_seq FROM ledger_entries e
-        WHERE e.stream = ${'record:' + r.id} ORDER BY e.stream_seq`.execute(this.db)
-    ).rows;
+    const rows = await ledgerStore.streamHistory(this.db, 'record:' + r.id);
     if (r.import_id) {
       // Imported records were created by an entry of their import's stream holding a chunk of records.
-      const created = (
-        await sql<Row>`
-          SELECT e.id, 'record.created' AS type,
-                 (SELECT x FROM jsonb_array_elements(e.data->'records') x WHERE x->>'recordId' = ${r.id}) AS data,
-                 e.actor_kind, e.actor_id, e.recorded_at, 0 AS stream_seq
-          FROM ledger_entries e
-          WHERE e.stream = ${'import:' + r.import_id} AND e.type = 'record.imported' AND e.data->'records' @> ${JSON.stringify([{ recordId: r.id }])}::jsonb`.execute(this.db)
-      ).rows;
-      rows.unshift(...created);
+      const created = await ledgerStore.arrayElementsInStream(this.db, { stream: 'import:' + r.import_id, type: 'record.imported', arrayKey: 'records', field: 'recordId', value: r.id });
+      rows.unshift(...created.map((e) => ({ ...e, type: 'record.created', stream_seq: 0 })));
     }
     const userIds = [...new Set(rows.flatMap((e) => (e.actor_kind === 'user' && e.actor_id && isUuid(e.actor_id) ? [e.actor_id] : [])))];
-    const names = new Map(
-      userIds.length ? (await sql<{ id: string; username: string }>`SELECT id::text, username FROM users WHERE id = ANY(${userIds}::uuid[])`.execute(this.db)).rows.map((u) => [u.id, u.username]) : [],
-    );
+    const names = await authStore.usernames(this.db, userIds);
     return rows.map((e) => {
       const d = (e.data ?? {}) as { version?: number; data?: unknown; measures?: unknown; reason?: string };
       return {

@@ -87,6 +87,12 @@ const CONSUME_COLS = sql`position, tx::text AS tx, id, stream, stream_seq, type,
   (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms, transaction_id`;
 export type ConsumeRow = Omit<ReadRow, 'occurred_at' | 'recorded_at' | 'hash'> & { occurred_ms: number; recorded_ms: number };
 
+/** Keyset position in (occurred_at, id) order; microseconds keep the cursor exact. */
+export interface OccurredCursor {
+  micros: string;
+  id: string;
+}
+
 const likePrefix = (p: string) => p.replace(/[\\%_]/g, '\\$&') + '%';
 
 function scopeSql(scope: ReadScope) {
@@ -281,6 +287,109 @@ export const ledgerStore = {
     return r.rows;
   },
 
+  // --- named queries for other domains' hot paths (see docs/architecture.md, "The ledger") ---
+
+  /**
+   * One page of current entries (not erased, not superseded) of one type in (occurred_at, id)
+   * order over [from, to), optionally only those whose data contains `filterJson`, through the
+   * (type, occurred_at, id) index (the views sandbox's reads). `data` is PostgreSQL's JSON text and
+   * the time is epoch microseconds as text, so the caller can splice both into its answer as they are.
+   */
+  async currentOfTypeByOccurrence(db: Exec, q: { type: string; from?: Date; to?: Date; after?: OccurredCursor; limit: number; filterJson?: string }) {
+    const r = await sql<{ id: string; micros: string; data: string }>`
+      SELECT e.id::text AS id, (extract(epoch FROM e.occurred_at) * 1000000)::bigint::text AS micros, e.data::text AS data
+      FROM ledger_entries e
+      WHERE e.type = ${q.type}
+        ${q.from ? sql`AND e.occurred_at >= ${q.from}` : sql``}
+        ${q.to ? sql`AND e.occurred_at < ${q.to}` : sql``}
+        ${q.after ? sql`AND (e.occurred_at, e.id) > (timestamptz 'epoch' + ${q.after.micros}::bigint * interval '1 microsecond', ${q.after.id}::uuid)` : sql``}
+        ${q.filterJson ? sql`AND e.data @> ${q.filterJson}::jsonb` : sql``}
+        AND e.data IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM ledger_superseded s WHERE s.entry_id = e.id)
+      ORDER BY e.occurred_at, e.id
+      LIMIT ${q.limit}`.execute(db);
+    return r.rows;
+  },
+
+  /**
+   * Common table expressions, for a caller's own statement (one round trip, planned small), that
+   * state where the ledger stands for `types`: `h(xmin)`, the running-transaction horizon; `k(type,
+   * last, erased)`, each type's newest entry and newest erasure naming it, as [tx, position] text
+   * arrays; `s(key, stable)`, those as one key text (`type=tx.pos/tx.pos;...`, `-` for none) and
+   * whether no transaction older than any of them is still running (only then is the key final).
+   * Use as `WITH ${ledgerStore.typesStateCtes(types)} SELECT ... FROM s ...`.
+   */
+  typesStateCtes(types: string[]) {
+    return sql`h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+          k AS (
+            SELECT t.type,
+              (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
+              (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
+            FROM unnest(${types}::text[]) AS t(type)
+          ),
+          s AS (
+            SELECT string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type) AS key,
+                   bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)) AS stable
+            FROM k, h
+          )`;
+  },
+
+  /**
+   * For a rebuild's bulk pass: a page of the entries committed before transaction `horizon`
+   * (every transaction below it has ended) whose stream starts with `streamPrefix` and type with
+   * `typePrefix` (except `exceptType`), in stream order (stream, then sequence) after `after`.
+   * Times as epoch milliseconds, as consumers receive them (see readAfter).
+   */
+  async inStreamOrderBelow(db: Exec, f: { horizon: string; streamPrefix: string; typePrefix: string; exceptType?: string; after: { stream: string; seq: number } | null; limit: number }) {
+    return (
+      await sql<{ stream: string; stream_seq: number; type: string; data: unknown; actor_kind: string; actor_id: string | null; occurred_ms: number }>`SELECT stream, stream_seq, type, data, actor_kind, actor_id, (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms
+        FROM ledger_entries WHERE stream IS NOT NULL AND stream LIKE ${likePrefix(f.streamPrefix)} AND tx < ${f.horizon}::xid8 AND type LIKE ${likePrefix(f.typePrefix)}${f.exceptType !== undefined ? sql` AND type <> ${f.exceptType}` : sql``}
+          AND ${f.after ? sql`(stream, stream_seq) > (${f.after.stream}, ${f.after.seq})` : sql`true`}
+        ORDER BY stream, stream_seq LIMIT ${f.limit}`.execute(db)
+    ).rows;
+  },
+
+  /**
+   * For a rebuild's bulk pass: how many entries with a type starting with `typePrefix` (except
+   * `exceptType`) were committed before transaction `horizon`, and, given `streamPrefix`, how many
+   * of them sit outside a stream starting with it (0 without one).
+   */
+  async countBelow(db: Exec, f: { horizon: string; typePrefix: string; exceptType?: string; streamPrefix?: string }): Promise<{ n: number; outside: number }> {
+    const r = await sql<{ n: number; outside: number }>`SELECT count(*)::int AS n, ${
+      f.streamPrefix !== undefined ? sql`(count(*) FILTER (WHERE stream IS NULL OR stream NOT LIKE ${likePrefix(f.streamPrefix)}))::int` : sql`0`
+    } AS outside
+        FROM ledger_entries WHERE type LIKE ${likePrefix(f.typePrefix)}${f.exceptType !== undefined ? sql` AND type <> ${f.exceptType}` : sql``} AND tx < ${f.horizon}::xid8`.execute(db);
+    return r.rows[0]!;
+  },
+
+  /**
+   * A stream's entries in stream order, read directly (not bounded by the running-transaction
+   * horizon, unlike list): what was just committed to the stream is there at once.
+   */
+  async streamHistory(db: Exec, stream: string) {
+    return (
+      await sql<{ id: string; type: string; data: unknown; actor_kind: string; actor_id: string | null; recorded_at: Date; stream_seq: number }>`
+        SELECT e.id, e.type, e.data, e.actor_kind, e.actor_id, e.recorded_at, e.stream_seq FROM ledger_entries e
+        WHERE e.stream = ${stream} ORDER BY e.stream_seq`.execute(db)
+    ).rows;
+  },
+
+  /**
+   * Entries of `type` in `stream` whose data holds an array `arrayKey` with an element whose
+   * `field` is `value`; each answered with that element as its data (a chunk entry standing for
+   * many items, read item by item: e.g. the import chunk that created one record).
+   */
+  async arrayElementsInStream(db: Exec, f: { stream: string; type: string; arrayKey: string; field: string; value: string }) {
+    return (
+      await sql<{ id: string; data: unknown; actor_kind: string; actor_id: string | null; recorded_at: Date }>`
+          SELECT e.id,
+                 (SELECT x FROM jsonb_array_elements(e.data->${f.arrayKey}) x WHERE x->>${f.field} = ${f.value}) AS data,
+                 e.actor_kind, e.actor_id, e.recorded_at
+          FROM ledger_entries e
+          WHERE e.stream = ${f.stream} AND e.type = ${f.type} AND e.data->${f.arrayKey} @> ${JSON.stringify([{ [f.field]: f.value }])}::jsonb`.execute(db)
+    ).rows;
+  },
+
   async getById(db: Exec, id: string): Promise<EntryRow | undefined> {
     const r = await sql<EntryRow>`SELECT ${SELECT_COLS} FROM ledger_entries WHERE id = ${id}`.execute(db);
     return r.rows[0];
@@ -367,6 +476,24 @@ export const ledgerStore = {
   async insertVerification(db: Exec, v: { durationMs: number; ok: boolean; checked: number; checkpoints: number; problems: number; actorId: string | null }): Promise<void> {
     await sql`INSERT INTO ledger_verifications (duration_ms, ok, checked, checkpoints, problems, actor_id)
     VALUES (${v.durationMs}, ${v.ok}, ${v.checked}, ${v.checkpoints}, ${v.problems}, ${v.actorId})`.execute(db);
+  },
+
+  /** The last verification's outcome, and who asked for it (for the System page). */
+  async lastVerification(db: Exec) {
+    const r = await sql<{ ran_at: Date; duration_ms: number; ok: boolean; checked: string; checkpoints: string; problems: number; actor: string | null }>`
+      SELECT v.ran_at, v.duration_ms, v.ok, v.checked::text, v.checkpoints::text, v.problems, u.username AS actor
+      FROM ledger_verifications v LEFT JOIN users u ON u.id = v.actor_id ORDER BY v.id DESC LIMIT 1`.execute(db);
+    return r.rows[0];
+  },
+
+  /** How old the last checkpoint seal is, and how many entries (up to `cap`) lie past it. */
+  async checkpointLag(db: Exec, cap: number): Promise<{ ageSeconds: number | null; unsealed: number }> {
+    const r = await sql<{ age: number | null; unsealed: string }>`
+      WITH c AS (SELECT upto_tx, upto_position, created_at FROM ledger_checkpoints ORDER BY id DESC LIMIT 1)
+      SELECT (SELECT extract(epoch FROM now() - created_at)::float8 FROM c) AS age,
+             (SELECT count(*) FROM (SELECT 1 FROM ledger_entries
+                WHERE NOT EXISTS (SELECT 1 FROM c) OR (tx, position) > (SELECT upto_tx, upto_position FROM c) LIMIT ${cap}) x)::text AS unsealed`.execute(db);
+    return { ageSeconds: r.rows[0]?.age ?? null, unsealed: Number(r.rows[0]?.unsealed ?? 0) };
   },
 
   /** Every entry in ledger order, for verification; paged by cursor. */

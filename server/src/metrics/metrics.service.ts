@@ -5,6 +5,7 @@ import type { AuthContext } from '../kernel/access.js';
 import { requireScope } from '../kernel/access.js';
 import { newId } from '../kernel/ids.js';
 import type { Services } from '../services.js';
+import { ledgerStore } from '../ledger/ledger.store.js';
 import { metricsStore } from './metrics.store.js';
 
 /** Entries counted at most when measuring a lag, so a scrape stays cheap on a large backlog. */
@@ -109,7 +110,7 @@ export class MetricsService {
         }
       }),
       attempt('checkpoint', async () => {
-        const lag = await metricsStore.checkpointLag(db, LAG_CAP);
+        const lag = await ledgerStore.checkpointLag(db, LAG_CAP);
         this.checkpointAge.set(lag.ageSeconds ?? -1);
         this.unsealed.set(lag.unsealed);
       }),
@@ -171,8 +172,8 @@ export class MetricsService {
       this.deps.projections.health(),
       metricsStore.jobQueue(db),
       metricsStore.storage(db),
-      metricsStore.checkpointLag(db, LAG_CAP),
-      metricsStore.lastVerification(db),
+      ledgerStore.checkpointLag(db, LAG_CAP),
+      ledgerStore.lastVerification(db),
     ]);
     return {
       nodes: nodes.map((n) => ({ id: n.node_id, hostname: n.hostname, pid: n.pid, version: n.version, startedAt: n.started_at.toISOString(), seenAt: n.seen_at.toISOString(), thisNode: n.node_id === this.nodeId })),

@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
 
-/** All SQL of the metrics and System page: heartbeats, verifications, queue, storage, checkpoints. */
+/**
+ * The metrics and System page's own SQL: heartbeats, queue, storage, migrations. What they show of
+ * the ledger (checkpoint lag, the last verification) comes from the ledger's store.
+ */
 export const metricsStore = {
   async heartbeat(db: Db, n: { nodeId: string; hostname: string; pid: number; version: string; startedAt: Date }) {
     await sql`INSERT INTO node_heartbeats (node_id, hostname, pid, version, started_at, seen_at)
@@ -20,13 +23,6 @@ export const metricsStore = {
       SELECT node_id, hostname, pid, version, started_at, seen_at FROM node_heartbeats
       WHERE seen_at > now() - make_interval(secs => ${withinSeconds}) ORDER BY hostname, pid`.execute(db);
     return r.rows;
-  },
-
-  async lastVerification(db: Db) {
-    const r = await sql<{ ran_at: Date; duration_ms: number; ok: boolean; checked: string; checkpoints: string; problems: number; actor: string | null }>`
-      SELECT v.ran_at, v.duration_ms, v.ok, v.checked::text, v.checkpoints::text, v.problems, u.username AS actor
-      FROM ledger_verifications v LEFT JOIN users u ON u.id = v.actor_id ORDER BY v.id DESC LIMIT 1`.execute(db);
-    return r.rows[0];
   },
 
   /**
@@ -51,16 +47,6 @@ export const metricsStore = {
       SELECT count(*)::text AS blobs, coalesce(sum(size), 0)::text AS bytes
       FROM (SELECT DISTINCT ON (sha256) sha256, size FROM dataset_files) b`.execute(db);
     return { blobs: Number(r.rows[0]!.blobs), bytes: Number(r.rows[0]!.bytes) };
-  },
-
-  /** How old the last checkpoint seal is, and how many entries (up to `cap`) lie past it. */
-  async checkpointLag(db: Db, cap: number): Promise<{ ageSeconds: number | null; unsealed: number }> {
-    const r = await sql<{ age: number | null; unsealed: string }>`
-      WITH c AS (SELECT upto_tx, upto_position, created_at FROM ledger_checkpoints ORDER BY id DESC LIMIT 1)
-      SELECT (SELECT extract(epoch FROM now() - created_at)::float8 FROM c) AS age,
-             (SELECT count(*) FROM (SELECT 1 FROM ledger_entries
-                WHERE NOT EXISTS (SELECT 1 FROM c) OR (tx, position) > (SELECT upto_tx, upto_position FROM c) LIMIT ${cap}) x)::text AS unsealed`.execute(db);
-    return { ageSeconds: r.rows[0]?.age ?? null, unsealed: Number(r.rows[0]?.unsealed ?? 0) };
   },
 
   /** Applied migration names, for readiness. */

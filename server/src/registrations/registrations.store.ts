@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database/database.js';
+import { ledgerStore } from '../ledger/ledger.store.js';
 import type { RegState } from './registrations.fold.js';
 
 type Db = Kysely<Database>;
@@ -237,19 +238,12 @@ export const registrationsStore = {
    * consumers receive them, so both paths fold the very same instants.
    */
   async streamEntries(db: Db, horizon: string, after: { stream: string; seq: number } | null, limit: number): Promise<StreamEntryRow[]> {
-    return (
-      await sql<StreamEntryRow>`SELECT stream, stream_seq, type, data, actor_kind, actor_id, (extract(epoch FROM occurred_at) * 1000)::float8 AS occurred_ms
-        FROM ledger_entries WHERE stream IS NOT NULL AND stream LIKE 'registration:%' AND tx < ${horizon}::xid8 AND type LIKE 'registration.%' AND type <> 'registration.read'
-          AND ${after ? sql`(stream, stream_seq) > (${after.stream}, ${after.seq})` : sql`true`}
-        ORDER BY stream, stream_seq LIMIT ${limit}`.execute(db)
-    ).rows;
+    return ledgerStore.inStreamOrderBelow(db, { horizon, streamPrefix: 'registration:', typePrefix: 'registration.', exceptType: 'registration.read', after, limit });
   },
   /** How many registration entries (reads aside) committed before `horizon`, and how many of them sit outside a registration's stream. */
   async entriesBelow(db: Db, horizon: string): Promise<{ folded: number; stray: number }> {
-    return (
-      await sql<{ folded: number; stray: number }>`SELECT count(*)::int AS folded, (count(*) FILTER (WHERE stream IS NULL OR stream NOT LIKE 'registration:%'))::int AS stray
-        FROM ledger_entries WHERE type LIKE 'registration.%' AND type <> 'registration.read' AND tx < ${horizon}::xid8`.execute(db)
-    ).rows[0]!;
+    const c = await ledgerStore.countBelow(db, { horizon, typePrefix: 'registration.', exceptType: 'registration.read', streamPrefix: 'registration:' });
+    return { folded: c.n, stray: c.outside };
   },
   async count(db: Db): Promise<number> {
     return Number((await sql<{ n: string }>`SELECT count(*) AS n FROM registrations`.execute(db)).rows[0]!.n);

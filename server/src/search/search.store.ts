@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database/database.js';
+import { ledgerStore } from '../ledger/ledger.store.js';
 import type { SearchRow } from './search.index.js';
 
 type Db = Kysely<Database>;
@@ -68,7 +69,7 @@ export const searchStore = {
 
   /** Registration entries committed before transaction `horizon` (what a bulk pass stands for). */
   async entriesBelow(db: Db, horizon: string): Promise<number> {
-    return (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ledger_entries WHERE type LIKE 'registration.%' AND tx < ${horizon}::xid8`.execute(db)).rows[0]!.n;
+    return (await ledgerStore.countBelow(db, { horizon, typePrefix: 'registration.' })).n;
   },
 
   /** Writes index rows in one statement (unnest of column arrays). */

@@ -1,5 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database/database.js';
+import { ledgerStore, type OccurredCursor } from '../ledger/ledger.store.js';
+
+export type { OccurredCursor };
 
 type Exec = Kysely<Database>;
 
@@ -58,11 +61,6 @@ export interface EventsPageRow {
   last_id: string | null;
 }
 
-/** Keyset position in (occurred_at, id) order; microseconds keep the cursor exact. */
-export interface OccurredCursor {
-  micros: string;
-  id: string;
-}
 
 export interface DefinitionRow {
   id: string;
@@ -292,19 +290,8 @@ export const viewsStore = {
    * on the way); the timestamps are formatted here, which costs a fraction of to_char's time.
    */
   async eventsPage(db: Exec, q: { type: string; from?: Date; to?: Date; after?: OccurredCursor; limit: number; filterJson?: string }): Promise<EventsPageRow> {
-    const r = await sql<{ id: string; micros: string; data: string }>`
-      SELECT e.id::text AS id, (extract(epoch FROM e.occurred_at) * 1000000)::bigint::text AS micros, e.data::text AS data
-      FROM ledger_entries e
-      WHERE e.type = ${q.type}
-        ${q.from ? sql`AND e.occurred_at >= ${q.from}` : sql``}
-        ${q.to ? sql`AND e.occurred_at < ${q.to}` : sql``}
-        ${q.after ? sql`AND (e.occurred_at, e.id) > (timestamptz 'epoch' + ${q.after.micros}::bigint * interval '1 microsecond', ${q.after.id}::uuid)` : sql``}
-        ${q.filterJson ? sql`AND e.data @> ${q.filterJson}::jsonb` : sql``}
-        AND e.data IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM ledger_superseded s WHERE s.entry_id = e.id)
-      ORDER BY e.occurred_at, e.id
-      LIMIT ${q.limit}`.execute(db);
-    const rows = r.rows;
+    // The ledger's read of current entries by type and time (it owns the SQL over its tables).
+    const rows = await ledgerStore.currentOfTypeByOccurrence(db, q);
     const typeJson = JSON.stringify(q.type);
     const parts: string[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
@@ -333,18 +320,7 @@ export const viewsStore = {
   async runState(db: Exec, q: { id: string; types: string[]; inputHash: Buffer; heldKey: string | null }): Promise<RunState> {
     const r = q.types.length
       ? await sql<RunStateRow>`
-          WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-          k AS (
-            SELECT t.type,
-              (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS last,
-              (SELECT ARRAY[tx::text, position::text] FROM ledger_entries WHERE type = 'ledger.erased' AND data->>'type' = t.type ORDER BY tx DESC, position DESC LIMIT 1) AS erased
-            FROM unnest(${q.types}::text[]) AS t(type)
-          ),
-          s AS (
-            SELECT string_agg(k.type || '=' || coalesce(array_to_string(k.last, '.'), '-') || '/' || coalesce(array_to_string(k.erased, '.'), '-'), ';' ORDER BY k.type) AS key,
-                   bool_and((k.last IS NULL OR k.last[1]::xid8 < h.xmin) AND (k.erased IS NULL OR k.erased[1]::xid8 < h.xmin)) AS stable
-            FROM k, h
-          )
+          WITH ${ledgerStore.typesStateCtes(q.types)}
           SELECT EXISTS (SELECT 1 FROM view_instances WHERE id = ${q.id}) AS present, s.key, s.stable, c.state_key AS stored_key,
                  CASE WHEN c.state_key = s.key AND c.state_key IS DISTINCT FROM ${q.heldKey} THEN c.result_json END AS result_json,
                  c.events_read AS stored_events_read
