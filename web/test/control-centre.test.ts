@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { CairnClient, isCairnError, type AppendEvent, type LedgerEntry } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import type { TestServer } from '../../server/test/harness.js';
+import { DESKTOP, launch, openPage, signIn, snap, snapIfFailed, startServerWithAdmin } from './browser.js';
 
 /**
  * The Control Centre, used as a person would, with the test playing the third-party app over
@@ -11,7 +11,6 @@ import { ensureBuilt, launch, snap } from './browser.js';
  * the admin sees activity and events → revoke in the UI → the app is refused.
  */
 
-const PASSWORD = 'correct horse battery staple';
 const TYPE = 'calendar.example/event';
 const OTHER = 'contacts.example/person';
 const SCHEMA = {
@@ -29,7 +28,6 @@ const SCHEMA = {
 
 let server: TestServer;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 let admin: CairnClient;
 /** The third-party app, as it would talk to Cairn. */
@@ -70,28 +68,16 @@ const eventRows = () => page.locator('table[aria-label="Event browser"] tbody tr
 const pagerStatus = () => page.locator('.cc-pager-head [role="status"]');
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
-  admin.setToken(setup.accessToken);
+  ({ server, admin } = await startServerWithAdmin());
   calendar = new CairnClient({ baseUrl: server.url });
   browser = await launch();
   // UTC in the browser: the occurredAt range typed into the form means what the test says.
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
-  context.setDefaultTimeout(10_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  ({ page } = await openPage(browser, { ...DESKTOP, timezoneId: 'UTC' }, pageErrors, { timeout: 10_000 }));
+  await signIn(page, server.url);
   await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Control Centre' }).waitFor();
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page) await snap(page, `cc-failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-});
+afterEach((ctx) => snapIfFailed(ctx, page, 'cc-failed-'));
 
 afterAll(async () => {
   await browser?.close();

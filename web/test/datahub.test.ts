@@ -2,10 +2,8 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CairnClient, DatahubApi } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
-
-const PASSWORD = 'correct horse battery staple';
+import type { TestServer } from '../../server/test/harness.js';
+import { DESKTOP, PASSWORD, launch, openPage, signIn, snap, startServerWithAdmin } from './browser.js';
 
 /** A sleep diary whose "how many times?" question only appears when "woke" is checked. */
 const DEFINITION = {
@@ -29,20 +27,12 @@ let workspaceId: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  const sdk = new CairnClient({ baseUrl: server.url });
-  const setup = await sdk.setup.create({ username: 'ada', password: PASSWORD });
-  sdk.setToken(setup.accessToken);
-  workspaceId = (await sdk.workspaces.create({ name: 'Sleep clinic' })).id;
+  const started = await startServerWithAdmin();
+  server = started.server;
+  workspaceId = (await started.admin.workspaces.create({ name: 'Sleep clinic' })).id;
   browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', acceptDownloads: true });
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  ({ page } = await openPage(browser, { ...DESKTOP, acceptDownloads: true }, pageErrors));
+  await signIn(page, server.url);
   await page.getByRole('link', { name: 'Data hub' }).waitFor();
 });
 

@@ -5,10 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import type { TestServer } from '../../server/test/harness.js';
+import { DESKTOP, launch, openPage, signIn, snap, startServerWithAdmin } from './browser.js';
 
-const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let browser: Browser;
 let page: Page;
@@ -17,19 +16,10 @@ const pageErrors: string[] = [];
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-web-ds-'));
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  sdk = new CairnClient({ baseUrl: server.url });
-  sdk.setToken((await sdk.setup.create({ username: 'ada', password: PASSWORD })).accessToken);
+  ({ server, admin: sdk } = await startServerWithAdmin());
   browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
-  context.setDefaultTimeout(15_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  ({ page } = await openPage(browser, DESKTOP, pageErrors, { timeout: 15_000 }));
+  await signIn(page, server.url);
   await page.getByRole('link', { name: 'Datasets', exact: true }).waitFor();
 });
 

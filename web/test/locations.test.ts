@@ -3,9 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import type { TestServer } from '../../server/test/harness.js';
+import { PHONE, launch, openPage, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
 
 /**
  * The locations import page and the LocationPicker, on a 390 px phone: a file with a bad row is
@@ -13,7 +12,6 @@ import { ensureBuilt, launch, snap } from './browser.js';
  * place typed without accents, by keyboard alone.
  */
 
-const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let browser: Browser;
 let page: Page;
@@ -21,20 +19,11 @@ let dir: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  await new CairnClient({ baseUrl: server.url }).setup.create({ username: 'ada', password: PASSWORD });
+  ({ server } = await startServerWithAdmin());
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-loc-web-'));
   browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC', hasTouch: true });
-  context.setDefaultTimeout(10_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  ({ page } = await openPage(browser, PHONE, pageErrors, { timeout: 10_000 }));
+  await signInAndLeaveLogin(page, server.url);
 });
 
 afterAll(async () => {

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CairnClient, DatahubApi, type Registration } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { CHROMIUM, ensureBuilt, launch, snap } from './browser.js';
+import type { TestServer } from '../../server/test/harness.js';
+import { CHROMIUM, clientFor, createStaff, importLocations, launch, openPage, signIn as signInAt, snap, startServerWithAdmin } from './browser.js';
 
 const DIST = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'dist');
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.webmanifest': 'application/manifest+json' };
@@ -30,7 +30,6 @@ async function staticSite(root: { dir: string }): Promise<{ url: string; close()
  * the browser's offline mode. One field agent's device (a persistent profile, closed and reopened
  * like a phone's browser) and one registrar's.
  */
-const PASSWORD = 'correct horse battery staple';
 const LOCATIONS = ['id,name,parentId,type', 'RW,Rwanda,,area', 'KG,Kigali,RW,area', 'GA,Gasabo,KG,area', 'GA-O1,Gasabo Civil Registry,GA,office', 'GA-H1,Kacyiru Hospital,GA,area'].join('\n') + '\n';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const BIRTHS = ['Offline-Uwase', 'Offline-Habimana', 'Offline-Ishimwe'];
@@ -57,10 +56,7 @@ async function openPhone(): Promise<Page> {
 }
 
 async function signIn(page: Page, username: string) {
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAt(page, server.url, username);
   await page.getByRole('link', { name: /^Outbox/ }).waitFor();
 }
 
@@ -104,22 +100,14 @@ function storedText(page: Page): Promise<string> {
 }
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  let token: string;
+  ({ server, admin, token } = await startServerWithAdmin({ CAIRN_LOGIN_RATE_LIMIT: '1000' }));
   // These births are different children; the real de-duplication has its own tests (search/).
   server.services.registrations.duplicateCheckers.length = 0;
-  admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
-  admin.setToken(setup.accessToken);
-  const imported = await fetch(`${server.url}/api/v1/workspaces/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${setup.accessToken}` }, body: LOCATIONS });
-  expect(imported.status).toBe(200);
+  await importLocations(server, token, LOCATIONS);
   const office = (await admin.locations.search({ q: 'Gasabo Civil Registry', kind: 'office' }))[0]!;
   ids.hospital = (await admin.locations.search({ q: 'Kacyiru Hospital' }))[0]!.id;
-  for (const [username, role] of [['fiona', 'field-agent'], ['ben', 'field-agent'], ['grace', 'local-registrar'], ['henri', 'local-registrar']] as const) {
-    const user = await admin.users.create({ username, password: PASSWORD, role: 'member' });
-    await admin.registrations.setUserProfile(user.id, { officeId: office.id, role });
-    ids[username] = user.id;
-  }
+  Object.assign(ids, await createStaff(admin, office.id, [['fiona', 'field-agent'], ['ben', 'field-agent'], ['grace', 'local-registrar'], ['henri', 'local-registrar']]));
   // A clinic where fiona captures instruments: one subject, a session started for today.
   const clinic = await admin.workspaces.create({ name: 'Clinic' });
   await admin.workspaces.setMember(clinic.id, ids.fiona, 'member');
@@ -127,8 +115,7 @@ beforeAll(async () => {
   const subject = await hub.createSubject(clinic.id, { identifier: 'PT-014', identifierKind: 'custom' });
   ids.subject = subject.id;
   ids.session = (await hub.startSession(subject.id, { kind: 'in_person' })).id;
-  henri = new CairnClient({ baseUrl: server.url });
-  henri.setToken((await henri.auth.login({ username: 'henri', password: PASSWORD })).accessToken);
+  henri = await clientFor(server, 'henri');
   reader = henri;
   profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-phone-'));
   browser = await launch();
@@ -290,18 +277,14 @@ describe('offline-first capture on a field agent’s phone', () => {
 
 describe('a registrar’s offline review', () => {
   it('keeps a validation made offline whose registration was unassigned meanwhile: a 409 shown, the data kept to copy out', async () => {
-    const fiona = new CairnClient({ baseUrl: server.url });
-    fiona.setToken((await fiona.auth.login({ username: 'fiona', password: PASSWORD })).accessToken);
+    const fiona = await clientFor(server, 'fiona');
     const today = new Date().toISOString().slice(0, 10);
     const reg = await fiona.registrations.create({ type: 'birth', action: 'declare', data: { 'child.lastName': 'Mugisha', 'child.sex': 'male', 'child.dob': today, 'child.placeOfBirth': ids.hospital, 'mother.firstName': 'Alice', 'mother.lastName': 'Mugisha' } });
 
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC' });
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`grace: ${e.message}`));
+    const { context, page } = await openPage(browser, { viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC' }, pageErrors, { who: 'grace' });
     await signIn(page, 'grace');
     await workerReady(page);
-    const grace = new CairnClient({ baseUrl: server.url });
-    grace.setToken((await grace.auth.login({ username: 'grace', password: PASSWORD })).accessToken);
+    const grace = await clientFor(server, 'grace');
     await grace.registrations.action(reg.id, 'assign');
     await download(page);
     await page.getByText(/1 assigned registrations/).waitFor();

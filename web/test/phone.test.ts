@@ -4,13 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CairnClient, DatahubApi } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import type { TestServer } from '../../server/test/harness.js';
 import { freshTotpCode } from '../../server/test/totp.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import { PASSWORD, launch, openPage, signIn as signInAt, snap, snapIfFailed, startServerWithAdmin } from './browser.js';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const PHONE = { width: 390, height: 844 };
-const PASSWORD = 'correct horse battery staple';
 const NOBODY = '00000000-0000-4000-8000-000000000000';
 
 /**
@@ -79,10 +78,7 @@ async function settle(p: Page) {
 }
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
-  admin = new CairnClient({ baseUrl: server.url });
-  admin.setToken((await admin.setup.create({ username: 'ada', password: PASSWORD })).accessToken);
+  ({ server, admin } = await startServerWithAdmin({ CAIRN_LOGIN_RATE_LIMIT: '1000' }));
   const ws = await admin.workspaces.create({ name: 'A ward with a rather long name that must wrap on a phone' });
   ids.workspace = ws.id;
   const hub = new DatahubApi(admin.http);
@@ -96,15 +92,12 @@ beforeAll(async () => {
   ids.eventType = 'calendar.example/entry';
   await admin.eventTypes.register({ name: ids.eventType, schema: { type: 'object', properties: { title: { type: 'string' } } } });
   browser = await launch();
-  context = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'en-GB' });
-  context.setDefaultTimeout(10_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ({ context, page } = await openPage(browser, { viewport: PHONE, deviceScaleFactor: 1, isMobile: true, hasTouch: true, locale: 'en-GB' }, pageErrors, { timeout: 10_000 }));
 }, 120_000);
 
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && pageErrors.length) console.error('page errors:', pageErrors);
-  if (ctx.task.result?.state === 'fail' && page) await snap(page, `phone-failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+  await snapIfFailed(ctx, page, 'phone-failed-');
 });
 
 afterAll(async () => {
@@ -112,12 +105,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function signIn(p: Page, username: string, password: string) {
-  await p.goto(`${server.url}/login`);
-  await p.getByLabel('Username').fill(username);
-  await p.getByLabel('Password', { exact: true }).fill(password);
-  await p.getByRole('button', { name: 'Sign in' }).click();
-}
+const signIn = (p: Page, username: string, password: string) => signInAt(p, server.url, username, password);
 
 describe('on a 390 × 844 phone', () => {
   it('no page of the app is wider than the screen (every route of routes.tsx, signed in and out)', async () => {

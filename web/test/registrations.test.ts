@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
-
-const PASSWORD = 'correct horse battery staple';
+import type { TestServer } from '../../server/test/harness.js';
+import { DESKTOP, PASSWORD, createStaff, importLocations, launch, openPage, signIn as signInAt, snap, startServerWithAdmin } from './browser.js';
 
 /** A small country: one province, one district with an office and a hospital's ward. */
 const LOCATIONS = ['id,name,parentId,type', 'RW,Rwanda,,area', 'KG,Kigali,RW,area', 'GA,Gasabo,KG,area', 'GA-O1,Gasabo Civil Registry,GA,office', 'GA-H1,Kacyiru Hospital,GA,area'].join('\n') + '\n';
@@ -13,9 +10,9 @@ const LOCATIONS = ['id,name,parentId,type', 'RW,Rwanda,,area', 'KG,Kigali,RW,are
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
 
 const PEOPLE = [
-  { username: 'fiona', role: 'field-agent' },
-  { username: 'remy', role: 'registration-agent' },
-  { username: 'grace', role: 'local-registrar' },
+  ['fiona', 'field-agent'],
+  ['remy', 'registration-agent'],
+  ['grace', 'local-registrar'],
 ] as const;
 
 let server: TestServer;
@@ -26,15 +23,10 @@ const pageErrors: string[] = [];
 let trackingId = '';
 let registrationPath = '';
 
-async function signIn(username: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const context = await browser.newContext({ viewport, locale: 'en-GB', timezoneId: 'UTC' });
+async function signIn(username: string): Promise<Page> {
+  const { context, page } = await openPage(browser, { ...DESKTOP, timezoneId: 'UTC' }, pageErrors, { who: username });
   contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${username}: ${e.message}`));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signInAt(page, server.url, username);
   await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Registrations' }).waitFor();
   return page;
 }
@@ -66,20 +58,14 @@ async function fitsPhone(page: Page, path: string, ready: (p: Page) => Promise<u
 }
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  const admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
-  admin.setToken(setup.accessToken);
-  const imported = await fetch(`${server.url}/api/v1/workspaces/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${setup.accessToken}` }, body: LOCATIONS });
-  expect(imported.status).toBe(200);
+  const started = await startServerWithAdmin();
+  const { admin, token } = started;
+  server = started.server;
+  await importLocations(server, token, LOCATIONS);
   const office = (await admin.http.get<{ locations: { id: string; name: string }[] }>('/api/v1/locations', { q: 'Gasabo Civil Registry', kind: 'office' })).locations[0]!;
-  for (const p of PEOPLE) {
-    const user = await admin.users.create({ username: p.username, password: PASSWORD, role: 'member' });
-    await admin.registrations.setUserProfile(user.id, { officeId: office.id, role: p.role });
-  }
+  await createStaff(admin, office.id, PEOPLE);
   browser = await launch();
-  for (const p of PEOPLE) pages[p.username] = await signIn(p.username);
+  for (const [username] of PEOPLE) pages[username] = await signIn(username);
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { createTestDatabase } from '../../server/test/harness.js';
 import { freePort, startServerProcess, type ServerProcess } from '../../server/test/process.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import { DESKTOP, PASSWORD, ensureBuilt, launch, signIn, snap } from './browser.js';
 
 /**
  * Remote capture end to end: the core and the gateway as two processes, a real SMTP server for
@@ -135,7 +135,7 @@ beforeAll(async () => {
     CAIRN_SERVE_WEB: 'true',
   };
   await Promise.all([startGateway(), startCore()]);
-  const setup = (await (await fetch(`${coreUrl}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'correct horse battery staple' }) })).json()) as { accessToken: string };
+  const setup = (await (await fetch(`${coreUrl}/api/v1/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: PASSWORD }) })).json()) as { accessToken: string };
   auth = { authorization: `Bearer ${setup.accessToken}` };
   const ws = await api<{ workspace: { id: string } }>('POST', '/api/v1/workspaces', { name: 'Home study' });
   subjectId = (await api<{ subject: { id: string } }>('POST', `/api/v1/workspaces/${ws.workspace.id}/subjects`, { identifier: 'HOME-1', identifierKind: 'custom' })).subject.id;
@@ -154,11 +154,8 @@ afterAll(async () => {
 describe('remote capture, two processes and a phone', () => {
   it('sends PHQ-9 from the subject page (link, QR code, email in French); the participant fills it on a phone; it arrives with its score; the link then answers 409', async () => {
     // The study team, in the data hub.
-    const staff = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' })).newPage();
-    await staff.goto(`${coreUrl}/login`);
-    await staff.getByLabel('Username').fill('admin');
-    await staff.getByLabel('Password').fill('correct horse battery staple');
-    await staff.getByRole('button', { name: 'Sign in' }).click();
+    const staff = await (await browser.newContext(DESKTOP)).newPage();
+    await signIn(staff, coreUrl, 'admin');
     await staff.getByRole('link', { name: 'Data hub' }).waitFor();
     await staff.goto(`${coreUrl}/datahub/subjects/${subjectId}`);
     await staff.locator('#remote-instrument option[value="phq-9@1"]').waitFor({ state: 'attached' });

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import type { CairnClient } from '@cairn/sdk';
+import type { TestServer } from '../../server/test/harness.js';
+import { PASSWORD, clientFor, createStaff, importLocations, launch, openPage, snap, startServerWithAdmin } from './browser.js';
 
-const PASSWORD = 'correct horse battery staple';
 const LOCATIONS = ['id,name,parentId,type', 'ML,Mali,,area', 'KY,Kayes,ML,area', 'KY-O1,Kayes Civil Registry,KY,office', 'SK,Sikasso,ML,area'].join('\n') + '\n';
 
 let server: TestServer;
@@ -17,11 +16,9 @@ let registrar: CairnClient;
 const place: Record<string, string> = {};
 
 async function signIn(username: string, opts: { viewport?: { width: number; height: number }; lang?: 'en' | 'fr' } = {}): Promise<Page> {
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' });
+  const { context, page } = await openPage(browser, { viewport: opts.viewport ?? { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'UTC' }, pageErrors, { who: username });
   contexts.push(context);
   if (opts.lang) await context.addInitScript((lang) => localStorage.setItem('cairn.lang', lang), opts.lang);
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(`${username}: ${e.message}`));
   await page.goto(`${server.url}/login`);
   // The first visit may wait for the app's chunks on a busy machine.
   await page.locator('input[name="username"]').waitFor({ timeout: 90_000 });
@@ -37,25 +34,17 @@ const birth = (over: Record<string, unknown>) => ({
 });
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
-  const admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'ada', password: PASSWORD });
-  admin.setToken(setup.accessToken);
+  const started = await startServerWithAdmin({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  const { admin, token } = started;
+  server = started.server;
   adminClient = admin;
-  expect((await fetch(`${server.url}/api/v1/workspaces/import`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${setup.accessToken}` }, body: LOCATIONS })).status).toBe(200);
+  await importLocations(server, token, LOCATIONS);
   for (const [name, kind] of [['Kayes', 'area'], ['Kayes Civil Registry', 'office'], ['Sikasso', 'area']] as const) {
     place[name === 'Kayes' ? 'KY' : name === 'Sikasso' ? 'SK' : 'office'] = (await admin.http.get<{ locations: { id: string }[] }>('/api/v1/locations', { q: name, kind })).locations[0]!.id;
   }
-  const person = async (username: string, role: string) => {
-    const u = await admin.users.create({ username, password: PASSWORD, role: 'member' });
-    await admin.registrations.setUserProfile(u.id, { officeId: place.office!, role: role as never });
-    const c = new CairnClient({ baseUrl: server.url });
-    c.setToken((await c.auth.login({ username, password: PASSWORD })).accessToken);
-    return c;
-  };
-  agent = await person('fanta', 'registration-agent');
-  registrar = await person('grace', 'local-registrar');
+  await createStaff(admin, place.office!, [['fanta', 'registration-agent'], ['grace', 'local-registrar']]);
+  agent = await clientFor(server, 'fanta');
+  registrar = await clientFor(server, 'grace');
   browser = await launch();
 });
 

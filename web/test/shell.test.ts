@@ -2,11 +2,10 @@ import { generate } from 'otplib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { CairnClient, isCairnError } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
+import type { TestServer } from '../../server/test/harness.js';
 import { freshTotpCode } from '../../server/test/totp.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import { DESKTOP, PASSWORD, launch, openPage, snap, snapIfFailed, startServer } from './browser.js';
 
-const PASSWORD = 'correct horse battery staple';
 const BOB_PASSWORD = 'another long passphrase';
 
 let server: TestServer;
@@ -22,26 +21,17 @@ function code(secret: string): Promise<string> {
 }
 
 /** An SDK client signed in as ada (who has a second factor by then). */
-async function adaClient(): Promise<CairnClient> {
-  const c = new CairnClient({ baseUrl: server.url });
-  const res = await c.auth.login({ username: 'ada', password: PASSWORD, totp: await code(totpSecret) });
-  c.setToken(res.accessToken);
-  return c;
+function adaClient(): Promise<CairnClient> {
+  return adaClientWith(PASSWORD);
 }
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
+  server = await startServer();
   browser = await launch();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
-  context.setDefaultTimeout(10_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  ({ context, page } = await openPage(browser, DESKTOP, pageErrors, { timeout: 10_000 }));
 });
 
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && page) await snap(page, `failed-${ctx.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-});
+afterEach((ctx) => snapIfFailed(ctx, page, 'failed-'));
 
 afterAll(async () => {
   await browser?.close();

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import type { TestServer } from '../../server/test/harness.js';
+import { PHONE, launch, openPage, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
 
 /**
  * The admin System page on a 390 px phone: this node is listed, the queue and storage show, and
@@ -10,26 +9,16 @@ import { ensureBuilt, launch, snap } from './browser.js';
  * English and in French.
  */
 
-const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  await new CairnClient({ baseUrl: server.url }).setup.create({ username: 'ada', password: PASSWORD });
+  ({ server } = await startServerWithAdmin());
   browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC', hasTouch: true });
-  context.setDefaultTimeout(10_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  ({ page } = await openPage(browser, PHONE, pageErrors, { timeout: 10_000 }));
+  await signInAndLeaveLogin(page, server.url);
 });
 
 afterAll(async () => {

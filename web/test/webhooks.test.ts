@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../server/test/harness.js';
-import { ensureBuilt, launch, snap } from './browser.js';
+import type { TestServer } from '../../server/test/harness.js';
+import { PHONE, launch, openPage, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
 
 /**
  * The admin Webhooks page on a 390 px phone: create a subscription by picking an event type by
@@ -13,7 +13,6 @@ import { ensureBuilt, launch, snap } from './browser.js';
  * log, send it again; in English and in French.
  */
 
-const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let browser: Browser;
 let page: Page;
@@ -23,11 +22,7 @@ const received: Array<{ body: string; headers: http.IncomingHttpHeaders }> = [];
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
-  server = await startTestServer();
-  admin = new CairnClient({ baseUrl: server.url });
-  const s = await admin.setup.create({ username: 'ada', password: PASSWORD });
-  admin.setToken(s.accessToken);
+  ({ server, admin } = await startServerWithAdmin());
   await admin.eventTypes.register({ name: 'clinic.example/visit', description: 'A clinic visit', schema: { type: 'object' } });
   receiver = http.createServer((req, res) => {
     let body = '';
@@ -39,15 +34,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB', timezoneId: 'UTC', hasTouch: true });
-  context.setDefaultTimeout(15_000);
-  page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`${server.url}/login`);
-  await page.getByLabel('Username').fill('ada');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  ({ page } = await openPage(browser, PHONE, pageErrors, { timeout: 15_000 }));
+  await signInAndLeaveLogin(page, server.url);
 });
 
 afterAll(async () => {
