@@ -109,6 +109,11 @@ const RESOURCE_RULES: Rule[] = [
   R(ANY, /^\/api\/v1\/views\/\{id\}/, (s) => on(s).app, ['admin']),
   // personal tokens: their owner only (side A's narrowed token is its manager's)
   R(ANY, /^\/api\/v1\/auth\/tokens\/\{id\}/, (s) => on(s).manager, ['admin']),
+  // civil registration: a registration role and office are needed (an administrator included);
+  // nobody in this world has one, so every list is refused. Notifications: notifier apps only.
+  R(READ, /^\/api\/v1\/registrations(\/(search|duplicates|stats|stats\.csv|workqueues))?$/, () => []),
+  R(READ, /^\/api\/v1\/registration-users\/me$/, () => ['admin', 'manager', 'member', 'outsider', 'token']),
+  R(ANY, /^\/api\/v1\/registration-notifications\//, () => []),
   // --- operations on collections whose service narrows the route's rule
   R(/^POST$/, /^\/api\/v1\/workspaces$/, () => ['admin']),
   R(READ, /^\/api\/v1\/(view-templates|views)$/, () => ['admin', 'app', 'appNoGrant']),
@@ -135,7 +140,7 @@ const matches = (rules: [RegExp, RegExp][], op: Operation) => rules.some(([m, p]
  * still attacked (route-layer refusals, leaks, existence, shape) but whom its services admit is
  * not asserted until its rules are written here: the test prints which tags are waiting.
  */
-const TABLED_TAGS = new Set(['system', 'auth', 'users', 'settings', 'workspaces', 'events', 'ledger', 'event-types', 'apps', 'instruments', 'subjects', 'records', 'exports', 'imports', 'datasets', 'views']);
+const TABLED_TAGS = new Set(['system', 'auth', 'users', 'settings', 'workspaces', 'events', 'ledger', 'event-types', 'apps', 'instruments', 'subjects', 'records', 'exports', 'imports', 'datasets', 'views', 'locations', 'projections', 'webhooks', 'home', 'assignments', 'registrations']);
 
 function expectation(op: Operation, access: RouteAccess, role: RoleName, side: Side | null): { expect: Expect; layer: 'route' | 'resource' } {
   const route = routeAllows(access, role);
