@@ -1,5 +1,5 @@
 import { errorFromResponse } from './errors.js';
-import { CSRF_COOKIE, CSRF_HEADER, seg, type HttpClient } from './http.js';
+import { seg, type HttpClient } from './http.js';
 import type { InstrumentDefinition, DefinitionError, JsonValue, MeasureValue, Localised } from './instruments/instrument.types.js';
 
 // --- types ---------------------------------------------------------------------------------
@@ -151,15 +151,6 @@ export async function deriveSubjectIdentifier(info: PersonalInformation, keyBase
   return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function readCookie(name: string): string | undefined {
-  const doc = (globalThis as { document?: { cookie?: string } }).document;
-  for (const part of (doc?.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
 // --- clients ---------------------------------------------------------------------------------
 
 export class InstrumentsApi {
@@ -278,17 +269,7 @@ export class DatahubApi {
    * Uploads a CSV for import. Throws CairnError `invalid_import` (details: ImportResult with the
    * per-row errors) when rows fail and `onlyValid` is not set.
    */
-  async importCsv(workspaceId: string, csv: string | Blob | Uint8Array, o: { instrument: string; edition: number; onlyValid?: boolean; dryRun?: boolean }): Promise<ImportResult> {
-    const url = this.http.url(`/api/v1/workspaces/${seg(workspaceId)}/imports`, { instrument: o.instrument, edition: o.edition, onlyValid: o.onlyValid, dryRun: o.dryRun });
-    const headers: Record<string, string> = { 'Content-Type': 'text/csv', Accept: 'application/json' };
-    const token = this.http.getToken();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    else {
-      const csrf = readCookie(CSRF_COOKIE);
-      if (csrf) headers[CSRF_HEADER] = csrf;
-    }
-    const res = await fetch(url, { method: 'POST', headers, body: csv as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include' });
-    if (!res.ok) throw await errorFromResponse(res);
-    return (await res.json()) as ImportResult;
+  importCsv(workspaceId: string, csv: string | Blob | Uint8Array, o: { instrument: string; edition: number; onlyValid?: boolean; dryRun?: boolean }): Promise<ImportResult> {
+    return this.http.upload(`/api/v1/workspaces/${seg(workspaceId)}/imports`, csv, { contentType: 'text/csv', query: { instrument: o.instrument, edition: o.edition, onlyValid: o.onlyValid, dryRun: o.dryRun } });
   }
 }

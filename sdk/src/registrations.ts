@@ -1,5 +1,5 @@
 import { errorFromResponse } from './errors.js';
-import { CSRF_COOKIE, CSRF_HEADER, seg, type HttpClient } from './http.js';
+import { seg, type HttpClient } from './http.js';
 import type { Expression, JsonValue, Localised, RegistrationField, RegistrationFormPage, DerivedValue } from './instruments/instrument.types.js';
 
 /**
@@ -320,15 +320,6 @@ export const REGISTRATION_ERRORS = [
 ] as const;
 export type RegistrationErrorCode = (typeof REGISTRATION_ERRORS)[number];
 
-function readCookie(name: string): string | undefined {
-  const doc = (globalThis as { document?: { cookie?: string } }).document;
-  for (const part of doc?.cookie?.split(';') ?? []) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
 // --- search (docs/search.md) ---------------------------------------------------------------
 
 export interface RegistrationSearchResult {
@@ -506,33 +497,12 @@ export class RegistrationsApi {
    * Imports a legacy register: CSV whose header names the type's field ids (and `legacyId`), one
    * registration per row, de-duplicated; answers the report. The body may be a stream (Node: duplex half).
    */
-  async importCsv(csv: string | Blob | Uint8Array | ReadableStream<Uint8Array>, o: { type: string; action: 'declare' | 'notify'; signal?: AbortSignal }): Promise<RegistrationImportReport> {
-    const headers: Record<string, string> = { 'Content-Type': 'text/csv', Accept: 'application/json' };
-    const token = this.http.getToken();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    else {
-      const csrf = readCookie(CSRF_COOKIE);
-      if (csrf) headers[CSRF_HEADER] = csrf;
-    }
-    const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body: csv as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include', signal: o.signal };
-    if (typeof ReadableStream !== 'undefined' && csv instanceof ReadableStream) init.duplex = 'half';
-    const res = await fetch(this.http.url('/api/v1/registrations/import', { type: o.type, action: o.action }), init);
-    if (!res.ok) throw await errorFromResponse(res);
-    return (await res.json()) as RegistrationImportReport;
+  importCsv(csv: string | Blob | Uint8Array | ReadableStream<Uint8Array>, o: { type: string; action: 'declare' | 'notify'; signal?: AbortSignal }): Promise<RegistrationImportReport> {
+    return this.http.upload('/api/v1/registrations/import', csv, { contentType: 'text/csv', query: { type: o.type, action: o.action }, signal: o.signal });
   }
   /** Uploads a supporting document or signature image (PNG, JPEG or PDF, at most 10 MiB). */
-  async uploadDocument(content: Blob | Uint8Array, mediaType: string): Promise<UploadedDocument> {
-    const url = this.http.url('/api/v1/registrations/documents');
-    const headers: Record<string, string> = { 'Content-Type': mediaType, Accept: 'application/json' };
-    const token = this.http.getToken();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    else {
-      const csrf = readCookie(CSRF_COOKIE);
-      if (csrf) headers[CSRF_HEADER] = csrf;
-    }
-    const res = await fetch(url, { method: 'POST', headers, body: content as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include' });
-    if (!res.ok) throw await errorFromResponse(res);
-    return (await res.json()) as UploadedDocument;
+  uploadDocument(content: Blob | Uint8Array, mediaType: string): Promise<UploadedDocument> {
+    return this.http.upload('/api/v1/registrations/documents', content, { contentType: mediaType });
   }
   /** URL of a document attached to a registration (for <img> and links; cookie-authenticated). */
   documentUrl(registrationId: string, documentId: string): string {

@@ -1,5 +1,4 @@
-import { CSRF_COOKIE, CSRF_HEADER, seg, type HttpClient } from './http.js';
-import { errorFromResponse } from './errors.js';
+import { seg, type HttpClient } from './http.js';
 
 export type WorkspaceRole = string;
 
@@ -100,15 +99,6 @@ export type LocationImportBody = string | Blob | Uint8Array | ReadableStream<Uin
 /** "Ibombo District, Central Province, Zambia": a location and its ancestors, for display. */
 export const locationLabel = (l: Pick<Location, 'name' | 'ancestors'>, depth = 2): string => [l.name, ...l.ancestors.slice(0, depth)].join(', ');
 
-function csrfCookie(): string | undefined {
-  const doc = (globalThis as { document?: { cookie?: string } }).document;
-  for (const part of (doc?.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === CSRF_COOKIE) return decodeURIComponent(part.slice(eq + 1).trim());
-  }
-  return undefined;
-}
-
 export class LocationsApi {
   constructor(private readonly http: HttpClient) {}
 
@@ -125,19 +115,7 @@ export class LocationsApi {
    * `invalid_import` whose details hold `errors: LocationImportError[]` when any row is refused
    * (then nothing was written).
    */
-  async importCsv(csv: LocationImportBody, o: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<LocationImportResult> {
-    const url = this.http.url('/api/v1/workspaces/import', { dryRun: o.dryRun });
-    const headers: Record<string, string> = { 'Content-Type': 'text/csv', Accept: 'application/json' };
-    const token = this.http.getToken();
-    if (token) headers.Authorization = `Bearer ${token}`;
-    else {
-      const csrf = csrfCookie();
-      if (csrf) headers[CSRF_HEADER] = csrf;
-    }
-    const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body: csv as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include', signal: o.signal };
-    if (typeof ReadableStream !== 'undefined' && csv instanceof ReadableStream) init.duplex = 'half';
-    const res = await fetch(url, init);
-    if (!res.ok) throw await errorFromResponse(res);
-    return (await res.json()) as LocationImportResult;
+  importCsv(csv: LocationImportBody, o: { dryRun?: boolean; signal?: AbortSignal } = {}): Promise<LocationImportResult> {
+    return this.http.upload('/api/v1/workspaces/import', csv, { contentType: 'text/csv', query: { dryRun: o.dryRun }, signal: o.signal });
   }
 }
