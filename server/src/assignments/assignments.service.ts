@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { requireScope, systemContext, type AuthContext } from '../kernel/access.js';
@@ -312,7 +311,7 @@ export class AssignmentsService {
       if (!submissions.length) break;
       const outcome = await this.db.transaction().execute(async (trx) => {
         // One puller at a time across every node; another node's pull simply skips this round.
-        const got = (await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${PULL_LOCK}) AS ok`.execute(trx)).rows[0]!.ok;
+        const got = await assignmentsStore.tryPullLock(trx, PULL_LOCK);
         if (!got) return null;
         let rec = 0;
         let bad = 0;

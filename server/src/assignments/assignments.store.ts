@@ -70,6 +70,11 @@ const LISTED = sql`a.*, s.identifier AS subject_identifier,
 
 /** All of remote capture's SQL in the core. */
 export const assignmentsStore = {
+  /** The pull's lock (this transaction): one puller at a time across every node. False when another holds it. */
+  async tryPullLock(db: Exec, key: number): Promise<boolean> {
+    return (await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(${key}) AS ok`.execute(db)).rows[0]!.ok;
+  },
+
   async insert(db: Exec, a: AssignmentRow): Promise<void> {
     await sql`INSERT INTO remote_assignments (id, workspace_id, subject_id, batch_id, link_id, instrument_name, instrument_edition, instrument_kind, parts, language, expires_at, public_key, private_key_sealed, created_by_kind, created_by_id, created_at)
       VALUES (${a.id}, ${a.workspace_id}, ${a.subject_id}, ${a.batch_id}, ${a.link_id}, ${a.instrument_name}, ${a.instrument_edition}, ${a.instrument_kind}, ${JSON.stringify(a.parts)}::jsonb, ${a.language}, ${a.expires_at}, ${a.public_key}, ${a.private_key_sealed}, ${a.created_by_kind}, ${a.created_by_id}, ${a.created_at})`.execute(db);

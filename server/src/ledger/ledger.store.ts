@@ -234,6 +234,14 @@ export const ledgerStore = {
     return { rows: r.rows.filter((x) => x.id !== null).map(({ horizon: _h, ord_tx: _t, ...row }) => row), horizon: horizonText };
   },
 
+  /** The cursor `backlog` entries before the end of the readable ledger (below the running-transaction horizon): where a live tail starts. */
+  async tailStart(db: Exec, backlog: number): Promise<LedgerCursor | undefined> {
+    const r = await sql<{ tx: string; position: number }>`
+      SELECT tx::text AS tx, position FROM ledger_entries WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
+      ORDER BY ledger_entries.tx DESC, ledger_entries.position DESC OFFSET ${backlog} LIMIT 1`.execute(db);
+    return r.rows[0];
+  },
+
   /** How far a consumer is behind: matching entries after its cursor (counted up to `cap`) and the oldest one's time. */
   async lagAfter(db: Exec, f: Omit<ListFilter, 'limit'>, cap: number): Promise<{ behind: number; oldest: Date | null }> {
     const r = await sql<{ behind: number; oldest: Date | null }>`

@@ -2,7 +2,6 @@ import type { Readable } from 'node:stream';
 import type { Location, LocationImportError, LocationImportResult } from '@cairn/sdk';
 import type pg from 'pg';
 import { parse } from 'csv-parse';
-import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
 import { checkCsvUtf8, csvInputError } from '../kernel/request-text.js';
@@ -147,7 +146,7 @@ export class LocationsService {
       if (!withinPath) throw fail('not_found', 'No such location', [{ in: 'query', pointer: '/within', message: 'no such location' }]);
     }
     const text = (q.q ?? '').trim();
-    const norm = text ? (await sql<{ n: string | null }>`SELECT cairn_search_norm(${text}) AS n`.execute(this.db)).rows[0]!.n ?? '' : '';
+    const norm = text ? await locationsStore.searchNorm(this.db, text) : '';
     // Without a query (or with only punctuation): browse one level of the tree.
     if (!norm) return (await locationsStore.children(this.db, q.within ?? null, { kind: q.kind, limit })).map(present);
     return (await locationsStore.search(this.db, norm, { kind: q.kind, withinPath, limit })).map(present);

@@ -47,6 +47,11 @@ const likeEscape = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 const copyText = (s: string | null) => (s === null ? '\\N' : s.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')));
 
 export const locationsStore = {
+  /** A query text normalised as names are indexed (cairn_search_norm: accents, case, punctuation). */
+  async searchNorm(db: Exec, text: string): Promise<string> {
+    return (await sql<{ n: string | null }>`SELECT cairn_search_norm(${text}) AS n`.execute(db)).rows[0]!.n ?? '';
+  },
+
   /**
    * Runs `fn` in one transaction on one pooled connection, handing it both the raw client (for
    * COPY, which Kysely cannot speak) and a Kysely bound to that same connection (for the ledger).

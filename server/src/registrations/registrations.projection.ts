@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { JsonValue } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
 import { ENTRY_PREFIX, READ_ACTION, allFlags, apply, fold, type EntryData, type FoldEntry, type RegState, type Status } from './registrations.fold.js';
@@ -82,7 +82,7 @@ export const registrationsProjection = {
       byId.set(id, list);
     }
     if (!byId.size) return;
-    const rows = (await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM ${sql.table(table)} WHERE id = ANY(${[...byId.keys()]}::uuid[])`.execute(trx)).rows;
+    const rows = await registrationsStore.rowsIn(trx, table, [...byId.keys()]);
     const current = new Map(rows.map((r) => [r.id, rowToState(r)]));
     const out: RegState[] = [];
     for (const [id, list] of byId) {

@@ -150,6 +150,10 @@ export const registrationsStore = {
   },
 
   // --- registrations ------------------------------------------------------------------------
+  /** Current rows of these registrations from `table` (the live table, or a rebuild's shadow). */
+  async rowsIn(db: Db, table: string, ids: string[]): Promise<RegistrationRow[]> {
+    return (await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM ${sql.table(table)} WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
+  },
   async get(db: Db, id: string, opts: { forUpdate?: boolean } = {}): Promise<RegistrationRow | undefined> {
     const r = opts.forUpdate
       ? await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM registrations WHERE id = ${id} FOR UPDATE`.execute(db)
