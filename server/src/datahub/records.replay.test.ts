@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
+import { factories, type Factories } from '../../test/factories.js';
 import type { App } from '../app.js';
 
 /**
@@ -11,6 +12,7 @@ import type { App } from '../app.js';
 let app: App;
 let stop: () => Promise<void>;
 let admin: string;
+let make: Factories;
 
 const TINY = {
   kind: 'form',
@@ -24,17 +26,14 @@ const TINY = {
 const inject = (method: string, url: string, authorization: string, payload?: unknown) =>
   app.inject({ method: method as 'GET', url, headers: { authorization }, ...(payload !== undefined ? { payload: payload as object } : {}) });
 
-async function user(username: string) {
-  await inject('POST', '/api/v1/users', admin, { username, password: `${username} password 1`, role: 'member' });
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: `${username} password 1` } });
-  return { id: login.json().user.id as string, authorization: `Bearer ${login.json().accessToken as string}` };
-}
 async function sessionIn(auth: string, ws: string, identifier: string) {
-  const s = await inject('POST', `/api/v1/workspaces/${ws}/subjects`, auth, { identifier, identifierKind: 'custom' });
-  expect(s.statusCode, s.body).toBe(201);
-  const r = await inject('POST', `/api/v1/subjects/${s.json().subject.id as string}/sessions`, auth, { kind: 'in_person' });
-  expect(r.statusCode, r.body).toBe(201);
-  return r.json().session.id as string;
+  return make.session(await make.subject(ws, identifier, auth), auth);
+}
+/** A member of each workspace given. */
+async function memberOf(username: string, ...workspaces: string[]) {
+  const u = await make.user(username);
+  for (const ws of workspaces) await make.member(ws, u.id);
+  return u;
 }
 async function subjectOf(auth: string, sessionId: string) {
   return (await inject('GET', `/api/v1/sessions/${sessionId}`, auth)).json().session.subjectId as string;
@@ -45,16 +44,16 @@ const submit = (auth: string, sessionId: string, secret: string, transactionId: 
 beforeAll(async () => {
   ({ app, stop } = await createTestApp());
   admin = (await setupAdmin(app)).authorization;
-  expect((await inject('POST', '/api/v1/instruments', admin, TINY)).statusCode).toBe(201);
+  make = factories(app, admin);
+  await make.instrument(TINY);
 });
 afterAll(() => stop());
 
 describe('idempotent replays', () => {
   it('after removal from a workspace, replaying a record into another workspace returns nothing of it', async () => {
-    const a = (await inject('POST', '/api/v1/workspaces', admin, { name: 'Replay A' })).json().workspace.id as string;
-    const b = (await inject('POST', '/api/v1/workspaces', admin, { name: 'Replay B' })).json().workspace.id as string;
-    const ana = await user('ana');
-    for (const ws of [a, b]) expect((await inject('PUT', `/api/v1/workspaces/${ws}/members/${ana.id}`, admin, { role: 'member' })).statusCode).toBe(204);
+    const a = await make.workspace('Replay A');
+    const b = await make.workspace('Replay B');
+    const ana = await memberOf('ana', a, b);
     const inA = await sessionIn(ana.authorization, a, 'A-001');
     const inB = await sessionIn(ana.authorization, b, 'B-001');
 
@@ -83,9 +82,8 @@ describe('idempotent replays', () => {
   });
 
   it('a record retry into another session the caller still holds is refused too', async () => {
-    const c = (await inject('POST', '/api/v1/workspaces', admin, { name: 'Replay C' })).json().workspace.id as string;
-    const bo = await user('bo');
-    expect((await inject('PUT', `/api/v1/workspaces/${c}/members/${bo.id}`, admin, { role: 'member' })).statusCode).toBe(204);
+    const c = await make.workspace('Replay C');
+    const bo = await memberOf('bo', c);
     const s1 = await sessionIn(bo.authorization, c, 'C-001');
     const s2 = await sessionIn(bo.authorization, c, 'C-002');
     expect((await submit(bo.authorization, s1, 'first', 'tx-rec-2')).statusCode).toBe(201);
@@ -95,9 +93,8 @@ describe('idempotent replays', () => {
   });
 
   it('a transactionId used for a plain event is not a record: 409, not a 500', async () => {
-    const d = (await inject('POST', '/api/v1/workspaces', admin, { name: 'Replay D' })).json().workspace.id as string;
-    const cy = await user('cy');
-    expect((await inject('PUT', `/api/v1/workspaces/${d}/members/${cy.id}`, admin, { role: 'member' })).statusCode).toBe(204);
+    const d = await make.workspace('Replay D');
+    const cy = await memberOf('cy', d);
     const s = await sessionIn(cy.authorization, d, 'D-001');
     expect((await inject('POST', '/api/v1/events', cy.authorization, { events: [{ type: 'note.created', data: { x: 1 }, transactionId: 'tx-shared' }] })).statusCode).toBe(201);
     const r = await submit(cy.authorization, s, 'x', 'tx-shared');

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, setupAdmin, startSiblingServer, startTestServer } from '../../test/harness.js';
+import { factories } from '../../test/factories.js';
 import type { App } from '../app.js';
 import type { Services } from '../services.js';
 import type { Logger } from '../kernel/logger.js';
@@ -98,16 +99,13 @@ describe('the event store\'s current versions (ledger_superseded) as an inline p
 
 describe('the data hub\'s records as an inline projection', () => {
   it('folds captures, edits, deletions and imports; dropped and rebuilt from the ledger it is identical, row for row', async () => {
-    const ws = (await inject('POST', '/api/v1/workspaces', admin, { name: 'Projection clinic' })).json().workspace.id as string;
+    const make = factories(app, admin);
+    const ws = await make.workspace('Projection clinic');
     const subjectIds: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await inject('POST', `/api/v1/workspaces/${ws}/subjects`, admin, { identifier: `P-${i}`, identifierKind: 'custom' });
-      expect(r.statusCode, r.body).toBe(201);
-      subjectIds.push(r.json().subject.id);
-    }
+    for (let i = 0; i < 3; i++) subjectIds.push(await make.subject(ws, `P-${i}`));
     const recordIds: string[] = [];
     for (const s of subjectIds) {
-      const session = (await inject('POST', `/api/v1/subjects/${s}/sessions`, admin, { kind: 'in_person' })).json().session.id as string;
+      const session = await make.session(s);
       for (let k = 0; k < 3; k++) {
         const symptoms = Object.fromEntries(Array.from({ length: 7 }, (_, q) => [`q${q + 1}`, (q + k) % 4]));
         const r = await inject('POST', `/api/v1/sessions/${session}/records`, admin, { instrument: { name: 'gad-7', edition: 1 }, data: { symptoms, difficulty: 1 } });
@@ -149,9 +147,9 @@ describe('the data hub\'s records as an inline projection', () => {
 
 describe('rebuilding an inline projection while writers write', () => {
   it('loses and doubles nothing across the swap: the result equals a quiet rebuild of the same ledger', async () => {
-    const ws = (await inject('POST', '/api/v1/workspaces', admin, { name: 'Busy clinic' })).json().workspace.id as string;
-    const subjectId = (await inject('POST', `/api/v1/workspaces/${ws}/subjects`, admin, { identifier: 'BUSY-1', identifierKind: 'custom' })).json().subject.id as string;
-    const session = (await inject('POST', `/api/v1/subjects/${subjectId}/sessions`, admin, { kind: 'in_person' })).json().session.id as string;
+    const make = factories(app, admin);
+    const ws = await make.workspace('Busy clinic');
+    const session = await make.session(await make.subject(ws, 'BUSY-1'));
     const capture = async (k: number) => {
       const symptoms = Object.fromEntries(Array.from({ length: 7 }, (_, q) => [`q${q + 1}`, (q + k) % 4]));
       const r = await inject('POST', `/api/v1/sessions/${session}/records`, admin, { instrument: { name: 'gad-7', edition: 1 }, data: { symptoms, difficulty: 1 } });
