@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CairnClient, DatahubApi } from '@cairn/sdk';
 import type { TestServer } from '../../server/test/harness.js';
-import { DESKTOP, PASSWORD, launch, openPage, signIn, snap, startServerWithAdmin } from './browser.js';
+import { DESKTOP, PASSWORD, PHONE, clientFor, launch, openPage, signIn, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
 
 /** A sleep diary whose "how many times?" question only appears when "woke" is checked. */
 const DEFINITION = {
@@ -156,6 +156,43 @@ describe('the data hub, used as a person would', () => {
     await page.evaluate(() => localStorage.setItem('cairn.lang', 'en'));
     await page.reload();
     await table.locator('thead th', { hasText: 'Total score' }).waitFor();
+  });
+
+  it('capture shows the score as the form is filled: "—" until the engine has every answer it needs, then the total (phone)', async () => {
+    const hub = new DatahubApi((await clientFor(server, 'ada')).http);
+    const subject = await hub.createSubject(workspaceId, { identifier: 'LIVE-001', identifierKind: 'custom' });
+    const session = await hub.startSession(subject.id, { kind: 'in_person' });
+    const { context, page: phone } = await openPage(browser, PHONE, pageErrors);
+    try {
+      await signInAndLeaveLogin(phone, server.url);
+      await phone.goto(`${server.url}/datahub/sessions/${session.id}/capture?instrument=phq-9@1`);
+      const live = phone.getByTestId('live-measures');
+      await live.getByRole('heading', { name: 'Scores so far' }).waitFor();
+      const total = live.locator('[data-measure="total"]');
+      expect(await total.innerText()).toBe('—');
+      // Eight of nine items: still no total (a partial sum would be a wrong score).
+      for (let i = 1; i <= 8; i++) await phone.getByRole('radio', { name: /: More than half the days$/ }).nth(i - 1).check();
+      expect(await total.innerText()).toBe('—');
+      expect(await live.locator('[data-measure="item9"]').innerText()).toBe('—');
+      await phone.getByRole('radio', { name: /: Several days$/ }).nth(8).check();
+      await expect.poll(() => total.innerText()).toBe('17');
+      expect(await live.locator('[data-measure="severity"]').innerText()).toBe('moderately_severe');
+      expect(await live.locator('[data-measure="item9Positive"]').innerText()).toBe('Yes');
+      // A changed answer changes the score at once.
+      await phone.getByRole('radio', { name: /: Not at all$/ }).nth(0).check();
+      await expect.poll(() => total.innerText()).toBe('15');
+      // No horizontal scrolling at 390 px.
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await snap(phone, 'datahub-live-score-phone');
+      // Saved: the server's measures agree with what the page showed.
+      await phone.getByRole('radio', { name: 'Somewhat difficult', exact: true }).check();
+      await phone.getByRole('button', { name: 'Submit' }).click();
+      await phone.getByText('Record saved.').waitFor();
+      expect(await phone.locator('[data-measure="total"]').innerText()).toBe('15');
+      expect(await phone.getByTestId('live-measures').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
   });
 
   it('exports the records as CSV with progress, and the file holds them', async () => {

@@ -5,7 +5,7 @@
  */
 export type * from './instrument.types.js';
 export { validateDefinition, isForm, isSeries, isValidDate, type ValidateDefinitionOptions } from './definition.validator.js';
-export { validateSubmission, visibleFields, computeMeasures, checkAnswer, type SubmissionOptions } from './submission.validator.js';
+export { validateSubmission, visibleFields, computeMeasures, measuresSoFar, checkAnswer, type SubmissionOptions } from './submission.validator.js';
 export { validateRegistrationForm, validateRegistrationData, nestAnswers, checkDigitValid, type RegistrationDataResult, type RegistrationDataOptions } from './registration.validator.js';
 export { localise } from './localise.js';
 export { evaluate, checkExpression, truthy, ExpressionError, SUPPORTED_OPERATORS, type Shape } from './expression.engine.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateDefinition } from './definition.validator.js';
 import type { FormInstrument, SubmissionError } from './instrument.types.js';
 import { localise } from './localise.js';
-import { computeMeasures, validateSubmission, visibleFields } from './submission.validator.js';
+import { computeMeasures, measuresSoFar, validateSubmission, visibleFields } from './submission.validator.js';
 import { GOOD_ANSWERS, KITCHEN_SINK, KITCHEN_SINK_FORM, form } from '../../test/instruments.js';
 
 const TODAY = { today: '2025-06-15' };
@@ -302,6 +302,22 @@ describe('measures', () => {
     expect(ok(written, { n: 4 }).measures).toEqual({ longerSum: 5, hi: true });
     expect(ok(stored, { n: 4 }).measures).toEqual({ hi: true, longerSum: 5 });
     expect(Object.keys(ok(stored, { n: 4 }).measures)).toEqual(['hi', 'longerSum']);
+  });
+
+  it('measuresSoFar: a half-filled form gives null, not a partial score, and the submitted measures once complete', () => {
+    const d = def(
+      [
+        { kind: 'likert', name: 'g', label: 'G', required: true, items: [{ key: 'a', label: 'A' }, { key: 'b', label: 'B' }], options: [{ value: 0, label: '0' }, { value: 3, label: '3' }] },
+        { kind: 'number', name: 'n', label: 'N', required: true, max: 10 },
+      ],
+      { measures: { sum: { kind: 'computed', label: 'S', expression: { '+': [{ var: 'g.a' }, { var: 'g.b' }] } }, n: { kind: 'ref', label: 'N', field: 'n' } } },
+    );
+    expect(measuresSoFar(d, {})).toEqual({ sum: null, n: null });
+    // A required grid counts only once every item is answered; an invalid answer counts as none.
+    expect(measuresSoFar(d, { g: { a: 3 }, n: 11 })).toEqual({ sum: null, n: null });
+    expect(measuresSoFar(d, { g: { a: 3, b: 3 } })).toEqual({ sum: 6, n: null });
+    expect(measuresSoFar(d, { g: { a: 3, b: 0 }, n: 4 })).toEqual(ok(d, { g: { a: 3, b: 0 }, n: 4 }).measures);
+    expect(measuresSoFar(d, 'garbage')).toEqual({ sum: null, n: null });
   });
 
   it('computeMeasures works on stored data directly', () => {

@@ -304,6 +304,17 @@ export function visibleFields(def: InstrumentDefinition, answers: unknown, optio
 }
 
 /**
+ * The measures as they stand while a form is being filled (the capture page's live score): the
+ * answers go through the same walk as a submission (hidden, invalid and unanswered fields are left
+ * out, a required likert grid counts only once every item is answered), then through
+ * `computeMeasures`. So a measure with a missing input is null, exactly as on submission, never a
+ * partial sum; once the answers are valid the result equals `validateSubmission(...).measures`.
+ */
+export function measuresSoFar(def: FormInstrument, answers: unknown, options: SubmissionOptions = {}): Record<string, MeasureValue> {
+  return computeMeasures(def, walk(def, isPlainObject(answers) ? answers : {}, options).data);
+}
+
+/**
  * The form's measures over validated data. A measure whose inputs are missing, whose result is
  * not a single value, or whose evaluation runs out of budget is null rather than a wrong number.
  */

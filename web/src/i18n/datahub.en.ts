@@ -75,6 +75,8 @@ const datahubEn = {
     sessionEnded: 'This session has ended.',
     series: 'A series: fill each of its forms in turn.',
     backToSubject: 'Back to the subject',
+    liveMeasures: 'Scores so far',
+    liveMeasuresHint: 'Updated as you answer. “—” means a score still misses answers it needs.',
   },
   renderer: {
     add: 'Add',

@@ -78,6 +78,8 @@ const datahubFr: Widen<typeof datahubEn> = {
     sessionEnded: 'Cette séance est terminée.',
     series: 'Une série : remplissez chacun de ses formulaires à tour de rôle.',
     backToSubject: 'Retour au sujet',
+    liveMeasures: 'Scores en cours',
+    liveMeasuresHint: 'Mis à jour à chaque réponse. « — » signifie qu’il manque encore des réponses à ce score.',
   },
   renderer: {
     add: 'Ajouter',

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { isCairnError, type CaptureRecord } from '@cairn/sdk';
-import { localise, validateSubmission, type FormInstrument, type InstrumentDefinition, type SubmissionError } from '@cairn/sdk/instruments';
+import { localise, measuresSoFar, validateSubmission, type FormInstrument, type InstrumentDefinition, type SubmissionError } from '@cairn/sdk/instruments';
 import { useAction, useLoad } from '../../hooks.js';
 import { Alert, Button, ErrorAlert, Section, Spinner } from '../../components/ui.js';
 import { InstrumentRenderer, MeasuresTable, type Answers } from '../../components/instrument-renderer/InstrumentRenderer.js';
@@ -101,6 +101,10 @@ function FormCapture({ sessionId, subjectId, form }: { sessionId: string; subjec
   const [saved, setSaved] = useState<CaptureRecord | undefined>();
   const [queued, setQueued] = useState(false);
   const [language, setLanguage] = useState(() => form.languages.find((l) => l === i18n.language || l.startsWith(`${i18n.language}-`)) ?? form.languages[0]!);
+  // The score as the person answers, from the engine the server scores submissions with: a measure
+  // with a missing or invalid input is null ("—"), never a partial sum.
+  const live = useMemo(() => measuresSoFar(form, answers), [form, answers]);
+  const hasMeasures = Object.keys(form.measures ?? {}).length > 0;
 
   // Every change goes to this device first: an expired login, a crash or a closed tab loses nothing.
   useEffect(() => {
@@ -209,6 +213,13 @@ function FormCapture({ sessionId, subjectId, form }: { sessionId: string; subjec
         )}
         {errors.length > 0 && <Alert kind="error">{t('datahub.capture.fixErrors', { count: errors.length })}</Alert>}
         <InstrumentRenderer form={form} language={language} answers={answers} onChange={setAnswers} errors={errors} />
+        {hasMeasures && (
+          <div className="live-measures" data-testid="live-measures" aria-live="polite">
+            <h3>{t('datahub.capture.liveMeasures')}</h3>
+            <p className="muted small">{t('datahub.capture.liveMeasuresHint')}</p>
+            <MeasuresTable form={form} language={language} measures={live} />
+          </div>
+        )}
         <ErrorAlert error={submit.error} />
         <p className="muted small">{t('datahub.capture.draftSaved')}</p>
         <Button type="submit" variant="primary" pending={submit.pending}>
