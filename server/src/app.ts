@@ -13,46 +13,73 @@ import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import addFormats from 'ajv-formats';
 import { newId } from './kernel/ids.js';
 import { AppError } from './kernel/errors.js';
-import { anonymous, enforceRouteAccess, type RouteAccess } from './kernel/access.js';
+import type { RouteAccess } from './kernel/access.js';
 import { ErrorSchema, installErrorHandling, installNotFound } from './kernel/http.js';
 import { installRequestTextChecks } from './kernel/request-text.js';
 import { securityHeaders } from './kernel/security-headers.js';
 import { clientErrorHandler, frameworkErrors } from './kernel/raw-responses.js';
 import type { Services } from './services.js';
 import { SESSION_COOKIE } from './auth/auth.service.js';
-import { healthRoutes } from './health/health.routes.js';
-import { authRoutes } from './auth/auth.routes.js';
-import { usersRoutes } from './users/users.routes.js';
-import { workspacesRoutes } from './workspaces/workspaces.routes.js';
-import { ledgerRoutes } from './ledger/ledger.routes.js';
-import { eventTypesRoutes } from './event-types/event-types.routes.js';
-import { appsRoutes } from './apps/apps.routes.js';
-import { instrumentsRoutes } from './instruments/instruments.routes.js';
-import { datahubRoutes } from './datahub/datahub.routes.js';
-import { datasetsRoutes } from './datasets/datasets.routes.js';
-import { viewsRoutes } from './views/views.routes.js';
-import { projectionsRoutes } from './projections/projections.routes.js';
-import { locationsRoutes } from './locations/locations.routes.js';
-import { registrationsRoutes } from './registrations/registrations.routes.js';
-import { searchRoutes } from './search/search.routes.js';
-import { registrationStatsRoutes } from './registrations/registration-stats.routes.js';
-import { metricsRoutes } from './metrics/metrics.routes.js';
-import { assignmentsRoutes } from './assignments/assignments.routes.js';
-import { webhooksRoutes } from './webhooks/webhooks.routes.js';
-import { notifiersRoutes } from './notifiers/notifiers.routes.js';
-import { homeRoutes } from './home/home.routes.js';
+import { authHook } from './auth/auth.hook.js';
+import { mount, type MountedModule } from './kernel/module.js';
+import { MetricsService } from './metrics/metrics.service.js';
+import { metricsModule } from './metrics/metrics.module.js';
+import { healthModule } from './health/health.module.js';
+import { authModule } from './auth/auth.module.js';
+import { usersModule } from './users/users.module.js';
+import { workspacesModule } from './workspaces/workspaces.module.js';
+import { ledgerModule } from './ledger/ledger.module.js';
+import { eventTypesModule } from './event-types/event-types.module.js';
+import { appsModule } from './apps/apps.module.js';
+import { instrumentsModule } from './instruments/instruments.module.js';
+import { datahubModule } from './datahub/datahub.module.js';
+import { datasetsModule } from './datasets/datasets.module.js';
+import { viewsModule } from './views/views.module.js';
+import { locationsModule } from './locations/locations.module.js';
+import { projectionsModule } from './projections/projections.module.js';
+import { searchModule } from './search/search.module.js';
+import { registrationsModule } from './registrations/registrations.module.js';
+import { webhooksModule } from './webhooks/webhooks.module.js';
+import { notifiersModule } from './notifiers/notifiers.module.js';
+import { homeModule } from './home/home.module.js';
+import { assignmentsModule } from './assignments/assignments.module.js';
 
 export { VERSION } from './kernel/version.js';
 import { VERSION } from './kernel/version.js';
 const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web/dist');
 const WEB_ASSETS = path.join(WEB_DIST, 'assets') + path.sep;
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-/** Routes a user who must still enrol a second factor can reach. */
-const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
 
-/** Every domain's routes, in one list: a new capability adds one line here. */
-// metricsRoutes first: its onResponse hook must see every route registered after it.
-const routeModules = [metricsRoutes, healthRoutes, authRoutes, usersRoutes, workspacesRoutes, ledgerRoutes, eventTypesRoutes, appsRoutes, instrumentsRoutes, datahubRoutes, datasetsRoutes, viewsRoutes, locationsRoutes, projectionsRoutes, searchRoutes, registrationStatsRoutes, registrationsRoutes, webhooksRoutes, notifiersRoutes, homeRoutes, assignmentsRoutes];
+/**
+ * Every domain module with the dependencies its routes get, in one list: a new capability adds
+ * one line here. The only place routes' dependencies are picked from the services; no module
+ * gets the whole bag or a database handle (docs/architecture.md, "A domain module").
+ * Metrics first: its onResponse hook must see every route registered after it.
+ */
+export function domainModules(s: Services): MountedModule[] {
+  return [
+    // One MetricsService per app: its heartbeat starts and stops with the app.
+    mount(metricsModule, { metrics: new MetricsService(s, VERSION) }),
+    mount(healthModule, { health: s.health }),
+    mount(authModule, { auth: s.auth, config: s.config }),
+    mount(usersModule, { users: s.users }),
+    mount(workspacesModule, { workspaces: s.workspaces }),
+    mount(ledgerModule, { ledger: s.ledger, operations: s.ledgerOperations, auth: s.auth, events: s.events }),
+    mount(eventTypesModule, { eventTypes: s.eventTypes, events: s.events }),
+    mount(appsModule, { apps: s.apps, grants: s.grants, config: s.config }),
+    mount(instrumentsModule, { instruments: s.instruments }),
+    mount(datahubModule, { subjects: s.subjects, records: s.records, exports: s.exports, imports: s.imports, datahub: s.datahub }),
+    mount(datasetsModule, { datasets: s.datasets, uploads: s.uploads, versionTree: (version) => s.datasets.treeOf(s.db, version) }),
+    mount(viewsModule, { views: s.views }),
+    mount(locationsModule, { locations: s.locations }),
+    mount(projectionsModule, { projections: s.projections }),
+    mount(searchModule, { search: s.search, legacyImport: s.legacyImport }),
+    mount(registrationsModule, { registrations: s.registrations, registrationStats: s.registrationStats, config: s.config }),
+    mount(webhooksModule, { webhooks: s.webhooks }),
+    mount(notifiersModule, { notifiers: s.notifiers }),
+    mount(homeModule, { home: s.home }),
+    mount(assignmentsModule, { assignments: s.assignments, config: s.config }),
+  ];
+}
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config, log, auth } = services;
@@ -183,53 +210,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
-  app.addHook('onRequest', async (request) => {
-    const meta = { requestId: request.id, ip: request.ip };
-    request.auth = anonymous(meta.requestId, meta.ip);
-    // No text column can hold NUL: refuse it in the path or query before any handler sees it.
-    if (/%00/.test(request.url)) throw new AppError('invalid_request', 'The URL contains a NUL character');
-    const access = request.routeOptions.config?.access;
-    if (!access) return; // static files, docs, 404s
-    const header = request.headers.authorization;
-    if (header !== undefined) {
-      const m = /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header);
-      if (!m) {
-        if (access !== 'public') throw new AppError('invalid_token', 'Send Authorization: Bearer <token>');
-      } else {
-        try {
-          request.auth = await auth.fromBearer(m[1]!, meta);
-        } catch (e) {
-          if (access !== 'public') throw e;
-        }
-      }
-    } else {
-      const cookieToken = request.cookies[SESSION_COOKIE];
-      if (cookieToken) {
-        const ctx = await auth.fromSessionCookie(cookieToken, meta).catch((e) => {
-          if (access !== 'public') throw e;
-          return undefined;
-        });
-        if (ctx) {
-          if (!SAFE_METHODS.has(request.method)) {
-            const sent = request.headers['x-csrf-token'];
-            const actor = ctx.actor as { sessionId?: string };
-            if (typeof sent !== 'string' || !actor.sessionId || sent !== auth.csrfFor(actor.sessionId)) {
-              throw new AppError('csrf_failed', 'Missing or wrong X-CSRF-Token header for a cookie-authenticated request');
-            }
-          }
-          request.auth = ctx;
-        }
-      }
-    }
-    enforceRouteAccess(access, request.auth);
-    if (request.auth.actor.kind === 'user' && !ENROLMENT_ALLOWED.test(request.url) && (await auth.mustEnrol(request.auth))) {
-      throw new AppError('totp_enrolment_required', 'An administrator requires a second factor: enrol one on your account page first');
-    }
-  });
+  // The auth hook (auth/auth.hook.ts): credentials → request.auth, CSRF, the route's declared access.
+  await app.register(authHook, { auth });
 
-  // Registered on the root instance (not encapsulated) so shared schemas such as User and
+  // Each module is a plugin in the root scope (kernel/module.ts) so shared schemas such as User and
   // LedgerEntry, added by the module that owns them, resolve from later modules.
-  for (const mod of routeModules) await mod(app, services);
+  for (const { plugin } of domainModules(services)) await app.register(plugin);
 
   // A serving process caches per-request lookups (kernel/cache.ts); it stops when the app closes.
   if (config.cache) await services.cache.enable();

@@ -5,6 +5,7 @@ import type { Logger } from './kernel/logger.js';
 import { systemClock, type Clock } from './kernel/clock.js';
 import { CacheBus } from './kernel/cache.js';
 import { LedgerService } from './ledger/ledger.service.js';
+import { LedgerOperations } from './ledger/ledger.operations.js';
 import { AuthService } from './auth/auth.service.js';
 import { UsersService } from './users/users.service.js';
 import { WorkspacesService } from './workspaces/workspaces.service.js';
@@ -32,12 +33,15 @@ import { recordsProjection } from './datahub/records.projection.js';
 import { LocationsService } from './locations/locations.service.js';
 import { RegistrationsService } from './registrations/registrations.service.js';
 import { registrationsProjection } from './registrations/registrations.projection.js';
+import { RegistrationStatsService } from './registrations/registration-stats.service.js';
 import { SearchService } from './search/search.service.js';
 import { registrationSearchProjection } from './search/search.projection.js';
+import { LegacyImportService } from './search/legacy-import.service.js';
 import { AssignmentsService } from './assignments/assignments.service.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { NotifiersService } from './notifiers/notifiers.service.js';
 import { HomeService } from './home/home.service.js';
+import { HealthService } from './health/health.service.js';
 
 export type ResolvedConfig = Config & { secret: string };
 
@@ -50,6 +54,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   // Caches of per-request lookups; they serve only once a server enables the bus (app.ts).
   const cache = new CacheBus(deps.pool.options, deps.log);
   const ledger = new LedgerService(deps.db, clock);
+  const ledgerOperations = new LedgerOperations(deps.db);
   // Projections of the ledger (docs/architecture.md, "Projections"); domains register theirs below.
   const projector = new Projector(deps.db, ledger, deps.log);
   const projections = new ProjectionsService(projector);
@@ -90,16 +95,19 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const locations = new LocationsService(deps.db, deps.pool, ledger, clock);
   const registrations = new RegistrationsService(deps.db, ledger, blobs, clock, deps.config.secret, deps.log);
   projector.register(registrationsProjection);
+  const registrationStats = new RegistrationStatsService(deps.db, registrations, clock);
   // Search reads the registrations projection's rows in the same transaction: registered after it.
   const search = new SearchService(deps.db, registrations, deps.log);
   registrations.duplicateCheckers.push(search.duplicateChecker);
   projector.register(registrationSearchProjection(search.loadType));
+  const legacyImport = new LegacyImportService(deps.db, ledger, registrations, search, clock);
   const assignments = new AssignmentsService(deps.db, ledger, subjects, instruments, records, clock, deps.config.remoteCapture, deps.config.secret, deps.log);
   // Outbound webhooks follow the ledger like an async projection and deliver through the job queue.
   const webhooks = new WebhooksService(deps.db, ledger, jobs, clock, deps.config.secret, deps.log);
   const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
   const home = new HomeService(deps.db, clock, workspaces, registrations);
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, search, webhooks, notifiers, home, assignments };
+  const health = new HealthService(deps.db, blobs, projections);
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
 }
 
 export type Services = ReturnType<typeof createServices>;

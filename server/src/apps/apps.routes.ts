@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { AppsService } from './apps.service.js';
+import type { GrantsService } from './apps.grants.js';
+import type { Config } from '../config.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 
 const Status = Type.Union([Type.Literal('awaiting_association'), Type.Literal('code_expired'), Type.Literal('associated'), Type.Literal('revoked')]);
@@ -47,7 +49,13 @@ const Rights = {
 const TokenGrant = Type.Object({ eventType: Type.String(), read: Type.Boolean(), create: Type.Boolean(), modify: Type.Boolean(), delete: Type.Boolean() });
 const IdParams = Obj({ id: Type.String({ maxLength: 64 }) });
 
-export async function appsRoutes(root: FastifyInstance, { apps, grants, config }: Services) {
+export interface AppsDeps {
+  apps: AppsService;
+  grants: GrantsService;
+  config: Pick<Config, 'loginRateLimit'>;
+}
+
+export async function appsRoutes(root: FastifyInstance, { apps, grants, config }: AppsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(PermissionRequest);
   const publicLimit = { max: Math.max(config.loginRateLimit, 20), timeWindow: 60_000 };

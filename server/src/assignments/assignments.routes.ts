@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static, type TSchema } from 'typebox';
-import type { Services } from '../services.js';
+import type { AssignmentsService } from './assignments.service.js';
+import type { Config } from '../config.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 import { ASSIGNMENT_STATUSES } from './assignments.store.js';
 
@@ -20,8 +21,13 @@ const CreateBody = Obj({ ...AssignFields, email: Type.Optional(Type.String({ max
 const BulkBody = Obj({ ...AssignFields, subjectIds: Type.Array(Uuid, { minItems: 1, maxItems: 500 }) });
 const ListQuery = Obj({ status: Type.Optional(Type.Union(ASSIGNMENT_STATUSES.map((s) => Type.Literal(s)))), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) });
 
+export interface AssignmentsDeps {
+  assignments: AssignmentsService;
+  config: Pick<Config, 'workers'>;
+}
+
 /** Remote capture: assignments sent through the gateway (docs/remote-capture.md). */
-export async function assignmentsRoutes(root: FastifyInstance, { assignments, config }: Services) {
+export async function assignmentsRoutes(root: FastifyInstance, { assignments, config }: AssignmentsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.post('/api/v1/subjects/:id/assignments', {
     config: { access: write },

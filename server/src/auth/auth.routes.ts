@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { AuthService } from './auth.service.js';
+import type { Config } from '../config.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 import { SCOPES } from '../kernel/access.js';
 import { CSRF_COOKIE, SESSION_COOKIE, type LoginResult } from './auth.service.js';
@@ -38,7 +39,12 @@ const Credentials = Obj({
 });
 const RecoveryCodes = Type.Array(Type.String(), { description: 'Shown this once; each signs in once without the device' });
 
-export async function authRoutes(root: FastifyInstance, { auth, config }: Services) {
+export interface AuthDeps {
+  auth: AuthService;
+  config: Pick<Config, 'publicUrl' | 'loginRateLimit'>;
+}
+
+export async function authRoutes(root: FastifyInstance, { auth, config }: AuthDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(UserSchema);
   const secure = config.publicUrl?.startsWith('https:') ?? false;

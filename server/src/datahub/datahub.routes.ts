@@ -2,7 +2,11 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type TSchema } from 'typebox';
-import type { Services } from '../services.js';
+import type { SubjectsService } from './subjects.service.js';
+import type { RecordsService } from './records.service.js';
+import type { ExportsService } from './exports.service.js';
+import type { ImportsService } from './imports.service.js';
+import type { DatahubService } from './datahub.service.js';
 import { fail } from '../kernel/errors.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 import { OccurredAt } from '../kernel/occurred-at.js';
@@ -18,6 +22,10 @@ const ExportQuery = Obj({
   shape: Type.Union(EXPORT_SHAPES.map((s) => Type.Literal(s)), { default: 'wide' }),
   instrument: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   edition: Type.Optional(Type.Integer({ minimum: 1, maximum: 2147483647 })),
+  from: Type.Optional(Type.String({ format: 'date', description: 'Records captured on or after this date (YYYY-MM-DD, UTC)' })),
+  to: Type.Optional(Type.String({ format: 'date', description: 'Records captured on or before this date (YYYY-MM-DD, UTC), inclusive' })),
+  // Repeated (?subjects=a&subjects=b) or comma-separated (?subjects=a,b); at most 1,000 ids in all (checked by the service).
+  subjects: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 37_000 }), { maxItems: 1000, description: 'Subject ids (uuids) of the workspace, repeated or comma-separated; at most 1,000' })),
 });
 const read = { scope: 'records:read' } as const;
 const write = { scope: 'records:write' } as const;
@@ -29,7 +37,15 @@ function sendExport(reply: FastifyReply, e: ExportStream) {
   return reply.send(e.stream);
 }
 
-export async function datahubRoutes(root: FastifyInstance, { subjects, records, exports, imports, datahub }: Services) {
+export interface DatahubDeps {
+  subjects: SubjectsService;
+  records: RecordsService;
+  exports: ExportsService;
+  imports: ImportsService;
+  datahub: DatahubService;
+}
+
+export async function datahubRoutes(root: FastifyInstance, { subjects, records, exports, imports, datahub }: DatahubDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   // Imports stream their CSV body straight into the parser instead of buffering it.
   app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
-import type { Services } from '../services.js';
+import type { DatasetsService } from './datasets.service.js';
+import type { UploadsService } from './datasets.uploads.js';
 import { AppError } from '../kernel/errors.js';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -108,8 +109,14 @@ const disposition = (name: string) => {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 };
 
-export async function datasetsRoutes(root: FastifyInstance, services: Services) {
-  const { datasets, uploads } = services;
+export interface DatasetsDeps {
+  datasets: DatasetsService;
+  uploads: UploadsService;
+  /** A version's file tree, read outside any transaction (the archive route streams its entries). */
+  versionTree: (version: Parameters<DatasetsService['treeOf']>[1]) => ReturnType<DatasetsService['treeOf']>;
+}
+
+export async function datasetsRoutes(root: FastifyInstance, { datasets, uploads, versionTree }: DatasetsDeps) {
   await root.register(async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Blob and path errors become catalog errors here; the root handler then renders them.
@@ -237,7 +244,7 @@ export async function datasetsRoutes(root: FastifyInstance, services: Services) 
     }, async (req, reply) => {
       const format = req.query.format ?? 'zip';
       const { ds, version } = await datasets.version(caller(req), ver(req).ds, ver(req).ver);
-      const entries = (await datasets.treeOf(services.db, version)).entries();
+      const entries = (await versionTree(version)).entries();
       const name = `${ds.accession}-${version.tag ?? 'draft'}`;
       reply.header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip').header('content-disposition', disposition(`${name}.${format}`));
       return reply.send(archiveStream(datasets.blobs, entries, format, name, version.updated_at));

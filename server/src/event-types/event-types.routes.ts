@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { EventTypesService } from './event-types.service.js';
+import type { EventsService } from './events.service.js';
 import { entryProperties } from '../ledger/ledger.routes.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 import { AnyObject } from '../kernel/schemas.js';
@@ -28,7 +29,12 @@ const ModifiedEntry = Type.Object({
   rootId: Type.String({ description: 'The first version: the event\'s stable identity' }),
 });
 
-export async function eventTypesRoutes(root: FastifyInstance, { eventTypes, events }: Services) {
+export interface EventTypesDeps {
+  eventTypes: EventTypesService;
+  events: EventsService;
+}
+
+export async function eventTypesRoutes(root: FastifyInstance, { eventTypes, events }: EventTypesDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.post('/api/v1/event-types', {
     config: { access: { anyScope: ['event-types:manage'] } },

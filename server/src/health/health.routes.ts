@@ -1,27 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
-import { VERSION } from '../kernel/version.js';
-import { AppError } from '../kernel/errors.js';
-import { migrationFiles } from '../database/migrations.js';
+import type { HealthService } from './health.service.js';
 
-/** sha256 of no bytes: a blob address that is cheap to look up in any store. */
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-/** A check that takes longer counts as failed, so a hung dependency cannot hang the probe. */
-const CHECK_TIMEOUT_MS = 3000;
-
-async function check(run: () => Promise<unknown>): Promise<{ ok: boolean; latencyMs: number }> {
-  const start = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([run(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS)))]);
-    return { ok: true, latencyMs: Math.round((performance.now() - start) * 100) / 100 };
-  } catch {
-    return { ok: false, latencyMs: Math.round(performance.now() - start) };
-  } finally {
-    clearTimeout(timer);
-  }
+export interface HealthDeps {
+  health: Pick<HealthService, 'ready' | 'live'>;
 }
 
 const Check = Type.Object({ ok: Type.Boolean(), latencyMs: Type.Number() });
@@ -43,10 +25,7 @@ const Health = (status: 'ok' | 'degraded') =>
     projections: Type.Optional(Type.Array(ProjectionLag)),
   });
 
-export async function healthRoutes(app: FastifyInstance, { db, projections, blobs }: Services) {
-  // Migration files are fixed for the life of the process.
-  const shipped = migrationFiles();
-
+export async function healthRoutes(app: FastifyInstance, { health }: HealthDeps) {
   app.get(
     '/api/v1/health/ready',
     {
@@ -63,26 +42,7 @@ export async function healthRoutes(app: FastifyInstance, { db, projections, blob
         },
       },
     },
-    async () => {
-      let pending: string[] = [];
-      const [database, blobStore, migrations] = await Promise.all([
-        check(() => sql`SELECT 1`.execute(db)),
-        // A lookup reaches the store (a directory or a bucket) without writing anything.
-        check(() => blobs.stat(EMPTY_SHA256)),
-        check(async () => {
-          const r = await sql<{ name: string }>`SELECT name FROM cairn_migrations`.execute(db);
-          const applied = new Set(r.rows.map((x) => x.name));
-          pending = shipped.filter((f) => !applied.has(f));
-          if (pending.length) throw new Error('pending');
-        }),
-      ]);
-      const checks = { database, blobs: blobStore, migrations };
-      const failed = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
-      if (failed.length) {
-        throw new AppError('unavailable', `Not ready: ${failed.join(', ')}`, { failed, checks, ...(pending.length ? { pendingMigrations: pending } : {}) });
-      }
-      return { status: 'ready' as const, version: VERSION, checks };
-    },
+    async () => health.ready(),
   );
 
   app.get(
@@ -97,14 +57,8 @@ export async function healthRoutes(app: FastifyInstance, { db, projections, blob
       },
     },
     async (_req, reply) => {
-      const start = performance.now();
-      try {
-        await sql`SELECT 1`.execute(db);
-        const latencyMs = Math.round((performance.now() - start) * 100) / 100;
-        return { status: 'ok' as const, version: VERSION, database: { ok: true, latencyMs }, projections: await projections.health().catch(() => undefined) };
-      } catch {
-        return reply.status(503).send({ status: 'degraded' as const, version: VERSION, database: { ok: false, latencyMs: Math.round(performance.now() - start) } });
-      }
+      const answer = await health.live();
+      return answer.status === 'ok' ? answer : reply.status(503).send(answer);
     },
   );
 }

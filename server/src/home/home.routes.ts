@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { HomeService } from './home.service.js';
 import { errorResponses } from '../kernel/http.js';
 
 const Trend = Type.Object({ total: Type.Integer(), weekly: Type.Array(Type.Integer()) });
@@ -18,7 +18,11 @@ const Recent = Type.Object({
   at: Type.String(),
 });
 
-export async function homeRoutes(app: FastifyInstance, { home }: Services) {
+export interface HomeDeps {
+  home: HomeService;
+}
+
+export async function homeRoutes(app: FastifyInstance, { home }: HomeDeps) {
   app.get('/api/v1/home', {
     config: { access: { actor: ['user'] } },
     schema: {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { InstrumentsService } from './instruments.service.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9]+(-[a-z0-9]+)*$' });
@@ -9,7 +9,11 @@ const Edition = Type.Integer({ minimum: 1, maximum: 2147483647 });
 const Definition = Type.Unknown({ description: 'An instrument definition (docs/instrument.schema.json)' });
 const Instrument = Type.Object({ name: Type.String(), edition: Type.Integer(), kind: Type.String(), title: Type.Unknown(), languages: Type.Unknown(), source: Type.String(), createdAt: Type.String(), retiredAt: Type.Union([Type.String(), Type.Null()]), retiredReason: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: true });
 
-export async function instrumentsRoutes(root: FastifyInstance, { instruments }: Services) {
+export interface InstrumentsDeps {
+  instruments: InstrumentsService;
+}
+
+export async function instrumentsRoutes(root: FastifyInstance, { instruments }: InstrumentsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/instruments', {
     config: { access: 'authenticated' },

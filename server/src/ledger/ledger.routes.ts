@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { sql } from 'kysely';
-import type { Services } from '../services.js';
+import type { AuthService } from '../auth/auth.service.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 import { AnyObject } from '../kernel/schemas.js';
-import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput } from './ledger.service.js';
-import { recordVerification, verifyLedger } from './ledger.verify.js';
+import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput, type LedgerService } from './ledger.service.js';
+import type { LedgerOperations } from './ledger.operations.js';
+import type { EventsService } from '../event-types/events.service.js';
 import type { LedgerCursor } from './ledger.store.js';
 import { rawHeaders } from '../kernel/raw-responses.js';
 
@@ -45,7 +45,16 @@ export const ListQuery = Obj({
   current: Type.Optional(Type.Boolean({ description: 'Only current versions: leave out deleted and superseded (modified) entries. Always on for app and type-granted callers.' })),
 });
 
-export async function ledgerRoutes(root: FastifyInstance, { ledger, db, auth, events }: Services) {
+export interface LedgerDeps {
+  ledger: LedgerService;
+  operations: Pick<LedgerOperations, 'tailStart' | 'verify'>;
+  /** A live tail rechecks its caller's credentials as it goes. */
+  auth: Pick<AuthService, 'recheck'>;
+  /** `GET /events/{id}?current=true` answers a modified event's current version. */
+  events: Pick<EventsService, 'current'>;
+}
+
+export async function ledgerRoutes(root: FastifyInstance, { ledger, operations, auth, events }: LedgerDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(EntrySchema);
 
@@ -97,7 +106,7 @@ export async function ledgerRoutes(root: FastifyInstance, { ledger, db, auth, ev
     checkTypeFilter(scope, q.type);
     const lastEventId = req.headers['last-event-id'];
     const resume = typeof lastEventId === 'string' && lastEventId ? lastEventId : q.after;
-    let cursor: LedgerCursor | undefined = resume ? decodeCursor(resume) : await endCursor(q.backlog ?? 0);
+    let cursor: LedgerCursor | undefined = resume ? decodeCursor(resume) : await operations.tailStart(q.backlog ?? 0);
 
     rawHeaders(req, reply); // security headers and request id, which a hijacked reply skips
     reply.hijack();
@@ -158,14 +167,6 @@ export async function ledgerRoutes(root: FastifyInstance, { ledger, db, auth, ev
     }
   });
 
-  async function endCursor(backlog: number): Promise<LedgerCursor | undefined> {
-    const r = await sql<{ tx: string; position: number }>`
-      SELECT tx::text AS tx, position FROM ledger_entries WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY ledger_entries.tx DESC, ledger_entries.position DESC OFFSET ${backlog} LIMIT 1`.execute(db);
-    if (r.rows[0]) return r.rows[0];
-    return backlog > 0 ? undefined : { tx: '0', position: 0 };
-  }
-
   app.get('/api/v1/events/:id', {
     config: { access: 'authenticated' },
     schema: {
@@ -198,9 +199,6 @@ export async function ledgerRoutes(root: FastifyInstance, { ledger, db, auth, ev
       },
     },
   }, async (req) => {
-    const started = performance.now();
-    const report = await verifyLedger(db);
-    await recordVerification(db, report, performance.now() - started, req.auth.actor.kind === 'user' ? req.auth.actor.userId : null);
-    return report;
+    return operations.verify(req.auth.actor.kind === 'user' ? req.auth.actor.userId : null);
   });
 }

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { LocationsService } from './locations.service.js';
 import { fail } from '../kernel/errors.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 
@@ -28,7 +28,11 @@ const ImportResult = Type.Object({
 
 const isStream = (body: unknown): body is Readable => !!body && typeof (body as { pipe?: unknown }).pipe === 'function';
 
-export async function locationsRoutes(root: FastifyInstance, { locations }: Services) {
+export interface LocationsDeps {
+  locations: LocationsService;
+}
+
+export async function locationsRoutes(root: FastifyInstance, { locations }: LocationsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   // The data hub's import registers the same pass-through parser; whichever module comes first does.
   if (!app.hasContentTypeParser('text/csv')) app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));

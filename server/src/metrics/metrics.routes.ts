@@ -1,12 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
 import { AppError } from '../kernel/errors.js';
 import { errorResponses } from '../kernel/http.js';
 import { TUS_PATH } from '../datasets/datasets.uploads.js';
-import { VERSION } from '../kernel/version.js';
-import { MetricsService } from './metrics.service.js';
+import type { MetricsService } from './metrics.service.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const TUS_UPLOAD_ROUTE = `${TUS_PATH}/:id`;
@@ -50,9 +48,13 @@ const SystemSchema = Type.Object({
   ),
 });
 
-export async function metricsRoutes(root: FastifyInstance, services: Services) {
+export interface MetricsDeps {
+  /** This app's metrics: one per served app, its heartbeat started and stopped with it. */
+  metrics: MetricsService;
+}
+
+export async function metricsRoutes(root: FastifyInstance, { metrics }: MetricsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const metrics = new MetricsService(services, VERSION);
 
   // onResponse runs on the socket's finish, hijacked replies (tus) included, and after refusals by
   // earlier hooks, so every answer is counted once. The label is the route *pattern*: ids never

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { NotifiersService } from './notifiers.service.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 
 const manage = { scope: 'registrations:manage' } as const;
@@ -28,7 +28,11 @@ const Receipt = Type.Object({
   replayed: Type.Boolean({ description: 'True when the transactionId had already been applied (HTTP 200)' }),
 });
 
-export async function notifiersRoutes(root: FastifyInstance, { notifiers }: Services) {
+export interface NotifiersDeps {
+  notifiers: NotifiersService;
+}
+
+export async function notifiersRoutes(root: FastifyInstance, { notifiers }: NotifiersDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/api/v1/registration-notifiers', {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { ProjectionsService } from './projections.service.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -31,7 +31,11 @@ export const ProjectionSchema = Type.Object(
 
 const NameParams = Obj({ name: Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,62}$' }) });
 
-export async function projectionsRoutes(root: FastifyInstance, { projections }: Services) {
+export interface ProjectionsDeps {
+  projections: ProjectionsService;
+}
+
+export async function projectionsRoutes(root: FastifyInstance, { projections }: ProjectionsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/projections', {
     config: { access: { scope: 'projections:manage' } },

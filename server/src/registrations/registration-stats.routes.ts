@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
-import { RegistrationStatsService } from './registration-stats.service.js';
+import type { RegistrationStatsService } from './registration-stats.service.js';
 
 const read = { scope: 'registrations:read' } as const;
 
@@ -26,9 +25,12 @@ const Stats = Type.Object({
   cells: Type.Array(Type.Object({ month: Type.String(), placeId: Type.String(), ...Figures })),
 });
 
-export async function registrationStatsRoutes(root: FastifyInstance, { db, registrations, clock }: Services) {
+export interface RegistrationStatsDeps {
+  registrationStats: RegistrationStatsService;
+}
+
+export async function registrationStatsRoutes(root: FastifyInstance, { registrationStats: stats }: RegistrationStatsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const stats = new RegistrationStatsService(db, registrations, clock);
 
   app.get('/api/v1/registrations/stats', {
     config: { access: read },

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { REGISTRATION_STATUSES, WORKQUEUES } from '@cairn/sdk';
-import type { Services } from '../services.js';
+import type { RegistrationsService } from './registrations.service.js';
+import type { Config } from '../config.js';
 import { fail } from '../kernel/errors.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 import { OccurredAt } from '../kernel/occurred-at.js';
@@ -73,7 +74,12 @@ function baseUrl(req: FastifyRequest, configured: string | undefined): string {
   return configured ?? `${req.protocol}://${req.host}`;
 }
 
-export async function registrationsRoutes(root: FastifyInstance, { registrations, config }: Services) {
+export interface RegistrationsRoutesDeps {
+  registrations: RegistrationsService;
+  config: Pick<Config, 'publicUrl'>;
+}
+
+export async function registrationsRoutes(root: FastifyInstance, { registrations, config }: RegistrationsRoutesDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
 
   // --- types --------------------------------------------------------------------------------

@@ -2,10 +2,10 @@ import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
 import { fail } from '../kernel/errors.js';
 import { Obj, errorResponses } from '../kernel/http.js';
-import { LegacyImportService } from './legacy-import.service.js';
+import type { LegacyImportService } from './legacy-import.service.js';
+import type { SearchService } from './search.service.js';
 
 const read = { scope: 'registrations:read' } as const;
 const TypeId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z][a-z0-9]*(-[a-z0-9]+)*$' });
@@ -54,9 +54,13 @@ const ImportReport = Type.Object({
 const isStream = (body: unknown): body is Readable => !!body && typeof (body as { pipe?: unknown }).pipe === 'function';
 const Ref = Type.Object({ id: Type.String(), trackingId: Type.String(), legacyId: Type.Union([Type.String(), Type.Null()]) });
 
-export async function searchRoutes(root: FastifyInstance, { search, db, ledger, registrations, clock }: Services) {
+export interface SearchDeps {
+  search: SearchService;
+  legacyImport: LegacyImportService;
+}
+
+export async function searchRoutes(root: FastifyInstance, { search, legacyImport: legacy }: SearchDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
-  const legacy = new LegacyImportService(db, ledger, registrations, search, clock);
   // The locations and data hub imports register the same pass-through parser; whichever module comes first does.
   if (!app.hasContentTypeParser('text/csv')) app.addContentTypeParser('text/csv', (_req, payload, done) => done(null, payload));
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { UsersService } from './users.service.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 import type { Role } from '../kernel/access.js';
 
@@ -10,7 +10,11 @@ const UserOut = Type.Object({ user: Type.Ref('User') });
 
 const UserHit = Type.Object({ id: Type.String(), username: Type.String(), displayName: Type.Union([Type.String(), Type.Null()]) });
 
-export async function usersRoutes(root: FastifyInstance, { users }: Services) {
+export interface UsersDeps {
+  users: UsersService;
+}
+
+export async function usersRoutes(root: FastifyInstance, { users }: UsersDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/users/search', {
     // People are found to share something with them: a token narrowed to, say, events:read

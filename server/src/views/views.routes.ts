@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { ViewsService } from './views.service.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 import { MAX_FILES } from './sandbox/sandbox.js';
 import type { RegisterTemplateInput } from './views.service.js';
@@ -66,7 +66,11 @@ const Instance = Type.Object(
 const IdParams = Obj({ id: Type.String({ maxLength: 64 }) });
 const TEMPLATE_BODY_LIMIT = 4 * 1024 * 1024;
 
-export async function viewsRoutes(root: FastifyInstance, { views }: Services) {
+export interface ViewsDeps {
+  views: ViewsService;
+}
+
+export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(TemplateVersion);
   app.addSchema(Instance);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { WebhooksService } from './webhooks.service.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 
 const manage = { scope: 'webhooks:manage' } as const;
@@ -66,7 +66,11 @@ const Fields = {
   registrationActions: Type.Array(Action, { maxItems: 50 }),
 };
 
-export async function webhooksRoutes(root: FastifyInstance, { webhooks }: Services) {
+export interface WebhooksDeps {
+  webhooks: WebhooksService;
+}
+
+export async function webhooksRoutes(root: FastifyInstance, { webhooks }: WebhooksDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(SubscriptionSchema);
   app.addSchema(DeliverySchema);

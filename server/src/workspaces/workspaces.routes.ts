@@ -1,13 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { Services } from '../services.js';
+import type { WorkspacesService } from './workspaces.service.js';
 import { Obj, Uuid, errorResponses } from '../kernel/http.js';
 import { WORKSPACE_ROLES } from '../kernel/access.js';
 
 const WorkspaceSchema = Type.Object({ id: Type.String(), name: Type.String(), parentId: Type.Union([Type.String(), Type.Null()]), path: Type.String(), role: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() });
 
-export async function workspacesRoutes(root: FastifyInstance, { workspaces }: Services) {
+export interface WorkspacesDeps {
+  workspaces: WorkspacesService;
+}
+
+export async function workspacesRoutes(root: FastifyInstance, { workspaces }: WorkspacesDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/api/v1/workspaces', {
     config: { access: { scope: 'workspaces:read' } },
