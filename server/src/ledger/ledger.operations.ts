@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../database/database.js';
-import type { LedgerCursor } from './ledger.store.js';
+import { ledgerStore, type LedgerCursor } from './ledger.store.js';
 import { recordVerification, verifyLedger, type VerifyReport } from './ledger.verify.js';
 
 /**
@@ -13,10 +12,8 @@ export class LedgerOperations {
 
   /** The cursor `backlog` entries before the end of the readable ledger (below the running-transaction horizon). */
   async tailStart(backlog: number): Promise<LedgerCursor | undefined> {
-    const r = await sql<{ tx: string; position: number }>`
-      SELECT tx::text AS tx, position FROM ledger_entries WHERE tx < pg_snapshot_xmin(pg_current_snapshot())
-      ORDER BY ledger_entries.tx DESC, ledger_entries.position DESC OFFSET ${backlog} LIMIT 1`.execute(this.db);
-    if (r.rows[0]) return r.rows[0];
+    const found = await ledgerStore.tailStart(this.db, backlog);
+    if (found) return found;
     return backlog > 0 ? undefined : { tx: '0', position: 0 };
   }
 
