@@ -5,7 +5,7 @@ import { useLoad } from '../../hooks.js';
 import { DataTable, ErrorAlert, LoadedList, Section, Spinner } from '../../components/ui.js';
 import { LocationPicker } from '../../components/LocationPicker.js';
 import { registrations } from './registrations.api.js';
-import { useTypes } from './common.js';
+import { TypeOptions, useTypes } from './common.js';
 import { MonthlyChart } from './MonthlyChart.js';
 
 /** The period: an empty end means the server's default (the twelve months up to today). */
@@ -68,12 +68,7 @@ export function PerformancePage() {
                 reload();
               }}
             >
-              <option value="">{t('registrations.filters.anyType')}</option>
-              {(types.data ?? []).map((ty) => (
-                <option key={ty.id} value={ty.id}>
-                  {types.label(ty.id)}
-                </option>
-              ))}
+              <TypeOptions types={types} any={t('registrations.filters.anyType')} />
             </select>
           </label>
           <LocationPicker

@@ -321,6 +321,36 @@ function ActionsPanel({ reg, def, L, language, services, onChanged }: { reg: Reg
   );
 }
 
+/** The reason box of the action forms; `error` shows under it (and marks it invalid with `markInvalid`). */
+function ReasonField({ id, required, value, onChange, error, markInvalid }: { id: string; required: boolean; value: string; onChange: (reason: string) => void; error?: string; markInvalid?: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <div className="field">
+      <label htmlFor={id}>
+        {t('registrations.page.reason')}
+        {required && <span className="required-mark"> *</span>}
+      </label>
+      <textarea id={id} rows={3} value={value} aria-invalid={markInvalid && error ? true : undefined} onChange={(e) => onChange(e.target.value)} />
+      {error && <p className="field-error">{error}</p>}
+    </div>
+  );
+}
+
+/** What closes every action form: send it (named after the action) or cancel. */
+function FormButtons({ label, variant = 'primary', pending, disabled, onCancel }: { label: string; variant?: 'primary' | 'danger'; pending: boolean; disabled?: boolean; onCancel: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="row">
+      <Button type="submit" variant={variant} pending={pending} disabled={disabled}>
+        {label}
+      </Button>
+      <Button variant="ghost" onClick={onCancel}>
+        {t('common.cancel')}
+      </Button>
+    </div>
+  );
+}
+
 function ReasonForm({ label, required, pending, danger, onSubmit, onCancel }: { label: string; required: boolean; pending: boolean; danger?: boolean; onSubmit: (reason: string) => void; onCancel: () => void }) {
   const { t } = useTranslation();
   const [reason, setReason] = useState('');
@@ -332,22 +362,8 @@ function ReasonForm({ label, required, pending, danger, onSubmit, onCancel }: { 
   };
   return (
     <form className="card" onSubmit={submit} noValidate aria-label={label}>
-      <div className="field">
-        <label htmlFor="action-reason">
-          {t('registrations.page.reason')}
-          {required && <span className="required-mark"> *</span>}
-        </label>
-        <textarea id="action-reason" rows={3} value={reason} aria-invalid={error ? true : undefined} onChange={(e) => setReason(e.target.value)} />
-        {error && <p className="field-error">{error}</p>}
-      </div>
-      <div className="row">
-        <Button type="submit" variant={danger ? 'danger' : 'primary'} pending={pending}>
-          {label}
-        </Button>
-        <Button variant="ghost" onClick={onCancel}>
-          {t('common.cancel')}
-        </Button>
-      </div>
+      <ReasonField id="action-reason" required={required} value={reason} onChange={setReason} error={error} markInvalid />
+      <FormButtons label={label} variant={danger ? 'danger' : 'primary'} pending={pending} onCancel={onCancel} />
     </form>
   );
 }
@@ -375,22 +391,8 @@ function DuplicateForm({ reg, label, pending, onSubmit, onCancel }: { reg: Regis
           ))}
         </select>
       </div>
-      <div className="field">
-        <label htmlFor="duplicate-reason">
-          {t('registrations.page.reason')}
-          <span className="required-mark"> *</span>
-        </label>
-        <textarea id="duplicate-reason" rows={3} value={reason} onChange={(e) => setReason(e.target.value)} />
-        {error && <p className="field-error">{error}</p>}
-      </div>
-      <div className="row">
-        <Button type="submit" variant="danger" pending={pending} disabled={!of}>
-          {label}
-        </Button>
-        <Button variant="ghost" onClick={onCancel}>
-          {t('common.cancel')}
-        </Button>
-      </div>
+      <ReasonField id="duplicate-reason" required value={reason} onChange={setReason} error={error} />
+      <FormButtons label={label} variant="danger" pending={pending} disabled={!of} onCancel={onCancel} />
     </form>
   );
 }
@@ -457,14 +459,7 @@ function PrintForm({ def, L, pending, onSubmit, onCancel }: { def: RegistrationT
         </label>
       )}
       {error && name.trim() && <p className="field-error">{error}</p>}
-      <div className="row">
-        <Button type="submit" variant="primary" pending={pending}>
-          {t('registrations.print.record')}
-        </Button>
-        <Button variant="ghost" onClick={onCancel}>
-          {t('common.cancel')}
-        </Button>
-      </div>
+      <FormButtons label={t('registrations.print.record')} pending={pending} onCancel={onCancel} />
     </form>
   );
 }
@@ -539,22 +534,9 @@ function CorrectionForm({ reg, def, L, language, services, pending, onSubmit, on
           />
         );
       })}
-      <div className="field">
-        <label htmlFor="correction-reason">
-          {t('registrations.page.reason')}
-          <span className="required-mark"> *</span>
-        </label>
-        <textarea id="correction-reason" rows={3} value={reason} onChange={(e) => setReason(e.target.value)} />
-      </div>
+      <ReasonField id="correction-reason" required value={reason} onChange={setReason} />
       {error && <p className="field-error">{error}</p>}
-      <div className="row">
-        <Button type="submit" variant="primary" pending={pending}>
-          {t('registrations.actions.request-correction')}
-        </Button>
-        <Button variant="ghost" onClick={onCancel}>
-          {t('common.cancel')}
-        </Button>
-      </div>
+      <FormButtons label={t('registrations.actions.request-correction')} pending={pending} onCancel={onCancel} />
     </form>
   );
 }
@@ -591,14 +573,7 @@ function CustomActionForm({ name, def, L, language, services, pending, onSubmit,
         />
       ))}
       {error && <p className="field-error">{error}</p>}
-      <div className="row">
-        <Button type="submit" variant="primary" pending={pending}>
-          {L(cfg.label)}
-        </Button>
-        <Button variant="ghost" onClick={onCancel}>
-          {t('common.cancel')}
-        </Button>
-      </div>
+      <FormButtons label={L(cfg.label)} pending={pending} onCancel={onCancel} />
     </form>
   );
 }

@@ -7,7 +7,7 @@ import { useUser } from '../../session.js';
 import { LocationPicker } from '../../components/LocationPicker.js';
 import { Button, DataTable, DateTime, ErrorAlert, LoadedList, Section, Spinner } from '../../components/ui.js';
 import { QUEUES, personName, registrations } from './registrations.api.js';
-import { formatDay, StatusBadges, useTypes } from './common.js';
+import { formatDay, StatusBadges, TypeSelect, useTypes } from './common.js';
 import { listDrafts, removeDraft } from './drafts.js';
 
 /** The queues each registration role works from; the server counts and lists them all. */
@@ -146,17 +146,7 @@ export function WorkqueuesPage() {
         <Section title={t(`registrations.queues.${queue}`)}>
           <p className="muted small">{t(`registrations.queues.help.${queue}`)}</p>
           <div className="reg-filters">
-            <div className="field">
-              <label htmlFor="queue-type">{t('registrations.filters.type')}</label>
-              <select id="queue-type" value={typeFilter} onChange={(e) => setQuery({ type: e.target.value })}>
-                <option value="">{t('registrations.filters.anyType')}</option>
-                {(types.data ?? []).map((ty) => (
-                  <option key={ty.id} value={ty.id}>
-                    {types.label(ty.id)}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <TypeSelect id="queue-type" label={t('registrations.filters.type')} value={typeFilter} types={types} any={t('registrations.filters.anyType')} onChange={(type) => setQuery({ type })} />
             <LocationPicker value={locationFilter || null} onChange={(id) => setQuery({ location: id ?? '' })} label={t('registrations.filters.location')} />
           </div>
           <LoadedList load={{ data: items, loading: load.pending, error: load.error }} error={assign.error} empty={t('registrations.queues.empty')}>

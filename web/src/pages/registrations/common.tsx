@@ -39,17 +39,27 @@ export function formatDay(value: string | null | undefined, language: string): s
   return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).toLocaleDateString(language, { dateStyle: 'medium', timeZone: 'UTC' });
 }
 
-/** A select of the registration types by their label. */
-export function TypeSelect({ id, label, value, types, onChange }: { id: string; label: string; value: string; types: ReturnType<typeof useTypes>; onChange: (type: string) => void }) {
+/** The options of a select of registration types, each by its label; first `any` (the empty value), when given. */
+export function TypeOptions({ types, any }: { types: ReturnType<typeof useTypes>; any?: string }) {
+  return (
+    <>
+      {any !== undefined && <option value="">{any}</option>}
+      {(types.data ?? []).map((ty) => (
+        <option key={ty.id} value={ty.id}>
+          {types.label(ty.id)}
+        </option>
+      ))}
+    </>
+  );
+}
+
+/** A select of the registration types by their label (with `any`, a first choice of none in particular). */
+export function TypeSelect({ id, label, value, types, any, onChange }: { id: string; label: string; value: string; types: ReturnType<typeof useTypes>; any?: string; onChange: (type: string) => void }) {
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
       <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        {(types.data ?? []).map((ty) => (
-          <option key={ty.id} value={ty.id}>
-            {types.label(ty.id)}
-          </option>
-        ))}
+        <TypeOptions types={types} any={any} />
       </select>
     </div>
   );
