@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { api } from '../api.js';
 import { useAction } from '../hooks.js';
 import { Alert, Button, ErrorAlert, Section, TextField } from '../components/ui.js';
+import { NewPasswordField, RepeatPasswordField } from '../components/PasswordFields.js';
 
 export function PasswordSection() {
   const { t } = useTranslation();
@@ -35,25 +36,8 @@ export function PasswordSection() {
         )}
         <ErrorAlert error={change.error} />
         <TextField label={t('account.password.current')} type="password" autoComplete="current-password" required value={current} onChange={(e) => setCurrent(e.target.value)} />
-        <TextField
-          label={t('account.password.new')}
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={12}
-          hint={t('setup.passwordHint')}
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-        />
-        <TextField
-          label={t('account.password.confirm')}
-          type="password"
-          autoComplete="new-password"
-          required
-          value={confirm}
-          error={mismatch ? t('setup.mismatch') : undefined}
-          onChange={(e) => setConfirm(e.target.value)}
-        />
+        <NewPasswordField label={t('account.password.new')} value={next} onChange={setNext} />
+        <RepeatPasswordField label={t('account.password.confirm')} value={confirm} mismatch={mismatch} onChange={setConfirm} />
         <Button type="submit" variant="primary" pending={change.pending}>
           {t('account.password.submit')}
         </Button>

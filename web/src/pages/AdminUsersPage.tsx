@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useUser } from '../session.js';
 import { Alert, Button, ConfirmInline, DataTable, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
+import { NewPasswordField } from '../components/PasswordFields.js';
 
 type Pending = { id: string; kind: 'disable' | 'reset' } | undefined;
 
@@ -51,17 +52,7 @@ export function AdminUsersPage() {
             {createdName && <Alert kind="success">{t('users.createdOk', { username: createdName })}</Alert>}
             <ErrorAlert error={create.error} />
             <TextField label={t('users.username')} name="new-username" autoComplete="off" required value={username} onChange={(e) => setUsername(e.target.value)} />
-            <TextField
-              label={t('users.password')}
-              name="new-password"
-              type="password"
-              autoComplete="new-password"
-              required
-              minLength={12}
-              hint={t('setup.passwordHint')}
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
+            <NewPasswordField label={t('users.password')} name="new-password" value={password} onChange={setPassword} />
             <div className="field">
               <label htmlFor={roleId}>{t('users.role')}</label>
               <select id={roleId} value={role} onChange={(e) => setRole(e.target.value as Role)}>

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type ComponentProps, type FormEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate } from 'react-router';
 import { isCairnError } from '@cairn/sdk';
@@ -95,59 +95,53 @@ export function LoginPage({ expired }: { expired: boolean }) {
           </Button>
         </form>
       ) : step === 'recovery' ? (
-        <form className="card narrow" onSubmit={submitRecovery} aria-labelledby="recovery-title">
-          <h1 id="recovery-title">{t('people.login.recoveryTitle')}</h1>
-          <p className="muted">{t('people.login.recoveryIntro')}</p>
-          <ErrorAlert error={login.error} />
-          <TextField
-            ref={codeRef}
-            label={t('people.login.recoveryCode')}
-            name="recoveryCode"
-            autoComplete="off"
-            autoCapitalize="none"
-            spellCheck={false}
-            maxLength={32}
-            required
-            className="code-field"
-            value={recoveryCode}
-            onChange={(e) => setRecoveryCode(e.target.value)}
-          />
-          <Button type="submit" variant="primary" pending={login.pending} className="block">
-            {t('people.login.recoverySubmit')}
-          </Button>
+        <CodeForm
+          id="recovery"
+          title={t('people.login.recoveryTitle')}
+          intro={t('people.login.recoveryIntro')}
+          login={login}
+          onSubmit={submitRecovery}
+          field={{ ref: codeRef, label: t('people.login.recoveryCode'), name: 'recoveryCode', autoComplete: 'off', autoCapitalize: 'none', spellCheck: false, maxLength: 32, value: recoveryCode, onChange: (e) => setRecoveryCode(e.target.value) }}
+          submit={t('people.login.recoverySubmit')}
+        >
           <Button variant="ghost" className="block" onClick={() => switchTo('totp')}>
             {t('people.login.useApp')}
           </Button>
-        </form>
+        </CodeForm>
       ) : (
-        <form className="card narrow" onSubmit={submitCode} aria-labelledby="totp-title">
-          <h1 id="totp-title">{t('login.totpTitle')}</h1>
-          <p className="muted">{t('login.totpIntro')}</p>
-          <ErrorAlert error={login.error} />
-          <TextField
-            ref={codeRef}
-            label={t('login.totpCode')}
-            name="totp"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            pattern="[0-9 ]{6,8}"
-            maxLength={8}
-            required
-            className="code-field"
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-          />
-          <Button type="submit" variant="primary" pending={login.pending} className="block">
-            {t('login.totpSubmit')}
-          </Button>
+        <CodeForm
+          id="totp"
+          title={t('login.totpTitle')}
+          intro={t('login.totpIntro')}
+          login={login}
+          onSubmit={submitCode}
+          field={{ ref: codeRef, label: t('login.totpCode'), name: 'totp', inputMode: 'numeric', autoComplete: 'one-time-code', pattern: '[0-9 ]{6,8}', maxLength: 8, value: code, onChange: (e) => setCode(e.target.value) }}
+          submit={t('login.totpSubmit')}
+        >
           <Button variant="ghost" className="block" onClick={() => switchTo('recovery')}>
             {t('people.login.lost')}
           </Button>
           <Button variant="ghost" className="block" onClick={back}>
             {t('login.back')}
           </Button>
-        </form>
+        </CodeForm>
       )}
     </BareLayout>
+  );
+}
+
+/** The second step of signing in: one code (from the authenticator app, or a recovery code), then the ways out (`children`). */
+function CodeForm({ id, title, intro, login, onSubmit, field, submit, children }: { id: string; title: string; intro: string; login: { error: unknown; pending: boolean }; onSubmit: (e: FormEvent) => void; field: ComponentProps<typeof TextField>; submit: string; children: ReactNode }) {
+  return (
+    <form className="card narrow" onSubmit={onSubmit} aria-labelledby={`${id}-title`}>
+      <h1 id={`${id}-title`}>{title}</h1>
+      <p className="muted">{intro}</p>
+      <ErrorAlert error={login.error} />
+      <TextField required className="code-field" {...field} />
+      <Button type="submit" variant="primary" pending={login.pending} className="block">
+        {submit}
+      </Button>
+      {children}
+    </form>
   );
 }

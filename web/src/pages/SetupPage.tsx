@@ -5,6 +5,7 @@ import { useSession } from '../session.js';
 import { useAction } from '../hooks.js';
 import { BareLayout } from '../components/Shell.js';
 import { Button, ErrorAlert, TextField } from '../components/ui.js';
+import { NewPasswordField, RepeatPasswordField } from '../components/PasswordFields.js';
 
 export function SetupPage() {
   const { t } = useTranslation();
@@ -32,27 +33,8 @@ export function SetupPage() {
         <p className="muted">{t('setup.intro')}</p>
         <ErrorAlert error={action.error} />
         <TextField label={t('setup.username')} name="username" autoComplete="username" required autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
-        <TextField
-          label={t('setup.password')}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          required
-          minLength={12}
-          hint={t('setup.passwordHint')}
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-        />
-        <TextField
-          label={t('setup.confirm')}
-          name="confirm"
-          type="password"
-          autoComplete="new-password"
-          required
-          value={confirm}
-          error={mismatch ? t('setup.mismatch') : undefined}
-          onChange={(e) => setConfirm(e.target.value)}
-        />
+        <NewPasswordField label={t('setup.password')} name="password" value={password} onChange={setPassword} />
+        <RepeatPasswordField label={t('setup.confirm')} name="confirm" value={confirm} mismatch={mismatch} onChange={setConfirm} />
         <Button type="submit" variant="primary" pending={action.pending} className="block">
           {t('setup.submit')}
         </Button>
