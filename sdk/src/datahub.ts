@@ -107,6 +107,15 @@ export interface ExportOptions {
   shape?: ExportShape;
   instrument?: string;
   edition?: number;
+  /** Records captured on or after this date (YYYY-MM-DD, UTC). */
+  from?: string;
+  /** Records captured on or before this date (YYYY-MM-DD, UTC), inclusive. */
+  to?: string;
+  /**
+   * Only these subjects (their ids; workspace exports only). At most 1,000, sent comma-separated;
+   * a URL carries about 400 ids within the server's 16 KiB header limit.
+   */
+  subjects?: string[];
 }
 
 // --- identifiers derived from personal information ------------------------------------------
@@ -252,7 +261,7 @@ export class DatahubApi {
   /** The export URL (for a plain link, which the browser downloads with its session cookie). */
   exportUrl(scope: { workspaceId: string } | { subjectId: string }, o: ExportOptions = {}): string {
     const path = 'workspaceId' in scope ? `/api/v1/workspaces/${seg(scope.workspaceId)}/exports` : `/api/v1/subjects/${seg(scope.subjectId)}/exports`;
-    return this.http.url(path, { format: o.format ?? 'csv', shape: o.shape ?? 'wide', instrument: o.instrument, edition: o.edition });
+    return this.http.url(path, { format: o.format ?? 'csv', shape: o.shape ?? 'wide', instrument: o.instrument, edition: o.edition, from: o.from, to: o.to, subjects: o.subjects?.length ? o.subjects.join(',') : undefined });
   }
   /** The export as a streamed Response (read `body` chunk by chunk; nothing is buffered here). */
   async export(scope: { workspaceId: string } | { subjectId: string }, o: ExportOptions = {}, signal?: AbortSignal): Promise<Response> {

@@ -15,6 +15,14 @@ const positiveInt = (name: string) => (v: string) => {
   return Number(v);
 };
 
+const dateArg = (name: string) => (v: string) => {
+  if (!/^\d{4}-\d\d-\d\d$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)) || new Date(`${v}T00:00:00Z`).toISOString().slice(0, 10) !== v) {
+    throw new CliError(`${name} must be a date YYYY-MM-DD, not ${JSON.stringify(v)}`, 'usage_error', 2);
+  }
+  return v;
+};
+const repeated = (v: string, previous: string[] = []) => [...previous, v];
+
 async function hub(): Promise<DatahubApi> {
   return new DatahubApi((await authedClient()).http);
 }
@@ -77,20 +85,25 @@ export function registerDatahubCommands(program: Command): void {
   dh.command('export')
     .description('stream records to a file (or stdout) with a progress bar; memory stays flat on both sides')
     .requiredOption('--workspace <name>', 'the workspace: its name, path of names (A/B/C) or id')
-    .option('--subject <identifier>', 'only this subject: its identifier in the workspace, or its id')
+    .option('--subject <identifier>', 'only this subject: its identifier in the workspace, or its id; repeat for several', repeated)
     .option('--instrument <name>', 'only this instrument (needed for wide CSV, TSV and Excel)')
     .option('--edition <n>', 'only this edition', positiveInt('--edition'))
+    .option('--from <date>', 'only records captured on or after this date (YYYY-MM-DD, UTC)', dateArg('--from'))
+    .option('--to <date>', 'only records captured on or before this date (YYYY-MM-DD, UTC), inclusive', dateArg('--to'))
     .option('--format <format>', `one of ${FORMATS.join(', ')}`, 'csv')
     .option('--shape <shape>', 'wide (a row per record) or long (a row per value)', 'wide')
     .option('--out <file>', 'where to write ("-" for stdout)', '-')
-    .action(async (opts: { workspace: string; subject?: string; instrument?: string; edition?: number; format: string; shape: string; out: string }) => {
+    .action(async (opts: { workspace: string; subject?: string[]; instrument?: string; edition?: number; from?: string; to?: string; format: string; shape: string; out: string }) => {
       if (!FORMATS.includes(opts.format)) throw new CliError(`--format must be one of ${FORMATS.join(', ')}`, 'usage_error', 2);
       if (opts.shape !== 'wide' && opts.shape !== 'long') throw new CliError('--shape must be wide or long', 'usage_error', 2);
       const client = await authedClient();
       const api = new DatahubApi(client.http);
       const workspaceId = await resolveWorkspace(client, opts.workspace);
-      const subjectId = opts.subject ? await resolveSubject(client, workspaceId, opts.subject) : undefined;
-      const res = await api.export(subjectId ? { subjectId } : { workspaceId }, { format: opts.format as ExportFormat, shape: opts.shape as ExportShape, instrument: opts.instrument, edition: opts.edition });
+      if (opts.from && opts.to && opts.from > opts.to) throw new CliError('--from is after --to', 'usage_error', 2);
+      const subjectIds = [...new Set(await Promise.all((opts.subject ?? []).map((s) => resolveSubject(client, workspaceId, s))))];
+      // One subject: that subject's export (as before); several: the workspace's, filtered to them.
+      const scope = subjectIds.length === 1 ? { subjectId: subjectIds[0]! } : { workspaceId };
+      const res = await api.export(scope, { format: opts.format as ExportFormat, shape: opts.shape as ExportShape, instrument: opts.instrument, edition: opts.edition, from: opts.from, to: opts.to, subjects: subjectIds.length > 1 ? subjectIds : undefined });
       const out: Writable = opts.out === '-' ? process.stdout : fs.createWriteStream(opts.out);
       const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'exporting {value} MiB received', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined;
       bar?.start(0, 0);

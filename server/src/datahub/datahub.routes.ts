@@ -25,7 +25,7 @@ const ExportQuery = Obj({
   from: Type.Optional(Type.String({ format: 'date', description: 'Records captured on or after this date (YYYY-MM-DD, UTC)' })),
   to: Type.Optional(Type.String({ format: 'date', description: 'Records captured on or before this date (YYYY-MM-DD, UTC), inclusive' })),
   // Repeated (?subjects=a&subjects=b) or comma-separated (?subjects=a,b); at most 1,000 ids in all (checked by the service).
-  subjects: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 37_000 }), { maxItems: 1000, description: 'Subject ids (uuids) of the workspace, repeated or comma-separated; at most 1,000' })),
+  subjects: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64_000 }), { maxItems: 1000, description: 'Subject ids (uuids) of the workspace, repeated or comma-separated; at most 1,000' })),
 });
 const read = { scope: 'records:read' } as const;
 const write = { scope: 'records:write' } as const;

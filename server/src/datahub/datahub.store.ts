@@ -77,6 +77,11 @@ export const datahubStore = {
     return (await sql<SubjectsTable>`SELECT ${SUBJECT_COLS} FROM subjects WHERE workspace_id = ${workspaceId} AND identifier = ANY(${identifiers}::text[])`.execute(db)).rows;
   },
 
+  /** Which of these subject ids belong to the workspace (an export's subject filter). */
+  async subjectIdsIn(db: Exec, workspaceId: string, ids: string[]): Promise<string[]> {
+    return (await sql<{ id: string }>`SELECT id FROM subjects WHERE workspace_id = ${workspaceId} AND id = ANY(${ids}::uuid[])`.execute(db)).rows.map((r) => r.id);
+  },
+
   /** Inserts; answers false when the identifier is taken in the workspace. */
   async insertSubject(db: Exec, s: SubjectsTable): Promise<boolean> {
     const r = await db.insertInto('subjects').values(s).onConflict((oc) => oc.columns(['workspace_id', 'identifier']).doNothing()).executeTakeFirst();

@@ -452,6 +452,65 @@ describe('exports', () => {
     expect((await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&edition=1`, admin)).statusCode).toBe(400);
   });
 
+  it('filters by capture date (whole UTC days, both ends included) and by subjects, in SQL, for every format', async () => {
+    const exp3 = await subject(admin, exportWs, 'EXP-3');
+    // 23:30 UTC on 31 January: the last minutes of the day still count as that day.
+    const late = await session(admin, exp3, { kind: 'retrospective', date: '2021-01-31T23:30:00Z' });
+    expect((await submit(admin, late, { hours: 3 })).statusCode).toBe(201);
+    const ids = (await inject('GET', `/api/v1/workspaces/${exportWs}/subjects?q=EXP`, admin)).json().subjects as Array<{ id: string; identifier: string }>;
+    const id = (identifier: string) => ids.find((x) => x.identifier === identifier)!.id;
+    const csv = async (q: string) => {
+      const r = await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=csv&instrument=sleep-diary&${q}`, admin);
+      expect(r.statusCode, r.body).toBe(200);
+      return (parseCsv(r.body, { columns: true }) as Record<string, string>[]).map((x) => `${x.subject}@${x.date.slice(0, 10)}:${x.hours}`);
+    };
+    expect(await csv('')).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5', 'EXP-3@2021-01-31:3']);
+    expect(await csv('from=2021-01-01&to=2021-01-31')).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5', 'EXP-3@2021-01-31:3']);
+    expect(await csv('from=2021-01-02')).toEqual(['EXP-3@2021-01-31:3']);
+    expect(await csv('to=2021-01-30')).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5']);
+    expect(await csv('from=2021-01-31&to=2021-01-31')).toEqual(['EXP-3@2021-01-31:3']);
+    expect(await csv('from=2021-02-01')).toEqual([]);
+    // Subjects: repeated or comma-separated, and both filters together.
+    expect(await csv(`subjects=${exp3}`)).toEqual(['EXP-3@2021-01-31:3']);
+    expect(await csv(`subjects=${id('EXP-1')}&subjects=${exp3}&to=2021-01-01`)).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5']);
+    expect(await csv(`subjects=${id('EXP-1')},${exp3.toUpperCase()}&from=2021-01-01&to=2021-01-31`)).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5', 'EXP-3@2021-01-31:3']);
+    // JSON without an instrument, long JSON, Excel: the same conditions.
+    const json = (await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&subjects=${id('EXP-2')},${exp3}&from=2021-02-01`, admin)).json() as Array<{ subject: string; instrument: string }>;
+    expect(json.map((x) => `${x.subject}:${x.instrument}`)).toEqual(['EXP-2:phq-9']);
+    const long = (await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&shape=long&subjects=${exp3}`, admin)).json() as Array<{ subject: string }>;
+    expect(new Set(long.map((x) => x.subject))).toEqual(new Set(['EXP-3']));
+    const xlsx = await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=xlsx&instrument=sleep-diary&from=2021-01-31`, admin);
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(xlsx.rawPayload as unknown as ArrayBuffer);
+    expect(wb.getWorksheet('records')!.rowCount).toBe(2);
+  });
+
+  it('refuses bad filters with 4xx and a pointer; subjects of other workspaces are unknown, exactly like missing ones', async () => {
+    const err = async (q: string, base = `/api/v1/workspaces/${exportWs}/exports?format=json`) => {
+      const r = await inject('GET', `${base}&${q}`, admin);
+      return { status: r.statusCode, code: r.json().error.code as string, details: r.json().error.details as Array<{ in: string; pointer: string; message: string }> };
+    };
+    for (const bad of ['from=2021-02-30', 'from=yesterday', 'to=2021-13-01', 'to=2021-1-1', "from=2021-01-01'--"]) {
+      const e = await err(bad);
+      expect(e, bad).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(e.details[0], bad).toMatchObject({ in: 'querystring', pointer: `/${bad.slice(0, bad.indexOf('='))}` });
+    }
+    expect(await err('from=2021-02-01&to=2021-01-01')).toMatchObject({ status: 400, code: 'validation_failed', details: [{ pointer: '/to' }] });
+    const mine = (await inject('GET', `/api/v1/workspaces/${exportWs}/subjects?q=EXP-1`, admin)).json().subjects[0].id as string;
+    expect(await err(`subjects=${mine},not-a-uuid`)).toMatchObject({ status: 400, code: 'validation_failed', details: [{ in: 'querystring', pointer: '/subjects/1' }] });
+    const elsewhere = await subject(admin, other, 'ELSEWHERE-1');
+    const missing = '0190aaaa-0000-7000-8000-000000000000';
+    const a = await err(`subjects=${mine},${elsewhere}`);
+    const b = await err(`subjects=${mine},${missing}`);
+    expect(a).toMatchObject({ status: 422, code: 'unknown_subject', details: [{ in: 'querystring', pointer: '/subjects/1', message: 'no such subject in this workspace' }] });
+    expect(b).toEqual(a);
+    const many = Array.from({ length: 1001 }, () => missing).join(',');
+    expect(await err(`subjects=${many}`)).toMatchObject({ status: 400, code: 'validation_failed', details: [{ pointer: '/subjects' }] });
+    expect(await err(`subjects=${mine}`, `/api/v1/subjects/${mine}/exports?format=json`)).toMatchObject({ status: 400, details: [{ pointer: '/subjects' }] });
+    // A viewer of another workspace learns nothing either: the workspace itself is not found.
+    expect((await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=json&subjects=${mine}`, vic.authorization)).statusCode).toBe(404);
+  });
+
   it('streams large exports completely and in order (CSV and JSON), row for row', async () => {
     const big = await workspace('Big export');
     const s = await subject(admin, big, 'BIG-1');

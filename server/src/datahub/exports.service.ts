@@ -5,6 +5,8 @@ import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
 import type { AuthContext } from '../kernel/access.js';
 import { isUuid } from '../kernel/ids.js';
+import { isValidDate } from '@cairn/sdk/instruments';
+import { datahubStore } from './datahub.store.js';
 import type { InstrumentsService } from '../instruments/instruments.service.js';
 import { NAME_RE } from '../instruments/instruments.service.js';
 import { instrumentsStore } from '../instruments/instruments.store.js';
@@ -23,7 +25,15 @@ export interface ExportRequest {
   shape: ExportShape;
   instrument?: string;
   edition?: number;
+  /** Records captured on or after this date (YYYY-MM-DD, UTC). */
+  from?: string;
+  /** Records captured on or before this date (YYYY-MM-DD, UTC), inclusive. */
+  to?: string;
+  /** Subject ids of the workspace, each possibly comma-separated (a query string's repeated or comma form); at most 1,000. */
+  subjects?: string[];
 }
+
+export const MAX_EXPORT_SUBJECTS = 1000;
 
 export interface ExportStream {
   stream: Readable;
@@ -147,7 +157,8 @@ export class ExportsService {
     }
     const forms = req.instrument !== undefined ? await this.forms(req.instrument, req.edition) : [];
     if (!isUuid(scope.workspaceId) || (scope.subjectId && !isUuid(scope.subjectId))) throw fail('not_found', 'No such workspace');
-    const where = [`r.workspace_id = ${lit(scope.workspaceId)}`, 'r.deleted_at IS NULL'];
+    const filters = await this.filters(scope, req);
+    const where = [`r.workspace_id = ${lit(scope.workspaceId)}`, 'r.deleted_at IS NULL', ...filters];
     if (scope.subjectId) where.push(`r.subject_id = ${lit(scope.subjectId)}`);
     if (req.instrument !== undefined) where.push(`r.instrument_name = ${lit(req.instrument)}`);
     if (req.edition !== undefined) where.push(`r.instrument_edition = ${Number(req.edition)}`);
@@ -191,6 +202,41 @@ export class ExportsService {
       return { stream: stream.pipe(jsonArray()), contentType: 'application/json; charset=utf-8', filename: `${base}.json` };
     }
     return { stream: await this.excel(select, req.shape === 'wide' ? columns : undefined), contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', filename: `${base}.xlsx` };
+  }
+
+  /**
+   * The date range and the subjects as SQL conditions, checked first (COPY takes no bind
+   * parameters: only validated dates and uuids reach the text, quoted anyway). Dates are whole UTC
+   * days, both ends included, as the export's `date` column is written. Subject ids the workspace
+   * does not have are refused, missing and elsewhere alike, so the answer says nothing about
+   * other workspaces.
+   */
+  private async filters(scope: { workspaceId: string; subjectId?: string }, req: ExportRequest): Promise<string[]> {
+    const out: string[] = [];
+    for (const key of ['from', 'to'] as const) {
+      const d = req[key];
+      if (d !== undefined && !isValidDate(d)) throw fail('validation_failed', `${key} must be a real date YYYY-MM-DD`, [{ in: 'querystring', pointer: `/${key}`, message: 'must be a date YYYY-MM-DD' }]);
+    }
+    if (req.from !== undefined && req.to !== undefined && req.from > req.to) {
+      throw fail('validation_failed', 'from is after to', [{ in: 'querystring', pointer: '/to', message: 'must be on or after from' }]);
+    }
+    if (req.from !== undefined) out.push(`r.date >= (DATE ${lit(req.from)}::timestamp AT TIME ZONE 'UTC')`);
+    if (req.to !== undefined) out.push(`r.date < ((DATE ${lit(req.to)} + 1)::timestamp AT TIME ZONE 'UTC')`);
+    if (req.subjects === undefined) return out;
+    const ids = req.subjects.flatMap((s) => s.split(',')).map((s) => s.trim());
+    if (scope.subjectId) throw fail('validation_failed', "A subject's export cannot choose subjects", [{ in: 'querystring', pointer: '/subjects', message: 'only for workspace exports' }]);
+    if (ids.length > MAX_EXPORT_SUBJECTS) throw fail('validation_failed', `At most ${MAX_EXPORT_SUBJECTS} subjects`, [{ in: 'querystring', pointer: '/subjects', message: `at most ${MAX_EXPORT_SUBJECTS} ids` }]);
+    const bad = ids.findIndex((id) => !isUuid(id));
+    if (bad >= 0) throw fail('validation_failed', 'subjects are subject ids (uuids)', [{ in: 'querystring', pointer: `/subjects/${bad}`, message: 'must be a subject id (uuid)' }]);
+    const wanted = [...new Set(ids.map((id) => id.toLowerCase()))];
+    if (!wanted.length) return out;
+    const found = new Set(await datahubStore.subjectIdsIn(this.db, scope.workspaceId, wanted));
+    const unknown = ids.map((id, i) => ({ id, i })).filter(({ id }) => !found.has(id.toLowerCase()));
+    if (unknown.length) {
+      throw fail('unknown_subject', `${unknown.length} of the subjects chosen are not subjects of this workspace`, unknown.slice(0, 100).map(({ i }) => ({ in: 'querystring', pointer: `/subjects/${i}`, message: 'no such subject in this workspace' })));
+    }
+    out.push(`r.subject_id = ANY(ARRAY[${wanted.map(lit).join(',')}]::uuid[])`);
+    return out;
   }
 
   /** Runs COPY ... TO STDOUT on a dedicated connection, released (or discarded if cut short) at the end. */

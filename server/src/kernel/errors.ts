@@ -133,6 +133,11 @@ export const errorCatalog = {
   gateway_unavailable: 503,
   /** An email address was given but no SMTP server is configured (CAIRN_SMTP_URL). */
   mail_unavailable: 409,
+  // data hub (docs/instruments.md)
+  /** An export filter names subject ids the workspace does not have (missing or elsewhere alike: nothing leaks). */
+  unknown_subject: 422,
+  /** A subject label already used by another subject of the workspace. */
+  subject_label_taken: 409,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalog;

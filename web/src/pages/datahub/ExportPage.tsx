@@ -1,11 +1,11 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import type { ExportFormat, ExportShape } from '@cairn/sdk';
+import type { ExportFormat, ExportShape, Subject } from '@cairn/sdk';
 import { localise } from '@cairn/sdk/instruments';
 import { useAction, useLoad } from '../../hooks.js';
-import { Alert, Button, ErrorAlert, Section } from '../../components/ui.js';
-import { datahub, formatBytes } from './datahub.api.js';
+import { Alert, Button, ErrorAlert, Section, TextField } from '../../components/ui.js';
+import { datahub, formatBytes, subjectName } from './datahub.api.js';
 
 /** Exports stream from the server; the page counts bytes as they arrive, then saves the file. */
 export function ExportPage() {
@@ -16,6 +16,9 @@ export function ExportPage() {
   const [edition, setEdition] = useState('');
   const [format, setFormat] = useState<ExportFormat>('csv');
   const [shape, setShape] = useState<ExportShape>('wide');
+  const [from, setFrom] = useState('');
+  const [to, setTo] = useState('');
+  const [subjects, setSubjects] = useState<Subject[]>([]);
   const [received, setReceived] = useState(0);
   const [finished, setFinished] = useState<number>();
   const forms = (instruments.data ?? []).filter((i) => i.kind === 'form');
@@ -25,7 +28,7 @@ export function ExportPage() {
   const run = useAction(async () => {
     setReceived(0);
     setFinished(undefined);
-    const opts = { format, shape, instrument: instrument || undefined, edition: edition ? Number(edition) : undefined };
+    const opts = { format, shape, instrument: instrument || undefined, edition: edition ? Number(edition) : undefined, from: from || undefined, to: to || undefined, subjects: subjects.length ? subjects.map((s) => s.id) : undefined };
     const res = await datahub.export({ workspaceId: ws }, opts);
     const reader = res.body!.getReader();
     const parts: BlobPart[] = [];
@@ -49,6 +52,7 @@ export function ExportPage() {
     setFinished(total);
   });
   const wideNeedsInstrument = shape === 'wide' && format !== 'json' && !instrument;
+  const datesReversed = !!from && !!to && from > to;
 
   return (
     <div className="page">
@@ -91,6 +95,14 @@ export function ExportPage() {
               </select>
             </div>
           )}
+          <fieldset className="field export-dates">
+            <legend>{t('datahub.export.dates')}</legend>
+            <div className="row">
+              <TextField label={t('datahub.export.from')} type="date" value={from} max={to || undefined} onChange={(e) => setFrom(e.target.value)} />
+              <TextField label={t('datahub.export.to')} type="date" value={to} min={from || undefined} onChange={(e) => setTo(e.target.value)} error={datesReversed ? t('datahub.export.datesReversed') : undefined} />
+            </div>
+          </fieldset>
+          <SubjectPicker ws={ws} chosen={subjects} onChange={setSubjects} />
           <div className="field">
             <label htmlFor="export-format">{t('datahub.export.format')}</label>
             <select id="export-format" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)}>
@@ -117,11 +129,57 @@ export function ExportPage() {
               {t('datahub.export.needsInstrument')}
             </p>
           )}
-          <Button type="submit" variant="primary" pending={run.pending} disabled={wideNeedsInstrument} aria-describedby={wideNeedsInstrument ? 'export-why' : undefined}>
+          <Button type="submit" variant="primary" pending={run.pending} disabled={wideNeedsInstrument || datesReversed} aria-describedby={wideNeedsInstrument ? 'export-why' : undefined}>
             {t('datahub.export.download')}
           </Button>
         </form>
       </Section>
     </div>
+  );
+}
+
+/** Subjects chosen by their identifier or label, searched as on the Subjects page: never a typed id. */
+function SubjectPicker({ ws, chosen, onChange }: { ws: string; chosen: Subject[]; onChange: (s: Subject[]) => void }) {
+  const { t } = useTranslation();
+  const [q, setQ] = useState('');
+  const [hits, setHits] = useState<Subject[]>([]);
+  const search = useAction(async (text: string) => setHits(text ? (await datahub.subjects(ws, { q: text, limit: 8 })).subjects : []));
+  useEffect(() => {
+    const timer = setTimeout(() => void search.run(q.trim()), 200);
+    return () => clearTimeout(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [q, ws]);
+  const picked = new Set(chosen.map((s) => s.id));
+  return (
+    <fieldset className="field export-subjects">
+      <legend>{t('datahub.export.subjects')}</legend>
+      <p className="muted small">{chosen.length ? t('datahub.export.subjectsChosen', { count: chosen.length }) : t('datahub.export.allSubjects')}</p>
+      {chosen.length > 0 && (
+        <ul className="chips" aria-label={t('datahub.export.subjects')}>
+          {chosen.map((s) => (
+            <li key={s.id} className="chip">
+              <span title={s.identifier}>{subjectName(s)}</span>{' '}
+              <button type="button" className="linklike" aria-label={t('datahub.export.removeSubject', { name: subjectName(s) })} onClick={() => onChange(chosen.filter((x) => x.id !== s.id))}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <TextField label={t('datahub.export.findSubject')} type="search" value={q} onChange={(e) => setQ(e.target.value)} autoComplete="off" />
+      <ErrorAlert error={search.error} />
+      {q.trim() !== '' && !search.pending && hits.length === 0 && <p className="muted small">{t('datahub.subjects.none')}</p>}
+      {hits.length > 0 && (
+        <ul className="subject-hits">
+          {hits.map((s) => (
+            <li key={s.id}>
+              <button type="button" className="btn btn-secondary" disabled={picked.has(s.id)} onClick={() => (onChange([...chosen, s]), setQ(''))}>
+                {t('datahub.export.addSubject', { name: subjectName(s) })}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </fieldset>
   );
 }

@@ -19,6 +19,15 @@ export function useCurrentWorkspace(): [string | null, (id: string) => void] {
 
 export { formatBytes } from '../../format.js';
 
+/**
+ * How a subject is named on screen: its label when it has one ("P-017"), else its identifier, a
+ * derived one (a 64-digit hash) cut to its first 12 characters.
+ */
+export function subjectName(s: { identifier: string; identifierKind?: string; label?: string | null }): string {
+  if (s.label) return s.label;
+  return s.identifierKind === 'derived' || s.identifier.length > 20 ? `${s.identifier.slice(0, 12)}…` : s.identifier;
+}
+
 /** Least-squares line through (x, y) points; null with fewer than two distinct x. */
 export function linearTrend(points: { x: number; y: number }[]): { slope: number; intercept: number } | null {
   const n = points.length;
