@@ -151,7 +151,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
         await jobs?.stop(); // lets running jobs finish before their database goes away
         await services.projector.stop(); // lets a batch in flight commit
         await services.webhooks.stop();
-        await services.views.close(); // worker threads and Python sandbox processes
+        await services.viewRuns.close(); // worker threads and Python sandbox processes
         await database.close();
       })());
     return { app, services, url, stop };
@@ -207,7 +207,7 @@ export async function main(): Promise<void> {
   if (signalled) return stop(server);
   server.app.log.info(`Cairn is listening on ${server.url}`);
   // A long-running server starts its view sandbox now (Pyodide takes seconds to load), not on the first run.
-  server.services.views.warmUp();
+  server.services.viewRuns.warmUp();
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

@@ -25,7 +25,9 @@ import { RecordsService } from './datahub/records.service.js';
 import { ExportsService } from './datahub/exports.service.js';
 import { ImportsService } from './datahub/imports.service.js';
 import { DatahubService } from './datahub/datahub.service.js';
-import { ViewsService } from './views/views.service.js';
+import { ViewRunsService } from './views/view-runs.service.js';
+import { ViewTemplatesService } from './views/view-templates.service.js';
+import { ViewInstancesService } from './views/view-instances.service.js';
 import { Projector } from './projections/projector.js';
 import { ProjectionsService } from './projections/projections.service.js';
 import { supersededProjection } from './event-types/events.projection.js';
@@ -85,13 +87,15 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const uploadDir = deps.config.uploadDir ?? (deps.config.blobs.store === 'local' ? path.join(deps.config.blobs.dir ?? path.join(deps.config.dataDir, 'blobs'), '.tus') : path.join(deps.config.dataDir, 'uploads'));
   const uploads = new UploadsService(deps.db, deps.pool, blobs, datasets, { ...deps.config, uploadDir }, deps.log);
   registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
-  // The view sandbox starts on first use (see ViewsService.warmUp) and stops when the app closes.
-  const views = new ViewsService(deps.db, ledger, apps, grants, eventTypes, deps.log, {
+  // The view sandbox starts on first use (see ViewRunsService.warmUp) and stops when the app closes.
+  const viewRuns = new ViewRunsService(deps.db, grants, deps.log, {
     pythonWorkers: 1,
     pythonMaxRuns: deps.config.viewsPythonMaxRuns,
     pythonMemoryMb: deps.config.viewsPythonMemoryMb,
     maxQueued: deps.config.viewsMaxQueued,
   });
+  const viewTemplates = new ViewTemplatesService(deps.db, ledger, eventTypes, viewRuns);
+  const viewInstances = new ViewInstancesService(deps.db, ledger, apps, grants, viewRuns);
   const locations = new LocationsService(deps.db, deps.pool, ledger, clock);
   const registrations = new RegistrationsService(deps.db, ledger, blobs, clock, deps.config.secret, deps.log);
   projector.register(registrationsProjection);
@@ -107,7 +111,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
   const home = new HomeService(deps.db, clock, workspaces, registrations);
   const health = new HealthService(deps.db, blobs, projections);
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, views, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
+  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, viewTemplates, viewInstances, viewRuns, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -14,7 +14,7 @@ const LAG_CAP = 100_000;
 export const HEARTBEAT_MS = 15_000;
 const SEEN_WITHIN_S = 60;
 
-type Deps = Pick<Services, 'db' | 'pool' | 'ledger' | 'views' | 'projections' | 'config' | 'log'>;
+type Deps = Pick<Services, 'db' | 'pool' | 'ledger' | 'viewRuns' | 'projections' | 'config' | 'log'>;
 
 /**
  * Prometheus metrics of one process, and the admin's System overview. Counters that must be
@@ -35,7 +35,7 @@ export class MetricsService {
     private readonly deps: Deps,
     private readonly version: string,
   ) {
-    const { pool, ledger, views } = deps;
+    const { pool, ledger, viewRuns } = deps;
     const registers = [this.registry];
     // Compared as hashes so the comparison takes the same time whatever the length sent.
     this.tokenHash = deps.config.metricsToken ? sha256(deps.config.metricsToken) : undefined;
@@ -68,7 +68,7 @@ export class MetricsService {
       registers,
       collect() {
         this.reset();
-        for (const [outcome, n] of views.runOutcomes) this.inc({ outcome }, n);
+        for (const [outcome, n] of viewRuns.runOutcomes) this.inc({ outcome }, n);
       },
     });
     this.projectionBehind = new Gauge({ name: 'cairn_projection_behind_entries', help: `Ledger entries a projection has not applied yet (counted up to ${LAG_CAP})`, labelNames: ['projection'], registers });

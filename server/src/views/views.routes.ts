@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { ViewsService } from './views.service.js';
+import type { ViewTemplatesService, RegisterTemplateInput } from './view-templates.service.js';
+import type { ViewInstancesService } from './view-instances.service.js';
+import type { ViewRunsService } from './view-runs.service.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 import { MAX_FILES } from './sandbox/sandbox.js';
-import type { RegisterTemplateInput } from './views.service.js';
 
 const Runtime = Type.Union([Type.Literal('javascript'), Type.Literal('python')]);
 const Limits = Type.Object(
@@ -67,15 +68,17 @@ const IdParams = Obj({ id: Type.String({ maxLength: 64 }) });
 const TEMPLATE_BODY_LIMIT = 4 * 1024 * 1024;
 
 export interface ViewsDeps {
-  views: ViewsService;
+  templates: ViewTemplatesService;
+  instances: ViewInstancesService;
+  runs: ViewRunsService;
 }
 
-export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
+export async function viewsRoutes(root: FastifyInstance, { templates, instances, runs }: ViewsDeps) {
   const app = root.withTypeProvider<TypeBoxTypeProvider>();
   app.addSchema(TemplateVersion);
   app.addSchema(Instance);
   // One sandbox per process; whoever closes the app (server stop, tests) stops its workers too.
-  app.addHook('onClose', async () => views.close());
+  app.addHook('onClose', async () => runs.close());
 
   // --- templates (administrators) --------------------------------------------------------
 
@@ -109,7 +112,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
       },
     },
   }, async (req, reply) => {
-    const { created, template } = await views.registerTemplate(req.auth, req.body);
+    const { created, template } = await templates.registerTemplate(req.auth, req.body);
     return reply.status(created ? 201 : 200).send(template);
   });
 
@@ -120,7 +123,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
       summary: 'View templates with their latest version (administrators and apps)',
       response: { 200: Type.Object({ templates: Type.Array(TemplateSummary) }), ...errorResponses },
     },
-  }, async (req) => ({ templates: await views.listTemplates(req.auth) }));
+  }, async (req) => ({ templates: await templates.listTemplates(req.auth) }));
 
   app.get('/api/v1/view-templates/:id', {
     config: { access: 'authenticated' },
@@ -133,7 +136,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
         ...errorResponses,
       },
     },
-  }, async (req) => views.templateDetail(req.auth, req.params.id));
+  }, async (req) => templates.templateDetail(req.auth, req.params.id));
 
   app.get('/api/v1/view-templates/:id/versions/:version', {
     config: { access: { scope: 'views:manage' } },
@@ -145,7 +148,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
     },
   }, async (req) => {
     const p = req.params;
-    return views.templateVersion(req.auth, p.id, p.version);
+    return templates.templateVersion(req.auth, p.id, p.version);
   });
 
   app.delete('/api/v1/view-templates/:id', {
@@ -157,7 +160,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
       response: { 204: Type.Null(), ...errorResponses },
     },
   }, async (req, reply) => {
-    await views.deleteTemplate(req.auth, req.params.id);
+    await templates.deleteTemplate(req.auth, req.params.id);
     return reply.status(204).send(null);
   });
 
@@ -173,7 +176,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
       body: Obj({ templateId: Type.String({ maxLength: 64 }), templateVersion: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })), configuration: Type.Optional(Type.Unknown()) }),
       response: { 201: Type.Ref('ViewInstance'), ...errorResponses },
     },
-  }, async (req, reply) => reply.status(201).send(await views.createInstance(req.auth, req.body)));
+  }, async (req, reply) => reply.status(201).send(await instances.createInstance(req.auth, req.body)));
 
   app.get('/api/v1/views', {
     config: { access: 'authenticated' },
@@ -183,18 +186,18 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
       querystring: Obj({ appId: Type.Optional(Type.String({ maxLength: 64 })), templateId: Type.Optional(Type.String({ maxLength: 64 })), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       response: { 200: Type.Object({ views: Type.Array(Type.Ref('ViewInstance')) }), ...errorResponses },
     },
-  }, async (req) => ({ views: await views.listInstances(req.auth, req.query) }));
+  }, async (req) => ({ views: await instances.listInstances(req.auth, req.query) }));
 
   app.get('/api/v1/views/:id', {
     config: { access: 'authenticated' },
     schema: { tags: ['views'], summary: 'One view instance with its approval status and run statistics', params: IdParams, response: { 200: Type.Ref('ViewInstance'), ...errorResponses } },
-  }, async (req) => views.instance(req.auth, req.params.id));
+  }, async (req) => instances.instance(req.auth, req.params.id));
 
   app.delete('/api/v1/views/:id', {
     config: { access: 'authenticated' },
     schema: { tags: ['views'], summary: 'Delete a view instance (its app, or an administrator)', params: IdParams, response: { 204: Type.Null(), ...errorResponses } },
   }, async (req, reply) => {
-    await views.deleteInstance(req.auth, req.params.id);
+    await instances.deleteInstance(req.auth, req.params.id);
     return reply.status(204).send(null);
   });
 
@@ -222,7 +225,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
         503: Type.Ref('Error'),
       },
     },
-  }, async (req) => views.testRun(req.auth, req.params.id, req.body));
+  }, async (req) => templates.testRun(req.auth, req.params.id, req.body));
 
   app.post('/api/v1/views/:id/run', {
     config: { access: { actor: ['app'] } },
@@ -241,7 +244,7 @@ export async function viewsRoutes(root: FastifyInstance, { views }: ViewsDeps) {
     },
   }, async (req, reply) => {
     const body = (req.body ?? {}) as { input?: unknown };
-    const { resultJson, stats } = await views.run(req.auth, req.params.id, body.input);
+    const { resultJson, stats } = await runs.run(req.auth, req.params.id, body.input);
     // The result goes out exactly as the view serialised it: no parse and re-serialise.
     return reply.type('application/json; charset=utf-8').send(`{"result":${resultJson},"stats":${JSON.stringify(stats)}}`);
   });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clampLimits, createSandbox, SandboxError, type EventsPage, type RunRequest, type Sandbox } from './sandbox.js';
-import { toAppError } from '../views.service.js';
+import { toAppError } from '../views.shared.js';
 import { AppError } from '../../kernel/errors.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
