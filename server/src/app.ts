@@ -19,7 +19,7 @@ import { installRequestTextChecks } from './kernel/request-text.js';
 import { securityHeaders } from './kernel/security-headers.js';
 import { clientErrorHandler, frameworkErrors } from './kernel/raw-responses.js';
 import type { Services } from './services.js';
-import { SESSION_COOKIE } from './auth/auth.service.js';
+import { SESSION_COOKIE } from './auth/auth.shared.js';
 import { authHook } from './auth/auth.hook.js';
 import { mount, type MountedModule } from './kernel/module.js';
 import { MetricsService } from './metrics/metrics.service.js';
@@ -60,10 +60,10 @@ export function domainModules(s: Services): MountedModule[] {
     // One MetricsService per app: its heartbeat starts and stops with the app.
     mount(metricsModule, { metrics: new MetricsService(s, VERSION) }),
     mount(healthModule, { health: s.health }),
-    mount(authModule, { auth: s.auth, config: s.config }),
+    mount(authModule, { setup: s.setup, sessions: s.sessions, accounts: s.accounts, totp: s.totp, recoveryCodes: s.recoveryCodes, apiTokens: s.apiTokens, config: s.config }),
     mount(usersModule, { users: s.users }),
     mount(workspacesModule, { workspaces: s.workspaces }),
-    mount(ledgerModule, { ledger: s.ledger, operations: s.ledgerOperations, auth: s.auth, events: s.events }),
+    mount(ledgerModule, { ledger: s.ledger, operations: s.ledgerOperations, auth: s.credentials, events: s.events }),
     mount(eventTypesModule, { eventTypes: s.eventTypes, events: s.events }),
     mount(appsModule, { apps: s.apps, grants: s.grants, config: s.config }),
     mount(instrumentsModule, { instruments: s.instruments }),
@@ -82,7 +82,7 @@ export function domainModules(s: Services): MountedModule[] {
 }
 
 export async function buildApp(services: Services): Promise<FastifyInstance> {
-  const { config, log, auth } = services;
+  const { config, log, credentials } = services;
   // Schemas compile on first use (below); these force them all, for the test that checks every
   // route's schemas compile (kernel/http.fuzz.test.ts).
   const deferredCompiles: (() => unknown)[] = [];
@@ -211,7 +211,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   });
 
   // The auth hook (auth/auth.hook.ts): credentials → request.auth, CSRF, the route's declared access.
-  await app.register(authHook, { auth });
+  await app.register(authHook, { auth: credentials });
 
   // Each module is a plugin in the root scope (kernel/module.ts) so shared schemas such as User and
   // LedgerEntry, added by the module that owns them, resolve from later modules.

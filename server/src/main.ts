@@ -93,7 +93,7 @@ export async function withServices<T>(fn: (s: Services) => Promise<T>, env = pro
 }
 
 export function createFirstAdmin(username: string, password: string, env = process.env) {
-  return withServices((s) => s.auth.createFirstAdmin(username, password), env);
+  return withServices((s) => s.setup.createFirstAdmin(username, password), env);
 }
 
 export interface RunningServer {

@@ -6,7 +6,14 @@ import { systemClock, type Clock } from './kernel/clock.js';
 import { CacheBus } from './kernel/cache.js';
 import { LedgerService } from './ledger/ledger.service.js';
 import { LedgerOperations } from './ledger/ledger.operations.js';
-import { AuthService } from './auth/auth.service.js';
+import { AuthKeys } from './auth/auth.shared.js';
+import { AccountsService } from './auth/accounts.service.js';
+import { CredentialsService } from './auth/credentials.service.js';
+import { SessionsService } from './auth/sessions.service.js';
+import { SetupService } from './auth/setup.service.js';
+import { ApiTokensService } from './auth/api-tokens.service.js';
+import { TotpService } from './auth/totp.service.js';
+import { RecoveryCodesService } from './auth/recovery-codes.service.js';
 import { UsersService } from './users/users.service.js';
 import { WorkspacesService } from './workspaces/workspaces.service.js';
 import { EventTypesService } from './event-types/event-types.service.js';
@@ -60,8 +67,15 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   // Projections of the ledger (docs/architecture.md, "Projections"); domains register theirs below.
   const projector = new Projector(deps.db, ledger, deps.log);
   const projections = new ProjectionsService(projector);
-  const auth = new AuthService(deps.db, ledger, deps.config, clock, cache);
-  const users = new UsersService(deps.db, ledger, auth);
+  const authKeys = new AuthKeys(deps.config.secret);
+  const accounts = new AccountsService(deps.db, ledger, cache);
+  const credentials = new CredentialsService(deps.db, authKeys, clock, cache, accounts);
+  const sessions = new SessionsService(deps.db, ledger, deps.config, clock, cache, authKeys, accounts);
+  const setup = new SetupService(deps.db, ledger, sessions);
+  const apiTokens = new ApiTokensService(deps.db, ledger, clock, cache);
+  const totp = new TotpService(deps.db, ledger, deps.config, clock, authKeys, accounts);
+  const recoveryCodes = new RecoveryCodesService(deps.db, ledger, clock, authKeys);
+  const users = new UsersService(deps.db, ledger, accounts, sessions);
   const workspaces = new WorkspacesService(deps.db, ledger);
   const eventTypes = new EventTypesService(deps.db, ledger, cache);
   const grants = new GrantsService(deps.db, ledger, eventTypes, cache);
@@ -72,7 +86,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
     accessTokenTtlSeconds: deps.config.accessTokenTtlSeconds,
     defaultRateLimitPerMinute: 600,
   }, cache);
-  auth.bearerResolvers.push((token, meta) => apps.fromBearer(token, meta));
+  credentials.bearerResolvers.push((token, meta) => apps.fromBearer(token, meta));
   const instruments = new InstrumentsService(deps.db, ledger, clock);
   const subjects = new SubjectsService(deps.db, ledger, workspaces, clock, deps.config.secret);
   const records = new RecordsService(deps.db, ledger, subjects, instruments, clock);
@@ -111,7 +125,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
   const home = new HomeService(deps.db, clock, workspaces, registrations);
   const health = new HealthService(deps.db, blobs, projections);
-  return { ...deps, clock, cache, ledger, auth, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, viewTemplates, viewInstances, viewRuns, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
+  return { ...deps, clock, cache, ledger, accounts, credentials, sessions, setup, apiTokens, totp, recoveryCodes, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, uploads, viewTemplates, viewInstances, viewRuns, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
 }
 
 export type Services = ReturnType<typeof createServices>;

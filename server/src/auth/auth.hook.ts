@@ -2,14 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { anonymous, enforceRouteAccess } from '../kernel/access.js';
 import { AppError } from '../kernel/errors.js';
-import { SESSION_COOKIE, type AuthService } from './auth.service.js';
+import { SESSION_COOKIE } from './auth.shared.js';
+import type { CredentialsService } from './credentials.service.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Routes a user who must still enrol a second factor can reach. */
 const ENROLMENT_ALLOWED = /^\/api\/v1\/(auth\/(me|totp\/|logout|refresh)|health|setup)/;
 
 export interface AuthHookDeps {
-  auth: Pick<AuthService, 'fromBearer' | 'fromSessionCookie' | 'csrfFor' | 'mustEnrol'>;
+  auth: Pick<CredentialsService, 'fromBearer' | 'fromSessionCookie' | 'csrfFor' | 'mustEnrol'>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthService } from '../auth/auth.service.js';
+import type { CredentialsService } from '../auth/credentials.service.js';
 import { Obj, errorResponses } from '../kernel/http.js';
 import { AnyObject } from '../kernel/schemas.js';
 import { checkTypeFilter, decodeCursor, encodeCursor, MAX_BATCH, type AppendInput, type LedgerService } from './ledger.service.js';
@@ -49,7 +49,7 @@ export interface LedgerDeps {
   ledger: LedgerService;
   operations: Pick<LedgerOperations, 'tailStart' | 'verify'>;
   /** A live tail rechecks its caller's credentials as it goes. */
-  auth: Pick<AuthService, 'recheck'>;
+  auth: Pick<CredentialsService, 'recheck'>;
   /** `GET /events/{id}?current=true` answers a modified event's current version. */
   events: Pick<EventsService, 'current'>;
 }

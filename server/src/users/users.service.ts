@@ -4,7 +4,8 @@ import { newId, isUuid } from '../kernel/ids.js';
 import { can, requireScope, requireUser, type AuthContext, type Role } from '../kernel/access.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { authStore } from '../auth/auth.store.js';
-import type { AuthService } from '../auth/auth.service.js';
+import type { AccountsService } from '../auth/accounts.service.js';
+import type { SessionsService } from '../auth/sessions.service.js';
 import { hashPassword, passwordProblem } from '../auth/auth.passwords.js';
 
 const USERNAME_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/;
@@ -14,7 +15,8 @@ export class UsersService {
   constructor(
     private readonly db: Db,
     private readonly ledger: LedgerService,
-    private readonly auth: AuthService,
+    private readonly accounts: Pick<AccountsService, 'present' | 'accountsChanged' | 'requireTotpForAll' | 'forgetCachedSettings'>,
+    private readonly sessions: Pick<SessionsService, 'clearLoginFailures'>,
   ) {}
 
   private audit(ctx: AuthContext, type: string, userId: string, data: Record<string, unknown>, db: Db) {
@@ -23,7 +25,7 @@ export class UsersService {
 
   async list(ctx: AuthContext) {
     requireScope(ctx, 'users:manage');
-    return Promise.all((await authStore.listUsers(this.db)).map((u) => this.auth.present(u)));
+    return Promise.all((await authStore.listUsers(this.db)).map((u) => this.accounts.present(u)));
   }
 
   /**
@@ -51,9 +53,9 @@ export class UsersService {
       if (!(await authStore.userById(trx, id))) throw fail('not_found', 'No such user');
       const updated = await authStore.updateUser(trx, id, { display_name: name });
       await this.audit(ctx, 'user.renamed', id, { displayName: name }, trx);
-      return this.auth.present(updated);
+      return this.accounts.present(updated);
     });
-    this.auth.accountsChanged();
+    this.accounts.accountsChanged();
     return result;
   }
 
@@ -75,7 +77,7 @@ export class UsersService {
         throw e;
       }
       await this.audit(ctx, 'user.created', user.id, { username: user.username, role: user.role }, trx);
-      return this.auth.present(user);
+      return this.accounts.present(user);
     });
   }
 
@@ -91,12 +93,12 @@ export class UsersService {
       // Revoked for good, not merely refused while disabled: enabling the user again must not
       // bring back tokens that were out in the world when they were disabled.
       if (end.tokens) data.revokedTokens = await authStore.revokeUserTokens(trx, id);
-      if (end.lock) await this.auth.clearLoginFailures(u.username, trx);
+      if (end.lock) await this.sessions.clearLoginFailures(u.username, trx);
       if (end.recoveryCodes) await authStore.replaceRecoveryCodes(trx, id, []);
       await this.audit(ctx, type, id, data, trx);
-      return this.auth.present(updated);
+      return this.accounts.present(updated);
     });
-    this.auth.accountsChanged();
+    this.accounts.accountsChanged();
     return result;
   }
 
@@ -116,7 +118,7 @@ export class UsersService {
 
   async getSettings(ctx: AuthContext) {
     requireScope(ctx, 'settings:manage');
-    return { requireTotp: await this.auth.requireTotpForAll() };
+    return { requireTotp: await this.accounts.requireTotpForAll() };
   }
 
   async updateSettings(ctx: AuthContext, patch: { requireTotp?: boolean }) {
@@ -130,7 +132,7 @@ export class UsersService {
       if (patch.requireTotp !== undefined) await authStore.setSetting(trx, 'requireTotp', patch.requireTotp);
       await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: 'settings.changed', stream: 'settings', data: patch }], { allowSystemTypes: true }), { db: trx });
     });
-    this.auth.forgetCachedSettings();
+    this.accounts.forgetCachedSettings();
     return { requireTotp: (await authStore.getSetting<boolean>(this.db, 'requireTotp')) ?? false };
   }
 }
