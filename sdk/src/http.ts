@@ -172,16 +172,28 @@ export class HttpClient {
    * and its CSRF header. Throws CairnError when refused.
    */
   async upload<T>(path: string, body: string | Blob | Uint8Array | ReadableStream<Uint8Array>, o: { contentType: string; query?: Query; signal?: AbortSignal }): Promise<T> {
-    const headers: Record<string, string> = { 'Content-Type': o.contentType, Accept: 'application/json' };
-    const token = this.token;
-    if (token) headers.Authorization = `Bearer ${token}`;
-    else {
-      const csrf = readCookie(CSRF_COOKIE);
-      if (csrf) headers[CSRF_HEADER] = csrf;
-    }
-    const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body: body as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include', signal: o.signal };
-    if (typeof ReadableStream !== 'undefined' && body instanceof ReadableStream) init.duplex = 'half';
-    const res = await fetch(this.url(path, o.query), init);
+    const stream = typeof ReadableStream !== 'undefined' && body instanceof ReadableStream;
+    const attempt = async () => {
+      const headers: Record<string, string> = { 'Content-Type': o.contentType, Accept: 'application/json' };
+      const token = this.token;
+      if (token) headers.Authorization = `Bearer ${token}`;
+      else {
+        const csrf = readCookie(CSRF_COOKIE);
+        if (csrf) headers[CSRF_HEADER] = csrf;
+      }
+      const init: RequestInit & { duplex?: 'half' } = { method: 'POST', headers, body: body as unknown as NonNullable<RequestInit['body']>, credentials: token ? undefined : 'include', signal: o.signal };
+      if (stream) init.duplex = 'half';
+      try {
+        return await fetch(this.url(path, o.query), init);
+      } catch (e) {
+        // As request(): a server that cannot be reached is network_error, not a bare TypeError.
+        if ((e as Error)?.name === 'AbortError') throw e;
+        throw networkError(this.baseUrl || 'the server', e);
+      }
+    };
+    let res = await attempt();
+    // A stale cookie session is refreshed once, as for request(); a stream cannot be sent twice.
+    if (res.status === 401 && !stream && this.autoRefresh && !this.token && isAuthExpired(await errorFromResponse(res.clone())) && (await this.refreshOnce())) res = await attempt();
     if (!res.ok) throw await errorFromResponse(res);
     return (await res.json()) as T;
   }
