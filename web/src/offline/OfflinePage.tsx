@@ -79,8 +79,16 @@ export function OfflinePage() {
 function OutboxRow({ item }: { item: OutboxItem }) {
   const { t } = useTranslation();
   const [confirming, setConfirming] = useState(false);
-  const reason = item.error ? errorText(t, errorLike(item.error)) : '';
-  const state = item.state === 'failed' || item.state === 'conflict' ? t(`offline.state.${item.state}`, { reason }) : t(`offline.state.${item.state}`);
+  const why = item.error ? (item.error.code === 'attachment_missing' ? t('offline.attachmentMissing') : errorText(t, errorLike(item.error))) : '';
+  // A refused upload says which file: "birth-certificate.jpg: not a JPEG".
+  const reason = item.error?.attachment ? `${item.error.attachment}: ${why}` : why;
+  const files = item.attachments ?? [];
+  const state =
+    item.state === 'failed' || item.state === 'conflict'
+      ? t(`offline.state.${item.state}`, { reason })
+      : item.state === 'sending' && item.uploading !== undefined
+        ? t('offline.uploading', { n: item.uploading + 1, total: files.length })
+        : t(`offline.state.${item.state}`);
   const data = item.body.data ?? item.body;
   return (
     <li className={`outbox-item outbox-${item.state}`} data-testid="outbox-item">
@@ -96,6 +104,11 @@ function OutboxRow({ item }: { item: OutboxItem }) {
         {' · '}
         {t('offline.confirmedAt')} <DateTime value={item.occurredAt} /> · {t('offline.attempts', { count: item.attempts })}
       </div>
+      {files.length > 0 && (
+        <div className="small" data-testid="outbox-attachments">
+          {t('offline.attachments', { done: files.filter((f) => f.uploaded).length, count: files.length })}
+        </div>
+      )}
       {item.state === 'conflict' && <Alert kind="warning">{t('offline.conflictHelp')}</Alert>}
       {(item.state === 'failed' || item.state === 'conflict') && (
         <div className="row">

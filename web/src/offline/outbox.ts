@@ -1,6 +1,7 @@
 import { isCairnError, type CairnError } from '@cairn/sdk';
 import { api } from '../api.js';
 import { onVaultChange, vault } from './store.js';
+import { AttachmentFailure, attachmentsOf, forgetUnreferenced, localDocument, uploadPending, withUploaded, type Attachment } from './attachments.js';
 
 /**
  * The outbox (docs/offline.md, "The outbox"): what a person confirmed on this device, waiting for
@@ -22,8 +23,16 @@ export interface OutboxItem {
   detail?: string;
   occurredAt: string;
   state: OutboxState;
-  error?: { status: number; code: string; message: string };
+  error?: { status: number; code: string; message: string; attachment?: string };
   attempts: number;
+  /**
+   * Files kept on this device that go before the request (photos of documents picked offline):
+   * each records the server's documentId as soon as its upload is acknowledged, so a later try
+   * sends only the rest. Their local references in `body` are replaced when the request is sent.
+   */
+  attachments?: Attachment[];
+  /** While sending: the attachment being uploaded (0-based). */
+  uploading?: number;
   /** The draft it was made from, removed with it once the server has it. */
   draft?: string;
   /** A page of the app about what it acts on (the registration). */
@@ -72,7 +81,8 @@ export async function enqueue(item: Omit<OutboxItem, 'seq' | 'state' | 'attempts
   const v = vault();
   if (!v) throw new Error('No signed-in person to keep this for');
   const seq = Math.max(0, ...outboxItems().map((i) => i.seq)) + 1;
-  await v.put('outbox', item.id, { ...item, seq, state: 'waiting', attempts: 0 } satisfies OutboxItem);
+  const attachments = attachmentsOf(item.body.data);
+  await v.put('outbox', item.id, { ...item, seq, state: 'waiting', attempts: 0, ...(attachments.length ? { attachments } : {}) } satisfies OutboxItem);
   void syncNow();
 }
 
@@ -88,7 +98,11 @@ export async function retry(id: string): Promise<void> {
 
 /** The person gives an item up (after copying its data out, for a conflict). */
 export async function discard(id: string): Promise<void> {
-  await vault()?.remove('outbox', id);
+  const v = vault();
+  const item = v?.get<OutboxItem>('outbox', id);
+  if (!v || !item) return;
+  await v.remove('outbox', id);
+  if (item.attachments) await forgetUnreferenced(v, item.attachments.map((a) => a.local));
 }
 
 function schedule(ms: number) {
@@ -119,27 +133,49 @@ export async function syncNow(): Promise<void> {
       for (const item of outboxItems()) {
         if (vault() !== v) return;
         if (item.state === 'failed' || item.state === 'conflict') continue;
-        await v.put('outbox', item.id, { ...item, state: 'sending', attempts: item.attempts + 1 } satisfies OutboxItem);
+        // What is stored as it goes: the attachments' acknowledgements must survive a failed try.
+        let current: OutboxItem = { ...item, state: 'sending', attempts: item.attempts + 1, error: undefined };
+        const save = async (change: Partial<OutboxItem>) => {
+          current = { ...current, ...change };
+          await v.put('outbox', item.id, current);
+        };
+        await v.put('outbox', item.id, current);
         try {
-          const answer = await api.http.request<unknown>('POST', item.path, { body: item.body });
+          let body = item.body;
+          if (current.attachments?.length) {
+            const attachments = await uploadPending(current.attachments, {
+              read: (a) => localDocument(a.local, a.mediaType),
+              upload: (file, mediaType) => api.registrations.uploadDocument(file, mediaType),
+              starting: (index) => save({ uploading: index }),
+              saved: (list) => save({ attachments: list }),
+            });
+            await save({ uploading: undefined });
+            body = { ...body, data: withUploaded(body.data, attachments) };
+          }
+          const answer = await api.http.request<unknown>('POST', item.path, { body });
           await v.remove('outbox', item.id);
           if (item.draft) await v.remove('draft', item.draft);
+          // Only now that the server has the declaration: its photos leave the device.
+          if (item.attachments) await forgetUnreferenced(v, item.attachments.map((a) => a.local));
           sent.unshift({ id: item.id, title: item.title, detail: item.detail, answer });
           sent.splice(20);
           sentListeners.forEach((fn) => fn());
           delay = MIN_DELAY_MS;
         } catch (e) {
-          const err = asError(e);
+          const failure = e instanceof AttachmentFailure ? e : undefined;
+          const err = asError(failure ? failure.cause : e);
           const status = err?.status ?? 0;
-          const error = { status, code: err?.code ?? 'unexpected', message: err?.message ?? String(e) };
+          const error = { status, code: err?.code ?? 'unexpected', message: err?.message ?? String(e), ...(failure ? { attachment: failure.attachment.name ?? `#${failure.index + 1}` } : {}) };
+          // `current`: with the attachments acknowledged during this try.
+          const item = { ...current, uploading: undefined };
           if (!err || err.code === 'network_error' || TRANSIENT.has(status)) {
-            await v.put('outbox', item.id, { ...item, attempts: item.attempts + 1, state: 'waiting', error } satisfies OutboxItem);
+            await v.put('outbox', item.id, { ...item, state: 'waiting', error } satisfies OutboxItem);
             // Signed out by expiry: sending resumes when the person signs in again (session.tsx).
             if (status !== 401) schedule(delay);
             delay = Math.min(delay * 2, MAX_DELAY_MS);
             return;
           }
-          await v.put('outbox', item.id, { ...item, attempts: item.attempts + 1, state: status === 409 ? 'conflict' : 'failed', error } satisfies OutboxItem);
+          await v.put('outbox', item.id, { ...item, state: status === 409 ? 'conflict' : 'failed', error } satisfies OutboxItem);
         }
       }
     };
@@ -168,7 +204,9 @@ export function startOutbox(): () => void {
     if (v && v.userId !== lastUser) {
       lastUser = v.userId;
       // An item left "sending" by a closed tab was never acknowledged: it waits again.
-      for (const [id, item] of v.list<OutboxItem>('outbox')) if (item.state === 'sending') void v.put('outbox', id, { ...item, state: 'waiting' });
+      for (const [id, item] of v.list<OutboxItem>('outbox')) if (item.state === 'sending') void v.put('outbox', id, { ...item, state: 'waiting', uploading: undefined });
+      // Files kept for drafts or items that are gone (a draft started over, a declaration sent online).
+      void forgetUnreferenced(v).catch(() => undefined);
       void syncNow();
     }
     if (!v) lastUser = undefined;

@@ -11,7 +11,8 @@ import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
  * list one person's rows) and nothing else readable.
  */
 
-export type RowKind = 'draft' | 'outbox' | 'cache';
+/** `file`: the bytes of a document picked offline, waiting in the outbox to be uploaded (attachments.ts). */
+export type RowKind = 'draft' | 'outbox' | 'cache' | 'file';
 
 interface Row {
   /** `${userId}|${kind}|${key}` */
@@ -185,6 +186,47 @@ export class Vault {
     const tx = d.transaction('rows', 'readwrite');
     await Promise.all(rows.slice(0, rows.length - MAX_CACHE_ROWS).map((r) => tx.store.delete(r.id)));
     await tx.done;
+  }
+
+  /**
+   * Keeps a file's bytes (a photo of a document picked offline), encrypted as they are, under the
+   * same key. Not kept in memory: read back only when it is uploaded or shown. Rejects when the
+   * device refuses to store it (storage full), so the form can say so instead of losing it.
+   */
+  filePut(key: string, bytes: ArrayBuffer): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('The vault is closed'));
+    const id = rowId(this.userId, 'file', key);
+    const done = this.writes.then(async () => {
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, this.key, bytes);
+      const d = await db();
+      const tx = d.transaction('rows', 'readwrite');
+      void tx.store.put({ id, userId: this.userId, kind: 'file', iv, data, at: Date.now() });
+      tx.commit();
+      await tx.done;
+    });
+    this.writes = done.catch(() => undefined);
+    return done;
+  }
+  async fileGet(key: string): Promise<ArrayBuffer | undefined> {
+    await this.writes;
+    const row = await (await db()).get('rows', rowId(this.userId, 'file', key));
+    if (!row) return undefined;
+    try {
+      return await crypto.subtle.decrypt({ name: 'AES-GCM', iv: row.iv as Uint8Array<ArrayBuffer> }, this.key, row.data);
+    } catch {
+      return undefined;
+    }
+  }
+  fileRemove(key: string): Promise<unknown> {
+    return this.persist('file', key, undefined);
+  }
+  /** The keys of every file kept for this person. */
+  async fileKeys(): Promise<string[]> {
+    await this.writes;
+    const ids = await (await db()).getAllKeysFromIndex('rows', 'byUserKind', [this.userId, 'file']);
+    const prefix = rowId(this.userId, 'file', '');
+    return ids.map((id) => String(id).slice(prefix.length));
   }
 
   close(): void {

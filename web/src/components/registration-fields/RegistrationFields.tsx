@@ -5,13 +5,15 @@ import { FieldShell, FieldView, formatValue, validationMessage, type Ctx } from 
 import { AgeOrDate } from './AgeOrDate.js';
 import { DocumentsField, formatSize, isDocumentRef } from './DocumentsField.js';
 import { SignaturePad } from './SignaturePad.js';
+import { isLocalDocumentRef, type LocalDocumentRef } from '../../offline/attachments.js';
 import { LocationInput } from './LocationInput.js';
 
 export type { Ctx };
 
 /** How a registration form talks to the server: uploads, and showing a stored document. */
 export interface FieldServices {
-  upload?: (file: Blob, mediaType: string) => Promise<{ documentId: string; mediaType: string; size: number }>;
+  /** Without a network it may keep the file on this device instead: a LocalDocumentRef (offline/attachments.ts). */
+  upload?: (file: Blob, mediaType: string) => Promise<{ documentId: string; mediaType: string; size: number } | LocalDocumentRef>;
   /** URL of a document already attached to a registration; undefined in a draft. */
   documentUrl?: (documentId: string) => string | undefined;
   /** Names of locations by id, for read-only display. */
@@ -124,8 +126,9 @@ function AddressInput({ id, value, onChange, ctx, errors }: { id: string; value:
 function SignatureInput({ id, value, onChange, disabled, label, services }: { id: string; value: unknown; onChange: (v: unknown) => void; disabled: boolean; label: string; services: FieldServices }) {
   const { t } = useTranslation();
   const ref = isDocumentRef(value) ? value : undefined;
-  const [preview] = useState(() => (ref ? (localStorage.getItem(PREVIEW_KEY + ref.documentId) ?? undefined) : undefined));
-  const [state, setState] = useState<'idle' | 'saving' | 'saved' | 'failed'>(ref ? 'saved' : 'idle');
+  const local = isLocalDocumentRef(value) ? value : undefined;
+  const [preview] = useState(() => (ref || local ? (localStorage.getItem(PREVIEW_KEY + (ref?.documentId ?? local!.localDocument)) ?? undefined) : undefined));
+  const [state, setState] = useState<'idle' | 'saving' | 'saved' | 'kept' | 'failed'>(ref ? 'saved' : local ? 'kept' : 'idle');
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => () => clearTimeout(timer.current), []);
   const changed = (dataUrl: string | undefined) => {
@@ -141,13 +144,20 @@ function SignatureInput({ id, value, onChange, disabled, label, services }: { id
       try {
         const blob = dataUrlToBlob(dataUrl);
         const up = await services.upload!(blob, 'image/png');
+        const key = 'documentId' in up ? up.documentId : up.localDocument;
         try {
-          localStorage.setItem(PREVIEW_KEY + up.documentId, dataUrl);
+          localStorage.setItem(PREVIEW_KEY + key, dataUrl);
         } catch {
-          // Only a preview for redrawing the pad; the signature itself is on the server.
+          // Only a preview for redrawing the pad; the signature itself is on the server (or in the vault).
         }
-        onChange({ documentId: up.documentId, mediaType: up.mediaType, size: up.size, name: 'signature.png' } satisfies DocumentRef);
-        setState('saved');
+        if ('documentId' in up) {
+          onChange({ documentId: up.documentId, mediaType: up.mediaType, size: up.size, name: 'signature.png' } satisfies DocumentRef);
+          setState('saved');
+        } else {
+          // Offline: kept on this device, uploaded by the outbox before the declaration.
+          onChange({ localDocument: up.localDocument, mediaType: up.mediaType, size: up.size, name: 'signature.png' } satisfies LocalDocumentRef);
+          setState('kept');
+        }
       } catch {
         setState('failed');
       }
@@ -161,7 +171,7 @@ function SignatureInput({ id, value, onChange, disabled, label, services }: { id
     <>
       <SignaturePad id={id} value={preview} onChange={changed} label={label} />
       <p className="muted small" role="status">
-        {state === 'saving' ? t('registrations.fields.signatureSaving') : state === 'saved' ? t('registrations.fields.signatureSaved') : state === 'failed' ? t('registrations.fields.signatureFailed') : ''}
+        {state === 'saving' ? t('registrations.fields.signatureSaving') : state === 'saved' ? t('registrations.fields.signatureSaved') : state === 'kept' ? t('registrations.fields.signatureKept') : state === 'failed' ? t('registrations.fields.signatureFailed') : ''}
       </p>
     </>
   );
@@ -193,9 +203,14 @@ export function formatRegistrationValue(field: RegistrationField | undefined, v:
       return [a.line1, a.line2, a.city, a.postcode, a.locationId ? (services.locationName?.(a.locationId) ?? a.locationId) : undefined].filter(Boolean).join(', ');
     }
     case 'documents':
-      return Array.isArray(v) ? (v as unknown[]).filter(isDocumentRef).map((d) => `${d.name ?? d.documentId.slice(0, 12)} (${formatSize(d.size)})`).join(', ') : formatValue(v, t);
+      return Array.isArray(v)
+        ? (v as unknown[])
+            .map((d) => (isDocumentRef(d) ? `${d.name ?? d.documentId.slice(0, 12)} (${formatSize(d.size)})` : isLocalDocumentRef(d) ? `${d.name ?? d.localDocument.slice(0, 12)} (${formatSize(d.size)}, ${t('registrations.fields.waitingToUpload')})` : undefined))
+            .filter(Boolean)
+            .join(', ')
+        : formatValue(v, t);
     case 'signature':
-      return isDocumentRef(v) ? t('registrations.fields.signed') : formatValue(v, t);
+      return isDocumentRef(v) ? t('registrations.fields.signed') : isLocalDocumentRef(v) ? `${t('registrations.fields.signed')} (${t('registrations.fields.waitingToUpload')})` : formatValue(v, t);
     case 'text':
     case 'number':
       if (field.options) return field.options.find((o) => o.value === v) ? L(field.options.find((o) => o.value === v)!.label) : String(v);

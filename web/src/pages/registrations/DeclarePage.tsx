@@ -13,6 +13,8 @@ import { checkForm, keepVisible, locationIds, personName, registrations, registr
 import { newDraft, readDraft, removeDraft, writeDraft, type Draft } from './drafts.js';
 import { enqueue, unreachable, type OutboxItem } from '../../offline/outbox.js';
 import { Queued } from '../../offline/Queued.js';
+import { AttachmentFailure, attachmentsOf, forgetUnreferenced, localDocument, localRefs, uploadOrKeep, uploadPending, withStandIns, withUploaded } from '../../offline/attachments.js';
+import { vault } from '../../offline/store.js';
 
 export function DeclarePage() {
   const { type } = useParams() as { type: string };
@@ -70,7 +72,8 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
   const draft = useRef<Draft>({ ...initial, typeVersion: def.version });
   const heading = useRef<HTMLHeadingElement>(null);
 
-  const check = useMemo(() => checkForm(doc, data), [doc, data]);
+  // Photos kept on this device (picked offline) are checked as the documents they will be.
+  const check = useMemo(() => checkForm(doc, withStandIns(data)), [doc, data]);
   const places = useLocationNames(locationIds(doc, data));
   const pages = check.pages;
   const reviewIndex = pages.length;
@@ -90,7 +93,8 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
   }, [setParams, target]);
 
   const services: FieldServices = {
-    upload: (file, mediaType) => registrations.uploadDocument(file, mediaType),
+    // Uploaded when picked, as always; without a network, kept in the vault for the outbox to send.
+    upload: (file, mediaType) => uploadOrKeep(file, mediaType, (f, m) => registrations.uploadDocument(f, m)),
     documentUrl: target ? (d) => registrations.documentUrl(target.registration.id, d) : undefined,
     locationName: (id) => places.get(id),
   };
@@ -139,7 +143,8 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
 
   const submit = useAction(async (action: 'notify' | 'declare' | 'validate') => {
     setErrors([]);
-    const visibleData = keepVisible(doc, data) as Record<string, JsonValue>;
+    const shown = new Set(Object.keys(keepVisible(doc, withStandIns(data))));
+    const visibleData = Object.fromEntries(Object.entries(data).filter(([k]) => shown.has(k))) as Record<string, JsonValue>;
     // When the person confirmed it: kept if it has to wait in the outbox (docs/offline.md, "Times").
     const occurredAt = new Date().toISOString();
     const transactionId = draft.current.transactionId;
@@ -162,16 +167,23 @@ function DeclareForm({ def, initial, restored: wasRestored, target }: { def: Reg
       setQueued(true);
     };
     if (!navigator.onLine) return keep();
+    // Photos picked offline in this draft: uploaded first now that there is a network (the outbox
+    // does the same when it sends, docs/offline.md "Attachments").
+    const kept = localRefs(target ? patch : visibleData).map((r) => r.localDocument);
     try {
+      const uploaded = kept.length ? await uploadPending(attachmentsOf(target ? patch : visibleData), { read: (a) => localDocument(a.local, a.mediaType), upload: (f, m) => registrations.uploadDocument(f, m), saved: () => undefined }) : [];
       let result: Registration;
       if (target) {
-        result = (await registrations.action(target.registration.id, target.action, { data: patch, transactionId, occurredAt })).registration;
+        result = (await registrations.action(target.registration.id, target.action, { data: withUploaded(patch, uploaded), transactionId, occurredAt })).registration;
       } else {
-        result = await registrations.create({ type: doc.id, action: action as 'notify' | 'declare', data: visibleData, transactionId, occurredAt });
+        result = await registrations.create({ type: doc.id, action: action as 'notify' | 'declare', data: withUploaded(visibleData, uploaded), transactionId, occurredAt });
       }
       removeDraft(user.id, draft.current.id);
+      const v = vault();
+      if (kept.length && v) void forgetUnreferenced(v, kept);
       setDone(result);
-    } catch (e) {
+    } catch (caught) {
+      const e = caught instanceof AttachmentFailure ? caught.cause : caught;
       if (unreachable(e)) return keep();
       if (isCairnError(e) && e.code === 'invalid_registration_data') {
         const list = ((e.details as { errors?: SubmissionError[] } | undefined)?.errors ?? []).filter((x) => typeof x.field === 'string');
