@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CairnClient, DatahubApi, type Registration } from '@cairn/sdk';
@@ -72,6 +73,34 @@ async function download(page: Page) {
   await page.goto(`${server.url}/outbox`);
   await page.getByRole('button', { name: 'Download for offline use' }).click();
   await page.getByText(/^Ready for offline use:/).waitFor();
+}
+
+/** A real 4 × 3 PNG (red, green, blue stripes), so the page can draw its thumbnail. */
+function tinyPng(): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(4, 0);
+  header.writeUInt32BE(3, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = [[255, 0, 0], [0, 255, 0], [0, 0, 255]].map((rgb) => Buffer.from([0, ...rgb, ...rgb, ...rgb, ...rgb]));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))), chunk('IEND', Buffer.alloc(0))]);
 }
 
 /** Registrations fiona created, as the server holds them. */
@@ -271,6 +300,123 @@ describe('offline-first capture on a field agent’s phone', () => {
     await page.getByRole('button', { name: 'Sign out and delete them' }).click();
     await page.getByLabel('Username').waitFor();
     expect(await storedText(page)).not.toContain(ids.fiona);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('keeps a photo of a document and a PDF picked offline, and uploads each once before the declaration, though the network dies between them', { timeout: 120_000 }, async () => {
+    const page = phone.pages()[0]!;
+    const png = tinyPng();
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n', 'latin1');
+    await signIn(page, 'fiona');
+    await download(page);
+    await phone.setOffline(true);
+    await page.goto(`${server.url}/registrations/declare/birth`);
+    await page.getByLabel('Last name').fill('Offline-Kamali');
+    for (let p = 0; p < 3; p++) await page.getByRole('button', { name: 'Continue' }).click();
+    const files = page.getByLabel('Supporting documents');
+    // Checked when picked, with the server's rules: a file whose content is not its type, a file too large.
+    await files.setInputFiles({ name: 'fake.png', mimeType: 'image/png', buffer: Buffer.from('not a picture') });
+    await page.getByText('fake.png is not a real PNG file').waitFor();
+    await files.setInputFiles({ name: 'huge.pdf', mimeType: 'application/pdf', buffer: Buffer.concat([pdf, Buffer.alloc(6 * 1024 * 1024)]) });
+    await page.getByText('huge.pdf is larger than 5.0 MB.').waitFor();
+    await files.setInputFiles([
+      { name: 'birth-notice.png', mimeType: 'image/png', buffer: png },
+      { name: 'letter.pdf', mimeType: 'application/pdf', buffer: pdf },
+    ]);
+    await expect.poll(() => page.getByTestId('document-waiting').count()).toBe(2);
+    expect(await page.getByTestId('document-waiting').allInnerTexts()).toEqual([expect.stringMatching(/birth-notice\.png[\s\S]*waiting to upload/), expect.stringMatching(/letter\.pdf[\s\S]*waiting to upload/)]);
+    await expect.poll(() => storedText(page).then((t) => t.split(`${ids.fiona}|file|`).length - 1)).toBe(2);
+
+    // A reload without a network: the draft still holds both, the photo drawn from the device's copy.
+    await page.reload();
+    await page.getByText('Your unsent declaration was restored.').waitFor();
+    await expect.poll(() => page.getByTestId('document-waiting').count()).toBe(2);
+    const thumb = page.getByRole('img', { name: 'Preview of birth-notice.png' });
+    await thumb.waitFor();
+    expect(await thumb.evaluate((img) => (img as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await snap(page, 'offline-04-documents-waiting');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByRole('heading', { name: 'Review' }).waitFor();
+    await page.getByText(/birth-notice\.png \(.*waiting to upload\)/).waitFor();
+    await page.getByRole('button', { name: 'Send incomplete' }).click();
+    await page.getByText('Kept on this device', { exact: true }).waitFor();
+
+    await page.goto(`${server.url}/outbox`);
+    await page.reload();
+    const item = page.getByTestId('outbox-item');
+    await expect.poll(() => item.count()).toBe(1);
+    await item.getByText('Attachments: 0 of 2 uploaded').waitFor();
+    const text = await storedText(page);
+    for (const secret of ['Offline-Kamali', 'birth-notice', '%PDF-', 'IHDR']) expect(text).not.toContain(secret);
+
+    // Online again: the photo is acknowledged, then the network dies while the PDF is being sent
+    // (before it reaches the server). Every upload that reaches the server is counted.
+    const reached: Buffer[] = [];
+    const declared: string[] = [];
+    let cut = false;
+    let offline = true;
+    const network = async (on: boolean) => {
+      offline = !on;
+      await phone.setOffline(!on);
+    };
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    await phone.route('**/api/v1/registrations/documents', async (route) => {
+      if (offline) return route.abort('internetdisconnected');
+      if (!cut && reached.length === 1) {
+        cut = true;
+        await released;
+        await network(false);
+        return route.abort('internetdisconnected');
+      }
+      reached.push(route.request().postDataBuffer()!);
+      return route.continue();
+    });
+    await phone.route('**/api/v1/registrations', async (route) => {
+      if (offline) return route.abort('internetdisconnected');
+      if (route.request().method() === 'POST') declared.push(route.request().postData() ?? '');
+      return route.continue();
+    });
+    await network(true);
+    await item.getByText('Uploading attachment 2 of 2…').waitFor({ timeout: 20_000 });
+    release();
+    await item.getByText(/last try: letter\.pdf: Cannot reach the server/).waitFor({ timeout: 20_000 });
+    await item.getByText('Attachments: 1 of 2 uploaded').waitFor();
+    expect(reached).toHaveLength(1);
+    expect(declared).toEqual([]);
+    // Not yet acknowledged as a declaration: both files are still on the device.
+    expect((await storedText(page)).split(`${ids.fiona}|file|`).length - 1).toBe(2);
+    await page.reload();
+    await item.getByText('Attachments: 1 of 2 uploaded').waitFor();
+
+    await network(true);
+    await page.getByTestId('outbox-empty').waitFor({ timeout: 30_000 });
+    await phone.unroute('**/api/v1/registrations/documents');
+    await phone.unroute('**/api/v1/registrations');
+
+    // Each file reached the server once, the photo before the PDF, and the declaration once, after them.
+    expect(reached.map((b) => b.equals(png) || b.equals(pdf))).toEqual([true, true]);
+    expect(reached[0]!.equals(png)).toBe(true);
+    expect(reached[1]!.equals(pdf)).toBe(true);
+    expect(declared).toHaveLength(1);
+    const mine = (await fionasRegistrations()).filter((r) => r.data['child.lastName'] === 'Offline-Kamali');
+    expect(mine).toHaveLength(1);
+    const docs = mine[0]!.data['documents'] as Array<{ documentId: string; name: string; mediaType: string; size: number; documentType?: string }>;
+    expect(docs.map((d) => [d.name, d.mediaType, d.size])).toEqual([
+      ['birth-notice.png', 'image/png', png.length],
+      ['letter.pdf', 'application/pdf', pdf.length],
+    ]);
+    expect(new Set(docs.map((d) => d.documentId)).size).toBe(2);
+    for (const [d, bytes] of [
+      [docs[0]!, png],
+      [docs[1]!, pdf],
+    ] as const) {
+      const res = await fetch(reader.registrations.documentUrl(mine[0]!.id, d.documentId), { headers: { authorization: `Bearer ${reader.http.getToken()}` } });
+      expect(res.status).toBe(200);
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+    }
+    // Acknowledged: the files have left the device.
+    await expect.poll(async () => (await storedText(page)).includes(`${ids.fiona}|file|`)).toBe(false);
     expect(pageErrors).toEqual([]);
   });
 });
