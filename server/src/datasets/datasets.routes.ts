@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { DatasetsService } from './datasets.service.js';
+import type { DatasetSharingService } from './dataset-sharing.service.js';
 import type { UploadsService } from './datasets.uploads.js';
 import { AppError } from '../kernel/errors.js';
 import { Ajv } from 'ajv';
@@ -111,12 +112,14 @@ const disposition = (name: string) => {
 
 export interface DatasetsDeps {
   datasets: DatasetsService;
+  /** Members and reviewer links. */
+  sharing: DatasetSharingService;
   uploads: UploadsService;
   /** A version's file tree, read outside any transaction (the archive route streams its entries). */
   versionTree: (version: Parameters<DatasetsService['treeOf']>[1]) => ReturnType<DatasetsService['treeOf']>;
 }
 
-export async function datasetsRoutes(root: FastifyInstance, { datasets, uploads, versionTree }: DatasetsDeps) {
+export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing, uploads, versionTree }: DatasetsDeps) {
   await root.register(async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Blob and path errors become catalog errors here; the root handler then renders them.
@@ -361,14 +364,14 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, uploads,
     app.get('/api/v1/datasets/:ds/members', {
       config: { access: 'authenticated' },
       schema: { tags, summary: 'Owner and members with their roles', params: DsParams, response: R },
-    }, async (req) => datasets.members(caller(req), req.params.ds));
+    }, async (req) => sharing.members(caller(req), req.params.ds));
 
     app.put('/api/v1/datasets/:ds/members/:userId', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Grant a role (read, edit, admin)', params: Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), userId: Uuid }), body: Obj({ role: Type.Union(DATASET_ROLES.map((r) => Type.Literal(r))) }), response: R },
     }, async (req, reply) => {
       const p = req.params;
-      await datasets.setMember(caller(req), p.ds, p.userId, req.body.role);
+      await sharing.setMember(caller(req), p.ds, p.userId, req.body.role);
       return reply.status(204).send(null);
     });
 
@@ -377,26 +380,26 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, uploads,
       schema: { tags, summary: 'Remove a member', params: Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), userId: Uuid }), response: R },
     }, async (req, reply) => {
       const p = req.params;
-      await datasets.removeMember(caller(req), p.ds, p.userId);
+      await sharing.removeMember(caller(req), p.ds, p.userId);
       return reply.status(204).send(null);
     });
 
     app.get('/api/v1/datasets/:ds/reviewer-links', {
       config: { access: 'authenticated' },
       schema: { tags, summary: 'Anonymous reviewer links', params: DsParams, response: R },
-    }, async (req) => ({ links: await datasets.reviewerLinks(caller(req), req.params.ds) }));
+    }, async (req) => ({ links: await sharing.reviewerLinks(caller(req), req.params.ds) }));
 
     app.post('/api/v1/datasets/:ds/reviewer-links', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Create a read-only, expiring reviewer link (the token is shown once)', params: DsParams, body: Obj({ expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })), note: Type.Optional(Type.String({ maxLength: 500 })) }), response: R },
-    }, async (req, reply) => reply.status(201).send({ link: await datasets.createReviewerLink(caller(req), req.params.ds, req.body) }));
+    }, async (req, reply) => reply.status(201).send({ link: await sharing.createReviewerLink(caller(req), req.params.ds, req.body) }));
 
     app.delete('/api/v1/datasets/:ds/reviewer-links/:id', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Revoke a reviewer link', params: Obj({ ds: Type.String({ minLength: 1, maxLength: 64 }), id: Uuid }), response: R },
     }, async (req, reply) => {
       const p = req.params;
-      await datasets.revokeReviewerLink(caller(req), p.ds, p.id);
+      await sharing.revokeReviewerLink(caller(req), p.ds, p.id);
       return reply.status(204).send(null);
     });
   });

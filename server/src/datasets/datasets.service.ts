@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { CreateDatasetRequest } from '@cairn/sdk';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -9,22 +8,22 @@ import semver from 'semver';
 import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
-import { isUuid, newId } from '../kernel/ids.js';
+import { newId } from '../kernel/ids.js';
 import { actorRef, can, requireUser, type AuthContext } from '../kernel/access.js';
 import type { Logger } from '../kernel/logger.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import type { JobRunner } from '../jobs/jobs.runner.js';
 import type { BlobStore } from '../blobs/blobs.store.js';
 import { isSha256 } from '../blobs/blobs.store.js';
-import { authStore } from '../auth/auth.store.js';
 import { DatasetTree, EMPTY_TREE_HASH, type FileEntry, type TreeChange } from './datasets.tree.js';
 import { normalizePath } from './datasets.paths.js';
 import { diffEntries, lineDiff, LINE_DIFF_DEFAULTS } from './datasets.diff.js';
 import { datasetsStore, type DatasetsTable, type VersionsTable } from './datasets.store.js';
-import { DATASET_ROLES, hashReviewToken, requireDatasetRole, REVIEW_PREFIX, roleOn, type DatasetCaller, type DatasetRole } from './datasets.access.js';
+import { requireDatasetRole, roleOn, type DatasetCaller, type DatasetRole } from './datasets.access.js';
 import { runBuiltinChecks, type Issue } from './datasets.checks.js';
 import { runBidsValidator, type BidsOptions } from './datasets.bids.js';
 import { mapErrors } from './datasets.errors.js';
+import { recordDatasetEntry } from './datasets.shared.js';
 import { jsonProblem } from '../kernel/request-text.js';
 
 export const VALIDATE_TASK = 'datasets:validate';
@@ -103,8 +102,8 @@ export class DatasetsService {
     return requireDatasetRole(this.db, caller, key, min);
   }
 
-  private async record(trx: Kysely<Database>, ctx: AuthContext, datasetId: string, type: string, data: Record<string, unknown>) {
-    await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type, stream: `dataset:${datasetId}`, data: { datasetId, ...data } }], { allowSystemTypes: true }), { db: trx });
+  private record(trx: Kysely<Database>, ctx: AuthContext, datasetId: string, type: string, data: Record<string, unknown>) {
+    return recordDatasetEntry(this.ledger, trx, ctx, datasetId, type, data);
   }
 
   // --- datasets ------------------------------------------------------------------------------
@@ -225,67 +224,6 @@ export class DatasetsService {
     const datasets = [];
     for (const d of r.rows) datasets.push(presentDataset(d, await roleOn(this.db, { auth: ctx }, d)));
     return { datasets, total: r.total, facets: r.facets };
-  }
-
-  // --- members and reviewer links ---------------------------------------------------------------
-  async members(caller: DatasetCaller, key: string) {
-    const { ds } = await this.access(caller, key, 'read');
-    if (caller.auth.actor.kind === 'anonymous') throw fail('unauthenticated', 'Sign in to see who has access');
-    const owner = await authStore.userById(this.db, ds.owner_id);
-    const members = (await datasetsStore.members(this.db, ds.id)).map((m) => ({ userId: m.user_id, username: m.username, role: m.role }));
-    return { owner: { userId: ds.owner_id, username: owner?.username ?? '' }, members };
-  }
-
-  async setMember(caller: DatasetCaller, key: string, userId: string, role: string) {
-    const { ds } = await this.access(caller, key, 'admin');
-    if (!(DATASET_ROLES as readonly string[]).includes(role)) throw fail('validation_failed', `role must be one of ${DATASET_ROLES.join(', ')}`, [{ pointer: '/role', message: 'invalid role' }]);
-    if (!isUuid(userId) || !(await authStore.userById(this.db, userId))) throw fail('not_found', 'No such user');
-    if (userId === ds.owner_id) throw fail('conflict', 'The owner is always an admin of the dataset');
-    await this.db.transaction().execute(async (trx) => {
-      await datasetsStore.setMember(trx, ds.id, userId, role);
-      await this.record(trx, caller.auth, ds.id, 'dataset.member_set', { userId, role });
-    });
-    this.ledger.notifyAppended();
-  }
-
-  async removeMember(caller: DatasetCaller, key: string, userId: string) {
-    const { ds } = await this.access(caller, key, 'admin');
-    await this.db.transaction().execute(async (trx) => {
-      if (!isUuid(userId) || !(await datasetsStore.removeMember(trx, ds.id, userId))) throw fail('not_found', 'That user is not a member');
-      await this.record(trx, caller.auth, ds.id, 'dataset.member_removed', { userId });
-    });
-    this.ledger.notifyAppended();
-  }
-
-  async createReviewerLink(caller: DatasetCaller, key: string, input: { expiresInDays?: number; note?: string }) {
-    const { ds } = await this.access(caller, key, 'admin');
-    const user = requireUser(caller.auth);
-    const days = input.expiresInDays ?? 30;
-    if (!Number.isInteger(days) || days < 1 || days > 365) throw fail('validation_failed', 'expiresInDays must be 1-365', [{ pointer: '/expiresInDays', message: 'out of range' }]);
-    const token = REVIEW_PREFIX + randomBytes(24).toString('base64url');
-    const id = newId();
-    const link = await this.db.transaction().execute(async (trx) => {
-      const l = await datasetsStore.insertLink(trx, { id, dataset_id: ds.id, token_hash: hashReviewToken(token), note: (input.note ?? '').slice(0, 500), created_by: user.userId, expires_at: new Date(Date.now() + days * 86_400_000) });
-      // The token itself never reaches the ledger: it is a bearer secret.
-      await this.record(trx, caller.auth, ds.id, 'dataset.reviewer_link_created', { linkId: id, expiresAt: l.expires_at.toISOString() });
-      return l;
-    });
-    this.ledger.notifyAppended();
-    return { ...presentLink(link), token };
-  }
-
-  async reviewerLinks(caller: DatasetCaller, key: string) {
-    const { ds } = await this.access(caller, key, 'admin');
-    return (await datasetsStore.links(this.db, ds.id)).map(presentLink);
-  }
-
-  async revokeReviewerLink(caller: DatasetCaller, key: string, linkId: string) {
-    const { ds } = await this.access(caller, key, 'admin');
-    await this.db.transaction().execute(async (trx) => {
-      if (!isUuid(linkId) || !(await datasetsStore.revokeLink(trx, ds.id, linkId))) throw fail('not_found', 'No such active reviewer link');
-      await this.record(trx, caller.auth, ds.id, 'dataset.reviewer_link_revoked', { linkId });
-    });
-    this.ledger.notifyAppended();
   }
 
   // --- versions and trees ------------------------------------------------------------------------
@@ -635,11 +573,3 @@ export class DatasetsService {
 }
 
 export const presentIssue = (i: { code: string; severity: string; file: string | null; message: string }) => ({ code: i.code, severity: i.severity, file: i.file, message: i.message });
-const presentLink = (l: { id: string; note: string; created_at: Date; expires_at: Date; revoked_at: Date | null }) => ({
-  id: l.id,
-  note: l.note,
-  createdAt: l.created_at.toISOString(),
-  expiresAt: l.expires_at.toISOString(),
-  revokedAt: l.revoked_at?.toISOString() ?? null,
-  active: !l.revoked_at && l.expires_at > new Date(),
-});
