@@ -296,10 +296,17 @@ describe('offline-first capture on a field agent’s phone', () => {
     await page.getByText('1 item on this device has not reached the server').waitFor();
     await page.getByRole('button', { name: 'Stay signed in' }).click();
     expect(await page.getByLabel('Last name').inputValue()).toBe('Kagabo');
+    // A signature pad's redraw preview (personal data) as an earlier build left it in either storage.
+    await page.evaluate(() => {
+      localStorage.setItem('cairn.signature-preview.old', 'data:image/png;base64,c2lnbmF0dXJl');
+      sessionStorage.setItem('cairn.signature-preview.tab', 'data:image/png;base64,c2lnbmF0dXJl');
+    });
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign out and delete them' }).click();
     await page.getByLabel('Username').waitFor();
     expect(await storedText(page)).not.toContain(ids.fiona);
+    const previews = await page.evaluate(() => [...Object.keys(localStorage), ...Object.keys(sessionStorage)].filter((k) => k.startsWith('cairn.signature-preview.')));
+    expect(previews).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 

@@ -76,4 +76,8 @@ export function rememberedSession(): { user: User; scopes: string[] } | undefine
 
 export function forgetSession(): void {
   localStorage.removeItem(SESSION_KEY);
+  // Signature previews (registration-fields): personal data, never left for the next person.
+  for (const store of [sessionStorage, localStorage]) {
+    for (const key of Object.keys(store)) if (key.startsWith('cairn.signature-preview.')) store.removeItem(key);
+  }
 }

@@ -22,7 +22,10 @@ export interface FieldServices {
 
 const DEFAULT_ACCEPT = ['image/png', 'image/jpeg', 'application/pdf'];
 const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
-const PREVIEW_KEY = 'cairn.signature-preview.';
+// The pad's redraw preview lives in sessionStorage (this tab only, gone when it closes) and is
+// removed at sign-out (offline/store.ts forgetSession): a signature is personal data, and
+// localStorage would keep it in plaintext for the next person using the browser.
+export const PREVIEW_KEY = 'cairn.signature-preview.';
 
 /**
  * One field of a registration form. The kinds registration shares with instruments are the
@@ -127,7 +130,7 @@ function SignatureInput({ id, value, onChange, disabled, label, services }: { id
   const { t } = useTranslation();
   const ref = isDocumentRef(value) ? value : undefined;
   const local = isLocalDocumentRef(value) ? value : undefined;
-  const [preview] = useState(() => (ref || local ? (localStorage.getItem(PREVIEW_KEY + (ref?.documentId ?? local!.localDocument)) ?? undefined) : undefined));
+  const [preview] = useState(() => (ref || local ? (sessionStorage.getItem(PREVIEW_KEY + (ref?.documentId ?? local!.localDocument)) ?? undefined) : undefined));
   const [state, setState] = useState<'idle' | 'saving' | 'saved' | 'kept' | 'failed'>(ref ? 'saved' : local ? 'kept' : 'idle');
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => () => clearTimeout(timer.current), []);
@@ -146,7 +149,7 @@ function SignatureInput({ id, value, onChange, disabled, label, services }: { id
         const up = await services.upload!(blob, 'image/png');
         const key = 'documentId' in up ? up.documentId : up.localDocument;
         try {
-          localStorage.setItem(PREVIEW_KEY + key, dataUrl);
+          sessionStorage.setItem(PREVIEW_KEY + key, dataUrl);
         } catch {
           // Only a preview for redrawing the pad; the signature itself is on the server (or in the vault).
         }
