@@ -30,9 +30,12 @@ export async function resolveWorkspace(client: CairnClient, given: string, flag 
 export async function resolveSubject(client: CairnClient, workspaceId: string, given: string, flag = '--subject'): Promise<string> {
   if (isUuid(given)) return given;
   const r = await new DatahubApi(client.http).subjects(workspaceId, { q: given, limit: 50 });
-  const hits = r.subjects.filter((s) => s.identifier.toLowerCase() === given.trim().toLowerCase());
+  const want = given.trim().toLowerCase();
+  const exact = r.subjects.filter((s) => s.identifier.toLowerCase() === want);
+  // An identifier first; else a label (unique in the workspace, e.g. P-017 for a derived identifier).
+  const hits = exact.length ? exact : r.subjects.filter((s) => (s.label ?? '').toLowerCase() === want);
   if (hits.length === 1) return hits[0]!.id;
-  if (!hits.length) throw new CliError(`${flag}: no subject with the identifier ${JSON.stringify(given)} in this workspace`, 'unknown_subject', 2);
+  if (!hits.length) throw new CliError(`${flag}: no subject with the identifier or label ${JSON.stringify(given)} in this workspace`, 'unknown_subject', 2);
   throw new CliError(`${flag}: ${JSON.stringify(given)} matches ${hits.length} subjects; give the id`, 'ambiguous_subject', 2);
 }
 

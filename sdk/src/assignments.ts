@@ -7,7 +7,7 @@ export const ASSIGNMENT_STATUSES: AssignmentStatus[] = ['sent', 'opened', 'partl
 export interface Assignment {
   id: string;
   workspaceId: string;
-  subject: { id: string; identifier: string | null };
+  subject: { id: string; identifier: string | null; label?: string | null };
   batchId: string | null;
   instrument: { name: string; edition: number; kind: 'form' | 'series' };
   parts: number;

@@ -42,6 +42,8 @@ export interface Subject {
   identifierKind: 'custom' | 'derived';
   dateOfBirth: string | null;
   sex: Sex | null;
+  /** A short readable name given by the team ("P-017"), unique in the workspace; null when none. */
+  label: string | null;
   createdAt: string;
   recordCount?: number;
   lastRecordAt?: string | null;
@@ -219,8 +221,12 @@ export class DatahubApi {
   async similarSubjects(workspaceId: string, q: { identifier: string; dateOfBirth?: string; sex?: Sex }): Promise<Array<Subject & { score: number }>> {
     return (await this.http.get<{ subjects: Array<Subject & { score: number }> }>(`/api/v1/workspaces/${seg(workspaceId)}/subjects/similar`, q)).subjects;
   }
-  async createSubject(workspaceId: string, s: { identifier: string; identifierKind: 'custom' | 'derived'; dateOfBirth?: string | null; sex?: Sex | null }): Promise<Subject> {
+  async createSubject(workspaceId: string, s: { identifier: string; identifierKind: 'custom' | 'derived'; dateOfBirth?: string | null; sex?: Sex | null; label?: string | null }): Promise<Subject> {
     return (await this.http.post<{ subject: Subject }>(`/api/v1/workspaces/${seg(workspaceId)}/subjects`, s)).subject;
+  }
+  /** Sets (or, with null, clears) a subject's label; CairnError `subject_label_taken` (409) when another subject of the workspace has it. */
+  async setSubjectLabel(id: string, label: string | null): Promise<Subject> {
+    return (await this.http.request<{ subject: Subject }>('PATCH', `/api/v1/subjects/${seg(id)}`, { body: { label } })).subject;
   }
   async subject(id: string): Promise<Subject> {
     return (await this.http.get<{ subject: Subject }>(`/api/v1/subjects/${seg(id)}`)).subject;
@@ -245,7 +251,7 @@ export class DatahubApi {
   async records(subjectId: string, q: { instrument?: string; edition?: number; limit?: number } = {}): Promise<CaptureRecord[]> {
     return (await this.http.get<{ records: CaptureRecord[] }>(`/api/v1/subjects/${seg(subjectId)}/records`, q)).records;
   }
-  record(id: string): Promise<{ record: CaptureRecord; subject: { id: string; identifier: string }; definition: InstrumentDefinition }> {
+  record(id: string): Promise<{ record: CaptureRecord; subject: { id: string; identifier: string; label: string | null }; definition: InstrumentDefinition }> {
     return this.http.get(`/api/v1/records/${seg(id)}`);
   }
   async history(id: string): Promise<RecordHistoryEntry[]> {

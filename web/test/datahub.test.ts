@@ -272,6 +272,55 @@ describe('the data hub, used as a person would', () => {
     }
   });
 
+  it('labels: a derived identifier gets a readable label, shown in place of the hash, searchable, changed on the subject page; a taken label is refused (phone)', async () => {
+    const hub = new DatahubApi((await clientFor(server, 'ada')).http);
+    const ws = (await (await clientFor(server, 'ada')).workspaces.create({ name: 'Label clinic' })).id;
+    await hub.createSubject(ws, { identifier: 'OTHER-1', identifierKind: 'custom', label: 'P-020' });
+    const { context, page: phone } = await openPage(browser, PHONE, pageErrors);
+    try {
+      await signInAndLeaveLogin(phone, server.url);
+      await phone.goto(`${server.url}/datahub/w/${ws}/subjects`);
+      await phone.getByText('Derived from name, date of birth and sex').click();
+      await phone.getByLabel('First name').fill('Marie');
+      await phone.getByLabel('Last name').fill('Curie');
+      await phone.getByRole('textbox', { name: 'Date of birth' }).fill('1967-11-07');
+      await phone.getByRole('combobox', { name: 'Sex' }).selectOption('female');
+      await phone.getByLabel('Label (optional)').fill('P-017');
+      await phone.getByRole('button', { name: 'Add subject' }).click();
+      await phone.getByRole('heading', { name: 'Subject P-017' }).waitFor();
+      const subjectUrl = phone.url();
+      // The hash is still there, shortened, under the label.
+      expect(await phone.locator('.subject-identifier').innerText()).toMatch(/^Identifier: [0-9a-f]{12}…$/);
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await snap(phone, 'datahub-label-phone');
+
+      // Found by the subjects search, and listed by its label.
+      await phone.goto(`${server.url}/datahub/w/${ws}/subjects`);
+      await phone.getByLabel('Search by identifier or label').fill('017');
+      await phone.getByRole('link', { name: 'P-017', exact: true }).waitFor();
+      await expect.poll(() => phone.locator('tbody tr').count()).toBe(1);
+
+      // Changed on the subject page; a label another subject has is refused, and nothing changes.
+      await phone.goto(subjectUrl);
+      const field = phone.getByLabel('Label', { exact: true });
+      await field.fill('P-020');
+      await phone.getByRole('button', { name: 'Save the label' }).click();
+      await phone.getByText('Another subject of this workspace already has this label.').waitFor();
+      await field.fill('P-018');
+      await phone.getByRole('button', { name: 'Save the label' }).click();
+      await phone.getByRole('heading', { name: 'Subject P-018' }).waitFor();
+      expect(await phone.getByLabel('Label', { exact: true }).inputValue()).toBe('P-018');
+      const mine = (await hub.subjects(ws, { q: 'P-01' })).subjects;
+      expect(mine.map((x) => [x.identifierKind, x.label])).toEqual([['derived', 'P-018']]);
+      // The export page's subject picker finds it by its label too.
+      await phone.goto(`${server.url}/datahub/w/${ws}/export`);
+      await phone.getByLabel('Find a subject by identifier or label').fill('p-018');
+      await phone.getByRole('button', { name: 'Add P-018' }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('import: a valid date in the future is named as such, not "Enter a real date."', async () => {
     await page.goto(`${server.url}/datahub/w/${workspaceId}/import`);
     await page.getByLabel('Instrument').selectOption({ index: 1 });

@@ -85,7 +85,7 @@ export function registerDatahubCommands(program: Command): void {
   dh.command('export')
     .description('stream records to a file (or stdout) with a progress bar; memory stays flat on both sides')
     .requiredOption('--workspace <name>', 'the workspace: its name, path of names (A/B/C) or id')
-    .option('--subject <identifier>', 'only this subject: its identifier in the workspace, or its id; repeat for several', repeated)
+    .option('--subject <identifier>', 'only this subject: its identifier or label in the workspace, or its id; repeat for several', repeated)
     .option('--instrument <name>', 'only this instrument (needed for wide CSV, TSV and Excel)')
     .option('--edition <n>', 'only this edition', positiveInt('--edition'))
     .option('--from <date>', 'only records captured on or after this date (YYYY-MM-DD, UTC)', dateArg('--from'))

@@ -69,11 +69,11 @@ export class AssignmentsService {
     return `${this.config.gatewayPublicUrl}/a/${linkId}`;
   }
 
-  present(a: ListedAssignment | (AssignmentRow & { subject_identifier?: string; invalid_parts?: number })) {
+  present(a: ListedAssignment | (AssignmentRow & { subject_identifier?: string; subject_label?: string | null; invalid_parts?: number })) {
     return {
       id: a.id,
       workspaceId: a.workspace_id,
-      subject: { id: a.subject_id, identifier: a.subject_identifier ?? null },
+      subject: { id: a.subject_id, identifier: a.subject_identifier ?? null, label: a.subject_label ?? null },
       batchId: a.batch_id,
       instrument: { name: a.instrument_name, edition: a.instrument_edition, kind: a.instrument_kind },
       parts: a.parts.length,
@@ -179,7 +179,7 @@ export class AssignmentsService {
         mail = { sent: false, error: 'The mail server refused or could not be reached; share the link another way' };
       }
     }
-    return { assignment: this.present({ ...row, subject_identifier: subject.identifier }), mail };
+    return { assignment: this.present({ ...row, subject_identifier: subject.identifier, subject_label: subject.label ?? null }), mail };
   }
 
   /** Many subjects at once: each gets its own key pair and link; one failure does not stop the rest. */
@@ -200,7 +200,7 @@ export class AssignmentsService {
       }
       try {
         const row = await this.createOne(ctx, subject, r, batchId);
-        created.push(this.present({ ...row, subject_identifier: subject.identifier }));
+        created.push(this.present({ ...row, subject_identifier: subject.identifier, subject_label: subject.label ?? null }));
       } catch (e) {
         if (!(e instanceof AppError)) throw e;
         if (e.code === 'gateway_unavailable') throw e;
@@ -256,7 +256,7 @@ export class AssignmentsService {
         .then(() => assignmentsStore.cancelSynced(this.db, row.id))
         .catch((e: unknown) => this.log.warn({ err: { message: (e as Error).message } }, 'gateway unreachable: the cancellation will be pushed by the puller'));
     }
-    return this.present({ ...row, subject_identifier: a.subject_identifier, invalid_parts: a.invalid_parts });
+    return this.present({ ...row, subject_identifier: a.subject_identifier, subject_label: a.subject_label ?? null, invalid_parts: a.invalid_parts });
   }
 
   // --- the puller -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ export interface AssignmentRow {
   created_by_id: string | null;
   created_at: Date;
 }
-export type ListedAssignment = AssignmentRow & { subject_identifier: string; invalid_parts: number };
+export type ListedAssignment = AssignmentRow & { subject_identifier: string; subject_label?: string | null; invalid_parts: number };
 
 export interface SubmissionRow {
   id: string;
@@ -65,7 +65,7 @@ export function statusOf(a: AssignmentRow, now: Date): AssignmentStatus {
   return 'sent';
 }
 
-const LISTED = sql`a.*, s.identifier AS subject_identifier,
+const LISTED = sql`a.*, s.identifier AS subject_identifier, s.label AS subject_label,
   (SELECT count(*)::int FROM remote_submissions x WHERE x.assignment_id = a.id AND x.status = 'invalid') AS invalid_parts`;
 
 /** All of remote capture's SQL in the core. */

@@ -10,5 +10,5 @@ export const datahubModule: DomainModule<DatahubDeps> = {
   routes: datahubRoutes,
   reservedTypePrefixes: ['subject.', 'session.', 'record.', 'datahub.'],
   projections: [recordsProjection.name],
-  migrations: '0300, 0651 (records projection), 1201 (subject identifier search)',
+  migrations: '0300, 0310 (subject labels), 0651 (records projection), 1201 (subject identifier search)',
 };

@@ -92,6 +92,7 @@ export async function datahubRoutes(root: FastifyInstance, { subjects, records, 
         identifierKind: Type.Union([Type.Literal('custom'), Type.Literal('derived')]),
         dateOfBirth: Type.Optional(Type.Union([Type.String({ maxLength: 10 }), Type.Null()])),
         sex: Type.Optional(Type.Union([...SEXES.map((s) => Type.Literal(s)), Type.Null()])),
+        label: Type.Optional(Type.Union([Type.String({ maxLength: 200, description: 'A short readable name, 1-60 characters, unique in the workspace (e.g. P-017)' }), Type.Null()])),
       }),
       response: { 201: Any, ...errorResponses },
     },
@@ -101,6 +102,17 @@ export async function datahubRoutes(root: FastifyInstance, { subjects, records, 
     config: { access: read },
     schema: { tags: ['subjects'], summary: 'A subject and its active session', params: IdParams, response: ok() },
   }, async (req) => ({ subject: await subjects.get(req.auth, req.params.id) }));
+
+  app.patch('/api/v1/subjects/:id', {
+    config: { access: write },
+    schema: {
+      tags: ['subjects'],
+      summary: "Set or clear a subject's label: a short readable name (1-60 characters, unique in the workspace; 409 subject_label_taken)",
+      params: IdParams,
+      body: Obj({ label: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]) }),
+      response: ok(),
+    },
+  }, async (req) => ({ subject: await subjects.setLabel(req.auth, req.params.id, req.body) }));
 
   app.get('/api/v1/subjects/:id/sessions', {
     config: { access: read },

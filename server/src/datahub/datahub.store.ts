@@ -9,6 +9,8 @@ export interface SubjectsTable {
   date_of_birth: string | null;
   sex: 'female' | 'male' | 'other' | null;
   created_at: Date;
+  /** A short readable name, unique in the workspace (migration 0310); null when none was given. */
+  label?: string | null;
 }
 export interface SessionsTable {
   id: string;
@@ -55,7 +57,7 @@ declare module '../database/database.js' {
 type Exec = Kysely<Database>;
 
 // date columns come back as JS Dates in local time from pg; read them as text instead.
-const SUBJECT_COLS = sql`id, workspace_id, identifier, identifier_kind, to_char(date_of_birth, 'YYYY-MM-DD') AS date_of_birth, sex, created_at`;
+const SUBJECT_COLS = sql`id, workspace_id, identifier, identifier_kind, to_char(date_of_birth, 'YYYY-MM-DD') AS date_of_birth, sex, created_at, label`;
 
 export const datahubStore = {
   settings: (db: Exec, workspaceId: string) => db.selectFrom('datahub_settings').selectAll().where('workspace_id', '=', workspaceId).executeTakeFirst(),
@@ -80,6 +82,16 @@ export const datahubStore = {
   /** Which of these subject ids belong to the workspace (an export's subject filter). */
   async subjectIdsIn(db: Exec, workspaceId: string, ids: string[]): Promise<string[]> {
     return (await sql<{ id: string }>`SELECT id FROM subjects WHERE workspace_id = ${workspaceId} AND id = ANY(${ids}::uuid[])`.execute(db)).rows.map((r) => r.id);
+  },
+
+  /** Another subject of the workspace with this label (case aside), if any. */
+  async subjectByLabel(db: Exec, workspaceId: string, label: string): Promise<SubjectsTable | undefined> {
+    return (await sql<SubjectsTable>`SELECT ${SUBJECT_COLS} FROM subjects WHERE workspace_id = ${workspaceId} AND lower(label) = lower(${label})`.execute(db)).rows[0];
+  },
+
+  /** Sets or clears a subject's label; the unique index refuses one taken in the workspace (23505). */
+  async setSubjectLabel(db: Exec, id: string, label: string | null): Promise<SubjectsTable | undefined> {
+    return (await sql<SubjectsTable>`UPDATE subjects SET label = ${label} WHERE id = ${id} RETURNING ${SUBJECT_COLS}`.execute(db)).rows[0];
   },
 
   /** Inserts; answers false when the identifier is taken in the workspace. */
@@ -132,7 +144,7 @@ export const datahubStore = {
                (SELECT max(date) FROM records r WHERE r.subject_id = s.id AND r.deleted_at IS NULL) AS last_record_at
         FROM subjects s
         WHERE workspace_id = ${workspaceId}
-          ${like ? sql`AND lower(identifier) LIKE ${like}` : sql``}
+          ${like ? sql`AND (lower(identifier) LIKE ${like} OR lower(label) LIKE ${like})` : sql``}
           ${q.after !== undefined ? sql`AND identifier > ${q.after}` : sql``}
         ORDER BY identifier LIMIT ${q.limit}`.execute(db)
     ).rows;

@@ -183,6 +183,55 @@ describe('subjects and sessions', () => {
     expect((await inject('GET', `/api/v1/workspaces/${ws}/subjects?q=${encodeURIComponent('%_\\')}`, vic.authorization)).json().subjects).toEqual([]);
   });
 
+  it('labels: set on creation or later (members), unique in the workspace whatever the case (409), found by search, recorded in the ledger', async () => {
+    const hash = 'ab'.repeat(32);
+    const created = await inject('POST', `/api/v1/workspaces/${ws}/subjects`, ana.authorization, { identifier: hash, identifierKind: 'derived', label: '  P-017 ' });
+    expect(created.statusCode, created.body).toBe(201);
+    const labelled = created.json().subject as { id: string; label: string };
+    expect(labelled.label).toBe('P-017');
+    // Taken, case aside: on creation and on a change; the answer names the pointer and the subject holding it.
+    const dup = await inject('POST', `/api/v1/workspaces/${ws}/subjects`, ana.authorization, { identifier: 'LBL-2', identifierKind: 'custom', label: 'p-017' });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().error).toMatchObject({ code: 'subject_label_taken', details: { subjectId: labelled.id, errors: [{ pointer: '/label' }] } });
+    expect((await inject('GET', `/api/v1/workspaces/${ws}/subjects?q=LBL-2`, ana.authorization)).json().subjects).toEqual([]);
+    const second = await subject(ana.authorization, ws, 'LBL-3');
+    const taken = await inject('PATCH', `/api/v1/subjects/${second}`, ana.authorization, { label: 'P-017' });
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().error.code).toBe('subject_label_taken');
+    // Another workspace may use the same label.
+    expect((await inject('POST', `/api/v1/workspaces/${other}/subjects`, admin, { identifier: 'P9001', identifierKind: 'custom', label: 'P-017' })).statusCode).toBe(201);
+    // Bad labels: 400 with a pointer.
+    for (const bad of ['x'.repeat(61), 'a\u0007b', 'a\u200bb']) {
+      const r = await inject('PATCH', `/api/v1/subjects/${second}`, ana.authorization, { label: bad });
+      expect(r.statusCode, bad).toBe(400);
+      expect(r.json().error.details[0].pointer).toBe('/label');
+    }
+    expect((await inject('PATCH', `/api/v1/subjects/${second}`, ana.authorization, { label: 7 })).statusCode).toBe(400);
+    // Viewers cannot label; strangers are told the subject does not exist.
+    expect((await inject('PATCH', `/api/v1/subjects/${second}`, vic.authorization, { label: 'V-1' })).statusCode).toBe(403);
+    const stranger = await user('stranger');
+    expect((await inject('PATCH', `/api/v1/subjects/${second}`, stranger.authorization, { label: 'V-1' })).statusCode).toBe(404);
+    // A change, then search by label (anywhere in it, case aside), and the subject page shows it.
+    const set = await inject('PATCH', `/api/v1/subjects/${second}`, ana.authorization, { label: 'Q-042' });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json().subject).toMatchObject({ id: second, identifier: 'LBL-3', label: 'Q-042' });
+    expect((await inject('GET', `/api/v1/workspaces/${ws}/subjects?q=q-04`, vic.authorization)).json().subjects.map((x: { id: string }) => x.id)).toEqual([second]);
+    expect((await inject('GET', `/api/v1/workspaces/${ws}/subjects?q=017`, vic.authorization)).json().subjects.map((x: { label: string }) => x.label)).toEqual(['P-017']);
+    expect((await inject('GET', `/api/v1/subjects/${second}`, vic.authorization)).json().subject.label).toBe('Q-042');
+    // Cleared: the label is free again.
+    expect((await inject('PATCH', `/api/v1/subjects/${labelled.id}`, ana.authorization, { label: null })).json().subject.label).toBeNull();
+    expect((await inject('PATCH', `/api/v1/subjects/${second}`, ana.authorization, { label: 'P-017' })).json().subject.label).toBe('P-017');
+    // Every change is an entry on the subject's stream, as its creation is.
+    const entries = await services.pool.query<{ type: string; data: { label?: string | null; previous?: string | null } }>(
+      `SELECT type, data FROM ledger_entries WHERE stream IN ($1, $2) ORDER BY stream, stream_seq`, [`subject:${labelled.id}`, `subject:${second}`],
+    );
+    expect(entries.rows.map((e) => `${e.type}:${e.data.label ?? null}<${e.data.previous ?? null}`)).toEqual(
+      labelled.id < second
+        ? ['subject.created:P-017<null', 'subject.labelled:null<P-017', 'subject.created:null<null', 'subject.labelled:Q-042<null', 'subject.labelled:P-017<Q-042']
+        : ['subject.created:null<null', 'subject.labelled:Q-042<null', 'subject.labelled:P-017<Q-042', 'subject.created:P-017<null', 'subject.labelled:null<P-017'],
+    );
+  });
+
   it('allows one active session per subject; retrospective sessions need a past date', async () => {
     const s = await subject(ana.authorization, ws, 'SESS-1');
     const first = await session(ana.authorization, s);
@@ -462,7 +511,7 @@ describe('exports', () => {
     const csv = async (q: string) => {
       const r = await inject('GET', `/api/v1/workspaces/${exportWs}/exports?format=csv&instrument=sleep-diary&${q}`, admin);
       expect(r.statusCode, r.body).toBe(200);
-      return (parseCsv(r.body, { columns: true }) as Record<string, string>[]).map((x) => `${x.subject}@${x.date.slice(0, 10)}:${x.hours}`);
+      return (parseCsv(r.body, { columns: true }) as Record<string, string>[]).map((x) => `${x.subject}@${x.date!.slice(0, 10)}:${x.hours}`);
     };
     expect(await csv('')).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5', 'EXP-3@2021-01-31:3']);
     expect(await csv('from=2021-01-01&to=2021-01-31')).toEqual(['EXP-1@2021-01-01:7.25', 'EXP-1@2021-01-01:5', 'EXP-3@2021-01-31:3']);
@@ -498,7 +547,7 @@ describe('exports', () => {
     expect(await err('from=2021-02-01&to=2021-01-01')).toMatchObject({ status: 400, code: 'validation_failed', details: [{ pointer: '/to' }] });
     const mine = (await inject('GET', `/api/v1/workspaces/${exportWs}/subjects?q=EXP-1`, admin)).json().subjects[0].id as string;
     expect(await err(`subjects=${mine},not-a-uuid`)).toMatchObject({ status: 400, code: 'validation_failed', details: [{ in: 'querystring', pointer: '/subjects/1' }] });
-    const elsewhere = await subject(admin, other, 'ELSEWHERE-1');
+    const elsewhere = await subject(admin, other, 'P9002');
     const missing = '0190aaaa-0000-7000-8000-000000000000';
     const a = await err(`subjects=${mine},${elsewhere}`);
     const b = await err(`subjects=${mine},${missing}`);

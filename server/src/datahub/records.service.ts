@@ -111,7 +111,7 @@ export class RecordsService {
     const r = await this.recordFor(ctx, id, 'viewer');
     const subject = await datahubStore.subject(this.db, r.subject_id);
     const definition = await this.instruments.definition(r.instrument_name, r.instrument_edition);
-    return { record: presentRecord(r), subject: { id: subject!.id, identifier: subject!.identifier }, definition };
+    return { record: presentRecord(r), subject: { id: subject!.id, identifier: subject!.identifier, label: subject!.label ?? null }, definition };
   }
 
   async history(ctx: AuthContext, id: string) {

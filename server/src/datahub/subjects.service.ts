@@ -18,6 +18,25 @@ export const SEXES = ['female', 'male', 'other'] as const;
 /** PostgreSQL text cannot hold NUL: such input is refused before it reaches SQL. */
 export const hasNul = (s: string | null | undefined) => typeof s === 'string' && (s.includes('\u0000') || !s.isWellFormed());
 export const SESSION_KINDS = ['in_person', 'retrospective', 'remote'] as const;
+/** Subject labels: 1-60 characters, no control characters, no spaces at the ends (docs/instruments.md, "Subject labels"). */
+export const LABEL_MAX = 60;
+const LABEL_RE = /^[^\p{Cc}\p{Cf}\s](?:[^\p{Cc}\p{Cf}]*[^\p{Cc}\p{Cf}\s])?$/u;
+const LABEL_INDEX = 'subjects_workspace_label_key';
+
+/** Checks a label; answers the normalised label (null: none) or throws validation_failed at `pointer`. */
+export function checkLabel(label: string | null | undefined, pointer = '/label'): string | null {
+  if (label === null || label === undefined) return null;
+  const l = label.normalize('NFC').trim();
+  if (l === '') return null;
+  if (hasNul(l) || !LABEL_RE.test(l) || Array.from(l).length > LABEL_MAX) {
+    throw fail('validation_failed', `label is 1-${LABEL_MAX} characters without control characters`, [{ pointer, message: `1-${LABEL_MAX} printable characters` }]);
+  }
+  return l;
+}
+
+const labelTaken = (existing: { id: string } | undefined) =>
+  fail('subject_label_taken', 'Another subject of this workspace has this label', { subjectId: existing?.id, errors: [{ pointer: '/label', message: 'already used in this workspace' }] });
+const isLabelConflict = (e: unknown) => (e as { code?: string }).code === '23505' && (e as { constraint?: string }).constraint === LABEL_INDEX;
 
 export const presentSubject = (s: SubjectsTable & { record_count?: number; last_record_at?: Date | null }) => ({
   id: s.id,
@@ -26,6 +45,7 @@ export const presentSubject = (s: SubjectsTable & { record_count?: number; last_
   identifierKind: s.identifier_kind,
   dateOfBirth: s.date_of_birth,
   sex: s.sex,
+  label: s.label ?? null,
   createdAt: s.created_at.toISOString(),
   ...(s.record_count !== undefined ? { recordCount: s.record_count, lastRecordAt: s.last_record_at?.toISOString() ?? null } : {}),
 });
@@ -119,7 +139,7 @@ export class SubjectsService {
     return null;
   }
 
-  async create(ctx: AuthContext, workspaceId: string, input: { identifier: string; identifierKind: 'custom' | 'derived'; dateOfBirth?: string | null; sex?: string | null }) {
+  async create(ctx: AuthContext, workspaceId: string, input: { identifier: string; identifierKind: 'custom' | 'derived'; dateOfBirth?: string | null; sex?: string | null; label?: string | null }) {
     await this.workspaces.requireRole(ctx, workspaceId, 'member');
     const pattern = (await datahubStore.settings(this.db, workspaceId))?.subject_id_pattern ?? null;
     const problem = this.identifierProblem(input.identifierKind, input.identifier, pattern);
@@ -130,15 +150,21 @@ export class SubjectsService {
     }
     const sex = input.sex ?? null;
     if (sex !== null && !(SEXES as readonly string[]).includes(sex)) throw fail('validation_failed', `sex must be one of ${SEXES.join(', ')}`, [{ pointer: '/sex', message: 'invalid value' }]);
-    const subject: SubjectsTable = { id: newId(), workspace_id: workspaceId, identifier: input.identifier, identifier_kind: input.identifierKind, date_of_birth: dob, sex: sex as SubjectsTable['sex'], created_at: this.clock.now() };
-    const entries = this.ledger.prepare(ctx, [{ type: 'subject.created', stream: `subject:${subject.id}`, data: { subjectId: subject.id, workspaceId, identifier: subject.identifier, identifierKind: subject.identifier_kind, dateOfBirth: dob, sex } }], { allowSystemTypes: true });
-    await this.db.transaction().execute(async (trx) => {
-      if (!(await datahubStore.insertSubject(trx, subject))) {
-        const existing = await datahubStore.subjectByIdentifier(trx, workspaceId, subject.identifier);
-        throw fail('conflict', 'A subject with this identifier exists in the workspace', { subjectId: existing?.id });
-      }
-      await this.ledger.append(ctx, entries, { db: trx });
-    });
+    const label = checkLabel(input.label);
+    const subject: SubjectsTable = { id: newId(), workspace_id: workspaceId, identifier: input.identifier, identifier_kind: input.identifierKind, date_of_birth: dob, sex: sex as SubjectsTable['sex'], created_at: this.clock.now(), label };
+    const entries = this.ledger.prepare(ctx, [{ type: 'subject.created', stream: `subject:${subject.id}`, data: { subjectId: subject.id, workspaceId, identifier: subject.identifier, identifierKind: subject.identifier_kind, dateOfBirth: dob, sex, ...(label !== null ? { label } : {}) } }], { allowSystemTypes: true });
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        if (!(await datahubStore.insertSubject(trx, subject))) {
+          const existing = await datahubStore.subjectByIdentifier(trx, workspaceId, subject.identifier);
+          throw fail('conflict', 'A subject with this identifier exists in the workspace', { subjectId: existing?.id });
+        }
+        await this.ledger.append(ctx, entries, { db: trx });
+      });
+    } catch (e) {
+      if (isLabelConflict(e)) throw labelTaken(await datahubStore.subjectByLabel(this.db, workspaceId, label!));
+      throw e;
+    }
     this.ledger.notifyAppended();
     return presentSubject(subject);
   }
@@ -187,6 +213,32 @@ export class SubjectsService {
     const s = await this.subjectFor(ctx, subjectId, 'viewer');
     const active = await datahubStore.activeSession(this.db, s.id);
     return { ...presentSubject(s), activeSession: active ? presentSession(active) : null };
+  }
+
+  /**
+   * Sets (or, with null, clears) a subject's label. Written as subjects are: the row and a
+   * `subject.labelled` entry on the subject's stream in one transaction, needing what every other
+   * subject write needs (records:write on the route, `member` on the subject's workspace).
+   */
+  async setLabel(ctx: AuthContext, subjectId: string, input: { label: string | null }) {
+    const s = await this.subjectFor(ctx, subjectId, 'member');
+    const label = checkLabel(input.label);
+    if ((s.label ?? null) === label) return presentSubject(s);
+    const entries = this.ledger.prepare(ctx, [{ type: 'subject.labelled', stream: `subject:${s.id}`, data: { subjectId: s.id, workspaceId: s.workspace_id, label, previous: s.label ?? null } }], { allowSystemTypes: true });
+    let updated: SubjectsTable;
+    try {
+      updated = await this.db.transaction().execute(async (trx) => {
+        const row = await datahubStore.setSubjectLabel(trx, s.id, label);
+        if (!row) throw fail('not_found', 'No such subject');
+        await this.ledger.append(ctx, entries, { db: trx });
+        return row;
+      });
+    } catch (e) {
+      if (isLabelConflict(e)) throw labelTaken(await datahubStore.subjectByLabel(this.db, s.workspace_id, label!));
+      throw e;
+    }
+    this.ledger.notifyAppended();
+    return presentSubject(updated);
   }
 
   async sessions(ctx: AuthContext, subjectId: string) {

@@ -194,6 +194,8 @@ const en = {
   errors: {
     ...registrationsEn.errors,
     ...peopleEn.errors,
+    subject_label_taken: 'Another subject of this workspace already has this label.',
+    unknown_subject: 'Some of the chosen subjects are not in this workspace.',
     invalid_credentials: 'Wrong username or password.',
     totp_invalid: 'That code is not right. Codes change every 30 seconds; try the current one.',
     totp_reused: 'That code was already used. Wait for the next one (codes change every 30 seconds).',

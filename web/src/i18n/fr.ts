@@ -195,6 +195,8 @@ const fr: Messages = {
   errors: {
     ...registrationsFr.errors,
     ...peopleFr.errors,
+    subject_label_taken: 'Un autre sujet de cet espace de travail a déjà ce libellé.',
+    unknown_subject: 'Certains des sujets choisis ne sont pas dans cet espace de travail.',
     invalid_credentials: "Nom d'utilisateur ou mot de passe incorrect.",
     totp_invalid: "Ce code n'est pas le bon. Les codes changent toutes les 30 secondes ; essayez le code actuel.",
     totp_reused: 'Ce code a déjà servi. Attendez le suivant (les codes changent toutes les 30 secondes).',

@@ -7,7 +7,7 @@ import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
 import { Alert, Button, DateTime, ErrorAlert, Section, Spinner, TextField } from '../../components/ui.js';
 import { InstrumentRenderer, MeasuresTable, type Answers } from '../../components/instrument-renderer/InstrumentRenderer.js';
-import { datahub } from './datahub.api.js';
+import { datahub, subjectName } from './datahub.api.js';
 
 /** A record, always shown with the edition it was captured with; its history; edit and delete. */
 export function RecordPage() {
@@ -51,7 +51,7 @@ export function RecordPage() {
       <p>
         <Link to={`/datahub/subjects/${subject.id}`}>← {t('datahub.capture.backToSubject')}</Link>
       </p>
-      <h1>{t('datahub.record.title', { instrument: title, subject: subject.identifier.length > 20 ? `${subject.identifier.slice(0, 12)}…` : subject.identifier })}</h1>
+      <h1>{t('datahub.record.title', { instrument: title, subject: subjectName(subject) })}</h1>
       <p className="muted">
         {t('datahub.record.captured')}: <DateTime value={record.date} /> · {t('datahub.record.edition')}: {form.edition} · {t('datahub.record.version', { version: record.version })}
       </p>

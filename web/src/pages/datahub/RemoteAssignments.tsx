@@ -7,7 +7,7 @@ import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
 import { Alert, Button, CopyButton, DataTable, DateTime, ErrorAlert, Section, TextField } from '../../components/ui.js';
-import { datahub } from './datahub.api.js';
+import { datahub, subjectName } from './datahub.api.js';
 
 /** Remote capture (docs/remote-capture.md): send an instrument or a series to fill at home. */
 export const assignments = new AssignmentsApi(api.http);
@@ -114,7 +114,7 @@ function AssignmentRows({ list, onChanged, showSubject }: { list: Assignment[]; 
             <tr key={a.id} data-assignment={a.id}>
               {showSubject && (
                 <td>
-                  <Link to={`/datahub/subjects/${a.subject.id}`}>{a.subject.identifier && a.subject.identifier.length > 20 ? `${a.subject.identifier.slice(0, 12)}…` : a.subject.identifier}</Link>
+                  <Link to={`/datahub/subjects/${a.subject.id}`}>{a.subject.identifier ? subjectName({ identifier: a.subject.identifier, label: a.subject.label }) : a.subject.identifier}</Link>
                 </td>
               )}
               <td>
@@ -298,7 +298,7 @@ function BulkAssign({ ws, onDone }: { ws: string; onDone: () => void }) {
           </label>
           {shown.map((s) => (
             <label key={s.id} className="check">
-              <input type="checkbox" checked={picked.has(s.id)} onChange={() => toggle(s)} /> {s.identifierKind === 'derived' ? `${s.identifier.slice(0, 12)}…` : s.identifier}
+              <input type="checkbox" checked={picked.has(s.id)} onChange={() => toggle(s)} /> {subjectName(s)}
             </label>
           ))}
         </div>

@@ -5,9 +5,9 @@ import type { CaptureRecord, ExportFormat, InstrumentEdition, SessionKind } from
 import { localise } from '@cairn/sdk/instruments';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
-import { Button, DateTime, ErrorAlert, Section, Spinner } from '../../components/ui.js';
+import { Button, DateTime, ErrorAlert, Section, Spinner, TextField } from '../../components/ui.js';
 import { formatValue } from '../../components/instrument-renderer/InstrumentRenderer.js';
-import { datahub, linearTrend } from './datahub.api.js';
+import { datahub, linearTrend, subjectName } from './datahub.api.js';
 import { TrendChart } from './TrendChart.js';
 import { SubjectAssignments } from './RemoteAssignments.js';
 
@@ -117,9 +117,15 @@ export function SubjectPage() {
         <Link to={`/datahub/w/${s.workspaceId}/subjects`}>← {t('datahub.subjects.title')}</Link>
       </p>
       <h1>
-        {t('datahub.subject.title', { identifier: s.identifierKind === 'derived' ? `${s.identifier.slice(0, 12)}…` : s.identifier })}
+        {t('datahub.subject.title', { identifier: subjectName(s) })}
         {s.identifierKind === 'derived' && <span className="badge">{t('datahub.subject.derivedId')}</span>}
       </h1>
+      {s.label && (
+        <p className="muted small subject-identifier" title={s.identifier}>
+          {t('datahub.subject.identifier', { identifier: subjectName({ identifier: s.identifier, identifierKind: s.identifierKind }) })}
+        </p>
+      )}
+      {can('records:write') && <LabelForm subjectId={s.id} label={s.label} onSaved={() => void subject.reload()} />}
       <p className="muted">
         {t('datahub.subjects.dateOfBirth')}: {s.dateOfBirth ?? '—'} · {t('datahub.subjects.sex')}: {t(`datahub.subjects.sexes.${s.sex ?? 'unknown'}`)}
       </p>
@@ -263,5 +269,31 @@ export function SubjectPage() {
       </Section>
       <SubjectAssignments subjectId={id} />
     </div>
+  );
+}
+
+/** The subject's label: set, changed or removed by members (PATCH /subjects/{id}); the heading shows the result. */
+function LabelForm({ subjectId, label, onSaved }: { subjectId: string; label: string | null; onSaved: () => void }) {
+  const { t } = useTranslation();
+  const [value, setValue] = useState(label ?? '');
+  useEffect(() => setValue(label ?? ''), [label]);
+  const save = useAction(async () => {
+    await datahub.setSubjectLabel(subjectId, value.trim() || null);
+    onSaved();
+  });
+  return (
+    <form
+      className="label-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save.run();
+      }}
+    >
+      <TextField label={t('datahub.subject.label')} value={value} onChange={(e) => setValue(e.target.value)} maxLength={60} autoComplete="off" hint={t('datahub.subject.labelHint')} />
+      <Button type="submit" pending={save.pending} disabled={value.trim() === (label ?? '')}>
+        {t('datahub.subject.saveLabel')}
+      </Button>
+      <ErrorAlert error={save.error} />
+    </form>
   );
 }

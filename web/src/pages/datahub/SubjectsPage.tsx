@@ -5,7 +5,7 @@ import { deriveSubjectIdentifier, isCairnError, type Sex, type Subject } from '@
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
 import { Alert, Button, DataTable, DateTime, ErrorAlert, Section, TextField } from '../../components/ui.js';
-import { datahub } from './datahub.api.js';
+import { datahub, subjectName } from './datahub.api.js';
 
 export function SubjectsPage() {
   const { t } = useTranslation();
@@ -54,8 +54,9 @@ export function SubjectsPage() {
                   <tr key={s.id}>
                     <th scope="row">
                       <Link to={`/datahub/subjects/${s.id}`} title={s.identifier}>
-                        {s.identifierKind === 'derived' ? `${s.identifier.slice(0, 12)}…` : s.identifier}
+                        {subjectName(s)}
                       </Link>
+                      {s.label && <span className="muted small subject-identifier"> {subjectName({ identifier: s.identifier, identifierKind: s.identifierKind })}</span>}
                     </th>
                     <td>{s.dateOfBirth ?? '—'}</td>
                     <td>{t(`datahub.subjects.sexes.${s.sex ?? 'unknown'}`)}</td>
@@ -89,6 +90,7 @@ function AddSubject({ ws }: { ws: string }) {
   const [last, setLast] = useState('');
   const [dob, setDob] = useState('');
   const [sex, setSex] = useState<Sex | ''>('');
+  const [label, setLabel] = useState('');
   const [existing, setExisting] = useState<string | undefined>();
   // Subjects that look like this one (a custom identifier read as a name): shown once before creating.
   const [similar, setSimilar] = useState<Array<Subject & { score: number }> | null>(null);
@@ -109,7 +111,7 @@ function AddSubject({ ws }: { ws: string }) {
       id = await deriveSubjectIdentifier({ firstName: first, lastName: last, dateOfBirth: dob, sex: sex as Sex }, key);
     }
     try {
-      const s = await datahub.createSubject(ws, { identifier: id, identifierKind: kind, dateOfBirth: dob || null, sex: sex || null });
+      const s = await datahub.createSubject(ws, { identifier: id, identifierKind: kind, dateOfBirth: dob || null, sex: sex || null, label: label.trim() || null });
       navigate(`/datahub/subjects/${s.id}`);
     } catch (e) {
       if (isCairnError(e) && e.code === 'conflict') {
@@ -151,6 +153,7 @@ function AddSubject({ ws }: { ws: string }) {
             <TextField label={t('datahub.subjects.lastName')} value={last} onChange={(e) => setLast(e.target.value)} autoComplete="off" required />
           </>
         )}
+        <TextField label={t('datahub.subjects.label')} value={label} onChange={(e) => setLabel(e.target.value)} maxLength={60} autoComplete="off" hint={t('datahub.subjects.labelHint')} />
         <TextField label={t('datahub.subjects.dateOfBirth')} type="date" value={dob} onChange={(e) => setDob(e.target.value)} required={kind === 'derived'} />
         <div className="field">
           <label htmlFor="subject-sex">{t('datahub.subjects.sex')}</label>
