@@ -25,6 +25,7 @@ import { createBlobStore } from './blobs/blobs.config.js';
 import { JobRunner } from './jobs/jobs.runner.js';
 import { DatasetsService } from './datasets/datasets.service.js';
 import { DatasetSharingService } from './datasets/dataset-sharing.service.js';
+import { DatasetVersionsService } from './datasets/dataset-versions.service.js';
 import { UploadsService } from './datasets/datasets.uploads.js';
 import { registerDatasetJobs } from './datasets/datasets.jobs.js';
 import { InstrumentsService } from './instruments/instruments.service.js';
@@ -97,12 +98,13 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const datahub = new DatahubService(deps.db, workspaces, subjects, imports, instruments, clock);
   const jobs = new JobRunner(deps.pool, deps.log);
   const blobs = createBlobStore(deps.config.blobs, deps.config.dataDir);
-  const datasets = new DatasetsService(deps.db, ledger, blobs, jobs, deps.config, deps.log);
+  const datasetVersions = new DatasetVersionsService(deps.db, ledger, blobs, jobs, deps.config, deps.log);
+  const datasets = new DatasetsService(deps.db, ledger, blobs, jobs, datasetVersions);
   const datasetSharing = new DatasetSharingService(deps.db, ledger);
   // Resumable uploads are staged next to the blobs so taking one in is a rename, not a copy.
   const uploadDir = deps.config.uploadDir ?? (deps.config.blobs.store === 'local' ? path.join(deps.config.blobs.dir ?? path.join(deps.config.dataDir, 'blobs'), '.tus') : path.join(deps.config.dataDir, 'uploads'));
-  const uploads = new UploadsService(deps.db, deps.pool, blobs, datasets, { ...deps.config, uploadDir }, deps.log);
-  registerDatasetJobs(jobs, { datasets, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
+  const uploads = new UploadsService(deps.db, deps.pool, blobs, datasetVersions, { ...deps.config, uploadDir }, deps.log);
+  registerDatasetJobs(jobs, { versions: datasetVersions, uploads, blobs, pool: deps.pool, log: deps.log, gcGraceSeconds: deps.config.blobGcGraceSeconds });
   // The view sandbox starts on first use (see ViewRunsService.warmUp) and stops when the app closes.
   const viewRuns = new ViewRunsService(deps.db, grants, deps.log, {
     pythonWorkers: 1,
@@ -127,7 +129,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   const notifiers = new NotifiersService(deps.db, ledger, registrations, clock);
   const home = new HomeService(deps.db, clock, workspaces, registrations);
   const health = new HealthService(deps.db, blobs, projections);
-  return { ...deps, clock, cache, ledger, accounts, credentials, sessions, setup, apiTokens, totp, recoveryCodes, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, datasetSharing, uploads, viewTemplates, viewInstances, viewRuns, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
+  return { ...deps, clock, cache, ledger, accounts, credentials, sessions, setup, apiTokens, totp, recoveryCodes, users, workspaces, eventTypes, grants, events, apps, instruments, subjects, records, exports, imports, datahub, jobs, blobs, datasets, datasetVersions, datasetSharing, uploads, viewTemplates, viewInstances, viewRuns, locations, projector, projections, registrations, registrationStats, search, legacyImport, webhooks, notifiers, home, assignments, health, ledgerOperations };
 }
 
 export type Services = ReturnType<typeof createServices>;

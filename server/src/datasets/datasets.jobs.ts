@@ -2,17 +2,17 @@ import type pg from 'pg';
 import type { JobRunner } from '../jobs/jobs.runner.js';
 import type { Logger } from '../kernel/logger.js';
 import type { BlobStore } from '../blobs/blobs.store.js';
-import { VALIDATE_TASK, type DatasetsService } from './datasets.service.js';
+import { VALIDATE_TASK, type DatasetVersionsService } from './dataset-versions.service.js';
 import { BLOB_GC_LOCK, type UploadsService } from './datasets.uploads.js';
 
 /**
  * Background work of datasets: validation on every draft change, and housekeeping of the blob
  * store (staging leftovers, abandoned upload sessions, unreferenced blobs).
  */
-export function registerDatasetJobs(jobs: JobRunner, deps: { datasets: DatasetsService; uploads: UploadsService; blobs: BlobStore; pool: pg.Pool; log: Logger; gcGraceSeconds: number }) {
+export function registerDatasetJobs(jobs: JobRunner, deps: { versions: DatasetVersionsService; uploads: UploadsService; blobs: BlobStore; pool: pg.Pool; log: Logger; gcGraceSeconds: number }) {
   jobs.register(VALIDATE_TASK, async (payload) => {
     const { datasetId } = payload as { datasetId: string };
-    await deps.datasets.validate(datasetId);
+    await deps.versions.validate(datasetId);
   });
   jobs.register('blobs:sweep', async () => {
     const swept = await deps.blobs.sweep(new Date(Date.now() - 3_600_000));

@@ -1,5 +1,5 @@
 import type { DomainModule } from '../kernel/module.js';
-import { VALIDATE_TASK } from './datasets.service.js';
+import { VALIDATE_TASK } from './dataset-versions.service.js';
 import { datasetsRoutes, type DatasetsDeps } from './datasets.routes.js';
 
 export type { DatasetsDeps };

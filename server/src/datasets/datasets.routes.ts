@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { DatasetsService } from './datasets.service.js';
 import type { DatasetSharingService } from './dataset-sharing.service.js';
+import type { DatasetVersionsService } from './dataset-versions.service.js';
 import type { UploadsService } from './datasets.uploads.js';
 import { AppError } from '../kernel/errors.js';
 import { Ajv } from 'ajv';
@@ -112,14 +113,16 @@ const disposition = (name: string) => {
 
 export interface DatasetsDeps {
   datasets: DatasetsService;
+  /** Versions, commits, snapshots, trees, diffs, validation. */
+  versions: DatasetVersionsService;
   /** Members and reviewer links. */
   sharing: DatasetSharingService;
   uploads: UploadsService;
   /** A version's file tree, read outside any transaction (the archive route streams its entries). */
-  versionTree: (version: Parameters<DatasetsService['treeOf']>[1]) => ReturnType<DatasetsService['treeOf']>;
+  versionTree: (version: Parameters<DatasetVersionsService['treeOf']>[1]) => ReturnType<DatasetVersionsService['treeOf']>;
 }
 
-export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing, uploads, versionTree }: DatasetsDeps) {
+export async function datasetsRoutes(root: FastifyInstance, { datasets, versions, sharing, uploads, versionTree }: DatasetsDeps) {
   await root.register(async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Blob and path errors become catalog errors here; the root handler then renders them.
@@ -205,18 +208,18 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
     app.get('/api/v1/datasets/:ds/versions/:ver/tree', {
       config: { access: 'public' },
       schema: { tags, summary: "One folder of a version's tree (`ver`: draft, a tag or a version id)", params: VerParams, querystring: FolderQ, response: ok(200, TreeAnswer) },
-    }, async (req) => datasets.tree(caller(req), ver(req).ds, ver(req).ver, req.query.path ?? ''));
+    }, async (req) => versions.tree(caller(req), ver(req).ds, ver(req).ver, req.query.path ?? ''));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/files', {
       config: { access: 'public' },
       schema: { tags, summary: 'Every file of a version (or of a folder), with sha256 and size', params: VerParams, querystring: FolderQ, response: R },
-    }, async (req) => datasets.files(caller(req), ver(req).ds, ver(req).ver, req.query.path ?? ''));
+    }, async (req) => versions.files(caller(req), ver(req).ds, ver(req).ver, req.query.path ?? ''));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/file', {
       config: { access: 'public' },
       schema: { tags, summary: 'Download one file; supports Range', params: VerParams, querystring: PathQ, response: R },
     }, async (req, reply) => {
-      const { entry } = await datasets.file(caller(req), ver(req).ds, ver(req).ver, req.query.path);
+      const { entry } = await versions.file(caller(req), ver(req).ds, ver(req).ver, req.query.path);
       const range = parseRange(req.headers.range, entry.size);
       reply.header('accept-ranges', 'bytes').header('etag', `"${entry.sha256}"`).header('x-content-sha256', entry.sha256);
       reply.header('content-type', 'application/octet-stream').header('content-disposition', disposition(entry.path.slice(entry.path.lastIndexOf('/') + 1)));
@@ -229,7 +232,7 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
         reply.header('content-length', String(useRange ? useRange.end - useRange.start + 1 : entry.size));
         return reply.status(useRange ? 206 : 200).send();
       }
-      const stream = await mapErrors(() => datasets.blobs.get(entry.sha256, useRange));
+      const stream = await mapErrors(() => versions.blobs.get(entry.sha256, useRange));
       if (useRange) {
         reply.status(206).header('content-range', `bytes ${useRange.start}-${useRange.end}/${entry.size}`).header('content-length', String(useRange.end - useRange.start + 1));
       } else reply.header('content-length', String(entry.size));
@@ -239,30 +242,30 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
     app.get('/api/v1/datasets/:ds/versions/:ver/preview', {
       config: { access: 'public' },
       schema: { tags, summary: 'Preview a small text, JSON or TSV file', params: VerParams, querystring: PathQ, response: R },
-    }, async (req) => datasets.preview(caller(req), ver(req).ds, ver(req).ver, req.query.path));
+    }, async (req) => versions.preview(caller(req), ver(req).ds, ver(req).ver, req.query.path));
 
     app.get('/api/v1/datasets/:ds/versions/:ver/archive', {
       config: { access: 'public' },
       schema: { tags, summary: 'The whole version as a streamed zip or tar.gz', params: VerParams, querystring: query({ format: Type.Optional(Type.Union([Type.Literal('zip'), Type.Literal('tar.gz')])) }), response: R },
     }, async (req, reply) => {
       const format = req.query.format ?? 'zip';
-      const { ds, version } = await datasets.version(caller(req), ver(req).ds, ver(req).ver);
+      const { ds, version } = await versions.version(caller(req), ver(req).ds, ver(req).ver);
       const entries = (await versionTree(version)).entries();
       const name = `${ds.accession}-${version.tag ?? 'draft'}`;
       reply.header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip').header('content-disposition', disposition(`${name}.${format}`));
-      return reply.send(archiveStream(datasets.blobs, entries, format, name, version.updated_at));
+      return reply.send(archiveStream(versions.blobs, entries, format, name, version.updated_at));
     });
 
     app.get('/api/v1/datasets/:ds/versions/:ver/validation', {
       config: { access: 'public' },
       schema: { tags, summary: 'Validation status and issues of a version', params: VerParams, querystring: query({}), response: ok(200, ValidationAnswer) },
-    }, async (req) => datasets.validationOf(caller(req), ver(req).ds, ver(req).ver));
+    }, async (req) => versions.validationOf(caller(req), ver(req).ds, ver(req).ver));
 
     app.post('/api/v1/datasets/:ds/validation', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Validate the draft again', params: DsParams, response: R },
     }, async (req, reply) => {
-      await datasets.requestValidation(caller(req), req.params.ds);
+      await versions.requestValidation(caller(req), req.params.ds);
       return reply.status(202).send({ queued: true });
     });
 
@@ -271,7 +274,7 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
       schema: { tags, summary: 'Diff two versions (draft included): added, removed, modified, renamed', params: DsParams, querystring: query({ from: Type.String({ maxLength: 80 }), to: Type.String({ maxLength: 80 }) }), response: R },
     }, async (req) => {
       const q = req.query;
-      return datasets.diff(caller(req), req.params.ds, q.from, q.to);
+      return versions.diff(caller(req), req.params.ds, q.from, q.to);
     });
 
     app.get('/api/v1/datasets/:ds/diff/lines', {
@@ -279,7 +282,7 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
       schema: { tags, summary: 'Line diff of one small text file between two versions', params: DsParams, querystring: query({ from: Type.String({ maxLength: 80 }), to: Type.String({ maxLength: 80 }), path: P, oldPath: Type.Optional(P) }), response: R },
     }, async (req) => {
       const q = req.query;
-      return datasets.lineDiff(caller(req), req.params.ds, q.from, q.to, q.path, q.oldPath);
+      return versions.lineDiff(caller(req), req.params.ds, q.from, q.to, q.path, q.oldPath);
     });
 
     // --- changes, uploads, snapshots --------------------------------------------------------
@@ -289,7 +292,7 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
       schema: { tags, summary: 'Delete, move or rename in the draft (or put content you can already read), atomically', params: DsParams, body: CommitBody, response: ok(200, CommitAnswer) },
     }, async (req) => {
       const b = changesOf(req.body);
-      return datasets.applyChanges(caller(req), req.params.ds, b.changes, { baseRevision: b.baseRevision, message: b.message });
+      return versions.applyChanges(caller(req), req.params.ds, b.changes, { baseRevision: b.baseRevision, message: b.message });
     });
 
     app.post('/api/v1/datasets/:ds/uploads', {
@@ -353,12 +356,12 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, sharing,
         body: Obj({ bump: Type.Optional(Type.Union([Type.Literal('major'), Type.Literal('minor'), Type.Literal('patch')])), version: Type.Optional(Type.String({ maxLength: 80 })), changelog: Type.String({ maxLength: 20_000 }) }),
         response: R,
       },
-    }, async (req, reply) => reply.status(201).send({ snapshot: await datasets.snapshot(caller(req), req.params.ds, req.body) }));
+    }, async (req, reply) => reply.status(201).send({ snapshot: await versions.snapshot(caller(req), req.params.ds, req.body) }));
 
     app.post('/api/v1/datasets/:ds/snapshots/:ver/deprecate', {
       config: { access: { scope: 'datasets:write' } },
       schema: { tags, summary: 'Deprecate a snapshot with a reason (it stays downloadable)', params: VerParams, body: Obj({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }), response: R },
-    }, async (req) => ({ snapshot: await datasets.deprecate(caller(req), ver(req).ds, ver(req).ver, req.body.reason) }));
+    }, async (req) => ({ snapshot: await versions.deprecate(caller(req), ver(req).ds, ver(req).ver, req.body.reason) }));
 
     // --- permissions ------------------------------------------------------------------------
     app.get('/api/v1/datasets/:ds/members', {

@@ -17,11 +17,11 @@ import { codeForStatus, isCatalogCode } from '../kernel/raw-responses.js';
 import { BlobError, isSha256, type BlobStore } from '../blobs/blobs.store.js';
 import type { TreeChange } from './datasets.tree.js';
 import { datasetsStore, type UploadRow, type UploadSessionRow } from './datasets.store.js';
-import type { DatasetCaller } from './datasets.access.js';
+import { requireDatasetRole, type DatasetCaller } from './datasets.access.js';
 import { mapErrors, toAppError } from './datasets.errors.js';
 import { HashingFileStore } from './datasets.tusstore.js';
 import { PgUploadLocker } from './datasets.tuslock.js';
-import type { DatasetsService } from './datasets.service.js';
+import type { DatasetVersionsService } from './dataset-versions.service.js';
 
 export const TUS_PATH = '/api/v1/uploads/tus';
 export const SESSION_TTL_MS = 7 * 86_400_000;
@@ -78,7 +78,7 @@ export class UploadsService {
     private readonly db: Db,
     private readonly pool: pg.Pool,
     private readonly blobs: BlobStore,
-    private readonly datasets: DatasetsService,
+    private readonly versions: DatasetVersionsService,
     private readonly config: UploadsConfig,
     private readonly log: Logger,
   ) {
@@ -149,7 +149,7 @@ export class UploadsService {
   }
 
   async createSession(caller: DatasetCaller, key: string) {
-    const { ds } = await this.datasets.access(caller, key, 'edit');
+    const { ds } = await requireDatasetRole(this.db, caller, key, 'edit');
     const user = requireUser(caller.auth);
     const s = await datasetsStore.insertSession(this.db, { id: newId(), dataset_id: ds.id, user_id: user.userId, status: 'open', created_at: new Date(), expires_at: new Date(Date.now() + SESSION_TTL_MS) });
     return presentSession(s);
@@ -157,7 +157,7 @@ export class UploadsService {
 
   /** The caller's open session on this dataset, or a clear refusal. */
   async openSession(caller: DatasetCaller, key: string, sessionId: string): Promise<UploadSessionRow> {
-    const { ds } = await this.datasets.access(caller, key, 'edit');
+    const { ds } = await requireDatasetRole(this.db, caller, key, 'edit');
     const user = requireUser(caller.auth);
     const s = isUuid(sessionId) ? await datasetsStore.session(this.db, sessionId) : undefined;
     if (!s || s.dataset_id !== ds.id || s.user_id !== user.userId) throw fail('not_found', 'No such upload session');
@@ -171,7 +171,7 @@ export class UploadsService {
     const bad = hashes.findIndex((h) => !isSha256(h));
     if (bad >= 0) throw fail('blob_invalid_hash', `sha256/${bad} is not 64 lowercase hexadecimal characters`, [{ pointer: `/sha256/${bad}`, message: 'invalid hash' }]);
     await this.ingestPending(s.id);
-    const inDraft = await this.datasets.draftContent(s.dataset_id);
+    const inDraft = await this.versions.draftContent(s.dataset_id);
     const rest = [...new Set(hashes)].filter((h) => !inDraft.has(h));
     const known = await datasetsStore.knownBlobs(this.db, rest, { datasetId: s.dataset_id, userId: s.user_id, everything: false, sessionId: s.id });
     const have = [...new Set(hashes)].filter((h) => inDraft.has(h) || known.has(h) || h === EMPTY_SHA256);
@@ -183,7 +183,7 @@ export class UploadsService {
     await this.ingestPending(s.id);
     const trusted = new Map<string, number>([[EMPTY_SHA256, 0]]);
     if (input.changes.some((c) => c.op === 'put' && c.sha256 === EMPTY_SHA256)) await this.blobs.put(Readable.from([]));
-    return this.datasets.applyChanges(caller, key, input.changes, {
+    return this.versions.applyChanges(caller, key, input.changes, {
       baseRevision: input.baseRevision,
       message: input.message,
       sessionId: s.id,
@@ -269,7 +269,7 @@ export class UploadsService {
     if (!s || auth.actor.kind !== 'user' || s.user_id !== auth.actor.userId) throw fail('not_found', 'No such upload session (metadata sessionId)');
     if (s.status !== 'open' || s.expires_at <= new Date()) throw fail('session_closed', 'This upload session is closed; start a new one');
     // The session opener's edit right is re-checked: it may have been revoked since.
-    await this.datasets.access({ auth }, s.dataset_id, 'edit');
+    await requireDatasetRole(this.db, { auth }, s.dataset_id, 'edit');
     if (upload.size === undefined) throw fail('validation_failed', 'Send Upload-Length: deferred lengths are not supported');
     const expected = upload.metadata?.sha256 || null;
     if (expected !== null && !isSha256(expected)) throw fail('blob_invalid_hash', 'metadata sha256 must be 64 lowercase hexadecimal characters');
