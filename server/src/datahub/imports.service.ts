@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
-import { checkCsvUtf8, csvInputError } from '../kernel/request-text.js';
+import { pipeCsvUpload, csvInputError } from '../kernel/request-text.js';
 import type { AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import { newId } from '../kernel/ids.js';
@@ -101,21 +101,13 @@ export class ImportsService {
     let rows = 0;
     let invalidRows = 0;
     let fatal: string | undefined;
-    let bytes = 0;
     const today = todayOf(this.clock);
     const now = this.clock.now().getTime();
     const known = new Map(fieldColumns(form).map((c) => [c.header, c]));
     let layout: { subject: number; date: number; cols: Array<Column | null> } | undefined;
 
     const parser = parse({ bom: true, relax_column_count: true, skip_empty_lines: true, max_record_size: 1 << 20, info: true });
-    body.on('data', (c: Buffer) => {
-      bytes += c.length;
-      if (bytes > MAX_IMPORT_BYTES) body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
-    });
-    // csv-parse would decode bytes that are not UTF-8 as U+FFFD and import them: check first.
-    checkCsvUtf8(body, parser);
-    body.once('error', (e) => parser.destroy(e));
-    body.pipe(parser);
+    pipeCsvUpload(body, parser, MAX_IMPORT_BYTES);
     try {
       for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
         const line = info.lines;

@@ -207,6 +207,22 @@ export function utf8Checker(): { check(chunk: Buffer): void; end(): void } {
 
 
 /**
+ * Feeds a CSV upload into `parser`: at most `maxBytes` (beyond, the body is destroyed with an
+ * error marked `tooLarge`, for the caller's 413), every byte checked as UTF-8 on its way
+ * (csv-parse would decode bad bytes as U+FFFD and import them), the body's errors passed on.
+ */
+export function pipeCsvUpload(body: Readable, parser: Duplex, maxBytes: number): void {
+  let bytes = 0;
+  body.on('data', (c: Buffer) => {
+    bytes += c.length;
+    if (bytes > maxBytes) body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
+  });
+  body.once('error', (e) => parser.destroy(e));
+  checkCsvUtf8(body, parser);
+  body.pipe(parser);
+}
+
+/**
  * Streams a CSV upload's bytes through utf8Checker on their way into `parser`: a failure destroys
  * the parser (not the request, whose connection must carry the answer) with a Utf8Error.
  */

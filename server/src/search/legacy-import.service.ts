@@ -9,7 +9,7 @@ import { authorize } from '../policies/policies.js';
 import type { Clock } from '../kernel/clock.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { isUuid, newId } from '../kernel/ids.js';
-import { checkCsvUtf8, csvInputError } from '../kernel/request-text.js';
+import { pipeCsvUpload, csvInputError } from '../kernel/request-text.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { entryType, type EntryData } from '../registrations/registrations.fold.js';
 import { newTrackingId, type RegistrationsService } from '../registrations/registrations.service.js';
@@ -80,14 +80,7 @@ export class LegacyImportService {
     // Lines are counted here (csv-parse reads ahead): a record ends its line, plus any line breaks quoted in it.
     const parser = parse({ bom: true, relax_column_count: true, max_record_size: 1 << 16 });
     let nextLine = 1;
-    let bytes = 0;
-    body.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_IMPORT_BYTES) body.destroy(Object.assign(new Error('too large'), { tooLarge: true }));
-    });
-    body.once('error', (e) => parser.destroy(e));
-    checkCsvUtf8(body, parser);
-    body.pipe(parser);
+    pipeCsvUpload(body, parser, MAX_IMPORT_BYTES);
     const flush = async () => {
       if (!batch.length) return;
       const rows = batch;
