@@ -3,7 +3,8 @@ import type { Db } from '../database/database.js';
 import type { Clock } from '../kernel/clock.js';
 import { fail } from '../kernel/errors.js';
 import { SecretBox, deriveKey } from '../kernel/crypto.js';
-import { requireScope, requireUser, type AuthContext, type Role } from '../kernel/access.js';
+import type { User } from '@cairn/sdk';
+import { requireScope, requireUser, type AuthContext } from '../kernel/access.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { authStore, type UserRow } from './auth.store.js';
 import { checkTotp } from './auth.totp.js';
@@ -27,17 +28,8 @@ function newRecoveryCode(): string {
   return `${c.slice(0, 5)}-${c.slice(5)}`;
 }
 
-export interface PublicUser {
-  id: string;
-  username: string;
-  role: Role;
-  /** The person's name, when one was given (the user picker searches it beside the username). */
-  displayName: string | null;
-  totpEnabled: boolean;
-  mustEnrolTotp: boolean;
-  disabled: boolean;
-  createdAt: string;
-}
+/** A user as the API presents them: the SDK's type, declared once for both sides. */
+export type PublicUser = User;
 
 export interface LoginResult {
   accessToken: string;
