@@ -174,6 +174,7 @@ const datahubEn = {
   },
   import: {
     title: 'Import records from CSV',
+    errorsLabel: 'Problems found in the file, row by row',
     intro: 'Download the template for an instrument edition, fill one row per record (subject, date, then the answers) and upload it. Nothing is imported while any row has an error, unless you choose to import only the valid rows.',
     template: 'Download the template',
     file: 'CSV file',

@@ -177,6 +177,7 @@ const datahubFr: Widen<typeof datahubEn> = {
   },
   import: {
     title: 'Importer des enregistrements depuis un CSV',
+    errorsLabel: 'Problèmes trouvés dans le fichier, ligne par ligne',
     intro: "Téléchargez le modèle d'une édition d'instrument, remplissez une ligne par enregistrement (sujet, date, puis les réponses) et envoyez-le. Rien n'est importé tant qu'une ligne contient une erreur, sauf si vous choisissez de n'importer que les lignes valides.",
     template: 'Télécharger le modèle',
     file: 'Fichier CSV',

@@ -5,7 +5,7 @@ import { CSRF_COOKIE, CSRF_HEADER, isCairnError, type ImportResult } from '@cair
 import { localise } from '@cairn/sdk/instruments';
 import { errorText } from '../../api.js';
 import { useLoad } from '../../hooks.js';
-import { Alert, Button, Section } from '../../components/ui.js';
+import { Alert, Button, Section, DataTable } from '../../components/ui.js';
 import { datahub } from './datahub.api.js';
 
 function csrf(): string | undefined {
@@ -121,8 +121,8 @@ export function ImportPage() {
           <div className="import-report">
             {report.invalid === 0 ? <Alert kind="success">{t('datahub.import.allValid', { rows: report.rows })}</Alert> : <Alert kind="warning">{t('datahub.import.checked', { valid: report.valid, rows: report.rows })}</Alert>}
             {report.errors.length > 0 && (
-              <div className="table-wrap">
-                <table className="table">
+              <div>
+                <DataTable label={t('datahub.import.errorsLabel')}>
                   <thead>
                     <tr>
                       <th>{t('datahub.import.row')}</th>
@@ -141,7 +141,7 @@ export function ImportPage() {
                       </tr>
                     ))}
                   </tbody>
-                </table>
+                </DataTable>
                 {report.errorCount > report.errors.length && <p className="muted">{t('datahub.import.moreErrors', { count: report.errorCount - report.errors.length })}</p>}
               </div>
             )}

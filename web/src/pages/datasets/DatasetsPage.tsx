@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
 import type { Dataset, Facet } from '@cairn/sdk';
 import { api } from '../../api.js';
-import { Button, ErrorAlert, Section, TextField } from '../../components/ui.js';
+import { Button, ErrorAlert, Section, TextField, DataTable } from '../../components/ui.js';
 import { useSession } from '../../session.js';
 
 /**
@@ -90,7 +90,7 @@ export function DatasetsPage() {
           </select>
         </label>
       </div>
-      <table className="table">
+      <DataTable label={t('datasets.title')}>
         <thead>
           <tr>
             <th>{t('datasets.accession')}</th>
@@ -118,7 +118,7 @@ export function DatasetsPage() {
             </tr>
           ))}
         </tbody>
-      </table>
+      </DataTable>
       {result && result.datasets.length === 0 && <p>{t('datasets.none')}</p>}
       {signedIn && (
       <Section title={t('datasets.create')}>

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import type { DatasetsApi, ValidationIssue } from '@cairn/sdk';
-import { Button, ErrorAlert, Section } from '../../components/ui.js';
+import { Button, ErrorAlert, Section, DataTable } from '../../components/ui.js';
 
 /** The built-in rules (server/src/datasets/datasets.checks.ts), each explained on the rules page. */
 export const BUILTIN_RULES = [
@@ -84,7 +84,7 @@ export function ValidationTab({ ds, dsApi, version, canEdit }: { ds: string; dsA
                 <Link to={link.href}>{t('datasets.aboutRule', { code: g.code })}</Link>
               )}
             </p>
-            <table className="table">
+            <DataTable label={g.code}>
               <thead>
                 <tr>
                   <th>{t('datasets.file')}</th>
@@ -99,7 +99,7 @@ export function ValidationTab({ ds, dsApi, version, canEdit }: { ds: string; dsA
                   </tr>
                 ))}
               </tbody>
-            </table>
+            </DataTable>
           </details>
         );
       })}
