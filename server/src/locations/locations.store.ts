@@ -147,10 +147,8 @@ export const locationsStore = {
     const kind = opts.kind ? sql`AND w.kind = ${opts.kind}` : sql``;
     const within = opts.withinPath ? sql`AND w.path LIKE ${likeEscape(opts.withinPath) + '%'} AND w.path <> ${opts.withinPath}` : sql``;
     const esc = likeEscape(q);
-    // 1-2 characters: a prefix of the name, through the btree (trigrams cannot narrow these down).
-    const match = q.length < 3 ? sql`w.search_name LIKE ${esc + '%'}` : sql`(w.search_name LIKE ${'%' + esc + '%'} OR ${q} <% w.search_name)`;
-    return (
-      await sql<LocationHit>`
+    const prefix = sql`w.search_name LIKE ${esc + '%'}`;
+    const ranked = (match: RawBuilder<unknown>) => sql<LocationHit>`
         WITH hits AS (
           SELECT w.id, w.external_id, w.name, w.kind, w.parent_id, w.path, w.search_name AS norm
           FROM workspaces w
@@ -161,8 +159,16 @@ export const locationsStore = {
           FROM hits ORDER BY tier, sim DESC, length(norm), norm, id LIMIT ${opts.limit}
         )
         SELECT t.id, t.external_id, t.name, t.kind, t.parent_id, ${ancestorsOf(sql`t`)} AS ancestors
-        FROM top t ORDER BY t.tier, t.sim DESC, length(t.norm), t.norm, t.id`.execute(db)
-    ).rows;
+        FROM top t ORDER BY t.tier, t.sim DESC, length(t.norm), t.norm, t.id`;
+    // 1-2 characters: a prefix of the name, through the btree (trigrams cannot narrow these down).
+    if (q.length < 3) return (await ranked(prefix).execute(db)).rows;
+    // Names that start with the query rank first (tiers 0 and 1): when they fill the page, the
+    // answer is theirs, found through the btree without gathering and scoring every name that
+    // merely shares trigrams with the query (thousands when names are alike). Otherwise the
+    // whole ranked search, which returns those same names first.
+    const first = (await ranked(prefix).execute(db)).rows;
+    if (first.length >= opts.limit) return first;
+    return (await ranked(sql`(w.search_name LIKE ${'%' + esc + '%'} OR ${q} <% w.search_name)`).execute(db)).rows;
   },
 
   /** Without a query: the locations directly under `parentId` (or the top level), alphabetical. */
