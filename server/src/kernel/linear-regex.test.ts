@@ -3,40 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { compilePattern } from '@cairn/sdk/instruments';
 import { AppError } from './errors.js';
 import { PATTERN_CHARS_PER_TURN, wholeValueMatcher } from './linear-regex.js';
+import { SAFE_PATTERNS, native } from '../../../sdk/test/patterns.js';
 
 /**
  * The server matches instrument patterns with re2js (wholeValueMatcher) instead of the SDK's
  * interpreted engine: both must give the same answer, and the browser's native engine is the
- * reference (as in sdk/src/instruments/pattern.test.ts, whose patterns these are).
+ * reference (sdk/test/patterns.ts: the patterns both test files use).
  */
-const native = (p: string, v: string) => new RegExp(`^(?:${p})$`, 'u').test(v);
-
-const SAFE_PATTERNS = [
-  '[0-9]{5}',
-  '\\d{3}-\\d{4}',
-  '[A-Z]{2}\\d{6}',
-  '[A-Za-z]+( [A-Za-z]+)*',
-  '[^@\\s]+@[^@\\s]+\\.[a-z]{2,}',
-  '(?:ab)*c',
-  'a|b|cd',
-  '^a|b$',
-  'x{2,4}',
-  'x{2,}y?',
-  '.*',
-  '[\\-a]+',
-  '[^abc]?z',
-  '\\w+',
-  '\\S\\s\\S',
-  '(\\d{1,3}\\.){3}\\d{1,3}',
-  '\\u00e9+',
-  '[a-c]*b[a-c]*',
-  '(-\\d+)*',
-  'colou?r',
-  '\\.\\*\\?\\(\\)\\[\\]\\{\\}\\|\\^\\$\\\\\\/',
-  '[\\d.]+',
-  '[a-z]+( [a-z]+){0,3}',
-  '(.*a){2}',
-];
 
 const TABLE: [string, string, boolean][] = [
     ['[0-9]{5}', '75001', true],
