@@ -550,3 +550,15 @@ export class RegistrationTypesApi {
   }
 }
 
+
+/**
+ * What printing `copies` certificates from `templateId` (default: the type's first template)
+ * costs: the template's own fee, else the type's `printFee`, times the copies; undefined when
+ * free. The server refuses a print whose `fee` differs, and the registrar's app shows and sends
+ * this, so both read the rule here.
+ */
+export function certificateFee(doc: Pick<RegistrationTypeDocument, 'certificates' | 'printFee'>, templateId: string | undefined, copies: number): { amount: number; currency: string } | undefined {
+  const template = templateId !== undefined ? doc.certificates?.find((t) => t.id === templateId) : doc.certificates?.[0];
+  const rule = template?.fee ?? doc.printFee;
+  return rule ? { amount: rule.amount * copies, currency: rule.currency } : undefined;
+}

@@ -1,3 +1,4 @@
+import { certificateFee } from '@cairn/sdk';
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Kysely } from 'kysely';
@@ -579,15 +580,14 @@ export class RegistrationsService {
     if (typeof copies !== 'number' || !Number.isInteger(copies) || copies < 1 || copies > 100) throw bad('/data/copies', 'must be a whole number from 1 to 100');
     if (d.template !== undefined && !(doc.certificates ?? []).some((t) => t.id === d.template)) throw bad('/data/template', 'not a certificate template of this type');
     // The printed template's own fee, else the type's (the certificate renders the first template by default).
-    const template = d.template !== undefined ? doc.certificates?.find((t) => t.id === d.template) : doc.certificates?.[0];
-    const rule = template?.fee ?? doc.printFee;
+    const due = certificateFee(doc, d.template as string | undefined, copies);
     const fee = d.fee;
     let recorded: { amount: number; currency: string; paid: true } | undefined;
-    if (rule) {
-      if (!fee || typeof fee !== 'object' || Array.isArray(fee)) throw bad('/data/fee', `this certificate costs ${rule.amount} ${rule.currency} per copy; record the fee`);
+    if (due) {
+      if (!fee || typeof fee !== 'object' || Array.isArray(fee)) throw bad('/data/fee', `this certificate costs ${due.amount / copies} ${due.currency} per copy; record the fee`);
       const f = fee as Record<string, JsonValue>;
       for (const k of Object.keys(f)) if (!['amount', 'currency', 'paid'].includes(k)) throw bad(`/data/fee/${k}`, 'unknown property');
-      if (f.amount !== rule.amount * copies || f.currency !== rule.currency || f.paid !== true) throw bad('/data/fee', `must be { amount: ${rule.amount * copies}, currency: "${rule.currency}", paid: true }`);
+      if (f.amount !== due.amount || f.currency !== due.currency || f.paid !== true) throw bad('/data/fee', `must be { amount: ${due.amount}, currency: "${due.currency}", paid: true }`);
       recorded = { amount: f.amount, currency: f.currency, paid: true };
     } else if (fee !== undefined) throw bad('/data/fee', 'this type charges no fee');
     return { copies, details: { collector: { relation: c.relation, name: c.name.trim(), ...(c.idType ? { idType: c.idType } : {}), ...(c.idNumber ? { idNumber: c.idNumber } : {}) }, copies, ...(d.template ? { template: d.template } : {}), ...(recorded ? { fee: recorded } : {}) } };

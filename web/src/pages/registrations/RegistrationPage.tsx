@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { useTranslation } from 'react-i18next';
-import type { AvailableAction, JsonValue, RegistrationDetail, RegistrationField, RegistrationHistoryItem, RegistrationTypeVersion } from '@cairn/sdk';
+import { certificateFee, type AvailableAction, type JsonValue, type RegistrationDetail, type RegistrationField, type RegistrationHistoryItem, type RegistrationTypeVersion } from '@cairn/sdk';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
 import { Alert, Button, DateTime, ErrorAlert, Section, Spinner, TextField } from '../../components/ui.js';
@@ -402,13 +402,14 @@ const RELATIONS = ['informant', 'mother', 'father', 'other'] as const;
 function PrintForm({ def, L, pending, onSubmit, onCancel }: { def: RegistrationTypeVersion; L: Ctx['L']; pending: boolean; onSubmit: (data: Record<string, JsonValue>) => void; onCancel: () => void }) {
   const { t } = useTranslation();
   const templates = def.document.certificates ?? [];
-  const fee = def.document.printFee;
   const [relation, setRelation] = useState<string>('informant');
   const [name, setName] = useState('');
   const [idType, setIdType] = useState('');
   const [idNumber, setIdNumber] = useState('');
   const [copies, setCopies] = useState(1);
   const [template, setTemplate] = useState(templates[0]?.id ?? '');
+  // The chosen template's own fee, else the type's, for all the copies: the rule the server checks.
+  const fee = certificateFee(def.document, template || undefined, copies);
   const [paid, setPaid] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const submit = (e: FormEvent) => {
@@ -455,7 +456,7 @@ function PrintForm({ def, L, pending, onSubmit, onCancel }: { def: RegistrationT
       {fee && (
         <label className="check">
           <input type="checkbox" checked={paid} onChange={(e) => setPaid(e.target.checked)} />
-          {t('registrations.print.feePaid', { amount: fee.amount * copies, currency: fee.currency })}
+          {t('registrations.print.feePaid', { amount: fee.amount, currency: fee.currency })}
         </label>
       )}
       {error && name.trim() && <p className="field-error">{error}</p>}
