@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { sql, type Kysely } from 'kysely';
 import { CairnClient } from '@cairn/sdk';
 import type { Database } from '../src/database/database.js';
@@ -49,4 +51,43 @@ export async function registrationWorld(password: string, names: Partial<Record<
   tree.office2 = await at('office2', 'Office Two', 'office', tree.district2);
   const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, password, role, office);
   return { server, admin, tree, user };
+}
+
+export const today = () => new Date().toISOString().slice(0, 10);
+
+/** Answers for the shipped birth type: a girl born today in `placeOfBirth`, with her mother. */
+export const birthAnswers = (placeOfBirth: string, over: Record<string, unknown> = {}) => ({
+  'child.lastName': 'Diallo',
+  'child.sex': 'female',
+  'child.dob': today(),
+  'child.placeOfBirth': placeOfBirth,
+  'mother.firstName': 'Awa',
+  'mother.lastName': 'Diallo',
+  ...over,
+});
+
+/**
+ * A real HTTP server on loopback playing the external system of an action hook: `answer` decides
+ * each request's status and JSON body (and a delay, to be slower than the hook's timeout); every
+ * request is kept with its headers for the signature checks.
+ */
+export async function hookReceiver(answer: () => { status: number; json: unknown; delayMs?: number }) {
+  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      const a = answer();
+      const send = () => res.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.json));
+      if (a.delayMs) setTimeout(send, a.delayMs);
+      else send();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }

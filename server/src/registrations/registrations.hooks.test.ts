@@ -1,10 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { CairnError, type CairnClient } from '@cairn/sdk';
 import type { TestServer } from '../../test/harness.js';
-import { registrationWorld, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
+import { hookReceiver, registrationWorld, today, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
 
 /**
  * The action hooks other than register's (tested in registrations.test.ts): notify, print (with
@@ -17,17 +15,15 @@ let server: TestServer;
 let admin: CairnClient;
 let tree: RegistrationTree;
 const users = {} as Record<'agent' | 'registrar', RegistrationClient>;
-let external: http.Server;
+let external: Awaited<ReturnType<typeof hookReceiver>>;
 let secret = '';
 let mode: 'accept' | 'refuse' | 'fail' | 'slow' = 'accept';
-const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
 
-const today = () => new Date().toISOString().slice(0, 10);
 const death = { 'deceased.firstName': 'Moussa', 'deceased.lastName': 'Sow', 'deceased.sex': 'male', 'deceased.dateOfDeath': today(), 'deceased.placeOfDeath': '' };
 
-/** The last request the external system received, its signature checked with the type's secret. */
+/** The last request the external system external.received, its signature checked with the type's secret. */
 function lastPayload(): { type: string; action: string; registration: { id?: string; status: string; flags: string[]; printedCopies: number } } {
-  const last = received[received.length - 1]!;
+  const last = external.received[external.received.length - 1]!;
   return new Webhook(secret).verify(last.body, last.headers as Record<string, string>) as ReturnType<typeof lastPayload>;
 }
 
@@ -45,27 +41,19 @@ beforeAll(async () => {
   death['deceased.placeOfDeath'] = tree.district1;
   users.agent = await user('agent', 'field-agent', tree.office1);
   users.registrar = await user('registrar', 'local-registrar', tree.office1);
-  external = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      const send = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
-      if (mode === 'accept') send(200, { ok: true });
-      else if (mode === 'refuse') send(409, { reason: 'The civil status office has closed this file' });
-      else if (mode === 'fail') send(503, { error: 'down' });
-      else setTimeout(() => send(200, { ok: true }), 1500);
-    });
-  });
-  await new Promise<void>((r) => external.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(external.address() as AddressInfo).port}/hook`;
+  external = await hookReceiver(() =>
+    mode === 'accept' ? { status: 200, json: { ok: true } }
+    : mode === 'refuse' ? { status: 409, json: { reason: 'The civil status office has closed this file' } }
+    : mode === 'fail' ? { status: 503, json: { error: 'down' } }
+    : { status: 200, json: { ok: true }, delayMs: 1500 });
+  const url = external.url;
   const doc = (await admin.registrationTypes.get('death')).document;
   const hook = { url, timeoutMs: 500 };
   await admin.registrationTypes.put('death', { ...doc, printFee: { amount: 500, currency: 'XOF' }, hooks: { notify: hook, reject: hook, archive: hook, 'print-certificate': hook } });
   secret = (await admin.registrationTypes.rotateHookSecret('death')).secret;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => external?.close(r));
+  await external?.close();
   await server?.stop();
 });
 
@@ -112,9 +100,9 @@ describe('action hooks for notify, print, reject and archive', () => {
     const h = await users.registrar.registrations.history(r.id);
     expect(h[h.length - 1]).toMatchObject({ action: 'print-certificate', details: { fee: { amount: 1000, currency: 'XOF', paid: true }, collector: { name: 'Aminata Sow' } } });
     // The fee is checked before the external system is asked.
-    const asked = received.length;
+    const asked = external.received.length;
     await expectError(users.registrar.registrations.action(r.id, 'print-certificate', { data: { ...print, fee: { amount: 1, currency: 'XOF', paid: true } } }), 400, 'validation_failed');
-    expect(received.length).toBe(asked);
+    expect(external.received.length).toBe(asked);
   });
 
   it('rejects and archives only when the external system agrees', async () => {

@@ -1,14 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { CairnError, type CairnClient, type RegistrationTypeDocument } from '@cairn/sdk';
 import type { TestServer } from '../../test/harness.js';
-import { registrationWorld, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
+import { birthAnswers, hookReceiver, registrationWorld, today, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
 import { newId } from '../kernel/ids.js';
 
 /**
@@ -23,13 +21,11 @@ let admin: CairnClient;
 let tree: RegistrationTree;
 const users = {} as Record<'agent' | 'regAgent' | 'registrar' | 'other', RegistrationClient>;
 
-let receiver: http.Server;
+let receiver: Awaited<ReturnType<typeof hookReceiver>>;
 let hookUrl = '';
 let secret = '';
 let mode: 'accept' | 'pending' | 'refuse' | 'slow' = 'accept';
-const received: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
 
-const today = () => new Date().toISOString().slice(0, 10);
 
 async function expectError(p: Promise<unknown>, status: number, code: string): Promise<CairnError> {
   const e = await p.then(() => undefined, (err: unknown) => err);
@@ -63,36 +59,19 @@ beforeAll(async () => {
     certificates: [template, { id: 'extract', label: { en: 'Extract', fr: 'Extrait' }, svg: template.svg, fee: { amount: 100, currency: 'XOF' } }],
   });
 
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      const send = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
-      if (mode === 'accept') send(200, { ok: true });
-      else if (mode === 'pending') send(202, {});
-      else if (mode === 'refuse') send(403, { reason: 'The population register holds this person as alive' });
-      else setTimeout(() => send(200, { ok: true }), 1500);
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await hookReceiver(() =>
+    mode === 'accept' ? { status: 200, json: { ok: true } }
+    : mode === 'pending' ? { status: 202, json: {} }
+    : mode === 'refuse' ? { status: 403, json: { reason: 'The population register holds this person as alive' } }
+    : { status: 200, json: { ok: true }, delayMs: 1500 });
+  hookUrl = receiver.url;
 }, 120_000);
 afterAll(async () => {
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
   await server?.stop();
 });
 
-const birthData = (over: Record<string, unknown> = {}) => ({
-  'child.firstName': 'Fatou',
-  'child.lastName': 'Diallo',
-  'child.sex': 'female',
-  'child.dob': today(),
-  'child.placeOfBirth': tree.district1,
-  'mother.firstName': 'Awa',
-  'mother.lastName': 'Diallo',
-  ...over,
-});
+const birthData = (over: Record<string, unknown> = {}) => birthAnswers(tree.district1, { 'child.firstName': 'Fatou', ...over });
 
 /** A registered birth, assigned to the registrar (registering releases the assignment). */
 async function registeredBirth(over: Record<string, unknown> = {}) {
@@ -300,7 +279,7 @@ describe('action hooks on reject, archive and print', () => {
   const ACTIONS = Object.keys(take) as Array<keyof typeof take>;
 
   function verified(i: number): { type: string; action: string; registration: { id: string; status: string } } {
-    const got = received[i]!;
+    const got = receiver.received[i]!;
     return new Webhook(secret).verify(got.body, got.headers as Record<string, string>) as ReturnType<typeof verified>;
   }
 
@@ -318,13 +297,13 @@ describe('action hooks on reject, archive and print', () => {
     mode = 'accept';
     for (const action of ACTIONS) {
       const r = await take[action].ready();
-      const at = received.length;
+      const at = receiver.received.length;
       const done = await users.registrar.registrations.action(r.id, action, take[action].input);
-      expect(received.length, action).toBe(at + 1);
+      expect(receiver.received.length, action).toBe(at + 1);
       const payload = verified(at);
       expect(payload, action).toMatchObject({ type: 'death', action, registration: { id: r.id } });
       // Signed with the type's secret, not with any other.
-      const got = received[at]!;
+      const got = receiver.received[at]!;
       expect(got.headers['webhook-id']).toMatch(/^msg_/);
       expect(() => new Webhook(Buffer.from('another secret entirely').toString('base64')).verify(got.body, got.headers as Record<string, string>)).toThrow();
       expect(() => new Webhook(secret).verify(got.body.replace('"death"', '"birth"'), got.headers as Record<string, string>)).toThrow();
@@ -333,7 +312,7 @@ describe('action hooks on reject, archive and print', () => {
       const h = await users.registrar.registrations.history(r.id);
       expect(h[h.length - 1]!.action).toBe(action);
     }
-    const ids = received.map((x) => x.headers['webhook-id']);
+    const ids = receiver.received.map((x) => x.headers['webhook-id']);
     expect(new Set(ids).size).toBe(ids.length);
   });
 
@@ -343,9 +322,9 @@ describe('action hooks on reject, archive and print', () => {
       const r = await take[action].ready();
       const before = await written(r.id);
       mode = 'refuse';
-      const at = received.length;
+      const at = receiver.received.length;
       const e = await expectError(users.registrar.registrations.action(r.id, action, take[action].input), 422, 'hook_rejected');
-      expect(received.length, action).toBe(at + 1);
+      expect(receiver.received.length, action).toBe(at + 1);
       expect(e.message).toBe('The external system refused: The population register holds this person as alive');
       expect(e.details).toEqual({ reason: 'The population register holds this person as alive' });
       expect(await written(r.id), action).toEqual(before);

@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { CairnClient, CairnError, type RegistrationTypeDocument } from '@cairn/sdk';
 import { startTestServer, type TestServer } from '../../test/harness.js';
-import { place as worldPlace, registrationUser } from '../../test/registration-world.js';
+import { birthAnswers, place as worldPlace, registrationUser, today } from '../../test/registration-world.js';
 import { newId } from '../kernel/ids.js';
 import { BIRTH } from './registrations.shipped.js';
 
@@ -34,16 +34,7 @@ async function expectError(p: Promise<unknown>, status: number, code: string): P
 const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
 const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, PASSWORD, role, office);
 
-const today = () => new Date().toISOString().slice(0, 10);
-const birthData = (over: Record<string, unknown> = {}) => ({
-  'child.lastName': 'Diallo',
-  'child.sex': 'female',
-  'child.dob': today(),
-  'child.placeOfBirth': tree.district1,
-  'mother.firstName': 'Awa',
-  'mother.lastName': 'Diallo',
-  ...over,
-});
+const birthData = (over: Record<string, unknown> = {}) => birthAnswers(tree.district1, over);
 
 beforeAll(async () => {
   server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
