@@ -68,7 +68,7 @@ export function domainModules(s: Services): MountedModule[] {
     mount(appsModule, { apps: s.apps, grants: s.grants, config: s.config }),
     mount(instrumentsModule, { instruments: s.instruments }),
     mount(datahubModule, { subjects: s.subjects, records: s.records, exports: s.exports, imports: s.imports, datahub: s.datahub }),
-    mount(datasetsModule, { datasets: s.datasets, versions: s.datasetVersions, sharing: s.datasetSharing, uploads: s.uploads, versionTree: (version) => s.datasetVersions.treeOf(s.db, version) }),
+    mount(datasetsModule, { datasets: s.datasets, versions: s.datasetVersions, sharing: s.datasetSharing, uploads: s.uploads }),
     mount(viewsModule, { templates: s.viewTemplates, instances: s.viewInstances, runs: s.viewRuns }),
     mount(locationsModule, { locations: s.locations }),
     mount(projectionsModule, { projections: s.projections }),

@@ -89,6 +89,11 @@ export class DatasetVersionsService {
     return { ds, role, version: v };
   }
 
+  /** The files of a version the caller has already been allowed to read (versions.version). */
+  async archiveEntries(v: VersionsTable) {
+    return (await this.treeOf(this.db, v)).entries();
+  }
+
   async treeOf(db: Kysely<Database>, v: VersionsTable): Promise<DatasetTree> {
     const k = `${v.id}:${v.root_hash}`;
     const hit = this.trees.get(k);

@@ -119,10 +119,9 @@ export interface DatasetsDeps {
   sharing: DatasetSharingService;
   uploads: UploadsService;
   /** A version's file tree, read outside any transaction (the archive route streams its entries). */
-  versionTree: (version: Parameters<DatasetVersionsService['treeOf']>[1]) => ReturnType<DatasetVersionsService['treeOf']>;
 }
 
-export async function datasetsRoutes(root: FastifyInstance, { datasets, versions, sharing, uploads, versionTree }: DatasetsDeps) {
+export async function datasetsRoutes(root: FastifyInstance, { datasets, versions, sharing, uploads }: DatasetsDeps) {
   await root.register(async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     // Blob and path errors become catalog errors here; the root handler then renders them.
@@ -250,7 +249,7 @@ export async function datasetsRoutes(root: FastifyInstance, { datasets, versions
     }, async (req, reply) => {
       const format = req.query.format ?? 'zip';
       const { ds, version } = await versions.version(caller(req), ver(req).ds, ver(req).ver);
-      const entries = (await versionTree(version)).entries();
+      const entries = await versions.archiveEntries(version);
       const name = `${ds.accession}-${version.tag ?? 'draft'}`;
       reply.header('content-type', format === 'zip' ? 'application/zip' : 'application/gzip').header('content-disposition', disposition(`${name}.${format}`));
       return reply.send(archiveStream(versions.blobs, entries, format, name, version.updated_at));
