@@ -74,10 +74,13 @@ export function rememberedSession(): { user: User; scopes: string[] } | undefine
   }
 }
 
+/** Prefix of the signature pad's redraw previews (registration-fields), removed at sign-out. */
+export const SIGNATURE_PREVIEW_PREFIX = 'cairn.signature-preview.';
+
 export function forgetSession(): void {
   localStorage.removeItem(SESSION_KEY);
   // Signature previews (registration-fields): personal data, never left for the next person.
   for (const store of [sessionStorage, localStorage]) {
-    for (const key of Object.keys(store)) if (key.startsWith('cairn.signature-preview.')) store.removeItem(key);
+    for (const key of Object.keys(store)) if (key.startsWith(SIGNATURE_PREVIEW_PREFIX)) store.removeItem(key);
   }
 }

@@ -1,4 +1,5 @@
 import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { SIGNATURE_PREVIEW_PREFIX } from '../../offline/store.js';
 import { useTranslation } from 'react-i18next';
 import type { DocumentRef, Field, JsonValue, RegistrationField, SubmissionError } from '@cairn/sdk/instruments';
 import { FieldShell, FieldView, formatValue, validationMessage, type Ctx } from '../instrument-renderer/InstrumentRenderer.js';
@@ -25,7 +26,7 @@ const DEFAULT_MAX_BYTES = 5 * 1024 * 1024;
 // The pad's redraw preview lives in sessionStorage (this tab only, gone when it closes) and is
 // removed at sign-out (offline/store.ts forgetSession): a signature is personal data, and
 // localStorage would keep it in plaintext for the next person using the browser.
-export const PREVIEW_KEY = 'cairn.signature-preview.';
+const PREVIEW_KEY = SIGNATURE_PREVIEW_PREFIX;
 
 /**
  * One field of a registration form. The kinds registration shares with instruments are the
