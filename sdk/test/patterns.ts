@@ -32,3 +32,23 @@ export const SAFE_PATTERNS = [
   '[a-z]+( [a-z]+){0,3}',
   '(.*a){2}',
 ];
+
+/** Patterns with a value each and the answer every engine must give (the native one included). */
+export const PATTERN_CASES: [pattern: string, value: string, matches: boolean][] = [
+  ['[0-9]{5}', '75001', true],
+  ['[0-9]{5}', '7500', false],
+  ['[0-9]{5}', '750011', false],
+  ['a|b', 'ab', false],
+  ['[A-Za-z]+( [A-Za-z]+)*', 'Jean Paul Sartre', true],
+  ['[A-Za-z]+( [A-Za-z]+)*', 'Jean  Paul', false],
+  ['(?:ab)*c', 'ababc', true],
+  ['(?:ab)*c', 'abac', false],
+  ['.*', '', true],
+  ['.', '\n', false],
+  ['.', '😀', true],
+  ['😀{2}', '😀😀', true],
+  ['\\u{1F600}', '😀', true],
+  ['[é-ë]', 'ê', true],
+  ['\\s', '\u00a0', true],
+  ['\\t\\n\\r\\f\\v\\0', '\t\n\r\f\v\0', true],
+];
