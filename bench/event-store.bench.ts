@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { CALENDAR_EVENT_SCHEMA } from '../server/test/fixtures/calendar.js';
 import { request, startBenchServer, type BenchServer } from './lib.js';
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -28,19 +29,6 @@ const CLIENTS = 4;
 const BATCH = 1000;
 const BASE = Date.UTC(2026, 0, 5);
 const WEEK_MS = 7 * 86_400_000;
-
-const calendarSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['startTime', 'endTime', 'title', 'description', 'color'],
-  properties: {
-    startTime: { type: 'string', format: 'date-time' },
-    endTime: { type: 'string', format: 'date-time' },
-    title: { type: 'string', maxLength: 200 },
-    description: { type: 'string', maxLength: 5000 },
-    color: { type: 'string', pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7 },
-  },
-};
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -152,7 +140,7 @@ export async function run(): Promise<string[]> {
     say(`event-store: same query's execution inside PostgreSQL: p50 ${pct(execTimes, 50).toFixed(1)} ms, p95 ${pct(execTimes, 95).toFixed(1)} ms`);
 
     // --- validated vs unvalidated ingest -----------------------------------------------------
-    await http(server, 'POST', '/api/v1/event-types', { name: 'bench.typed/event', schema: calendarSchema }, admin);
+    await http(server, 'POST', '/api/v1/event-types', { name: 'bench.typed/event', schema: CALENDAR_EVENT_SCHEMA }, admin);
     const ingest = async (kind: string) => {
       let next = 0;
       const start = performance.now();

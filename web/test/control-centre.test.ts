@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CairnClient, isCairnError, type AppendEvent, type LedgerEntry } from '@cairn/sdk';
 import type { TestServer } from '../../server/test/harness.js';
+import { CALENDAR_EVENT_SCHEMA, CALENDAR_EVENT_TYPE } from '../../server/test/fixtures/calendar.js';
 import { DESKTOP, launch, openPage, signIn, snap, snapIfFailed, startServerWithAdmin } from './browser.js';
 
 /**
@@ -11,20 +12,9 @@ import { DESKTOP, launch, openPage, signIn, snap, snapIfFailed, startServerWithA
  * the admin sees activity and events → revoke in the UI → the app is refused.
  */
 
-const TYPE = 'calendar.example/event';
+const TYPE = CALENDAR_EVENT_TYPE;
 const OTHER = 'contacts.example/person';
-const SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['startTime', 'endTime', 'title', 'description', 'color'],
-  properties: {
-    startTime: { type: 'string', format: 'date-time' },
-    endTime: { type: 'string', format: 'date-time' },
-    title: { type: 'string', maxLength: 200 },
-    description: { type: 'string', maxLength: 5000 },
-    color: { type: 'string', pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7 },
-  },
-};
+const SCHEMA = CALENDAR_EVENT_SCHEMA;
 
 let server: TestServer;
 let browser: Browser;

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../test/harness.js';
+import { CALENDAR_EVENT_SCHEMA, CALENDAR_EVENT_TYPE } from '../../test/fixtures/calendar.js';
 
 /**
  * The compatibility scenario of the personal event store, over real HTTP: a calendar app from
@@ -31,20 +32,8 @@ async function call(method: string, path: string, body?: unknown, authorization?
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
-const TYPE = 'calendar.example/event';
-const schema = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  type: 'object',
-  additionalProperties: false,
-  required: ['startTime', 'endTime', 'title', 'description', 'color'],
-  properties: {
-    startTime: { type: 'string', format: 'date-time' },
-    endTime: { type: 'string', format: 'date-time' },
-    title: { type: 'string', minLength: 1, maxLength: 200 },
-    description: { type: 'string', maxLength: 5000 },
-    color: { type: 'string', pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7 },
-  },
-};
+const TYPE = CALENDAR_EVENT_TYPE;
+const schema = { $schema: 'https://json-schema.org/draft/2020-12/schema', ...CALENDAR_EVENT_SCHEMA };
 
 describe('the calendar app', () => {
   it('registers, asks, is approved, stores a week, reads a day, edits, deletes, and is stopped', async () => {

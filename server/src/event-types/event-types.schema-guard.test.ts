@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { guardSchema, regexProblem, SCHEMA_LIMITS } from './event-types.schema-guard.js';
 import { compileType } from './event-types.validator.js';
+import { CALENDAR_EVENT_SCHEMA, CALENDAR_EVENT_TYPE } from '../../test/fixtures/calendar.js';
 
 const problems = (schema: unknown) => guardSchema(schema).problems;
 const refused = (schema: unknown, pointer: string, message: RegExp) => {
@@ -9,19 +10,8 @@ const refused = (schema: unknown, pointer: string, message: RegExp) => {
   expect(p.some((x) => x.pointer === pointer && message.test(x.message)), JSON.stringify(p)).toBe(true);
 };
 
-const calendar = {
-  $schema: 'https://json-schema.org/draft/2020-12/schema',
-  type: 'object',
-  additionalProperties: false,
-  required: ['startTime', 'endTime', 'title', 'description', 'color'],
-  properties: {
-    startTime: { type: 'string', format: 'date-time' },
-    endTime: { type: 'string', format: 'date-time' },
-    title: { type: 'string', maxLength: 200 },
-    description: { type: 'string' },
-    color: { type: 'string', pattern: '^#[0-9a-fA-F]{6}$', maxLength: 7 },
-  },
-};
+/** The calendar app's schema, naming its draft as a schema may. */
+const calendar = { $schema: 'https://json-schema.org/draft/2020-12/schema', ...CALENDAR_EVENT_SCHEMA };
 
 describe('schema guard', () => {
   it('accepts an ordinary 2020-12 schema with local references', () => {
@@ -106,7 +96,7 @@ describe('schema guard', () => {
 });
 
 describe('compiled validators', () => {
-  const v = compileType('calendar.example/event', 1, calendar, false);
+  const v = compileType(CALENDAR_EVENT_TYPE, 1, calendar, false);
   const good = { startTime: '2026-03-02T09:00:00Z', endTime: '2026-03-02T10:00:00Z', title: 'Stand-up', description: 'daily', color: '#336699' };
 
   it('accepts valid data', () => {
