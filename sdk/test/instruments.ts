@@ -135,3 +135,21 @@ export const GOOD_ANSWERS = {
   grid: { a: 3, b: 2, c: 3 },
   kids: [{ name: 'Lou', age: 5, school: true }, { name: 'Max', age: 1 }],
 };
+
+/**
+ * A sleep diary whose "how many times?" question only appears when "woke" is checked: the data
+ * hub's tests (the server's, which add fields and measures, and the web app's in a browser).
+ */
+export const SLEEP_DIARY = {
+  kind: 'form',
+  name: 'sleep-diary',
+  edition: 1,
+  languages: ['en', 'fr'],
+  details: { title: { en: 'Sleep diary', fr: 'Agenda du sommeil' }, license: 'CC0-1.0' },
+  content: [
+    { kind: 'number', name: 'hours', label: { en: 'Hours slept', fr: 'Heures de sommeil' }, min: 0, max: 24, required: true },
+    { kind: 'boolean', name: 'woke', label: { en: 'Woke during the night', fr: 'Réveil nocturne' } },
+    { kind: 'number', name: 'wakings', integer: true, min: 1, required: true, label: { en: 'How many times?', fr: 'Combien de fois ?' }, visibleWhen: { '==': [{ var: 'woke' }, true] } },
+  ],
+  measures: { sleep: { kind: 'ref', label: { en: 'Sleep', fr: 'Sommeil' }, field: 'hours' } },
+};

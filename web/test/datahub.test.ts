@@ -3,22 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { CairnClient, DatahubApi } from '@cairn/sdk';
 import type { TestServer } from '../../server/test/harness.js';
+import { SLEEP_DIARY } from '../../sdk/test/instruments.js';
 import { DESKTOP, PASSWORD, PHONE, clientFor, launch, openPage, signIn, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
 
-/** A sleep diary whose "how many times?" question only appears when "woke" is checked. */
-const DEFINITION = {
-  kind: 'form',
-  name: 'sleep-diary',
-  edition: 1,
-  languages: ['en', 'fr'],
-  details: { title: { en: 'Sleep diary', fr: 'Agenda du sommeil' }, license: 'CC0-1.0' },
-  content: [
-    { kind: 'number', name: 'hours', label: { en: 'Hours slept', fr: 'Heures de sommeil' }, min: 0, max: 24, required: true },
-    { kind: 'boolean', name: 'woke', label: { en: 'Woke during the night', fr: 'Réveil nocturne' } },
-    { kind: 'number', name: 'wakings', integer: true, min: 1, required: true, label: { en: 'How many times?', fr: 'Combien de fois ?' }, visibleWhen: { '==': [{ var: 'woke' }, true] } },
-  ],
-  measures: { sleep: { kind: 'ref', label: { en: 'Sleep', fr: 'Sommeil' }, field: 'hours' } },
-};
+const DEFINITION = SLEEP_DIARY;
 
 let server: TestServer;
 let browser: Browser;

@@ -2,6 +2,7 @@ import ExcelJS from 'exceljs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SLEEP_DIARY } from '../../../sdk/test/instruments.js';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
 import type { App } from '../app.js';
 import type { Services } from '../services.js';
@@ -11,17 +12,11 @@ let services: Services;
 let stop: () => Promise<void>;
 let admin: string;
 
-/** A small form with a conditional field, a likert grid, a multiselect and measures. */
+/** The sleep diary with a free text, a multiselect, a likert grid and a computed measure added. */
 const SLEEP = {
-  kind: 'form',
-  name: 'sleep-diary',
-  edition: 1,
-  languages: ['en', 'fr'],
-  details: { title: { en: 'Sleep diary', fr: 'Agenda du sommeil' }, license: 'CC0-1.0' },
+  ...SLEEP_DIARY,
   content: [
-    { kind: 'number', name: 'hours', label: { en: 'Hours slept', fr: 'Heures' }, min: 0, max: 24, required: true },
-    { kind: 'boolean', name: 'woke', label: { en: 'Woke up', fr: 'Réveil' } },
-    { kind: 'number', name: 'wakings', integer: true, min: 1, required: true, label: { en: 'How many times?', fr: 'Combien ?' }, visibleWhen: { '==': [{ var: 'woke' }, true] } },
+    ...SLEEP_DIARY.content,
     { kind: 'text', name: 'note', label: 'Note' },
     { kind: 'multiselect', name: 'aids', label: 'Aids', options: [{ value: 'tea', label: 'Tea' }, { value: 'mask', label: 'Mask' }, { value: 'pill', label: 'Pill' }] },
     { kind: 'likert', name: 'feel', label: 'Feel', items: [{ key: 'rested', label: 'Rested' }, { key: 'alert', label: 'Alert' }], options: [{ value: 0, label: 'No' }, { value: 1, label: 'Yes' }] },
