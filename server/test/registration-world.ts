@@ -50,7 +50,16 @@ export async function registrationWorld(password: string, names: Partial<Record<
   tree.district2 = await at('district2', 'District Two', 'area', tree.province);
   tree.office2 = await at('office2', 'Office Two', 'office', tree.district2);
   const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, password, role, office);
-  return { server, admin, tree, user };
+  /** The people of a test by key, each [username, role, office] as for `user`, made one after another. */
+  const users = async <K extends string>(people: Record<K, [name: string, role: string | null, office: string | null]>) => {
+    const made = {} as Record<K, RegistrationClient>;
+    for (const key of Object.keys(people) as K[]) {
+      const [name, role, office] = people[key];
+      made[key] = await user(name, role, office);
+    }
+    return made;
+  };
+  return { server, admin, tree, user, users };
 }
 
 export const today = () => new Date().toISOString().slice(0, 10);

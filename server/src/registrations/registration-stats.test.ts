@@ -7,7 +7,7 @@ import { registrationWorld, type RegistrationClient, type RegistrationTree } fro
 const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let admin: CairnClient;
-const users = {} as Record<'agent1' | 'agent2' | 'registrar1' | 'registrar2' | 'national' | 'none', RegistrationClient>;
+let users: Record<'agent1' | 'agent2' | 'registrar1' | 'registrar2' | 'national' | 'none', RegistrationClient>;
 let tree: RegistrationTree;
 
 const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
@@ -27,16 +27,18 @@ async function get(u: RegistrationClient, path: string) {
 }
 
 beforeAll(async () => {
-  let user: Awaited<ReturnType<typeof registrationWorld>>['user'];
-  ({ server, admin, tree, user } = await registrationWorld(PASSWORD, { district2: '=District Two' }));
+  const world = await registrationWorld(PASSWORD, { district2: '=District Two' });
+  ({ server, admin, tree } = world);
   // Every birth here is a different child; the figures, not de-duplication, are under test.
   server.services.registrations.duplicateCheckers.length = 0;
-  users.agent1 = await user('agent-1', 'field-agent', tree.office1);
-  users.agent2 = await user('agent-2', 'field-agent', tree.office2);
-  users.registrar1 = await user('registrar-1', 'local-registrar', tree.office1);
-  users.registrar2 = await user('registrar-2', 'local-registrar', tree.office2);
-  users.national = await user('national', 'national-registrar', tree.office2);
-  users.none = await user('no-role', null, null);
+  users = await world.users({
+    agent1: ['agent-1', 'field-agent', tree.office1],
+    agent2: ['agent-2', 'field-agent', tree.office2],
+    registrar1: ['registrar-1', 'local-registrar', tree.office1],
+    registrar2: ['registrar-2', 'local-registrar', tree.office2],
+    national: ['national', 'national-registrar', tree.office2],
+    none: ['no-role', null, null],
+  });
   // District one: one birth registered within a year, one two years late, one declared only.
   await registered(users.agent1, users.registrar1, day(-3), tree.district1, 'Diallo');
   await registered(users.agent1, users.registrar1, day(-800), tree.district1, 'Ndiaye');

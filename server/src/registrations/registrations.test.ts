@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { Webhook } from 'standardwebhooks';
 import { CairnClient, CairnError, type RegistrationTypeDocument } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../test/harness.js';
-import { birthAnswers, place as worldPlace, registrationUser, today } from '../../test/registration-world.js';
+import type { TestServer } from '../../test/harness.js';
+import { birthAnswers, registrationWorld, today, type RegistrationTree } from '../../test/registration-world.js';
 import { newId } from '../kernel/ids.js';
 import { BIRTH } from './registrations.shipped.js';
 
@@ -17,8 +17,8 @@ const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let admin: CairnClient;
 type Client = CairnClient & { userId: string };
-const users = {} as Record<'agent' | 'validator' | 'registrar' | 'registrar2' | 'other' | 'national' | 'none', Client>;
-const tree = {} as Record<'country' | 'province' | 'district1' | 'office1' | 'district2' | 'office2', string>;
+let users: Record<'agent' | 'validator' | 'registrar' | 'registrar2' | 'other' | 'national' | 'none', Client>;
+let tree: RegistrationTree;
 
 async function expectError(p: Promise<unknown>, status: number, code: string): Promise<CairnError> {
   const e = await p.then(
@@ -31,32 +31,23 @@ async function expectError(p: Promise<unknown>, status: number, code: string): P
   return err;
 }
 
-const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
-const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, PASSWORD, role, office);
-
 const birthData = (over: Record<string, unknown> = {}) => birthAnswers(tree.district1, over);
 
 beforeAll(async () => {
-  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
+  const world = await registrationWorld(PASSWORD);
+  ({ server, admin, tree } = world);
   // These tests drive the workflow's de-duplication seam with a checker of their own (most of their
   // births are the same child on purpose); the real de-duplication is tested in search/search.test.ts.
   server.services.registrations.duplicateCheckers.length = 0;
-  admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'admin', password: PASSWORD });
-  admin.setToken(setup.accessToken);
-  tree.country = await place('Country', 'area');
-  tree.province = await place('Province', 'area', tree.country);
-  tree.district1 = await place('District One', 'area', tree.province);
-  tree.office1 = await place('Office One', 'office', tree.district1);
-  tree.district2 = await place('District Two', 'area', tree.province);
-  tree.office2 = await place('Office Two', 'office', tree.district2);
-  users.agent = await user('field-agent', 'field-agent', tree.office1);
-  users.validator = await user('reg-agent', 'registration-agent', tree.office1);
-  users.registrar = await user('registrar', 'local-registrar', tree.office1);
-  users.registrar2 = await user('registrar-b', 'local-registrar', tree.office1);
-  users.other = await user('other-registrar', 'local-registrar', tree.office2);
-  users.national = await user('national', 'national-registrar', tree.office2);
-  users.none = await user('no-role', null, null);
+  users = await world.users({
+    agent: ['field-agent', 'field-agent', tree.office1],
+    validator: ['reg-agent', 'registration-agent', tree.office1],
+    registrar: ['registrar', 'local-registrar', tree.office1],
+    registrar2: ['registrar-b', 'local-registrar', tree.office1],
+    other: ['other-registrar', 'local-registrar', tree.office2],
+    national: ['national', 'national-registrar', tree.office2],
+    none: ['no-role', null, null],
+  });
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,14 +1,14 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnClient, type RegistrationImportReport } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../test/harness.js';
-import { place as worldPlace, registrationUser, type RegistrationClient } from '../../test/registration-world.js';
+import type { CairnClient, RegistrationImportReport } from '@cairn/sdk';
+import type { TestServer } from '../../test/harness.js';
+import { place, registrationWorld, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
 
 const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let admin: CairnClient;
-const users = {} as Record<'agent' | 'registrar' | 'other' | 'nobody', RegistrationClient>;
-const tree = {} as Record<'country' | 'district1' | 'office1' | 'district2' | 'office2' | 'twin1' | 'twin2', string>;
+let users: Record<'agent' | 'registrar' | 'other' | 'nobody', RegistrationClient>;
+let tree: RegistrationTree & Record<'twin1' | 'twin2', string>;
 
 async function post(who: RegistrationClient, query: string, body: string, contentType = 'text/csv'): Promise<{ status: number; json: any }> {
   const res = await fetch(`${server.url}/api/v1/registrations/import?${query}`, { method: 'POST', headers: { authorization: `Bearer ${who.token}`, 'content-type': contentType }, body });
@@ -18,25 +18,18 @@ async function post(who: RegistrationClient, query: string, body: string, conten
 const HEADER = 'legacyId,child.firstName,child.lastName,child.sex,child.dob,child.placeOfBirth,mother.firstName,mother.lastName,mother.dob,mother.nationalId';
 
 beforeAll(async () => {
-  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
-  admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'admin', password: PASSWORD });
-  admin.setToken(setup.accessToken);
-  const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
-  tree.country = await place('Country', 'area');
-  tree.district1 = await place('Kayes Cercle', 'area', tree.country);
-  tree.office1 = await place('Kayes Office', 'office', tree.district1);
-  tree.district2 = await place('Sikasso Cercle', 'area', tree.country);
-  tree.office2 = await place('Sikasso Office', 'office', tree.district2);
+  const world = await registrationWorld(PASSWORD, { district1: 'Kayes Cercle', office1: 'Kayes Office', district2: 'Sikasso Cercle', office2: 'Sikasso Office' });
+  ({ server, admin } = world);
+  const db = server.services.db;
   // Two places with one name (accents aside): a cell naming it is ambiguous.
-  tree.twin1 = await place('Bamako', 'area', tree.district1);
-  tree.twin2 = await place('Bamakó', 'area', tree.district2);
-  await sql`UPDATE workspaces SET external_id = 'ML-' || right(id::text, 12) WHERE id IN (${tree.twin1}, ${tree.twin2})`.execute(server.services.db);
-  const user = (name: string, role: string | null, office: string | null) => registrationUser(server.url, admin, name, PASSWORD, role, office);
-  users.agent = await user('agent', 'registration-agent', tree.office1);
-  users.registrar = await user('registrar', 'local-registrar', tree.office1);
-  users.other = await user('other', 'local-registrar', tree.office2);
-  users.nobody = await user('nobody', null, null);
+  tree = { ...world.tree, twin1: await place(db, 'Bamako', 'area', world.tree.district1), twin2: await place(db, 'Bamakó', 'area', world.tree.district2) };
+  await sql`UPDATE workspaces SET external_id = 'ML-' || right(id::text, 12) WHERE id IN (${tree.twin1}, ${tree.twin2})`.execute(db);
+  users = await world.users({
+    agent: ['agent', 'registration-agent', tree.office1],
+    registrar: ['registrar', 'local-registrar', tree.office1],
+    other: ['other', 'local-registrar', tree.office2],
+    nobody: ['nobody', null, null],
+  });
 });
 afterAll(async () => {
   await server?.stop();

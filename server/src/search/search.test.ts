@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CairnClient } from '@cairn/sdk';
-import { startTestServer, type TestServer } from '../../test/harness.js';
-import { place as worldPlace, registrationUser, type RegistrationClient } from '../../test/registration-world.js';
+import type { CairnClient } from '@cairn/sdk';
+import type { TestServer } from '../../test/harness.js';
+import { registrationWorld, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
 
 const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
 let admin: CairnClient;
 type Client = RegistrationClient;
-const users = {} as Record<'agent' | 'registrar' | 'other' | 'national', Client>;
-const tree = {} as Record<'country' | 'province' | 'district1' | 'office1' | 'district2' | 'office2', string>;
-
-const place = (name: string, kind: 'area' | 'office', parent?: string) => worldPlace(server.services.db, name, kind, parent);
-const user = (name: string, role: string, office: string) => registrationUser(server.url, admin, name, PASSWORD, role, office);
+let users: Record<'agent' | 'registrar' | 'other' | 'national', Client>;
+let tree: RegistrationTree;
+let user: (name: string, role: string, office: string) => Promise<Client>;
 
 async function call(who: Client, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
   const res = await fetch(`${server.url}${path}`, {
@@ -44,20 +42,14 @@ function birth(over: Record<string, unknown> = {}, office = tree.district1) {
 const declare = (who: Client, data: Record<string, unknown>) => who.registrations.create({ type: 'birth', action: 'declare', data });
 
 beforeAll(async () => {
-  server = await startTestServer({ CAIRN_LOGIN_RATE_LIMIT: '1000' });
-  admin = new CairnClient({ baseUrl: server.url });
-  const setup = await admin.setup.create({ username: 'admin', password: PASSWORD });
-  admin.setToken(setup.accessToken);
-  tree.country = await place('Country', 'area');
-  tree.province = await place('Province', 'area', tree.country);
-  tree.district1 = await place('District One', 'area', tree.province);
-  tree.office1 = await place('Office One', 'office', tree.district1);
-  tree.district2 = await place('District Two', 'area', tree.province);
-  tree.office2 = await place('Office Two', 'office', tree.district2);
-  users.agent = await user('agent', 'field-agent', tree.office1);
-  users.registrar = await user('registrar', 'local-registrar', tree.office1);
-  users.other = await user('other', 'local-registrar', tree.office2);
-  users.national = await user('national', 'national-registrar', tree.office2);
+  const world = await registrationWorld(PASSWORD);
+  ({ server, admin, tree, user } = world);
+  users = await world.users({
+    agent: ['agent', 'field-agent', tree.office1],
+    registrar: ['registrar', 'local-registrar', tree.office1],
+    other: ['other', 'local-registrar', tree.office2],
+    national: ['national', 'national-registrar', tree.office2],
+  });
 });
 afterAll(async () => {
   await server?.stop();
