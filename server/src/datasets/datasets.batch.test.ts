@@ -1,29 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, setupAdmin } from '../../test/harness.js';
-import type { App } from '../app.js';
-import type { Services } from '../services.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addUser, useAdminApp } from '../../test/accounts.js';
 import { BATCH_MAX_FILE_BYTES } from './datasets.uploads.js';
 
-let app: App;
-let services: Services;
-let stop: () => Promise<void>;
-let admin: string;
-let alice: { authorization: string; userId: string };
-let bob: { authorization: string; userId: string };
+const t = useAdminApp();
+let alice: { id: string; authorization: string };
+let bob: { id: string; authorization: string };
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const file = (b: Buffer) => ({ sha256: sha(b), size: b.length, data: b.toString('base64') });
 
-async function makeUser(username: string) {
-  const r = await app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: admin }, payload: { username, password: 'a long enough password 123', role: 'member' } });
-  if (r.statusCode !== 201) throw new Error(`user create: ${r.statusCode} ${r.body}`);
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: 'a long enough password 123' } });
-  return { authorization: `Bearer ${login.json().accessToken}`, userId: r.json().user.id as string };
-}
-
 const req = (method: string, url: string, authorization?: string, payload?: unknown) =>
-  app.inject({ method: method as 'GET', url, headers: authorization ? { authorization } : {}, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  t.app.inject({ method: method as 'GET', url, headers: authorization ? { authorization } : {}, ...(payload !== undefined ? { payload: payload as object } : {}) });
 
 async function dataset(title: string) {
   const r = await req('POST', '/api/v1/datasets', alice.authorization, { title });
@@ -35,15 +23,12 @@ async function session(ds: string, authorization = alice.authorization) {
   expect(r.statusCode).toBe(201);
   return r.json().session.id as string;
 }
-const sessionRows = (sid: string) => services.db.selectFrom('dataset_uploads').selectAll().where('session_id', '=', sid).execute();
+const sessionRows = (sid: string) => t.services.db.selectFrom('dataset_uploads').selectAll().where('session_id', '=', sid).execute();
 
 beforeAll(async () => {
-  ({ app, services, stop } = await createTestApp());
-  admin = (await setupAdmin(app)).authorization;
-  alice = await makeUser('alice');
-  bob = await makeUser('bob');
+  alice = await addUser(t.app, t.admin, 'alice');
+  bob = await addUser(t.app, t.admin, 'bob');
 });
-afterAll(() => stop());
 
 describe('small-file batches', () => {
   it('stages many files in one request; the session then knows them and one commit applies them', async () => {
@@ -58,7 +43,7 @@ describe('small-file batches', () => {
     expect(r.json().stored).toBe(distinct.size);
     expect(r.json().bytes).toBe([...new Map(bodies.map((b) => [sha(b), b.length])).values()].reduce((a, b) => a + b, 0));
     expect((await sessionRows(sid)).length).toBe(distinct.size);
-    for (const b of bodies.slice(0, 3)) expect(await services.blobs.has(sha(b))).toBe(true);
+    for (const b of bodies.slice(0, 3)) expect(await t.services.blobs.has(sha(b))).toBe(true);
     // Nothing is in the draft before the commit.
     expect((await req('GET', `/api/v1/datasets/${ds}`, alice.authorization)).json().dataset.draft.fileCount).toBe(0);
 
@@ -86,7 +71,7 @@ describe('small-file batches', () => {
     expect(short.statusCode).toBe(422);
     expect(short.json().error.code).toBe('blob_size_mismatch');
     expect(await sessionRows(sid)).toEqual([]);
-    expect(await services.blobs.has(sha(good))).toBe(false);
+    expect(await t.services.blobs.has(sha(good))).toBe(false);
     // The commit cannot use content a refused batch carried.
     const c = await req('POST', `/api/v1/datasets/${ds}/uploads/${sid}/commit`, alice.authorization, { changes: [{ op: 'put', path: 'a.bin', sha256: sha(good), size: 1000 }] });
     expect(c.json().error.code).toBe('upload_missing');
@@ -130,7 +115,7 @@ describe('small-file batches', () => {
   it("counts against the user's upload quota", async () => {
     const ds = await dataset('Batch quota');
     const sid = await session(ds);
-    const quota = (services.uploads as unknown as { config: { userUploadQuotaBytes: number } }).config;
+    const quota = (t.services.uploads as unknown as { config: { userUploadQuotaBytes: number } }).config;
     const before = quota.userUploadQuotaBytes;
     quota.userUploadQuotaBytes = 1500;
     try {

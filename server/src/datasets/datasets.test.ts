@@ -1,28 +1,16 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { createTestApp, setupAdmin } from '../../test/harness.js';
-import type { App } from '../app.js';
-import type { Services } from '../services.js';
+import { addUser, useAdminApp } from '../../test/accounts.js';
 
-let app: App;
-let services: Services;
-let stop: () => Promise<void>;
-let admin: string;
-let alice: { authorization: string; userId: string };
-let bob: { authorization: string; userId: string };
+const t = useAdminApp();
+let alice: { id: string; authorization: string };
+let bob: { id: string; authorization: string };
 
 const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
-async function makeUser(username: string) {
-  const r = await app.inject({ method: 'POST', url: '/api/v1/users', headers: { authorization: admin }, payload: { username, password: 'a long enough password 123', role: 'member' } });
-  if (r.statusCode !== 201) throw new Error(`user create: ${r.statusCode} ${r.body}`);
-  const login = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: 'a long enough password 123' } });
-  return { authorization: `Bearer ${login.json().accessToken}`, userId: r.json().user.id as string };
-}
-
 const req = (method: string, url: string, authorization?: string, payload?: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: method as 'GET', url, headers: { ...(authorization ? { authorization } : {}), ...headers }, ...(payload !== undefined ? { payload: payload as object } : {}) });
+  t.app.inject({ method: method as 'GET', url, headers: { ...(authorization ? { authorization } : {}), ...headers }, ...(payload !== undefined ? { payload: payload as object } : {}) });
 
 /** Puts content straight into the blob store and commits it through an upload session, as the CLI does after tus. */
 async function upload(ds: string, files: Record<string, string>, authorization = alice.authorization, opts: { baseRevision?: number } = {}) {
@@ -31,20 +19,17 @@ async function upload(ds: string, files: Record<string, string>, authorization =
   const sid = s.json().session.id;
   const changes = [];
   for (const [path, content] of Object.entries(files)) {
-    const r = await services.blobs.put(Readable.from([Buffer.from(content)]));
-    await services.db.insertInto('dataset_uploads').values({ id: `test-${sid}-${r.sha256}`, session_id: sid, size: r.size, expected_sha256: r.sha256, sha256: r.sha256 } as never).onConflict((oc) => oc.doNothing()).execute();
+    const r = await t.services.blobs.put(Readable.from([Buffer.from(content)]));
+    await t.services.db.insertInto('dataset_uploads').values({ id: `test-${sid}-${r.sha256}`, session_id: sid, size: r.size, expected_sha256: r.sha256, sha256: r.sha256 } as never).onConflict((oc) => oc.doNothing()).execute();
     changes.push({ op: 'put', path, sha256: r.sha256, size: r.size });
   }
   return req('POST', `/api/v1/datasets/${ds}/uploads/${sid}/commit`, authorization, { changes, ...opts });
 }
 
 beforeAll(async () => {
-  ({ app, services, stop } = await createTestApp());
-  admin = (await setupAdmin(app)).authorization;
-  alice = await makeUser('alice');
-  bob = await makeUser('bob');
+  alice = await addUser(t.app, t.admin, 'alice');
+  bob = await addUser(t.app, t.admin, 'bob');
 });
-afterAll(() => stop());
 
 describe('datasets', () => {
   let ds: string;
@@ -162,7 +147,7 @@ describe('datasets', () => {
 
   it('validates in the background and refuses a snapshot while the draft has errors', async () => {
     await upload(ds, { 'broken.json': '{"x":' });
-    await services.jobs.drain();
+    await t.services.jobs.drain();
     const v = await req('GET', `/api/v1/datasets/${ds}/versions/draft/validation`, alice.authorization);
     expect(v.json().status).toBe('failed');
     expect(v.json().issues).toContainEqual(expect.objectContaining({ code: 'json_invalid', severity: 'error', file: 'broken.json' }));
@@ -184,7 +169,7 @@ describe('datasets', () => {
     expect((await req('POST', `/api/v1/datasets/${ds}/snapshots`, alice.authorization, { version: '1.1.0', changelog: 'again' })).json().error.code).toBe('version_exists');
     expect((await req('POST', `/api/v1/datasets/${ds}/snapshots`, alice.authorization, { version: 'banana', changelog: 'x' })).json().error.code).toBe('validation_failed');
     // The database refuses changes to a snapshot's files even from inside.
-    await expect(services.db.deleteFrom('dataset_files').where('version_id', '=', s1.json().snapshot.id).execute()).rejects.toThrow(/immutable/);
+    await expect(t.services.db.deleteFrom('dataset_files').where('version_id', '=', s1.json().snapshot.id).execute()).rejects.toThrow(/immutable/);
     const tree1 = (await req('GET', `/api/v1/datasets/${ds}/versions/1.0.0/files`, alice.authorization)).json();
     expect(tree1.version.rootHash).toBe(s1.json().snapshot.rootHash);
   });
@@ -219,16 +204,16 @@ describe('datasets', () => {
   });
 
   it('permissions: read-only members cannot write, editors can, admins grant', async () => {
-    expect((await req('PUT', `/api/v1/datasets/${ds}/members/${bob.userId}`, alice.authorization, { role: 'read' })).statusCode).toBe(204);
+    expect((await req('PUT', `/api/v1/datasets/${ds}/members/${bob.id}`, alice.authorization, { role: 'read' })).statusCode).toBe(204);
     expect((await req('GET', `/api/v1/datasets/${ds}`, bob.authorization)).json().dataset.role).toBe('read');
     expect((await req('GET', `/api/v1/datasets/${ds}/versions/draft/files`, bob.authorization)).statusCode).toBe(404);
     const w = await req('POST', `/api/v1/datasets/${ds}/draft/changes`, bob.authorization, { changes: [{ op: 'delete', path: 'NOTES.txt' }] });
     expect(w.statusCode).toBe(403);
-    expect((await req('PUT', `/api/v1/datasets/${ds}/members/${bob.userId}`, bob.authorization, { role: 'admin' })).statusCode).toBe(403);
-    await req('PUT', `/api/v1/datasets/${ds}/members/${bob.userId}`, alice.authorization, { role: 'edit' });
+    expect((await req('PUT', `/api/v1/datasets/${ds}/members/${bob.id}`, bob.authorization, { role: 'admin' })).statusCode).toBe(403);
+    await req('PUT', `/api/v1/datasets/${ds}/members/${bob.id}`, alice.authorization, { role: 'edit' });
     expect((await req('POST', `/api/v1/datasets/${ds}/draft/changes`, bob.authorization, { changes: [{ op: 'delete', path: 'extra' }] })).statusCode).toBe(200);
     expect((await req('PATCH', `/api/v1/datasets/${ds}`, bob.authorization, { public: true })).statusCode).toBe(403);
-    await req('DELETE', `/api/v1/datasets/${ds}/members/${bob.userId}`, alice.authorization);
+    await req('DELETE', `/api/v1/datasets/${ds}/members/${bob.id}`, alice.authorization);
     expect((await req('GET', `/api/v1/datasets/${ds}`, bob.authorization)).statusCode).toBe(404);
   });
 
@@ -265,7 +250,7 @@ describe('datasets', () => {
 
   it('enforces the dataset quota on commit', async () => {
     const small = (await req('POST', '/api/v1/datasets', alice.authorization, { title: 'Tiny' })).json().dataset.accession;
-    await req('PATCH', `/api/v1/datasets/${small}`, admin, { quotaBytes: 10 });
+    await req('PATCH', `/api/v1/datasets/${small}`, t.admin, { quotaBytes: 10 });
     const r = await upload(small, { 'big.txt': 'x'.repeat(11) });
     expect(r.statusCode).toBe(413);
     expect(r.json().error.code).toBe('quota_exceeded');
