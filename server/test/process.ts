@@ -49,6 +49,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A request over real HTTP with an optional bearer token and JSON body: the status, the parsed JSON body (if any) and the headers. */
+export async function json(url: string, init: RequestInit & { token?: string } = {}) {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  if (init.body) headers['content-type'] = 'application/json';
+  const r = await fetch(url, { ...init, headers });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers };
+}
+
 /** A small seeded generator (mulberry32): the same seed gives the same kill points and workloads. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

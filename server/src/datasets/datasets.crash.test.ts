@@ -1,61 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/harness.js';
+import { freePort, json, startServerProcess, type ServerProcess } from '../../test/process.js';
 import { tusUpload as upload } from '../../test/tus.js';
 
 /**
  * A real server process killed with SIGKILL at each step of a tus upload's intake (the crash points
  * in datasets.uploads.ts and datasets.tusstore.ts), then restarted: nothing the client sent is lost.
  */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Child {
-  child: ChildProcess;
-  ready: Promise<void>;
-  exited: Promise<NodeJS.Signals | number | null>;
-}
-
-function startChild(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (/listening on/.test(out)) resolve();
-    });
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', () => reject(new Error(`server exited: ${err}`)));
-  });
-  ready.catch(() => {});
-  return { child, ready, exited };
-}
-
-async function json(url: string, init: RequestInit & { token?: string } = {}) {
-  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body) headers['content-type'] = 'application/json';
-  const r = await fetch(url, { ...init, headers });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined };
-}
 
 const POINTS = ['upload.received', 'upload.intake', 'upload.stored', 'upload.recorded'] as const;
 
@@ -65,10 +21,10 @@ describe('a server killed with SIGKILL during a tus upload', () => {
   let env: Record<string, string>;
   let base: string;
   let token: string;
-  let server: Child | undefined;
+  let server: ServerProcess | undefined;
 
   const start = async (crashAt?: string) => {
-    server = startChild({ ...env, ...(crashAt ? { CAIRN_TEST_CRASH_AT: crashAt } : {}) });
+    server = startServerProcess({ ...env, ...(crashAt ? { CAIRN_TEST_CRASH_AT: crashAt } : {}) });
     await server.ready;
     return server;
   };

@@ -1,25 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tus from 'tus-js-client';
 import { createTestDatabase, startTestServer, type TestServer } from '../../test/harness.js';
+import { freePort, json, startServerProcess } from '../../test/process.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function json(url: string, init: RequestInit & { token?: string } = {}) {
-  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
-  if (init.token) headers.authorization = `Bearer ${init.token}`;
-  if (init.body) headers['content-type'] = 'application/json';
-  const r = await fetch(url, { ...init, headers });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers };
-}
 
 async function setup(base: string) {
   const r = await json(`${base}/api/v1/setup`, { method: 'POST', body: JSON.stringify({ username: 'admin', password: 'correct horse battery staple' }) });
@@ -106,30 +94,6 @@ describe('over real HTTP', () => {
 });
 
 // --- crash in the middle of a large upload -------------------------------------------------------
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function startChild(env: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (/listening on/.test(out)) resolve();
-    });
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', () => reject(new Error(`server exited: ${err}`)));
-  });
-  ready.catch(() => {});
-  return { child, ready };
-}
 
 describe('a server killed in the middle of a large upload', () => {
   it('resumes at the byte after a restart and stores a byte-identical file', async () => {
@@ -149,7 +113,7 @@ describe('a server killed in the middle of a large upload', () => {
     }
     fs.closeSync(fd);
     const expected = hash.digest('hex');
-    let srv = startChild(env);
+    let srv = startServerProcess(env);
     try {
       await srv.ready;
       const token = await setup(base);
@@ -166,7 +130,7 @@ describe('a server killed in the middle of a large upload', () => {
             srv.child.kill('SIGKILL');
             restarting = (async () => {
               await new Promise((r) => srv.child.once('exit', r));
-              srv = startChild(env);
+              srv = startServerProcess(env);
               await srv.ready;
             })();
           } else if (killedAt >= 0 && resumedFrom < 0 && restarting) {
