@@ -4,7 +4,7 @@ import type { ApiToken, CreatedToken } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useUser } from '../session.js';
-import { Alert, Button, ConfirmInline, CopyButton, DataTable, DateTime, ErrorAlert, LoadedList, Section, Spinner, TextField } from '../components/ui.js';
+import { Alert, Button, ConfirmButton, CopyButton, DateTime, ErrorAlert, LoadedTable, Section, Spinner, TextField } from '../components/ui.js';
 
 const EXPIRY_DAYS = [7, 30, 90, 365];
 
@@ -110,70 +110,66 @@ export function TokensSection() {
       </form>
 
       <h3>{t('account.tokens.list')}</h3>
-      <LoadedList load={tokens} empty={t('account.tokens.empty')} error={tokens.error ?? revoke.error}>
-        {(items) => (
-          <DataTable label={t('account.tokens.list')}>
-            <thead>
-              <tr>
-                <th scope="col">{t('account.tokens.name')}</th>
-                <th scope="col">{t('account.tokens.scopes')}</th>
-                <th scope="col">{t('account.tokens.created')}</th>
-                <th scope="col">{t('account.tokens.expires')}</th>
-                <th scope="col">{t('account.tokens.lastUsed')}</th>
-                <th scope="col">{t('account.tokens.status')}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t('users.actions')}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((tok) => {
-                const state = tokenState(tok);
-                return (
-                  <tr key={tok.id}>
-                    <th scope="row">{tok.name}</th>
-                    <td>
-                      <span className="scope-list">
-                        {tok.scopes.map((s) => (
-                          <code key={s}>{s}</code>
-                        ))}
-                      </span>
-                    </td>
-                    <td>
-                      <DateTime value={tok.createdAt} />
-                    </td>
-                    <td>
-                      <DateTime value={tok.expiresAt} fallback={t('common.never')} />
-                    </td>
-                    <td>
-                      <DateTime value={tok.lastUsedAt} fallback={t('common.never')} />
-                    </td>
-                    <td>
-                      <span className={`status status-${state}`}>{t(`account.tokens.${state}`)}</span>
-                    </td>
-                    <td className="actions">
-                      {state === 'active' &&
-                        (confirming === tok.id ? (
-                          <ConfirmInline
-                            question={t('account.tokens.confirmRevoke', { name: tok.name })}
-                            action={t('account.tokens.revoke')}
-                            pending={revoke.pending}
-                            onConfirm={() => void revoke.run(tok.id)}
-                            onCancel={() => setConfirming(undefined)}
-                          />
-                        ) : (
-                          <Button variant="secondary" onClick={() => setConfirming(tok.id)} aria-label={`${t('account.tokens.revoke')} ${tok.name}`}>
-                            {t('account.tokens.revoke')}
-                          </Button>
-                        ))}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </DataTable>
-        )}
-      </LoadedList>
+      <LoadedTable
+        load={tokens}
+        empty={t('account.tokens.empty')}
+        error={tokens.error ?? revoke.error}
+        label={t('account.tokens.list')}
+        head={
+          <>
+            <th scope="col">{t('account.tokens.name')}</th>
+            <th scope="col">{t('account.tokens.scopes')}</th>
+            <th scope="col">{t('account.tokens.created')}</th>
+            <th scope="col">{t('account.tokens.expires')}</th>
+            <th scope="col">{t('account.tokens.lastUsed')}</th>
+            <th scope="col">{t('account.tokens.status')}</th>
+            <th scope="col">
+              <span className="visually-hidden">{t('users.actions')}</span>
+            </th>
+          </>
+        }
+        row={(tok) => {
+          const state = tokenState(tok);
+          return (
+            <tr key={tok.id}>
+              <th scope="row">{tok.name}</th>
+              <td>
+                <span className="scope-list">
+                  {tok.scopes.map((s) => (
+                    <code key={s}>{s}</code>
+                  ))}
+                </span>
+              </td>
+              <td>
+                <DateTime value={tok.createdAt} />
+              </td>
+              <td>
+                <DateTime value={tok.expiresAt} fallback={t('common.never')} />
+              </td>
+              <td>
+                <DateTime value={tok.lastUsedAt} fallback={t('common.never')} />
+              </td>
+              <td>
+                <span className={`status status-${state}`}>{t(`account.tokens.${state}`)}</span>
+              </td>
+              <td className="actions">
+                {state === 'active' && (
+                  <ConfirmButton
+                    open={confirming === tok.id}
+                    onAsk={() => setConfirming(tok.id)}
+                    label={`${t('account.tokens.revoke')} ${tok.name}`}
+                    question={t('account.tokens.confirmRevoke', { name: tok.name })}
+                    action={t('account.tokens.revoke')}
+                    pending={revoke.pending}
+                    onConfirm={() => void revoke.run(tok.id)}
+                    onCancel={() => setConfirming(undefined)}
+                  />
+                )}
+              </td>
+            </tr>
+          );
+        }}
+      />
     </Section>
   );
 }

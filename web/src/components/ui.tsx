@@ -37,33 +37,41 @@ export function Button({ pending, variant = 'secondary', className, disabled, ch
 
 /**
  * A list loaded with useLoad: a spinner on the first load, the error (or `error`, an action's
- * error shown in the same place), the `empty` message, or the items rendered by `children`.
+ * error shown in the same place), the `empty` message, or the items rendered by `children`
+ * (without `empty`, an empty list is rendered by `children` too).
  */
-export function LoadedList<T>({ load, error, empty, children }: { load: { data: T[] | undefined; loading: boolean; error: unknown }; error?: unknown; empty: string; children: (items: T[]) => ReactNode }) {
+export function LoadedList<T>({ load, error, empty, children }: { load: Loaded<T>; error?: unknown; empty?: string; children: (items: T[]) => ReactNode }) {
   return (
     <>
       {load.loading && !load.data && <Spinner />}
       <ErrorAlert error={error ?? load.error} />
-      {load.data && (load.data.length === 0 ? <p className="empty">{empty}</p> : children(load.data))}
+      {load.data && (load.data.length === 0 && empty !== undefined ? <p className="empty">{empty}</p> : children(load.data))}
     </>
   );
 }
 
+type Loaded<T> = { data: T[] | undefined; loading: boolean; error: unknown };
+
+/** A table's header cells and, one per item of `rows`, its body rows drawn by `row`. */
+type TableParts<T> = { head?: ReactNode; rows?: readonly T[]; row?: (item: T) => ReactNode };
+
 /**
- * A table; `label` names it for screen readers. On a phone it reflows: each row becomes a block
- * whose cells carry their column's heading (copied from the header row into `data-label`, which
- * styles.css shows before each cell), so nothing scrolls sideways.
+ * A table; `label` names it for screen readers. `head` (the header row's cells) and `rows` with
+ * `row` (one `<tr>` an item) draw the usual one-header, one-body table; `children` anything else.
+ * On a phone it reflows: each row becomes a block whose cells carry their column's heading
+ * (copied from the header row into `data-label`, which styles.css shows before each cell), so
+ * nothing scrolls sideways.
  */
-export function DataTable({ label, children }: { label?: string; children: ReactNode }) {
+export function DataTable<T>({ label, head, rows, row, children }: { label?: string; children?: ReactNode } & TableParts<T>) {
   const ref = useRef<HTMLTableElement>(null);
   useLayoutEffect(() => {
     const table = ref.current;
     if (!table) return;
     const heads = Array.from(table.querySelectorAll('thead tr:first-child > th')).map((th) => th.textContent?.trim() ?? '');
-    for (const row of Array.from(table.querySelectorAll('tbody tr'))) {
-      Array.from(row.children).forEach((cell, i) => {
-        const head = heads[i];
-        if (head) cell.setAttribute('data-label', head);
+    for (const tr of Array.from(table.querySelectorAll('tbody tr'))) {
+      Array.from(tr.children).forEach((cell, i) => {
+        const text = heads[i];
+        if (text) cell.setAttribute('data-label', text);
         else cell.removeAttribute('data-label');
       });
     }
@@ -71,9 +79,24 @@ export function DataTable({ label, children }: { label?: string; children: React
   return (
     <div className="table-wrap reflow">
       <table className="table" aria-label={label} ref={ref}>
+        {head && (
+          <thead>
+            <tr>{head}</tr>
+          </thead>
+        )}
+        {rows && row && <tbody>{rows.map((item) => row(item))}</tbody>}
         {children}
       </table>
     </div>
+  );
+}
+
+/** A LoadedList drawn as a DataTable (see both): the spinner, the error, `empty`, or the table of the items. */
+export function LoadedTable<T>({ load, error, empty, label, head, row }: { load: Loaded<T>; error?: unknown; empty?: string; label?: string; head: ReactNode; row: (item: T) => ReactNode }) {
+  return (
+    <LoadedList load={load} error={error} empty={empty}>
+      {(items) => <DataTable label={label} head={head} rows={items} row={row} />}
+    </LoadedList>
   );
 }
 
@@ -81,7 +104,9 @@ export function DataTable({ label, children }: { label?: string; children: React
  * The inline "are you sure?" step of a destructive action: the question, the action, cancel.
  * `block` lays it out as a panel (page-level actions) rather than inline in a table cell.
  */
-export function ConfirmInline({ question, action, pending, onConfirm, onCancel, block }: { question: string; action: string; pending?: boolean; onConfirm: () => void; onCancel: () => void; block?: boolean }) {
+type ConfirmProps = { question: string; action: string; pending?: boolean; onConfirm: () => void; onCancel: () => void; block?: boolean };
+
+export function ConfirmInline({ question, action, pending, onConfirm, onCancel, block }: ConfirmProps) {
   const { t } = useTranslation();
   const buttons = (
     <>
@@ -106,6 +131,20 @@ export function ConfirmInline({ question, action, pending, onConfirm, onCancel, 
       <span className="small">{question}</span>
       {buttons}
     </span>
+  );
+}
+
+/**
+ * An action that asks first: its button (`variant`, named `label` for screen readers) calls
+ * `onAsk`; while `open`, ConfirmInline asks in its place. The caller keeps what is being
+ * confirmed, so one question at a time shows in a list.
+ */
+export function ConfirmButton({ open, onAsk, label, variant, ...confirm }: ConfirmProps & { open: boolean; onAsk: () => void; label?: string; variant?: ButtonProps['variant'] }) {
+  if (open) return <ConfirmInline {...confirm} />;
+  return (
+    <Button variant={variant} onClick={onAsk} aria-label={label}>
+      {confirm.action}
+    </Button>
   );
 }
 

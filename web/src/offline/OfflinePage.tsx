@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { useAction } from '../hooks.js';
 import { useUser } from '../session.js';
 import { errorText } from '../api.js';
-import { Alert, Button, ConfirmInline, CopyButton, DateTime, ErrorAlert, Section } from '../components/ui.js';
+import { Alert, Button, ConfirmButton, CopyButton, DateTime, ErrorAlert, Section } from '../components/ui.js';
 import { useOnline, useOutbox } from './hooks.js';
 import { discard, retry, syncNow, type OutboxItem } from './outbox.js';
 import { downloadForOffline, lastDownload, type Downloaded } from './prefetch.js';
@@ -114,13 +114,7 @@ function OutboxRow({ item }: { item: OutboxItem }) {
         <div className="row">
           <CopyButton text={JSON.stringify(data, null, 2)} label={t('offline.copy')} />
           <Button onClick={() => void retry(item.id)}>{t('offline.retry')}</Button>
-          {confirming ? (
-            <ConfirmInline question={t('offline.discardQuestion')} action={t('offline.discard')} onConfirm={() => void discard(item.id)} onCancel={() => setConfirming(false)} />
-          ) : (
-            <Button variant="ghost" onClick={() => setConfirming(true)}>
-              {t('offline.discard')}
-            </Button>
-          )}
+          <ConfirmButton open={confirming} onAsk={() => setConfirming(true)} variant="ghost" question={t('offline.discardQuestion')} action={t('offline.discard')} onConfirm={() => void discard(item.id)} onCancel={() => setConfirming(false)} />
         </div>
       )}
       {(item.state === 'failed' || item.state === 'conflict') && (

@@ -4,7 +4,7 @@ import type { Role, User } from '@cairn/sdk';
 import { api } from '../api.js';
 import { useAction, useLoad } from '../hooks.js';
 import { useUser } from '../session.js';
-import { Alert, Button, ConfirmInline, DataTable, DateTime, ErrorAlert, Section, Spinner, TextField } from '../components/ui.js';
+import { Alert, Button, ConfirmInline, DateTime, ErrorAlert, LoadedTable, Section, Spinner, TextField } from '../components/ui.js';
 import { NewPasswordField } from '../components/PasswordFields.js';
 
 type Pending = { id: string; kind: 'disable' | 'reset' } | undefined;
@@ -67,68 +67,65 @@ export function AdminUsersPage() {
         </Section>
 
         <Section title={t('users.list')}>
-          {users.loading && !users.data && <Spinner />}
-          <ErrorAlert error={users.error ?? act.error} />
-          {users.data && (
-            <DataTable label={t('users.list')}>
-              <thead>
-                <tr>
-                  <th scope="col">{t('users.username')}</th>
-                  <th scope="col">{t('users.role')}</th>
-                  <th scope="col">{t('users.twoFactor')}</th>
-                  <th scope="col">{t('users.status')}</th>
-                  <th scope="col">{t('users.created')}</th>
-                  <th scope="col">{t('users.actions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.data.map((u) => (
-                  <tr key={u.id} data-username={u.username}>
-                    <th scope="row">
-                      {u.username} {u.id === me.id && <span className="muted small">({t('users.you')})</span>}
-                    </th>
-                    <td>{t(`roles.${u.role}`)}</td>
-                    <td>{u.totpEnabled ? t('common.yes') : t('common.no')}</td>
-                    <td>
-                      <span className={`status status-${u.disabled ? 'revoked' : 'active'}`}>{u.disabled ? t('users.disabled') : t('users.active')}</span>
-                    </td>
-                    <td>
-                      <DateTime value={u.createdAt} />
-                    </td>
-                    <td className="actions">
-                      {confirm?.id === u.id ? (
-                        <ConfirmInline
-                          question={confirm.kind === 'disable' ? t('users.confirmDisable', { username: u.username }) : t('users.confirmReset', { username: u.username })}
-                          action={confirm.kind === 'disable' ? t('users.disable') : t('users.resetTotp')}
-                          pending={act.pending}
-                          onConfirm={() => void act.run(u.id, confirm.kind)}
-                          onCancel={() => setConfirm(undefined)}
-                        />
-                      ) : (
-                        <span className="row">
-                          {u.id !== me.id &&
-                            (u.disabled ? (
-                              <Button pending={act.pending} onClick={() => void act.run(u.id, 'enable')} aria-label={`${t('users.enable')} ${u.username}`}>
-                                {t('users.enable')}
-                              </Button>
-                            ) : (
-                              <Button onClick={() => setConfirm({ id: u.id, kind: 'disable' })} aria-label={`${t('users.disable')} ${u.username}`}>
-                                {t('users.disable')}
-                              </Button>
-                            ))}
-                          {u.totpEnabled && (
-                            <Button onClick={() => setConfirm({ id: u.id, kind: 'reset' })} aria-label={`${t('users.resetTotp')} ${u.username}`}>
-                              {t('users.resetTotp')}
-                            </Button>
-                          )}
-                        </span>
+          <LoadedTable
+            load={users}
+            error={users.error ?? act.error}
+            label={t('users.list')}
+            head={
+              <>
+                <th scope="col">{t('users.username')}</th>
+                <th scope="col">{t('users.role')}</th>
+                <th scope="col">{t('users.twoFactor')}</th>
+                <th scope="col">{t('users.status')}</th>
+                <th scope="col">{t('users.created')}</th>
+                <th scope="col">{t('users.actions')}</th>
+              </>
+            }
+            row={(u) => (
+              <tr key={u.id} data-username={u.username}>
+                <th scope="row">
+                  {u.username} {u.id === me.id && <span className="muted small">({t('users.you')})</span>}
+                </th>
+                <td>{t(`roles.${u.role}`)}</td>
+                <td>{u.totpEnabled ? t('common.yes') : t('common.no')}</td>
+                <td>
+                  <span className={`status status-${u.disabled ? 'revoked' : 'active'}`}>{u.disabled ? t('users.disabled') : t('users.active')}</span>
+                </td>
+                <td>
+                  <DateTime value={u.createdAt} />
+                </td>
+                <td className="actions">
+                  {confirm?.id === u.id ? (
+                    <ConfirmInline
+                      question={confirm.kind === 'disable' ? t('users.confirmDisable', { username: u.username }) : t('users.confirmReset', { username: u.username })}
+                      action={confirm.kind === 'disable' ? t('users.disable') : t('users.resetTotp')}
+                      pending={act.pending}
+                      onConfirm={() => void act.run(u.id, confirm.kind)}
+                      onCancel={() => setConfirm(undefined)}
+                    />
+                  ) : (
+                    <span className="row">
+                      {u.id !== me.id &&
+                        (u.disabled ? (
+                          <Button pending={act.pending} onClick={() => void act.run(u.id, 'enable')} aria-label={`${t('users.enable')} ${u.username}`}>
+                            {t('users.enable')}
+                          </Button>
+                        ) : (
+                          <Button onClick={() => setConfirm({ id: u.id, kind: 'disable' })} aria-label={`${t('users.disable')} ${u.username}`}>
+                            {t('users.disable')}
+                          </Button>
+                        ))}
+                      {u.totpEnabled && (
+                        <Button onClick={() => setConfirm({ id: u.id, kind: 'reset' })} aria-label={`${t('users.resetTotp')} ${u.username}`}>
+                          {t('users.resetTotp')}
+                        </Button>
                       )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </DataTable>
-          )}
+                    </span>
+                  )}
+                </td>
+              </tr>
+            )}
+          />
         </Section>
       </div>
     </div>

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { AppWithCode, EventRights, LedgerEntry, PermissionRequest } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
-import { Alert, Button, ConfirmInline, DataTable, DateTime, Drawer, ErrorAlert, PageLoading, Section } from '../../components/ui.js';
+import { Alert, Button, ConfirmButton, ConfirmInline, DataTable, DateTime, Drawer, ErrorAlert, PageLoading, Section } from '../../components/ui.js';
 import { AppStatusBadge, AssociationCodeBox, ControlCentreLayout, JsonView, PendingRequestItem, RequestStatusBadge, RightsCells, RightsHeaders, ccPath, usePending, useRightsText } from './common.js';
 
 export function AppPage() {
@@ -163,48 +163,45 @@ function AppDetailView({ id }: { id: string }) {
             {a.grants.length === 0 ? (
               <p className="empty">{t('controlCentre.app.grantsEmpty')}</p>
             ) : (
-              <DataTable label={t('controlCentre.app.grants')}>
-                <thead>
-                  <tr>
+              <DataTable
+                label={t('controlCentre.app.grants')}
+                head={
+                  <>
                     <th scope="col">{t('controlCentre.app.eventType')}</th>
                     <RightsHeaders />
                     <th scope="col">{t('controlCentre.app.approvedAt')}</th>
                     <th scope="col">
                       <span className="visually-hidden">{t('controlCentre.app.revokeGrant')}</span>
                     </th>
+                  </>
+                }
+                rows={a.grants}
+                row={(g) => (
+                  <tr key={g.id} data-grant={g.eventType}>
+                    <th scope="row">
+                      <Link to={ccPath.type(g.eventType)}>
+                        <code>{g.eventType}</code>
+                      </Link>
+                    </th>
+                    <RightsCells rights={g} />
+                    <td>
+                      <DateTime value={g.decidedAt} />
+                    </td>
+                    <td className="actions">
+                      <ConfirmButton
+                        open={confirm?.kind === 'grant' && confirm.request.id === g.id}
+                        onAsk={() => setConfirm({ kind: 'grant', request: g })}
+                        label={t('controlCentre.app.revokeGrantLabel', { type: g.eventType })}
+                        question={t('controlCentre.app.confirmRevokeGrant', { type: g.eventType })}
+                        action={t('controlCentre.app.revokeGrant')}
+                        pending={decide.pending}
+                        onConfirm={() => void decide.run(g, 'revoke')}
+                        onCancel={() => setConfirm(undefined)}
+                      />
+                    </td>
                   </tr>
-                </thead>
-                <tbody>
-                  {a.grants.map((g) => (
-                    <tr key={g.id} data-grant={g.eventType}>
-                      <th scope="row">
-                        <Link to={ccPath.type(g.eventType)}>
-                          <code>{g.eventType}</code>
-                        </Link>
-                      </th>
-                      <RightsCells rights={g} />
-                      <td>
-                        <DateTime value={g.decidedAt} />
-                      </td>
-                      <td className="actions">
-                        {confirm?.kind === 'grant' && confirm.request.id === g.id ? (
-                          <ConfirmInline
-                            question={t('controlCentre.app.confirmRevokeGrant', { type: g.eventType })}
-                            action={t('controlCentre.app.revokeGrant')}
-                            pending={decide.pending}
-                            onConfirm={() => void decide.run(g, 'revoke')}
-                            onCancel={() => setConfirm(undefined)}
-                          />
-                        ) : (
-                          <Button onClick={() => setConfirm({ kind: 'grant', request: g })} aria-label={t('controlCentre.app.revokeGrantLabel', { type: g.eventType })}>
-                            {t('controlCentre.app.revokeGrant')}
-                          </Button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </DataTable>
+                )}
+              />
             )}
           </Section>
 
@@ -282,31 +279,31 @@ function ActivityTable({ entries, onOpen }: { entries: LedgerEntry[]; onOpen: (e
   const describe = useDescribe();
   if (entries.length === 0) return <p className="empty">{t('controlCentre.app.activityEmpty')}</p>;
   return (
-    <DataTable label={t('controlCentre.app.activity')}>
-      <thead>
-        <tr>
+    <DataTable
+      label={t('controlCentre.app.activity')}
+      head={
+        <>
           <th scope="col">{t('controlCentre.app.when')}</th>
           <th scope="col">{t('controlCentre.app.what')}</th>
           <th scope="col">{t('controlCentre.events.actor')}</th>
+        </>
+      }
+      rows={groupActivity(entries, describe)}
+      row={({ entry: e, text, count }) => (
+        <tr key={e.id} data-type={e.type} data-count={count}>
+          <td>
+            <DateTime value={e.recordedAt} />
+          </td>
+          <td>
+            <button type="button" className="linklike" onClick={() => onOpen(e)} aria-haspopup="dialog">
+              {text}
+            </button>
+            {count > 1 && <span className="badge cc-times">{t('controlCentre.app.times', { count })}</span>}
+          </td>
+          <td className="muted">{t(`controlCentre.events.actorKind.${e.actor.kind}`, { defaultValue: e.actor.kind })}</td>
         </tr>
-      </thead>
-      <tbody>
-        {groupActivity(entries, describe).map(({ entry: e, text, count }) => (
-          <tr key={e.id} data-type={e.type} data-count={count}>
-            <td>
-              <DateTime value={e.recordedAt} />
-            </td>
-            <td>
-              <button type="button" className="linklike" onClick={() => onOpen(e)} aria-haspopup="dialog">
-                {text}
-              </button>
-              {count > 1 && <span className="badge cc-times">{t('controlCentre.app.times', { count })}</span>}
-            </td>
-            <td className="muted">{t(`controlCentre.events.actorKind.${e.actor.kind}`, { defaultValue: e.actor.kind })}</td>
-          </tr>
-        ))}
-      </tbody>
-    </DataTable>
+      )}
+    />
   );
 }
 
@@ -314,37 +311,37 @@ function RequestsTable({ requests }: { requests: PermissionRequest[] }) {
   const { t } = useTranslation();
   if (requests.length === 0) return <p className="empty">{t('controlCentre.app.requestsEmpty')}</p>;
   return (
-    <DataTable label={t('controlCentre.app.requests')}>
-      <thead>
-        <tr>
+    <DataTable
+      label={t('controlCentre.app.requests')}
+      head={
+        <>
           <th scope="col">{t('controlCentre.app.eventType')}</th>
           <RightsHeaders />
           <th scope="col">{t('controlCentre.app.status')}</th>
           <th scope="col">{t('controlCentre.app.asked')}</th>
           <th scope="col">{t('controlCentre.app.decided')}</th>
           <th scope="col">{t('controlCentre.app.message')}</th>
+        </>
+      }
+      rows={requests}
+      row={(r) => (
+        <tr key={r.id} data-request={r.eventType} data-status={r.status}>
+          <th scope="row">
+            <code>{r.eventType}</code>
+          </th>
+          <RightsCells rights={r} />
+          <td>
+            <RequestStatusBadge status={r.status} />
+          </td>
+          <td>
+            <DateTime value={r.createdAt} />
+          </td>
+          <td>
+            <DateTime value={r.decidedAt} />
+          </td>
+          <td className="cc-clip">{r.message || '—'}</td>
         </tr>
-      </thead>
-      <tbody>
-        {requests.map((r) => (
-          <tr key={r.id} data-request={r.eventType} data-status={r.status}>
-            <th scope="row">
-              <code>{r.eventType}</code>
-            </th>
-            <RightsCells rights={r} />
-            <td>
-              <RequestStatusBadge status={r.status} />
-            </td>
-            <td>
-              <DateTime value={r.createdAt} />
-            </td>
-            <td>
-              <DateTime value={r.decidedAt} />
-            </td>
-            <td className="cc-clip">{r.message || '—'}</td>
-          </tr>
-        ))}
-      </tbody>
-    </DataTable>
+      )}
+    />
   );
 }

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { AppWithCode } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
-import { Button, DataTable, DateTime, ErrorAlert, LoadedList, Section, TextField } from '../../components/ui.js';
+import { Button, DateTime, ErrorAlert, LoadedTable, Section, TextField } from '../../components/ui.js';
 import { AppStatusBadge, AssociationCodeBox, ControlCentreLayout, ccPath } from './common.js';
 
 export function AppsPage() {
@@ -73,43 +73,40 @@ function Apps() {
         </Section>
 
         <Section title={t('controlCentre.apps.list')}>
-          <LoadedList load={apps} empty={t('controlCentre.apps.empty')}>
-            {(items) => (
-              <DataTable label={t('controlCentre.apps.list')}>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('controlCentre.apps.name')}</th>
-                    <th scope="col">{t('controlCentre.apps.status')}</th>
-                    <th scope="col" className="num">
-                      {t('controlCentre.apps.pending')}
-                    </th>
-                    <th scope="col" className="num">
-                      {t('controlCentre.apps.grants')}
-                    </th>
-                    <th scope="col">{t('controlCentre.apps.created')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {items.map((a) => (
-                    <tr key={a.id} data-app={a.name}>
-                      <th scope="row">
-                        <Link to={ccPath.app(a.id)}>{a.name}</Link>
-                        {a.description && <div className="muted small cc-clip">{a.description}</div>}
-                      </th>
-                      <td>
-                        <AppStatusBadge status={a.status} />
-                      </td>
-                      <td className="num">{a.pendingRequests > 0 ? <span className="cc-count">{a.pendingRequests}</span> : a.pendingRequests}</td>
-                      <td className="num">{a.activeGrants}</td>
-                      <td>
-                        <DateTime value={a.createdAt} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </DataTable>
+          <LoadedTable
+            load={apps}
+            empty={t('controlCentre.apps.empty')}
+            label={t('controlCentre.apps.list')}
+            head={
+              <>
+                <th scope="col">{t('controlCentre.apps.name')}</th>
+                <th scope="col">{t('controlCentre.apps.status')}</th>
+                <th scope="col" className="num">
+                  {t('controlCentre.apps.pending')}
+                </th>
+                <th scope="col" className="num">
+                  {t('controlCentre.apps.grants')}
+                </th>
+                <th scope="col">{t('controlCentre.apps.created')}</th>
+              </>
+            }
+            row={(a) => (
+              <tr key={a.id} data-app={a.name}>
+                <th scope="row">
+                  <Link to={ccPath.app(a.id)}>{a.name}</Link>
+                  {a.description && <div className="muted small cc-clip">{a.description}</div>}
+                </th>
+                <td>
+                  <AppStatusBadge status={a.status} />
+                </td>
+                <td className="num">{a.pendingRequests > 0 ? <span className="cc-count">{a.pendingRequests}</span> : a.pendingRequests}</td>
+                <td className="num">{a.activeGrants}</td>
+                <td>
+                  <DateTime value={a.createdAt} />
+                </td>
+              </tr>
             )}
-          </LoadedList>
+          />
         </Section>
       </div>
     </>

@@ -5,7 +5,7 @@ import type { Actor } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
-import { DataTable, DateTime, ErrorAlert, LoadedList, PageLoading, Section } from '../../components/ui.js';
+import { DateTime, ErrorAlert, LoadedTable, PageLoading, Section } from '../../components/ui.js';
 import { ControlCentreLayout, JsonView, ccPath } from './common.js';
 
 export function EventTypesPage() {
@@ -35,50 +35,47 @@ function EventTypes() {
       <h1>{t('controlCentre.types.title')}</h1>
       <p className="muted">{t('controlCentre.types.intro')}</p>
       <Section title={t('controlCentre.types.title')}>
-        <LoadedList load={types} empty={t('controlCentre.types.empty')}>
-          {(items) => (
-            <DataTable label={t('controlCentre.types.title')}>
-              <thead>
-                <tr>
-                  <th scope="col">{t('controlCentre.types.name')}</th>
-                  <th scope="col">{t('controlCentre.types.description')}</th>
-                  <th scope="col" className="num">
-                    {t('controlCentre.types.latest')}
-                  </th>
-                  <th scope="col">{t('controlCentre.types.owner')}</th>
-                  <th scope="col">{t('controlCentre.types.created')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((ty) => (
-                  <tr key={ty.name} data-type={ty.name}>
-                    <th scope="row">
-                      <Link to={ccPath.type(ty.name)} className="cc-mono">
-                        {ty.name}
-                      </Link>
-                    </th>
-                    <td className="cc-clip">{ty.description || '—'}</td>
-                    <td className="num">v{ty.latestVersion}</td>
-                    <td>
-                      {ty.ownerAppId ? (
-                        can('apps:manage') ? (
-                          <Link to={ccPath.app(ty.ownerAppId)}>{t('controlCentre.types.ownerApp')}</Link>
-                        ) : (
-                          t('controlCentre.types.ownerApp')
-                        )
-                      ) : (
-                        t('controlCentre.types.ownerAdmin')
-                      )}
-                    </td>
-                    <td>
-                      <DateTime value={ty.createdAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </DataTable>
+        <LoadedTable
+          load={types}
+          empty={t('controlCentre.types.empty')}
+          label={t('controlCentre.types.title')}
+          head={
+            <>
+              <th scope="col">{t('controlCentre.types.name')}</th>
+              <th scope="col">{t('controlCentre.types.description')}</th>
+              <th scope="col" className="num">
+                {t('controlCentre.types.latest')}
+              </th>
+              <th scope="col">{t('controlCentre.types.owner')}</th>
+              <th scope="col">{t('controlCentre.types.created')}</th>
+            </>
+          }
+          row={(ty) => (
+            <tr key={ty.name} data-type={ty.name}>
+              <th scope="row">
+                <Link to={ccPath.type(ty.name)} className="cc-mono">
+                  {ty.name}
+                </Link>
+              </th>
+              <td className="cc-clip">{ty.description || '—'}</td>
+              <td className="num">v{ty.latestVersion}</td>
+              <td>
+                {ty.ownerAppId ? (
+                  can('apps:manage') ? (
+                    <Link to={ccPath.app(ty.ownerAppId)}>{t('controlCentre.types.ownerApp')}</Link>
+                  ) : (
+                    t('controlCentre.types.ownerApp')
+                  )
+                ) : (
+                  t('controlCentre.types.ownerAdmin')
+                )}
+              </td>
+              <td>
+                <DateTime value={ty.createdAt} />
+              </td>
+            </tr>
           )}
-        </LoadedList>
+        />
       </Section>
     </>
   );

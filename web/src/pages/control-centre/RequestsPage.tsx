@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import type { EventRights, PermissionRequest } from '@cairn/sdk';
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
-import { Alert, Button, DataTable, DateTime, ErrorAlert, LoadedList, Section } from '../../components/ui.js';
+import { Alert, Button, DateTime, ErrorAlert, LoadedList, LoadedTable, Section } from '../../components/ui.js';
 import { ControlCentreLayout, PendingRequestItem, RequestStatusBadge, RightsCells, RightsHeaders, ccPath, usePending, useRightsText } from './common.js';
 
 export function RequestsPage() {
@@ -85,50 +85,47 @@ function Requests() {
       </Section>
 
       <Section title={t('controlCentre.requests.recent')}>
-        <LoadedList load={recent} empty={t('controlCentre.requests.recentEmpty')}>
-          {(items) => (
-            <DataTable label={t('controlCentre.requests.recent')}>
-              <thead>
-                <tr>
-                  <th scope="col">{t('controlCentre.requests.app')}</th>
-                  <th scope="col">{t('controlCentre.app.eventType')}</th>
-                  <RightsHeaders />
-                  <th scope="col">{t('controlCentre.app.status')}</th>
-                  <th scope="col">{t('controlCentre.app.decided')}</th>
-                  <th scope="col">
-                    <span className="visually-hidden">{t('controlCentre.app.revokeGrant')}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((r) => (
-                  <tr key={r.id} data-request={r.eventType} data-status={r.status}>
-                    <th scope="row">
-                      <Link to={ccPath.app(r.appId)}>{r.appName ?? r.appId}</Link>
-                    </th>
-                    <td>
-                      <code>{r.eventType}</code>
-                    </td>
-                    <RightsCells rights={r} />
-                    <td>
-                      <RequestStatusBadge status={r.status} />
-                    </td>
-                    <td>
-                      <DateTime value={r.decidedAt} />
-                    </td>
-                    <td className="actions">
-                      {r.status === 'approved' && (
-                        <Button pending={decide.pending} onClick={() => void decide.run(r, 'revoke')} aria-label={t('controlCentre.app.revokeGrantLabel', { type: r.eventType })}>
-                          {t('controlCentre.app.revokeGrant')}
-                        </Button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </DataTable>
+        <LoadedTable
+          load={recent}
+          empty={t('controlCentre.requests.recentEmpty')}
+          label={t('controlCentre.requests.recent')}
+          head={
+            <>
+              <th scope="col">{t('controlCentre.requests.app')}</th>
+              <th scope="col">{t('controlCentre.app.eventType')}</th>
+              <RightsHeaders />
+              <th scope="col">{t('controlCentre.app.status')}</th>
+              <th scope="col">{t('controlCentre.app.decided')}</th>
+              <th scope="col">
+                <span className="visually-hidden">{t('controlCentre.app.revokeGrant')}</span>
+              </th>
+            </>
+          }
+          row={(r) => (
+            <tr key={r.id} data-request={r.eventType} data-status={r.status}>
+              <th scope="row">
+                <Link to={ccPath.app(r.appId)}>{r.appName ?? r.appId}</Link>
+              </th>
+              <td>
+                <code>{r.eventType}</code>
+              </td>
+              <RightsCells rights={r} />
+              <td>
+                <RequestStatusBadge status={r.status} />
+              </td>
+              <td>
+                <DateTime value={r.decidedAt} />
+              </td>
+              <td className="actions">
+                {r.status === 'approved' && (
+                  <Button pending={decide.pending} onClick={() => void decide.run(r, 'revoke')} aria-label={t('controlCentre.app.revokeGrantLabel', { type: r.eventType })}>
+                    {t('controlCentre.app.revokeGrant')}
+                  </Button>
+                )}
+              </td>
+            </tr>
           )}
-        </LoadedList>
+        />
       </Section>
     </>
   );

@@ -5,7 +5,7 @@ import type { Registration, RegistrationProfile, Workqueue } from '@cairn/sdk';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
 import { LocationPicker } from '../../components/LocationPicker.js';
-import { Button, DataTable, DateTime, ErrorAlert, LoadedList, Section, Spinner } from '../../components/ui.js';
+import { Button, DateTime, ErrorAlert, LoadedTable, Section, Spinner } from '../../components/ui.js';
 import { QUEUES, personName, registrations } from './registrations.api.js';
 import { formatDay, StatusBadges, TypeSelect, useTypes } from './common.js';
 import { listDrafts, removeDraft } from './drafts.js';
@@ -149,64 +149,62 @@ export function WorkqueuesPage() {
             <TypeSelect id="queue-type" label={t('registrations.filters.type')} value={typeFilter} types={types} any={t('registrations.filters.anyType')} onChange={(type) => setQuery({ type })} />
             <LocationPicker value={locationFilter || null} onChange={(id) => setQuery({ location: id ?? '' })} label={t('registrations.filters.location')} />
           </div>
-          <LoadedList load={{ data: items, loading: load.pending, error: load.error }} error={assign.error} empty={t('registrations.queues.empty')}>
-            {(rows) => (
-              <DataTable label={t(`registrations.queues.${queue}`)}>
-                <thead>
-                  <tr>
-                    <th scope="col">{t('registrations.columns.tracking')}</th>
-                    <th scope="col">{t('registrations.columns.name')}</th>
-                    <th scope="col" className="reg-narrow-hide">{t('registrations.columns.type')}</th>
-                    <th scope="col">{t('registrations.columns.status')}</th>
-                    <th scope="col">{t('registrations.columns.eventDate')}</th>
-                    <th scope="col" className="reg-narrow-hide">{t('registrations.columns.updated')}</th>
-                    <th scope="col" className="reg-narrow-hide">{t('registrations.columns.assigned')}</th>
-                    <th scope="col">
-                      <span className="visually-hidden">{t('registrations.columns.actions')}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r) => (
-                    <tr key={r.id} data-tracking={r.trackingId}>
-                      <td>
-                        <Link to={`/registrations/${r.id}`} className="reg-tracking">
-                          {r.trackingId}
-                        </Link>
-                      </td>
-                      <td>{personName(r.data) || <span className="muted">{t('registrations.unnamed')}</span>}</td>
-                      <td className="reg-narrow-hide">{types.label(r.type)}</td>
-                      <td>
-                        <StatusBadges status={r.status} flags={r.flags} />
-                      </td>
-                      <td>{formatDay(r.eventDate, i18n.language)}</td>
-                      <td className="reg-narrow-hide">
-                        <DateTime value={r.updatedAt} />
-                      </td>
-                      <td className="reg-narrow-hide">{r.assignedTo ? (r.assignedTo.id === user.id ? t('registrations.you') : r.assignedTo.username) : '—'}</td>
-                      <td>
-                        <div className="row">
-                          <Link className="btn" to={`/registrations/${r.id}`} aria-label={t('registrations.openOne', { tracking: r.trackingId })}>
-                            {t('registrations.open')}
-                          </Link>
-                          {queue === 'potential-duplicates' && (
-                            <Link className="btn" to={`/registrations/${r.id}/duplicates`} aria-label={t('search.review.reviewOne', { tracking: r.trackingId })}>
-                              {t('search.review.review')}
-                            </Link>
-                          )}
-                          {!r.assignedTo && p?.role && r.status !== 'archived' && (
-                            <Button pending={assign.pending} onClick={() => void assign.run(r.id)} aria-label={t('registrations.assignOne', { tracking: r.trackingId })}>
-                              {t('registrations.actions.assign')}
-                            </Button>
-                          )}
-                        </div>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </DataTable>
+          <LoadedTable
+            load={{ data: items, loading: load.pending, error: load.error }}
+            error={assign.error}
+            empty={t('registrations.queues.empty')}
+            label={t(`registrations.queues.${queue}`)}
+            head={
+              <>
+                <th scope="col">{t('registrations.columns.tracking')}</th>
+                <th scope="col">{t('registrations.columns.name')}</th>
+                <th scope="col" className="reg-narrow-hide">{t('registrations.columns.type')}</th>
+                <th scope="col">{t('registrations.columns.status')}</th>
+                <th scope="col">{t('registrations.columns.eventDate')}</th>
+                <th scope="col" className="reg-narrow-hide">{t('registrations.columns.updated')}</th>
+                <th scope="col" className="reg-narrow-hide">{t('registrations.columns.assigned')}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t('registrations.columns.actions')}</span>
+                </th>
+              </>
+            }
+            row={(r) => (
+              <tr key={r.id} data-tracking={r.trackingId}>
+                <td>
+                  <Link to={`/registrations/${r.id}`} className="reg-tracking">
+                    {r.trackingId}
+                  </Link>
+                </td>
+                <td>{personName(r.data) || <span className="muted">{t('registrations.unnamed')}</span>}</td>
+                <td className="reg-narrow-hide">{types.label(r.type)}</td>
+                <td>
+                  <StatusBadges status={r.status} flags={r.flags} />
+                </td>
+                <td>{formatDay(r.eventDate, i18n.language)}</td>
+                <td className="reg-narrow-hide">
+                  <DateTime value={r.updatedAt} />
+                </td>
+                <td className="reg-narrow-hide">{r.assignedTo ? (r.assignedTo.id === user.id ? t('registrations.you') : r.assignedTo.username) : '—'}</td>
+                <td>
+                  <div className="row">
+                    <Link className="btn" to={`/registrations/${r.id}`} aria-label={t('registrations.openOne', { tracking: r.trackingId })}>
+                      {t('registrations.open')}
+                    </Link>
+                    {queue === 'potential-duplicates' && (
+                      <Link className="btn" to={`/registrations/${r.id}/duplicates`} aria-label={t('search.review.reviewOne', { tracking: r.trackingId })}>
+                        {t('search.review.review')}
+                      </Link>
+                    )}
+                    {!r.assignedTo && p?.role && r.status !== 'archived' && (
+                      <Button pending={assign.pending} onClick={() => void assign.run(r.id)} aria-label={t('registrations.assignOne', { tracking: r.trackingId })}>
+                        {t('registrations.actions.assign')}
+                      </Button>
+                    )}
+                  </div>
+                </td>
+              </tr>
             )}
-          </LoadedList>
+          />
           {next && (
             <Button pending={load.pending} onClick={() => void load.run(next)}>
               {t('registrations.more')}

@@ -32,9 +32,9 @@ export function ViewInstancesPage() {
       {list.data && list.data.length === 0 && <p>{t('views.noInstances')}</p>}
       {[...byApp.values()].map((views) => (
         <Section key={views[0]!.appId} title={views[0]!.appName ?? views[0]!.appId}>
-          <DataTable>
-            <thead>
-              <tr>
+          <DataTable
+            head={
+              <>
                 <th scope="col">{t('views.template')}</th>
                 <th scope="col">{t('views.status')}</th>
                 <th scope="col" className="num">{t('views.runs')}</th>
@@ -46,49 +46,48 @@ export function ViewInstancesPage() {
                 <th scope="col">
                   <span className="visually-hidden">{t('views.deleteInstance')}</span>
                 </th>
+              </>
+            }
+            rows={views}
+            row={(v) => (
+              <tr key={v.id}>
+                <th scope="row">
+                  <Link to={`/views/templates/${v.templateId}`}>{v.templateName}</Link> <span className="muted">v{v.templateVersion}</span>
+                  <details>
+                    <summary className="muted">{t('views.configuration')}</summary>
+                    <JsonView value={v.configuration} />
+                  </details>
+                </th>
+                <td>
+                  <span className={`badge view-status-${v.status}`}>{t(`views.statuses.${v.status}`)}</span>
+                  {v.missingGrants.length > 0 && <div className="muted">{t('views.missing', { types: v.missingGrants.join(', ') })}</div>}
+                </td>
+                <td className="num">{v.stats.runs}</td>
+                <td className="num">{v.stats.cacheHits}</td>
+                <td className="num">{v.stats.failures}</td>
+                <td className="num">{v.stats.averageDurationMs === null ? '—' : t('views.ms', { value: v.stats.averageDurationMs })}</td>
+                <td>
+                  <DateTime value={v.stats.lastRunAt} />
+                </td>
+                <td>{v.stats.lastErrorCode ? <code>{v.stats.lastErrorCode}</code> : '—'}</td>
+                <td className="actions">
+                  {confirm === v.id ? (
+                    <>
+                      <span className="visually-hidden">{t('views.confirmDeleteInstance', { app: v.appName ?? v.appId })}</span>
+                      <Button variant="danger" pending={remove.pending} onClick={() => void remove.run(v.id)}>
+                        {t('common.yes')}
+                      </Button>{' '}
+                      <Button onClick={() => setConfirm(undefined)}>{t('common.no')}</Button>
+                    </>
+                  ) : (
+                    <Button variant="ghost" onClick={() => setConfirm(v.id)}>
+                      {t('views.deleteInstance')}
+                    </Button>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {views.map((v) => (
-                <tr key={v.id}>
-                  <th scope="row">
-                    <Link to={`/views/templates/${v.templateId}`}>{v.templateName}</Link> <span className="muted">v{v.templateVersion}</span>
-                    <details>
-                      <summary className="muted">{t('views.configuration')}</summary>
-                      <JsonView value={v.configuration} />
-                    </details>
-                  </th>
-                  <td>
-                    <span className={`badge view-status-${v.status}`}>{t(`views.statuses.${v.status}`)}</span>
-                    {v.missingGrants.length > 0 && <div className="muted">{t('views.missing', { types: v.missingGrants.join(', ') })}</div>}
-                  </td>
-                  <td className="num">{v.stats.runs}</td>
-                  <td className="num">{v.stats.cacheHits}</td>
-                  <td className="num">{v.stats.failures}</td>
-                  <td className="num">{v.stats.averageDurationMs === null ? '—' : t('views.ms', { value: v.stats.averageDurationMs })}</td>
-                  <td>
-                    <DateTime value={v.stats.lastRunAt} />
-                  </td>
-                  <td>{v.stats.lastErrorCode ? <code>{v.stats.lastErrorCode}</code> : '—'}</td>
-                  <td className="actions">
-                    {confirm === v.id ? (
-                      <>
-                        <span className="visually-hidden">{t('views.confirmDeleteInstance', { app: v.appName ?? v.appId })}</span>
-                        <Button variant="danger" pending={remove.pending} onClick={() => void remove.run(v.id)}>
-                          {t('common.yes')}
-                        </Button>{' '}
-                        <Button onClick={() => setConfirm(undefined)}>{t('common.no')}</Button>
-                      </>
-                    ) : (
-                      <Button variant="ghost" onClick={() => setConfirm(v.id)}>
-                        {t('views.deleteInstance')}
-                      </Button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </DataTable>
+            )}
+          />
         </Section>
       ))}
     </div>

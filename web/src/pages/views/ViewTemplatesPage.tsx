@@ -2,7 +2,7 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { viewsApi } from './views.api.js';
 import { useLoad } from '../../hooks.js';
-import { DataTable, DateTime, LoadedList, Section } from '../../components/ui.js';
+import { DateTime, LoadedTable, Section } from '../../components/ui.js';
 
 export function ViewTemplatesPage() {
   const { t } = useTranslation();
@@ -20,39 +20,35 @@ export function ViewTemplatesPage() {
         </Link>
       </p>
       <Section title={t('views.title')}>
-        <LoadedList load={templates} empty={t('views.none')}>
-          {(items) => (
-            <DataTable>
-              <thead>
-                <tr>
-                  <th scope="col">{t('views.name')}</th>
-                  <th scope="col">{t('views.runtime')}</th>
-                  <th scope="col" className="num">{t('views.version')}</th>
-                  <th scope="col">{t('views.eventTypes')}</th>
-                  <th scope="col" className="num">{t('views.instances')}</th>
-                  <th scope="col">{t('views.updated')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((v) => (
-                  <tr key={v.id}>
-                    <th scope="row">
-                      <Link to={`/views/templates/${v.id}`}>{v.name}</Link>
-                      {v.description && <div className="muted">{v.description}</div>}
-                    </th>
-                    <td>{t(`views.runtimes.${v.runtime}`)}</td>
-                    <td className="num">{v.latestVersion}</td>
-                    <td>{v.eventTypes.length ? v.eventTypes.map((e) => <code key={e} className="view-type">{e}</code>) : t('views.noEventTypes')}</td>
-                    <td className="num">{v.instances ?? 0}</td>
-                    <td>
-                      <DateTime value={v.updatedAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </DataTable>
+        <LoadedTable
+          load={templates}
+          empty={t('views.none')}
+          head={
+            <>
+              <th scope="col">{t('views.name')}</th>
+              <th scope="col">{t('views.runtime')}</th>
+              <th scope="col" className="num">{t('views.version')}</th>
+              <th scope="col">{t('views.eventTypes')}</th>
+              <th scope="col" className="num">{t('views.instances')}</th>
+              <th scope="col">{t('views.updated')}</th>
+            </>
+          }
+          row={(v) => (
+            <tr key={v.id}>
+              <th scope="row">
+                <Link to={`/views/templates/${v.id}`}>{v.name}</Link>
+                {v.description && <div className="muted">{v.description}</div>}
+              </th>
+              <td>{t(`views.runtimes.${v.runtime}`)}</td>
+              <td className="num">{v.latestVersion}</td>
+              <td>{v.eventTypes.length ? v.eventTypes.map((e) => <code key={e} className="view-type">{e}</code>) : t('views.noEventTypes')}</td>
+              <td className="num">{v.instances ?? 0}</td>
+              <td>
+                <DateTime value={v.updatedAt} />
+              </td>
+            </tr>
           )}
-        </LoadedList>
+        />
       </Section>
     </div>
   );

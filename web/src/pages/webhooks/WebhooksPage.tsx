@@ -5,7 +5,7 @@ import { CORE_ACTIONS, WebhooksApi, type WebhookDeliveryStatus, type WebhookSubs
 import { api } from '../../api.js';
 import './webhooks.css';
 import { useAction, useLoad } from '../../hooks.js';
-import { Alert, Button, ConfirmInline, CopyButton, DataTable, DateTime, ErrorAlert, LoadedList, Section, TextField } from '../../components/ui.js';
+import { Alert, Button, ConfirmButton, CopyButton, DateTime, ErrorAlert, LoadedTable, Section, TextField } from '../../components/ui.js';
 
 const webhooks = new WebhooksApi(api.http);
 /** Registration entries that only record a read are never sent. */
@@ -83,38 +83,35 @@ export function WebhooksPage() {
       </div>
       {secret && <SecretBox secret={secret} onDone={() => setSecret(undefined)} />}
       <Section title={t('webhooks.list.title')}>
-        <LoadedList load={subs} empty={t('webhooks.list.empty')}>
-          {(items) => (
-            <DataTable label={t('webhooks.list.title')}>
-              <thead>
-                <tr>
-                  <th>{t('webhooks.list.name')}</th>
-                  <th>{t('webhooks.list.url')}</th>
-                  <th>{t('webhooks.list.what')}</th>
-                  <th>{t('webhooks.list.state')}</th>
-                  <th>{t('webhooks.list.counts')}</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((s) => (
-                  <tr key={s.id}>
-                    <td>
-                      <Link to={webhooksPath.one(s.id)}>{s.name}</Link>
-                    </td>
-                    <td className="break">{s.url}</td>
-                    <td className="small">{[...s.eventTypes, ...s.registrationActions.map((a) => `registration: ${a}`)].join(', ')}</td>
-                    <td>{s.enabled ? t('webhooks.list.enabled') : t('webhooks.list.disabled')}</td>
-                    <td className="small">{t('webhooks.list.countsValue', { delivered: s.delivered, pending: s.pending, failed: s.failed })}</td>
-                    <td>
-                      <Toggle s={s} onChanged={subs.reload} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </DataTable>
+        <LoadedTable
+          load={subs}
+          empty={t('webhooks.list.empty')}
+          label={t('webhooks.list.title')}
+          head={
+            <>
+              <th>{t('webhooks.list.name')}</th>
+              <th>{t('webhooks.list.url')}</th>
+              <th>{t('webhooks.list.what')}</th>
+              <th>{t('webhooks.list.state')}</th>
+              <th>{t('webhooks.list.counts')}</th>
+              <th />
+            </>
+          }
+          row={(s) => (
+            <tr key={s.id}>
+              <td>
+                <Link to={webhooksPath.one(s.id)}>{s.name}</Link>
+              </td>
+              <td className="break">{s.url}</td>
+              <td className="small">{[...s.eventTypes, ...s.registrationActions.map((a) => `registration: ${a}`)].join(', ')}</td>
+              <td>{s.enabled ? t('webhooks.list.enabled') : t('webhooks.list.disabled')}</td>
+              <td className="small">{t('webhooks.list.countsValue', { delivered: s.delivered, pending: s.pending, failed: s.failed })}</td>
+              <td>
+                <Toggle s={s} onChanged={subs.reload} />
+              </td>
+            </tr>
           )}
-        </LoadedList>
+        />
       </Section>
       <Section title={t('webhooks.create.title')}>
         <form onSubmit={submit}>
@@ -190,11 +187,7 @@ export function WebhookPage() {
           </div>
           <div className="row">
             <Toggle s={sub.data} onChanged={sub.reload} />
-            {confirming ? (
-              <ConfirmInline question={t('webhooks.detail.rotateConfirm')} action={t('webhooks.detail.rotate')} pending={rotate.pending} onConfirm={() => void rotate.run()} onCancel={() => setConfirming(false)} />
-            ) : (
-              <Button onClick={() => setConfirming(true)}>{t('webhooks.detail.rotate')}</Button>
-            )}
+            <ConfirmButton open={confirming} onAsk={() => setConfirming(true)} question={t('webhooks.detail.rotateConfirm')} action={t('webhooks.detail.rotate')} pending={rotate.pending} onConfirm={() => void rotate.run()} onCancel={() => setConfirming(false)} />
           </div>
         </div>
       )}
@@ -223,56 +216,53 @@ export function WebhookPage() {
           </label>
         }
       >
-        <LoadedList load={{ ...log, data: log.data?.deliveries }} empty={t('webhooks.detail.empty')}>
-          {(items) => (
-            <DataTable label={t('webhooks.list.open')}>
-              <thead>
-                <tr>
-                  <th>{t('webhooks.detail.seq')}</th>
-                  <th>{t('webhooks.detail.entry')}</th>
-                  <th>{t('webhooks.list.state')}</th>
-                  <th>{t('webhooks.detail.attempts')}</th>
-                  <th>{t('webhooks.detail.answer')}</th>
-                  <th>{t('webhooks.detail.when')}</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((d) => (
-                  <tr key={d.id} data-status={d.status}>
-                    <td>{d.seq}</td>
-                    <td className="small">
-                      {d.eventType}
-                      {d.stream ? <span className="muted"> · {d.stream}</span> : null}
-                      {d.replayOf ? <span className="muted"> · {t('webhooks.detail.replayOf')}</span> : null}
-                    </td>
-                    <td>
-                      {t(`webhooks.detail.status.${d.status}`)}
-                      {d.nextAttemptAt && d.attempts > 0 ? (
-                        <span className="muted small">
-                          {' '}
-                          · {t('webhooks.detail.nextAttempt', { when: new Date(d.nextAttemptAt).toLocaleTimeString() })}
-                        </span>
-                      ) : null}
-                    </td>
-                    <td>{d.attempts}</td>
-                    <td className="small break">{[d.lastStatus ? `HTTP ${d.lastStatus}` : null, d.lastError, d.lastBody].filter(Boolean).join(' — ')}</td>
-                    <td>
-                      <DateTime value={d.createdAt} />
-                    </td>
-                    <td>
-                      {d.status !== 'pending' && (
-                        <Button onClick={() => void replay.run(d.id)} pending={replay.pending}>
-                          {t('webhooks.detail.replay')}
-                        </Button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </DataTable>
+        <LoadedTable
+          load={{ ...log, data: log.data?.deliveries }}
+          empty={t('webhooks.detail.empty')}
+          label={t('webhooks.list.open')}
+          head={
+            <>
+              <th>{t('webhooks.detail.seq')}</th>
+              <th>{t('webhooks.detail.entry')}</th>
+              <th>{t('webhooks.list.state')}</th>
+              <th>{t('webhooks.detail.attempts')}</th>
+              <th>{t('webhooks.detail.answer')}</th>
+              <th>{t('webhooks.detail.when')}</th>
+              <th />
+            </>
+          }
+          row={(d) => (
+            <tr key={d.id} data-status={d.status}>
+              <td>{d.seq}</td>
+              <td className="small">
+                {d.eventType}
+                {d.stream ? <span className="muted"> · {d.stream}</span> : null}
+                {d.replayOf ? <span className="muted"> · {t('webhooks.detail.replayOf')}</span> : null}
+              </td>
+              <td>
+                {t(`webhooks.detail.status.${d.status}`)}
+                {d.nextAttemptAt && d.attempts > 0 ? (
+                  <span className="muted small">
+                    {' '}
+                    · {t('webhooks.detail.nextAttempt', { when: new Date(d.nextAttemptAt).toLocaleTimeString() })}
+                  </span>
+                ) : null}
+              </td>
+              <td>{d.attempts}</td>
+              <td className="small break">{[d.lastStatus ? `HTTP ${d.lastStatus}` : null, d.lastError, d.lastBody].filter(Boolean).join(' — ')}</td>
+              <td>
+                <DateTime value={d.createdAt} />
+              </td>
+              <td>
+                {d.status !== 'pending' && (
+                  <Button onClick={() => void replay.run(d.id)} pending={replay.pending}>
+                    {t('webhooks.detail.replay')}
+                  </Button>
+                )}
+              </td>
+            </tr>
           )}
-        </LoadedList>
+        />
         {log.data?.next && (
           <Button onClick={() => setBefore((b) => [...b, log.data!.next!])}>{t('webhooks.detail.more')}</Button>
         )}

@@ -5,7 +5,7 @@ import { userLabel, type UserHit, type Workspace, type WorkspaceMember } from '@
 import { api } from '../../api.js';
 import { useAction, useLoad } from '../../hooks.js';
 import { useUser } from '../../session.js';
-import { Alert, Button, ConfirmInline, ErrorAlert, LoadedList, Section, TextField } from '../../components/ui.js';
+import { Alert, Button, ConfirmButton, ErrorAlert, LoadedList, Section, TextField } from '../../components/ui.js';
 import { UserPicker } from '../../components/UserPicker.js';
 import './workspaces.css';
 
@@ -206,13 +206,16 @@ function WorkspacePanel({ workspace, canWrite, onRenamed }: { workspace: Workspa
                         </option>
                       ))}
                     </select>
-                    {removing === m.userId ? (
-                      <ConfirmInline question={t('people.workspaces.confirmRemove', { name: m.displayName ?? m.username })} action={t('people.workspaces.remove')} pending={remove.pending} onConfirm={() => void remove.run(m.userId)} onCancel={() => setRemoving(undefined)} />
-                    ) : (
-                      <Button variant="ghost" onClick={() => setRemoving(m.userId)}>
-                        {t('people.workspaces.remove')}
-                      </Button>
-                    )}
+                    <ConfirmButton
+                      open={removing === m.userId}
+                      onAsk={() => setRemoving(m.userId)}
+                      variant="ghost"
+                      question={t('people.workspaces.confirmRemove', { name: m.displayName ?? m.username })}
+                      action={t('people.workspaces.remove')}
+                      pending={remove.pending}
+                      onConfirm={() => void remove.run(m.userId)}
+                      onCancel={() => setRemoving(undefined)}
+                    />
                   </span>
                 ) : (
                   <span className="pill">{roleName(m.role)}</span>
