@@ -98,6 +98,18 @@ export async function signInAndLeaveLogin(page: Page, baseUrl: string, username 
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }
 
+/**
+ * A browser with one page signed in as ada, for a suite about the pages an administrator uses:
+ * the page is a 390 px phone unless `options` says otherwise, `timeout` its default, and its
+ * uncaught errors go to `errors`.
+ */
+export async function launchSignedIn(server: TestServer, errors: string[], { options = PHONE, timeout = 10_000 }: { options?: BrowserContextOptions; timeout?: number } = {}): Promise<{ browser: Browser; page: Page }> {
+  const browser = await launch();
+  const { page } = await openPage(browser, options, errors, { timeout });
+  await signInAndLeaveLogin(page, server.url);
+  return { browser, page };
+}
+
 /** Screenshots for people reviewing the UI: written only when CAIRN_SCREENSHOTS names a directory. */
 export async function snap(page: Page, name: string): Promise<void> {
   const dir = process.env.CAIRN_SCREENSHOTS;

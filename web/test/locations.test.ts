@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestServer } from '../../server/test/harness.js';
-import { PHONE, launch, openPage, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
+import { launchSignedIn, snap, startServerWithAdmin } from './browser.js';
 
 /**
  * The locations import page and the LocationPicker, on a 390 px phone: a file with a bad row is
@@ -21,9 +21,7 @@ const pageErrors: string[] = [];
 beforeAll(async () => {
   ({ server } = await startServerWithAdmin());
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-loc-web-'));
-  browser = await launch();
-  ({ page } = await openPage(browser, PHONE, pageErrors, { timeout: 10_000 }));
-  await signInAndLeaveLogin(page, server.url);
+  ({ browser, page } = await launchSignedIn(server, pageErrors));
 });
 
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { TestServer } from '../../server/test/harness.js';
-import { PHONE, launch, openPage, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
+import { launchSignedIn, snap, startServerWithAdmin } from './browser.js';
 
 /**
  * The admin System page on a 390 px phone: this node is listed, the queue and storage show, and
@@ -16,9 +16,7 @@ const pageErrors: string[] = [];
 
 beforeAll(async () => {
   ({ server } = await startServerWithAdmin());
-  browser = await launch();
-  ({ page } = await openPage(browser, PHONE, pageErrors, { timeout: 10_000 }));
-  await signInAndLeaveLogin(page, server.url);
+  ({ browser, page } = await launchSignedIn(server, pageErrors));
 });
 
 afterAll(async () => {

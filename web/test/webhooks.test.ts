@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { CairnClient } from '@cairn/sdk';
 import type { TestServer } from '../../server/test/harness.js';
-import { PHONE, launch, openPage, signInAndLeaveLogin, snap, startServerWithAdmin } from './browser.js';
+import { launchSignedIn, snap, startServerWithAdmin } from './browser.js';
 
 /**
  * The admin Webhooks page on a 390 px phone: create a subscription by picking an event type by
@@ -33,9 +33,7 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  browser = await launch();
-  ({ page } = await openPage(browser, PHONE, pageErrors, { timeout: 15_000 }));
-  await signInAndLeaveLogin(page, server.url);
+  ({ browser, page } = await launchSignedIn(server, pageErrors, { timeout: 15_000 }));
 });
 
 afterAll(async () => {
