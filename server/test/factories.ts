@@ -19,7 +19,18 @@ export interface Factories {
   subject(workspaceId: string, identifier: string, as?: string): Promise<string>;
   /** An in-person session of a subject; its id. */
   session(subjectId: string, as?: string): Promise<string>;
+  /**
+   * Somewhere to write records: a workspace with subject P1 and P1's in-person session, and the
+   * one-number form `tiny` (edition 1, field `n`) published; once per app, as `tiny` is published.
+   */
+  recordingSession(workspaceName?: string): Promise<{ workspaceId: string; subjectId: string; sessionId: string }>;
 }
+
+/** The form recordingSession publishes: one number, `n`. */
+const TINY_FORM = {
+  kind: 'form', name: 'tiny', edition: 1, languages: ['en'], details: { title: { en: 'Tiny' }, license: 'CC0-1.0' },
+  content: [{ kind: 'number', name: 'n', label: { en: 'N' } }],
+};
 
 type Inject = (method: string, url: string, authorization: string | undefined, payload?: unknown) => Promise<{ statusCode: number; body: string; json(): any }>;
 
@@ -31,7 +42,7 @@ const expectStatus = (what: string, r: { statusCode: number; body: string }, sta
 export function factories(app: App, admin: string): Factories {
   const inject: Inject = (method, url, authorization, payload) =>
     app.inject({ method: method as 'GET', url, headers: authorization ? { authorization } : {}, ...(payload !== undefined ? { payload: payload as object } : {}) });
-  return {
+  const made: Factories = {
     async workspace(name, parentId) {
       const r = await inject('POST', '/api/v1/workspaces', admin, { name, ...(parentId ? { parentId } : {}) });
       expectStatus(`creating workspace ${name}`, r, 201);
@@ -60,5 +71,13 @@ export function factories(app: App, admin: string): Factories {
       expectStatus('opening a session', r, 201);
       return r.json().session.id as string;
     },
+    async recordingSession(workspaceName = 'Clinic') {
+      const workspaceId = await made.workspace(workspaceName);
+      const subjectId = await made.subject(workspaceId, 'P1');
+      const sessionId = await made.session(subjectId);
+      await made.instrument(TINY_FORM);
+      return { workspaceId, subjectId, sessionId };
+    },
   };
+  return made;
 }

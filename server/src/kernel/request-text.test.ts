@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { factories } from '../../test/factories.js';
 import { createTestApp, setupAdmin } from '../../test/harness.js';
 import type { App } from '../app.js';
 import type { Services } from '../services.js';
@@ -27,14 +28,7 @@ const deepObject = (n: number, leaf = '1') => '{"a":'.repeat(n) + leaf + '}'.rep
 beforeAll(async () => {
   ({ app, services, stop } = await createTestApp());
   admin = (await setupAdmin(app)).authorization;
-  ws = (await json('POST', '/api/v1/workspaces', { name: 'Clinic' })).json().workspace.id;
-  const subject = await json('POST', `/api/v1/workspaces/${ws}/subjects`, { identifier: 'P1', identifierKind: 'custom' });
-  const s = await json('POST', `/api/v1/subjects/${subject.json().subject.id}/sessions`, { kind: 'in_person' });
-  sessionId = s.json().session.id;
-  await json('POST', '/api/v1/instruments', {
-    kind: 'form', name: 'tiny', edition: 1, languages: ['en'], details: { title: { en: 'Tiny' }, license: 'CC0-1.0' },
-    content: [{ kind: 'number', name: 'n', label: { en: 'N' } }],
-  });
+  ({ workspaceId: ws, sessionId } = await factories(app, admin).recordingSession());
 }, 60_000);
 afterAll(() => stop());
 
