@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { CairnError, CSRF_COOKIE, CSRF_HEADER, type RegistrationImportReport } from '@cairn/sdk';
 import { Button, ErrorAlert, Section } from '../../components/ui.js';
-import { TypeSelect, useTypes } from './common.js';
+import { BackToQueues, TypeSelect, useTypes } from './common.js';
 
 /**
  * Sends the file with XMLHttpRequest for its upload progress: the server reads the file as it
@@ -61,9 +61,7 @@ export function ImportPage() {
   const details = (error as { details?: { errors?: Array<{ pointer: string; message: string }> } } | undefined)?.details?.errors;
   return (
     <div className="page reg-page">
-      <p>
-        <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
-      </p>
+      <BackToQueues />
       <h1>{t('search.import.title')}</h1>
       <p className="muted">{t('search.import.help')}</p>
       <form className="stack card" onSubmit={(e) => void submit(e)}>

@@ -1,11 +1,10 @@
 import { useMemo, useState } from 'react';
-import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { useLoad } from '../../hooks.js';
-import { DataTable, ErrorAlert, LoadedList, Section, Spinner } from '../../components/ui.js';
+import { ErrorAlert, LoadedTable, Section, Spinner } from '../../components/ui.js';
 import { LocationPicker } from '../../components/LocationPicker.js';
 import { registrations } from './registrations.api.js';
-import { TypeOptions, useTypes } from './common.js';
+import { BackToQueues, TypeOptions, useTypes } from './common.js';
 import { MonthlyChart } from './MonthlyChart.js';
 
 /** The period: an empty end means the server's default (the twelve months up to today). */
@@ -53,9 +52,7 @@ export function PerformancePage() {
 
   return (
     <div className="page reg-page">
-      <p>
-        <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
-      </p>
+      <BackToQueues />
       <div className="page-head">
         <h1>{t('registrations.performance.title')}</h1>
         <div className="reg-filters">
@@ -119,32 +116,29 @@ export function PerformancePage() {
             {figures.total.registered ? <MonthlyChart months={figures.months.map((m) => m.month)} series={series} label={t('registrations.performance.perMonth')} monthLabel={t('registrations.performance.month')} /> : <p className="empty">{t('registrations.performance.none')}</p>}
           </Section>
           <Section title={t('registrations.performance.perLocation')}>
-            <LoadedList load={{ data: figures.places, loading: false, error: undefined }} empty={t('registrations.performance.none')}>
-              {(rows) => (
-                <DataTable label={t('registrations.performance.perLocation')}>
-                  <thead>
-                    <tr>
-                      <th scope="col">{t('registrations.performance.location')}</th>
-                      <th scope="col" className="num">
-                        {t('registrations.performance.registered')}
-                      </th>
-                      <th scope="col" className="num">
-                        {t('registrations.performance.completeness')}
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {rows.map((r) => (
-                      <tr key={r.id}>
-                        <td>{r.name}</td>
-                        <td className="num">{r.registered.toLocaleString(i18n.language)}</td>
-                        <td className="num">{pct(r.withinYear, r.registered)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </DataTable>
+            <LoadedTable
+              load={{ data: figures.places, loading: false, error: undefined }}
+              empty={t('registrations.performance.none')}
+              label={t('registrations.performance.perLocation')}
+              head={
+                <>
+                  <th scope="col">{t('registrations.performance.location')}</th>
+                  <th scope="col" className="num">
+                    {t('registrations.performance.registered')}
+                  </th>
+                  <th scope="col" className="num">
+                    {t('registrations.performance.completeness')}
+                  </th>
+                </>
+              }
+              row={(r) => (
+                <tr key={r.id}>
+                  <td>{r.name}</td>
+                  <td className="num">{r.registered.toLocaleString(i18n.language)}</td>
+                  <td className="num">{pct(r.withinYear, r.registered)}</td>
+                </tr>
               )}
-            </LoadedList>
+            />
           </Section>
         </>
       )}

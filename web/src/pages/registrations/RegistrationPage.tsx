@@ -10,7 +10,7 @@ import { RegistrationFieldView, formatRegistrationValue, type FieldServices } fr
 import { isDocumentRef } from '../../components/registration-fields/DocumentsField.js';
 import { useLocationNames } from '../../components/registration-fields/LocationInput.js';
 import { fieldsById, locationIds, personName, registrations, registrationTypes, typeText, visiblePages, type Answers } from './registrations.api.js';
-import { formatDay, StatusBadges } from './common.js';
+import { BackToQueues, formatDay, StatusBadges } from './common.js';
 
 /** Actions drawn as plain buttons (no form beyond a confirmation). */
 const SIMPLE = new Set(['assign', 'unassign', 'validate', 'register', 'approve-correction']);
@@ -65,9 +65,7 @@ function RegistrationView({ reg, def, history, onChanged }: { reg: RegistrationD
 
   return (
     <div className="page reg-page">
-      <p>
-        <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
-      </p>
+      <BackToQueues />
       <div className="page-head">
         <div>
           <h1>{t('registrations.page.heading', { type: L(doc.label), name: name || t('registrations.unnamed') })}</h1>

@@ -6,7 +6,7 @@ import { useAction } from '../../hooks.js';
 import { LocationPicker } from '../../components/LocationPicker.js';
 import { Alert, Button, ErrorAlert, Section, TextField } from '../../components/ui.js';
 import { registrations, registrationTypes, typeText } from './registrations.api.js';
-import { formatDay, StatusBadges, TypeSelect, useTypes } from './common.js';
+import { BackToQueues, formatDay, StatusBadges, TypeSelect, useTypes } from './common.js';
 
 /** Kinds an advanced search can filter on, and how. */
 const OP_OF: Record<string, RegistrationSearchFilter['op']> = { personName: 'fuzzy', text: 'exact', nationalId: 'exact', phone: 'exact', email: 'exact', date: 'range', location: 'within' };
@@ -57,9 +57,7 @@ export function SearchPage() {
   };
   return (
     <div className="page reg-page">
-      <p>
-        <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
-      </p>
+      <BackToQueues />
       <h1>{t('search.page.title')}</h1>
       <div className="row search-modes" role="tablist" aria-label={t('search.page.title')}>
         <button type="button" role="tab" aria-selected={mode === 'quick'} className={`btn ${mode === 'quick' ? 'btn-primary' : ''}`} onClick={() => set({ mode: '' })}>

@@ -1,3 +1,4 @@
+import { Link } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import type { RegistrationTypeSummary } from '@cairn/sdk';
 import { useLoad } from '../../hooks.js';
@@ -62,5 +63,15 @@ export function TypeSelect({ id, label, value, types, any, onChange }: { id: str
         <TypeOptions types={types} any={any} />
       </select>
     </div>
+  );
+}
+
+/** The link back to the work queues at the top of a registration page. */
+export function BackToQueues() {
+  const { t } = useTranslation();
+  return (
+    <p>
+      <Link to="/registrations">← {t('registrations.backToQueues')}</Link>
+    </p>
   );
 }
