@@ -109,6 +109,28 @@ export function FieldShell({ id, label, required, description, errors, children,
   );
 }
 
+/**
+ * What every field view starts from: a unique id (`prefix`-…), the field's errors at `path`, the
+ * attributes its control carries (`common`: id, disabled, aria-invalid, aria-describedby, as
+ * `describedBy`), its label and description in the form's language, and `shell`, which wraps a
+ * control in FieldShell (a fieldset with a legend when `legend`).
+ */
+export function useFieldFrame(prefix: string, field: { label: Localised; description?: Localised; required?: boolean }, path: string, ctx: Ctx) {
+  const uid = useId();
+  const id = `${prefix}-${uid}`;
+  const errors = ctx.errorsByField.get(path) ?? [];
+  const describedBy = [field.description ? `${id}-hint` : '', errors.length ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const common = { id, disabled: ctx.readOnly, 'aria-invalid': errors.length ? true : undefined, 'aria-describedby': describedBy };
+  const label = ctx.L(field.label);
+  const description = field.description ? ctx.L(field.description) : undefined;
+  const shell = (children: ReactNode, legend = false) => (
+    <FieldShell id={id} label={label} required={field.required} description={description} errors={errors} legend={legend} ctx={ctx}>
+      {children}
+    </FieldShell>
+  );
+  return { id, errors, describedBy, common, label, description, shell };
+}
+
 /** A submission error in the reader's language: the engine's codes, then the registration kinds' codes, then the server's text. */
 export function validationMessage(t: Ctx['t'], e: SubmissionError): string {
   return t(`datahub.validation.${e.code}`, { defaultValue: t(`registrations.validation.${e.code}`, { defaultValue: e.message }) });
@@ -118,17 +140,7 @@ const toNumber = (raw: string): unknown => (raw === '' ? undefined : Number.isFi
 
 /** One field of a form; registration forms reuse it for the kinds they share with instruments. */
 export function FieldView({ field, path, value, onChange, ctx, answers }: { field: Field; path: string; value: unknown; onChange: (v: unknown) => void; ctx: Ctx; answers: Answers }) {
-  const uid = useId();
-  const id = `f-${uid}`;
-  const errors = ctx.errorsByField.get(path) ?? [];
-  const common = { id, disabled: ctx.readOnly, 'aria-invalid': errors.length ? true : undefined, 'aria-describedby': [field.description ? `${id}-hint` : '', errors.length ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined };
-  const label = ctx.L(field.label);
-  const description = field.description ? ctx.L(field.description) : undefined;
-  const shell = (children: ReactNode, legend = false) => (
-    <FieldShell id={id} label={label} required={field.required} description={description} errors={errors} legend={legend} ctx={ctx}>
-      {children}
-    </FieldShell>
-  );
+  const { id, errors, common, label, description, shell } = useFieldFrame('f', field, path, ctx);
 
   switch (field.kind) {
     case 'text': {

@@ -1,8 +1,8 @@
-import { useEffect, useId, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { SIGNATURE_PREVIEW_PREFIX } from '../../offline/store.js';
 import { useTranslation } from 'react-i18next';
 import type { DocumentRef, Field, JsonValue, RegistrationField, SubmissionError } from '@cairn/sdk/instruments';
-import { FieldShell, FieldView, formatValue, validationMessage, type Ctx } from '../instrument-renderer/InstrumentRenderer.js';
+import { FieldView, formatValue, useFieldFrame, validationMessage, type Ctx } from '../instrument-renderer/InstrumentRenderer.js';
 import { AgeOrDate } from './AgeOrDate.js';
 import { DocumentsField, formatSize, isDocumentRef } from './DocumentsField.js';
 import { SignaturePad } from './SignaturePad.js';
@@ -34,18 +34,7 @@ const PREVIEW_KEY = SIGNATURE_PREVIEW_PREFIX;
  * adds are drawn here.
  */
 export function RegistrationFieldView({ field, value, onChange, ctx, services }: { field: RegistrationField; value: unknown; onChange: (v: unknown) => void; ctx: Ctx; services: FieldServices }) {
-  const uid = useId();
-  const id = `rf-${uid}`;
-  const errors = ctx.errorsByField.get(field.name) ?? [];
-  const describedBy = [field.description ? `${id}-hint` : '', errors.length ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
-  const common = { id, disabled: ctx.readOnly, 'aria-invalid': errors.length ? true : undefined, 'aria-describedby': describedBy };
-  const label = ctx.L(field.label);
-  const description = field.description ? ctx.L(field.description) : undefined;
-  const shell = (children: ReactNode, legend = false) => (
-    <FieldShell id={id} label={label} required={field.required} description={description} errors={errors} legend={legend} ctx={ctx}>
-      {children}
-    </FieldShell>
-  );
+  const { id, errors, describedBy, common, label, description, shell } = useFieldFrame('rf', field, field.name, ctx);
   const text = (v: unknown) => (typeof v === 'string' ? v : '');
   const setText = (raw: string) => onChange(raw === '' ? undefined : raw);
 
