@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from '../../../test/fixtures/sandbox.js';
+import { activityEvents, connectionTrap, type ConnectionTrap, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from '../../../test/fixtures/sandbox.js';
 import {
   DEFAULT_LIMITS,
   MAX_LIMITS,
@@ -16,23 +15,16 @@ import {
 } from './sandbox.js';
 
 let sandbox: Sandbox;
-let server: Server;
-let port = 0;
-let connections = 0;
+let trap: ConnectionTrap;
 
 beforeAll(async () => {
   sandbox = createSandbox({ pythonWorkers: 0, javascriptWorkers: 1 });
-  server = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
+  trap = await connectionTrap();
 });
 
 afterAll(async () => {
   await sandbox.close();
-  await new Promise((resolve) => server.close(resolve));
+  await trap.close();
 });
 
 const request = (main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}) => viewRequest('javascript', main, extra, limits);
@@ -242,7 +234,7 @@ describe('JavaScript views: escapes and limits', () => {
       for (const attempt of [
         'process.env.CAIRN_SANDBOX_PROBE',
         "require('fs').readFileSync('/etc/passwd', 'utf8')",
-        `fetch('http://127.0.0.1:${port}/')`,
+        `fetch('http://127.0.0.1:${trap.port}/')`,
         "std.loadFile('/etc/passwd')",
         "events.query.constructor('return process')().env",
       ]) {
@@ -250,7 +242,7 @@ describe('JavaScript views: escapes and limits', () => {
         expect(e.code, attempt).toBe('view_runtime_error');
         expect(e.message).not.toContain('host-secret');
       }
-      expect(connections).toBe(0);
+      expect(trap.connections()).toBe(0);
     } finally {
       delete process.env.CAIRN_SANDBOX_PROBE;
     }

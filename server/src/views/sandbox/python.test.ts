@@ -1,30 +1,22 @@
-import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activityEvents, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from '../../../test/fixtures/sandbox.js';
+import { activityEvents, connectionTrap, type ConnectionTrap, expectedDailyCounts, loadExample, memoryEvents, sandboxFailure, viewRequest } from '../../../test/fixtures/sandbox.js';
 import { DEFAULT_LIMITS, SandboxError, createSandbox, type RunRequest, type Sandbox, type SandboxLimits } from './sandbox.js';
 
 // Pyodide takes seconds to load: one sandbox (two warm processes) serves the whole file.
 let sandbox: Sandbox;
-let server: Server;
-let port = 0;
-let connections = 0;
+let trap: ConnectionTrap;
 
 beforeAll(async () => {
   process.env.CAIRN_SANDBOX_PROBE = 'host-secret';
   process.env.DATABASE_URL ??= 'postgres://probe:probe-password@127.0.0.1/probe';
   sandbox = createSandbox({ pythonWorkers: 2, javascriptWorkers: 1 });
-  server = createServer((socket) => {
-    connections++;
-    socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = (server.address() as { port: number }).port;
+  trap = await connectionTrap();
 });
 
 afterAll(async () => {
   delete process.env.CAIRN_SANDBOX_PROBE;
   await sandbox?.close();
-  await new Promise((resolve) => server.close(resolve));
+  await trap?.close();
 });
 
 const request = (main: string, extra: Partial<RunRequest> = {}, limits: Partial<SandboxLimits> = {}) => viewRequest('python', main, extra, limits);
@@ -209,10 +201,10 @@ describe('Python views: escapes and limits', () => {
   });
 
   it('opens no sockets', async () => {
-    const url = `http://127.0.0.1:${port}/`;
+    const url = `http://127.0.0.1:${trap.port}/`;
     const outcomes = await probe(
       {
-        socket: `import socket\ns = socket.create_connection(("127.0.0.1", ${port}), timeout=1)\nreturn "connected"`,
+        socket: `import socket\ns = socket.create_connection(("127.0.0.1", ${trap.port}), timeout=1)\nreturn "connected"`,
         urllib: `import urllib.request\nreturn urllib.request.urlopen("${url}", timeout=1).read()`,
         pyfetch: `from pyodide.http import pyfetch\nreturn await (await pyfetch("${url}")).string()`,
         jsfetch: `import js\nreturn await js.fetch("${url}")`,
@@ -223,7 +215,7 @@ describe('Python views: escapes and limits', () => {
     expect(escaped(outcomes)).toEqual([]);
     const e = await failure(run(py('from pyodide.http import pyfetch', 'async def main(c, i, e):', `    return await (await pyfetch("${url}")).string()`)));
     expect(e.code).toBe('view_runtime_error');
-    expect(connections).toBe(0);
+    expect(trap.connections()).toBe(0);
   });
 
   it('stops infinite loops at the deadline and keeps the host responsive', async () => {
