@@ -26,6 +26,11 @@ function scale(scores: number[], extra: Record<string, unknown> = {}) {
   return { symptoms: Object.fromEntries(scores.map((s, i) => [`q${i + 1}`, s])), ...extra };
 }
 
+/** [total, band] cases at both edges of each band, from each band's lowest and highest total. */
+function bandEdges(bands: Record<string, [low: number, high: number]>): [number, string][] {
+  return Object.entries(bands).flatMap(([band, [low, high]]): [number, string][] => [[low, band], [high, band]]);
+}
+
 /** Item scores adding up to `total` for `n` items, each 0-3. */
 function scoresFor(total: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.max(0, Math.min(3, total - 3 * i)));
@@ -83,18 +88,7 @@ describe('PHQ-9', () => {
     expect(localise(grid.options[3]!.label, 'fr')).toBe('Presque tous les jours');
   });
 
-  it.each([
-    [0, 'minimal'],
-    [4, 'minimal'],
-    [5, 'mild'],
-    [9, 'mild'],
-    [10, 'moderate'],
-    [14, 'moderate'],
-    [15, 'moderately_severe'],
-    [19, 'moderately_severe'],
-    [20, 'severe'],
-    [27, 'severe'],
-  ])('total %i is %s', (total, band) => {
+  it.each(bandEdges({ minimal: [0, 4], mild: [5, 9], moderate: [10, 14], moderately_severe: [15, 19], severe: [20, 27] }))('total %i is %s', (total, band) => {
     const answers = scale(scoresFor(total, 9), total > 0 ? { difficulty: 1 } : {});
     const r = validateSubmission(phq, answers, TODAY);
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
@@ -147,16 +141,7 @@ describe('GAD-7', () => {
     expect(localise(grid.items[0]!.label, 'en')).toBe('Feeling nervous, anxious, or on edge');
   });
 
-  it.each([
-    [0, 'minimal'],
-    [4, 'minimal'],
-    [5, 'mild'],
-    [9, 'mild'],
-    [10, 'moderate'],
-    [14, 'moderate'],
-    [15, 'severe'],
-    [21, 'severe'],
-  ])('total %i is %s', (total, band) => {
+  it.each(bandEdges({ minimal: [0, 4], mild: [5, 9], moderate: [10, 14], severe: [15, 21] }))('total %i is %s', (total, band) => {
     const r = validateSubmission(gad, scale(scoresFor(total, 7), total > 0 ? { difficulty: 2 } : {}), TODAY);
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     expect(r.measures).toMatchObject({ total, severity: band });
