@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Database, Db } from '../database/database.js';
 import type { Logger } from '../kernel/logger.js';
 import { fail } from '../kernel/errors.js';
-import { IdleWait } from '../kernel/idle-wait.js';
+import { PollLoop } from '../kernel/idle-wait.js';
 import type { ConsumedEntry, LedgerService } from '../ledger/ledger.service.js';
 import type { LedgerCursor } from '../ledger/ledger.store.js';
 import type { Projection, ProjectionStatus, ProjectionTables } from './projection.js';
@@ -39,10 +39,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).sli
 export class Projector {
   private readonly projections = new Map<string, Projection>();
   private ensured: Promise<void> | undefined;
-  private running = false;
-  private readonly idle = new IdleWait();
-  private loop: Promise<void> | undefined;
-  private readonly pollMs: number;
+  private readonly loop: PollLoop;
   private readonly retryMs: number;
   /** Rebuilds this node is driving (so two calls do not drive the same one twice here). */
   private readonly driving = new Map<string, Promise<void>>();
@@ -56,7 +53,8 @@ export class Projector {
     private readonly log: Logger,
     opts: ProjectorOptions = {},
   ) {
-    this.pollMs = opts.pollMs ?? 500;
+    const pollMs = opts.pollMs ?? 500;
+    this.loop = new PollLoop({ round: () => this.round(), pollMs: () => pollMs, log, failure: 'projector round failed' });
     this.retryMs = opts.retryMs ?? 5000;
   }
 
@@ -74,7 +72,7 @@ export class Projector {
       const live = liveTables(p);
       this.ledger.hooks.inTransaction.push({ wants, run: (trx, entries) => p.apply(trx, entries.filter((e) => e.data !== null), live) });
     }
-    if (this.running) this.wake();
+    if (this.loop.running) this.wake();
   }
 
   registered(): Projection[] {
@@ -99,7 +97,7 @@ export class Projector {
 
   /** Starts applying async projections and driving rebuilds on this node; a version change starts a rebuild. */
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.loop.running) return;
     this.stopped = false;
     await this.ensure();
     for (const row of await projectionsStore.all(this.db)) {
@@ -109,42 +107,34 @@ export class Projector {
         await this.beginRebuild(p.name);
       }
     }
-    this.running = true;
     this.ledger.appended.on('append', this.onAppend);
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
     this.stopped = true;
     this.ledger.appended.off('append', this.onAppend);
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
     await Promise.allSettled([...this.driving.values()]);
   }
 
   private wake(): void {
-    this.idle.wake();
+    this.loop.wake();
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      let busy = false;
-      try {
-        await this.ensure();
-        const rows = await projectionsStore.all(this.db);
-        for (const row of rows) {
-          if (!this.running) break;
-          const p = this.projections.get(row.name);
-          if (!p) continue;
-          if (p.mode === 'async') busy = (await this.runOnce(p.name)) > 0 || busy;
-          if (row.rebuild_version !== null && !this.driving.has(p.name)) busy = (await this.rebuildStep(p.name)) === 'progress' || busy;
-        }
-      } catch (err) {
-        this.log.warn({ err }, 'projector round failed');
-      }
-      if (!busy && this.running) await this.idle.sleep(this.pollMs);
+  /** One turn of the loop: each async projection's next batch, each rebuild's next step; true if any did work. */
+  private async round(): Promise<boolean> {
+    let busy = false;
+    await this.ensure();
+    const rows = await projectionsStore.all(this.db);
+    for (const row of rows) {
+      if (!this.loop.running) break;
+      const p = this.projections.get(row.name);
+      if (!p) continue;
+      if (p.mode === 'async') busy = (await this.runOnce(p.name)) > 0 || busy;
+      if (row.rebuild_version !== null && !this.driving.has(p.name)) busy = (await this.rebuildStep(p.name)) === 'progress' || busy;
     }
+    return busy;
   }
 
   /**

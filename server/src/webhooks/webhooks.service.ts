@@ -5,7 +5,7 @@ import { requireScope, type AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
 import { SecretBox } from '../kernel/crypto.js';
 import { fail } from '../kernel/errors.js';
-import { IdleWait } from '../kernel/idle-wait.js';
+import { PollLoop } from '../kernel/idle-wait.js';
 import { isUuid, newId } from '../kernel/ids.js';
 import type { Logger } from '../kernel/logger.js';
 import { newWebhookSecret, postSigned } from '../kernel/signed-post.js';
@@ -69,9 +69,7 @@ export const subscribedTypes = (s: { event_types: string[]; registration_actions
 export class WebhooksService {
   readonly options: WebhookOptions;
   private readonly box: SecretBox;
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private readonly idle = new IdleWait();
+  private readonly loop: PollLoop;
   private readonly onAppend = () => this.wake();
 
   constructor(
@@ -85,6 +83,7 @@ export class WebhooksService {
   ) {
     this.options = { ...DEFAULT_WEBHOOK_OPTIONS, ...options };
     this.box = new SecretBox(secret, 'webhook-subscriptions');
+    this.loop = new PollLoop({ round: () => this.feedRound(), pollMs: () => this.options.pollMs, log, failure: 'webhook feed round failed' });
     jobs.register(DELIVER_TASK, async (payload) => {
       const id = (payload as { subscriptionId?: unknown } | null)?.subscriptionId;
       if (typeof id === 'string' && isUuid(id)) await this.deliverQueue(id);
@@ -216,40 +215,32 @@ export class WebhooksService {
 
   /** Starts following the ledger on this node (any number of nodes may run it). */
   async start(): Promise<void> {
-    if (this.running) return;
+    if (this.loop.running) return;
     await this.jobs.ready();
     // The job queue is not in backups (docs/operations.md): after a restore, deliveries that were
     // waiting get their job again. A job already queued is only replaced (same key).
     for (const id of await store.withPending(this.db)) await this.jobs.enqueue(this.db, DELIVER_TASK, { subscriptionId: id }, { jobKey: jobKey(id) });
-    this.running = true;
     this.ledger.appended.on('append', this.onAppend);
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
     this.ledger.appended.off('append', this.onAppend);
-    this.wake();
-    await this.loop;
+    await this.loop.stop();
   }
 
   private wake(): void {
-    this.idle.wake();
+    this.loop.wake();
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      let busy = false;
-      try {
-        for (const id of await store.enabledIds(this.db)) {
-          if (!this.running) break;
-          busy = (await this.feedOnce(id)) > 0 || busy;
-        }
-      } catch (err) {
-        this.log.warn({ err }, 'webhook feed round failed');
-      }
-      if (!busy && this.running) await this.idle.sleep(this.options.pollMs);
+  /** One turn of the feed: the next page of every enabled subscription; true if any had entries. */
+  private async feedRound(): Promise<boolean> {
+    let busy = false;
+    for (const id of await store.enabledIds(this.db)) {
+      if (!this.loop.running) break;
+      busy = (await this.feedOnce(id)) > 0 || busy;
     }
+    return busy;
   }
 
   /**
