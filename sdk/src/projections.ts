@@ -1,6 +1,6 @@
 import type { HttpClient } from './http.js';
 
-/** A projection of the ledger as the server reports it (admins: `projections:manage`). */
+/** A projection of the ledger as the server reports it (`GET /api/v1/projections`, `/health`; admins: `projections:manage`). */
 export interface ProjectionInfo {
   name: string;
   /** inline: applied in the writer's transaction; async: applied by the projector after commit. */
@@ -8,6 +8,7 @@ export interface ProjectionInfo {
   version: number;
   /** Entries not applied yet (counted up to 100,000; 0 for inline projections). */
   behind: number;
+  /** Age of the oldest entry it has not applied, in seconds (0 when caught up). */
   secondsBehind: number;
   applied: number;
   /** The entry it stopped on (it never skips one), with the error. */

@@ -57,18 +57,3 @@ export interface Projection {
    */
   bulkRebuild?(trx: Kysely<Database>, tables: ProjectionTables, horizon: string): Promise<number | null>;
 }
-
-/** A projection's state as `GET /api/v1/projections` and `/health` report it. */
-export interface ProjectionStatus {
-  name: string;
-  mode: 'inline' | 'async';
-  version: number;
-  /** Entries it has not applied yet (counted up to 100,000; always 0 for inline projections). */
-  behind: number;
-  /** Age of the oldest entry it has not applied, in seconds (0 when caught up). */
-  secondsBehind: number;
-  applied: number;
-  failing: { entryId: string; error: string; since: string } | null;
-  rebuild: { version: number; applied: number; total: number; startedAt: string; failing: { entryId: string; error: string } | null } | null;
-  rebuiltAt: string | null;
-}

@@ -1,23 +1,23 @@
+import type { ProjectionInfo } from '@cairn/sdk';
 import { requireScope, type AuthContext } from '../kernel/access.js';
 import type { Projector } from './projector.js';
-import type { ProjectionStatus } from './projection.js';
 
 /** The admin's view of projections: list them with their lag, rebuild one. */
 export class ProjectionsService {
   constructor(private readonly projector: Projector) {}
 
-  list(ctx: AuthContext): Promise<ProjectionStatus[]> {
+  list(ctx: AuthContext): Promise<ProjectionInfo[]> {
     requireScope(ctx, 'projections:manage');
     return this.projector.list();
   }
 
-  get(ctx: AuthContext, name: string): Promise<ProjectionStatus> {
+  get(ctx: AuthContext, name: string): Promise<ProjectionInfo> {
     requireScope(ctx, 'projections:manage');
     return this.projector.statusOf(name);
   }
 
   /** Starts a rebuild (or answers the one under way); progress is in get/list. */
-  rebuild(ctx: AuthContext, name: string): Promise<ProjectionStatus> {
+  rebuild(ctx: AuthContext, name: string): Promise<ProjectionInfo> {
     requireScope(ctx, 'projections:manage');
     return this.projector.rebuild(name);
   }

@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
+import type { ProjectionInfo } from '@cairn/sdk';
 import type { Database, Db } from '../database/database.js';
 import type { Logger } from '../kernel/logger.js';
 import { fail } from '../kernel/errors.js';
 import { PollLoop } from '../kernel/idle-wait.js';
 import type { ConsumedEntry, LedgerService } from '../ledger/ledger.service.js';
 import type { LedgerCursor } from '../ledger/ledger.store.js';
-import type { Projection, ProjectionStatus, ProjectionTables } from './projection.js';
+import type { Projection, ProjectionTables } from './projection.js';
 import { cursorOf, projectionsStore, shadowName, type ProjectionRow } from './projections.store.js';
 
 const NAME_RE = /^[a-z][a-z0-9_.-]{0,62}$/;
@@ -213,19 +214,19 @@ export class Projector {
 
   // --- status ------------------------------------------------------------------------------
 
-  async list(): Promise<ProjectionStatus[]> {
+  async list(): Promise<ProjectionInfo[]> {
     await this.ensure();
     const rows = (await projectionsStore.all(this.db)).filter((r) => this.projections.has(r.name));
     return Promise.all(rows.map((r) => this.status(r)));
   }
 
-  async statusOf(name: string): Promise<ProjectionStatus> {
+  async statusOf(name: string): Promise<ProjectionInfo> {
     this.get(name);
     await this.ensure();
     return this.status((await projectionsStore.get(this.db, name))!);
   }
 
-  private async status(r: ProjectionRow): Promise<ProjectionStatus> {
+  private async status(r: ProjectionRow): Promise<ProjectionInfo> {
     const p = this.projections.get(r.name)!;
     let behind = 0;
     let secondsBehind = 0;
@@ -263,7 +264,7 @@ export class Projector {
    * it on this node in the background; any node's loop resumes it if this one stops. Answers at
    * once. A rebuild already under way is left alone (this answers its status).
    */
-  async rebuild(name: string): Promise<ProjectionStatus> {
+  async rebuild(name: string): Promise<ProjectionInfo> {
     await this.beginRebuild(name);
     this.drive(name);
     return this.statusOf(name);
