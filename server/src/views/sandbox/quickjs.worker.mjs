@@ -371,23 +371,7 @@ async function runView(id, payload) {
     },
   };
 
-  /** Host promise for a VM value (a promise or not), bounded by the deadline. */
-  const settle = async (handle) => {
-    const state = ctx.getPromiseState(handle);
-    if (state.type === 'fulfilled' && state.notAPromise) return handle;
-    if (state.type === 'fulfilled') state.value.dispose();
-    else if (state.type === 'rejected') state.error.dispose();
-    const native = ctx.resolvePromise(handle);
-    pump();
-    const r = await Promise.race([native, timeout]);
-    if (r.error) {
-      const failure = classify(ctx, r.error, deadline);
-      r.error.dispose();
-      throw failure;
-    }
-    owned.push(r.value);
-    return r.value;
-  };
+  /** The value of a VM call's result, kept for disposal; its error classified and thrown instead. */
   const unwrap = (r) => {
     if (r.error) {
       const failure = classify(ctx, r.error, deadline);
@@ -396,6 +380,16 @@ async function runView(id, payload) {
     }
     owned.push(r.value);
     return r.value;
+  };
+  /** Host promise for a VM value (a promise or not), bounded by the deadline. */
+  const settle = async (handle) => {
+    const state = ctx.getPromiseState(handle);
+    if (state.type === 'fulfilled' && state.notAPromise) return handle;
+    if (state.type === 'fulfilled') state.value.dispose();
+    else if (state.type === 'rejected') state.error.dispose();
+    const native = ctx.resolvePromise(handle);
+    pump();
+    return unwrap(await Promise.race([native, timeout]));
   };
 
   slot.onQuery = (textHandle) => {
