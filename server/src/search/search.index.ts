@@ -21,6 +21,8 @@ export interface SearchRow {
   identifiers: string[];
   names: string;
   name_keys: string[];
+  /** Each distinct name word with its spelling key (the registration_name_words lexicon). */
+  name_words: Array<[string, string]>;
   block_keys: string[];
   fields: Record<string, string>;
   updated_at: Date;
@@ -187,6 +189,7 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
     identifiers: [...identifiers],
     names: nameWords.join(' '),
     name_keys: [...keys],
+    name_words: [...new Set(nameWords)].map((w) => [w, spellingKey(w)]),
     block_keys: blockKeys,
     fields,
     updated_at: reg.updatedAt,
@@ -195,11 +198,45 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
 
 /** The blocking keys a new record would have, to find its candidates. */
 export function blockKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): string[] {
-  const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(data[f.id])]))])[0]!;
-  return preset.blocking.map((rule, i) => {
-    const k = rule.key(prepared, model.fields);
-    return k === null ? null : `${i}:${k}`;
-  }).filter((k): k is string => k !== null);
+  return candidateKeysOf(preset, model, data).all;
+}
+
+/**
+ * A new record's blocking keys, split for the candidate query. A key made only of identifiers
+ * (a national id, a phone) is `strong`: sharing it alone makes a candidate. A key built from names
+ * and dates (a name's sound and a birth year) is shared by thousands in a national register, so a
+ * candidate must share two of them (`pairs`): a real duplicate shares several even with a typo, a
+ * swapped date or a missing identifier, while one common key alone would fill the candidate limit
+ * with strangers and leave the duplicate out. With fewer than two such keys (a sparse record),
+ * each is enough on its own.
+ */
+export function candidateKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): { all: string[]; strong: string[]; pairs: Array<[string, string]> } {
+  const kindOf = new Map(model.fields.map((f) => [f.id, f.kind]));
+  const keysOf = (d: Record<string, unknown>) => {
+    const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(d[f.id])]))])[0]!;
+    const all: string[] = [];
+    const strong: string[] = [];
+    const weak: string[] = [];
+    for (const [i, rule] of preset.blocking.entries()) {
+      const k = rule.key(prepared, model.fields);
+      if (k === null) continue;
+      all.push(`${i}:${k}`);
+      (rule.fields.every((f) => kindOf.get(f) === 'id') ? strong : weak).push(`${i}:${k}`);
+    }
+    return { all, strong, weak };
+  };
+  const own = keysOf(data);
+  // A record whose first and last names were swapped keeps none of its name keys: the query also
+  // asks with each pair the model treats as swappable put back the other way round.
+  const variants = [own, ...(preset.config.nameSwaps ?? []).map(([a, b]) => keysOf({ ...data, [a]: data[b], [b]: data[a] }))];
+  const strong = new Set<string>();
+  const pairs = new Map<string, [string, string]>();
+  for (const v of variants) {
+    if (v.weak.length < 2) v.weak.forEach((k) => strong.add(k));
+    v.strong.forEach((k) => strong.add(k));
+    for (let a = 0; a < v.weak.length; a++) for (let b = a + 1; b < v.weak.length; b++) pairs.set(`${v.weak[a]}\n${v.weak[b]}`, [v.weak[a]!, v.weak[b]!]);
+  }
+  return { all: own.all, strong: [...strong], pairs: [...pairs.values()] };
 }
 
 export { comparable };

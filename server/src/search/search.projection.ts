@@ -22,10 +22,11 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
   const models = new Map<string, { doc: RegistrationTypeDocument; preset: ReturnType<typeof linkagePreset>; model: LinkageModel }>();
   return {
     name: 'registration-search',
-    version: 1,
+    // 2: the name-word lexicon (registration_name_words) joined the index.
+    version: 2,
     consumes: { typePrefixes: ['registration.'] },
     mode: 'inline',
-    tables: ['registration_search'],
+    tables: ['registration_search', 'registration_name_words'],
     batchSize: 2000,
     // apply finds rows by primary key only: the GIN and path indexes are built once, at the end.
     deferIndexes: true,
@@ -42,7 +43,7 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
         // Read ahead, then build the next page's rows while PostgreSQL writes this page's: the two
         // halves of the work (rows in JS, inserts in PostgreSQL) overlap instead of taking turns.
         const next = sources.length < bulkPage ? [] : await searchStore.sourcesAfter(trx, sources[sources.length - 1]!.id, bulkPage);
-        const writing = searchStore.upsert(trx, rows, tables.registration_search);
+        const writing = searchStore.upsert(trx, rows, targets(tables));
         const [, nextRows] = await Promise.all([writing, new Promise<void>((r) => setImmediate(r)).then(() => rowsOf(next))]);
         if (!next.length) break;
         sources = next;
@@ -59,7 +60,7 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
         if (typeof id === 'string') ids.add(id);
       }
       if (!ids.size) return;
-      await searchStore.upsert(trx, await rowsOf(await searchStore.sources(trx, [...ids])), tables.registration_search);
+      await searchStore.upsert(trx, await rowsOf(await searchStore.sources(trx, [...ids])), targets(tables));
     },
   };
 
@@ -87,3 +88,4 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
 }
 
 const BULK_PAGE = 5000;
+const targets = (tables: ProjectionTables) => ({ search: tables.registration_search!, words: tables.registration_name_words! });

@@ -39,20 +39,27 @@ afterAll(async () => {
 describe('the registration search index rebuilt', () => {
   it('is identical to the one the writers maintained, through the projector and through the bulk pass in small pages', async () => {
     const db = server.services.db;
-    const rows = async (table: string) => (await sql`SELECT * FROM ${sql.table(table)} ORDER BY id`.execute(db)).rows;
+    const rows = async (table: string) => (await sql`SELECT * FROM ${sql.table(table)} ORDER BY 1`.execute(db)).rows;
     const live = await rows('registration_search');
     expect(live).toHaveLength(FIRST.length);
+    // The name-word lexicon: every distinct name word once (child, mother), with its spelling key.
+    const words = await rows('registration_name_words');
+    expect(words).toContainEqual({ word: 'aminata', key: 'amanat' });
+    expect(words.length).toBe(new Set([...FIRST.map((f) => f.toLowerCase()), 'diallo', 'ndiaye', 'awa', 'sow']).size);
 
     await server.services.projector.rebuildNow('registration-search');
     expect(await rows('registration_search')).toEqual(live);
+    expect(await rows('registration_name_words')).toEqual(words);
 
     await sql`CREATE TABLE search_bulk (LIKE registration_search INCLUDING ALL)`.execute(db);
+    await sql`CREATE TABLE words_bulk (LIKE registration_name_words INCLUDING ALL)`.execute(db);
     const projection = registrationSearchProjection(server.services.search.loadType, { bulkPage: 3 });
     const covered = await db.transaction().execute(async (trx) => {
       const horizon = (await sql<{ h: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h`.execute(trx)).rows[0]!.h;
-      return projection.bulkRebuild!(trx, { registration_search: 'search_bulk' }, horizon);
+      return projection.bulkRebuild!(trx, { registration_search: 'search_bulk', registration_name_words: 'words_bulk' }, horizon);
     });
     expect(covered).toBeGreaterThanOrEqual(FIRST.length);
     expect(await rows('search_bulk')).toEqual(live);
+    expect(await rows('words_bulk')).toEqual(words);
   });
 });

@@ -8,7 +8,7 @@ import type { DuplicateChecker, RegistrationsService } from '../registrations/re
 import { LinkageModel, type Prepared, type ScoredPair } from './linkage/model.js';
 import type { LinkagePreset } from './linkage/presets.js';
 import { fold, jaroWinkler, spellingKey } from './linkage/strings.js';
-import { blockKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
+import { blockKeysOf, candidateKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
 import { evaluateRule, type Rule } from './search.rules.js';
 import { searchStore, type IndexHit, type Predicate } from './search.store.js';
 
@@ -18,6 +18,8 @@ const MAX_QUERY = 200;
 const MAX_RESULTS = 200;
 /** Candidates scored per de-duplication check: a common blocking key must not make a check slow. */
 const MAX_CANDIDATES = 300;
+/** Register name words looked at per query word (the most similar first). */
+const WORDS_PER_QUERY_WORD = 50;
 /** A type's learnt model (u from a sample of its register) is refreshed this often. */
 const MODEL_TTL_MS = 10 * 60_000;
 
@@ -92,8 +94,7 @@ export class SearchService {
   readonly duplicateChecker: DuplicateChecker = async (db, reg, when) => {
     const tm = await this.typeModel(reg.type, reg.typeVersion);
     if (dedupConfig(tm.doc).enabled === false) return { matches: [] };
-    const keys = blockKeysOf(tm.preset, tm.model, reg.data);
-    const candidates = await searchStore.candidates(db, reg.type, keys, reg.id, MAX_CANDIDATES);
+    const candidates = await searchStore.candidates(db, reg.type, candidateKeysOf(tm.preset, tm.model, reg.data), reg.id, MAX_CANDIDATES);
     const mine = comparableData(reg.data);
     const [me, ...them] = tm.model.prepare([mine, ...candidates.map((c) => c.fields)]);
     return this.matchAmong(tm, when, { fields: mine, prepared: me! }, candidates.map((c, i) => ({ id: c.id, fields: c.fields, prepared: them[i]! })));
@@ -230,15 +231,31 @@ export class SearchService {
     const ranked = await timeouts(
       searchStore.withTimeout(this.db, SEARCH_TIMEOUT_MS, async (trx) => {
         const byId = await searchStore.byIdentifier(trx, [...idForms], c.reach, input.type, MAX_RESULTS);
-        const keys = words.map(spellingKey);
-        const byKeys = words.length ? await searchStore.byAllKeys(trx, keys, c.reach, input.type, MAX_RESULTS) : [];
-        const byTrgm = byKeys.length < MAX_RESULTS && words.length ? await searchStore.byTrigram(trx, words.join(' '), c.reach, input.type, MAX_RESULTS) : [];
-        const names = await this.nameFieldsOf([...new Set([...byKeys, ...byTrgm].map((h) => h.type))]);
-        return this.rank(byId, [...byKeys, ...byTrgm], idForms, words, names);
+        // A query of digits alone that found its identifier is no name.
+        const nameWords = byId.length && words.every((w) => /^\d+$/.test(w)) ? [] : words;
+        const byName = nameWords.length ? await searchStore.byKeySets(trx, await this.wordKeys(trx, nameWords), c.reach, input.type, MAX_RESULTS) : [];
+        const names = await this.nameFieldsOf([...new Set(byName.map((h) => h.type))]);
+        return this.rank(byId, byName, idForms, words, names);
       }),
     );
     const page = ranked.slice(offset, offset + limit);
     return { results: await this.present(page), next: offset + limit < ranked.length ? encodeCursor(offset + limit) : null };
+  }
+
+  /**
+   * For each query word, the spelling keys a matching name word may have: its own (same word,
+   * transliterations), and those of the register's name words like it (typos: Jaro-Winkler at
+   * the ranking's 0.8, or the word typed so far as their prefix), found in the name-word lexicon.
+   * The rows are then those holding one key of every word (docs/search.md, "How names are found").
+   * `field` narrows the keys to one field's (advanced search).
+   */
+  private async wordKeys(db: Kysely<Database>, words: string[], field?: string): Promise<string[][]> {
+    const like = new Map<string, Set<string>>(words.map((w) => [w, new Set([spellingKey(w)])]));
+    const fuzzy = words.filter((w) => w.length >= 3);
+    for (const { q, word, key } of await searchStore.similarWords(db, fuzzy, WORDS_PER_QUERY_WORD)) {
+      if (word.startsWith(q) || jaroWinkler(word, q) >= 0.8) like.get(q)!.add(key);
+    }
+    return words.map((w) => [...like.get(w)!].map((k) => (field ? `${field}:${k}` : k)));
   }
 
   /** Exact identifiers first, then names by how well every query word matched a name word. */
@@ -326,8 +343,10 @@ export class SearchService {
         case 'fuzzy': {
           const words = fold(f.value ?? '').split(' ').filter(Boolean).slice(0, 6);
           if (!words.length) throw fail('validation_failed', 'fuzzy needs a value', [{ pointer: `${at}/value`, message: 'missing' }]);
-          // The index narrows by trigram over all names; every word is then checked on this field.
-          predicates.push({ kind: 'trigram', value: words.join(' ') });
+          // A person's name narrows by the keys of the words like each query word in this field;
+          // another field by trigram over the names. Every word is then checked on this field.
+          if (kinds.get(f.field) === 'personName') for (const keys of await this.wordKeys(this.db, words, f.field)) predicates.push({ kind: 'keys', keys });
+          else predicates.push({ kind: 'trigram', value: words.join(' ') });
           fuzzy.push({ field: f.field, words });
           break;
         }

@@ -25,6 +25,7 @@ export interface IndexHit {
 export type Predicate =
   | { kind: 'exact'; field: string; value: string }
   | { kind: 'trigram'; value: string }
+  | { kind: 'keys'; keys: string[] }
   | { kind: 'eventDate'; from?: string; to?: string }
   | { kind: 'dateText'; field: string; from?: string; to?: string }
   | { kind: 'eventWithin'; path: string }
@@ -72,12 +73,23 @@ export const searchStore = {
     return (await ledgerStore.countBelow(db, { horizon, typePrefix: 'registration.' })).n;
   },
 
-  /** Writes index rows in one statement (unnest of column arrays). */
-  async upsert(db: Db, rows: SearchRow[], table = 'registration_search'): Promise<void> {
+  /**
+   * Writes index rows in one statement (unnest of column arrays), and the name words they bring
+   * that the lexicon does not hold yet (in word order, so two writers never wait on each other's
+   * words in opposite orders).
+   */
+  async upsert(db: Db, rows: SearchRow[], tables: { search: string; words: string } = { search: 'registration_search', words: 'registration_name_words' }): Promise<void> {
     if (!rows.length) return;
     const col = <K extends keyof SearchRow>(k: K) => rows.map((r) => r[k]);
     const arr = (k: 'identifiers' | 'name_keys' | 'block_keys' | 'flags') => rows.map((r) => `{${r[k].map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
-    await sql`INSERT INTO ${sql.table(table)} (id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id,
+    const lexicon = new Map<string, string>();
+    for (const r of rows) for (const [w, k] of r.name_words) lexicon.set(w, k);
+    const words = [...lexicon.keys()].sort();
+    await sql`WITH lexicon AS (
+        INSERT INTO ${sql.table(tables.words)} (word, key)
+        SELECT w, k FROM unnest(${words}::text[], ${words.map((w) => lexicon.get(w)!)}::text[]) AS l(w, k) ORDER BY w
+        ON CONFLICT (word) DO NOTHING)
+      INSERT INTO ${sql.table(tables.search)} (id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id,
         identifiers, names, name_keys, block_keys, fields, updated_at)
       SELECT u.id, u.type, u.status, u.flags::text[], u.office_path, u.event_location_path, u.event_date::date, u.tracking_id, u.registration_number, u.legacy_id,
         u.identifiers::text[], u.names, u.name_keys::text[], u.block_keys::text[], u.fields::jsonb, u.updated_at
@@ -90,6 +102,26 @@ export const searchStore = {
         event_location_path = EXCLUDED.event_location_path, event_date = EXCLUDED.event_date, tracking_id = EXCLUDED.tracking_id,
         registration_number = EXCLUDED.registration_number, legacy_id = EXCLUDED.legacy_id, identifiers = EXCLUDED.identifiers, names = EXCLUDED.names,
         name_keys = EXCLUDED.name_keys, block_keys = EXCLUDED.block_keys, fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at`.execute(db);
+  },
+
+  /**
+   * Name words of the register like each query word (trigram similarity, or the query word as a
+   * prefix), with their spelling keys: at most `perWord` each, most similar first.
+   */
+  async similarWords(db: Db, words: string[], perWord: number): Promise<Array<{ q: string; word: string; key: string }>> {
+    if (!words.length) return [];
+    return (await sql<{ q: string; word: string; key: string }>`SELECT q.w AS q, l.word, l.key FROM unnest(${words}::text[]) AS q(w)
+      CROSS JOIN LATERAL (SELECT word, key FROM registration_name_words
+        WHERE word % q.w OR word LIKE replace(replace(replace(q.w, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'
+        ORDER BY similarity(word, q.w) DESC, word LIMIT ${perWord}) AS l`.execute(db)).rows;
+  },
+
+  /** Rows holding, for every query word, one of its keys (names in any order, misspelt or transliterated). */
+  async byKeySets(db: Db, keySets: string[][], reach: string | null, type: string | undefined, limit: number): Promise<IndexHit[]> {
+    if (!keySets.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE ${sql.join(keySets.map((k) => sql`name_keys && ${k}::text[]`), sql` AND `)}
+      AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
+      LIMIT ${limit}`.execute(db)).rows;
   },
 
   /**
@@ -126,10 +158,19 @@ export const searchStore = {
       ORDER BY word_similarity(${q}, names) DESC LIMIT ${limit}`.execute(db)).rows;
   },
 
-  /** Candidates sharing a blocking key with a record, of one type, within reach. */
-  async candidates(db: Db, type: string, blockKeys: string[], excludeId: string | null, limit: number): Promise<IndexHit[]> {
-    if (!blockKeys.length) return [];
-    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE block_keys && ${blockKeys}::text[] AND type = ${type}
+  /**
+   * Candidates of one type sharing a strong blocking key with a record, or two of its other keys
+   * (search.index.ts, candidateKeysOf). Each condition is a scan of the GIN index (two keys: the
+   * intersection of their posting lists), OR-ed in a bitmap, so the query reads only rows that
+   * qualify however common each key is alone.
+   */
+  async candidates(db: Db, type: string, keys: { strong: string[]; pairs: Array<[string, string]> }, excludeId: string | null, limit: number): Promise<IndexHit[]> {
+    const any = [
+      ...(keys.strong.length ? [sql`block_keys && ${keys.strong}::text[]`] : []),
+      ...keys.pairs.map((p) => sql`block_keys @> ${p}::text[]`),
+    ];
+    if (!any.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE (${sql.join(any, sql` OR `)}) AND type = ${type}
       AND status <> 'archived' AND ${excludeId ? sql`id <> ${excludeId}::uuid` : sql`true`} LIMIT ${limit}`.execute(db)).rows;
   },
 
@@ -185,6 +226,9 @@ export const searchStore = {
           break;
         case 'trigram':
           where.push(sql`${p.value} <% names`);
+          break;
+        case 'keys':
+          where.push(sql`name_keys && ${p.keys}::text[]`);
           break;
         case 'eventDate':
           if (p.from) where.push(sql`event_date >= ${p.from}::date`);
