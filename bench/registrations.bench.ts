@@ -15,6 +15,11 @@
  * for most a registration and a print, like a real register where few records are in a workqueue),
  * then folded into the table by the projection's own rebuild; their hashes are placeholders.
  * Run: `node --import tsx bench/registrations.bench.ts` (or `npm run bench -- registrations`).
+ *
+ * REGISTRATIONS_BENCH_DIR=<dir>: keep the stored register in <dir> after the run, and when <dir>
+ * already holds one (from an earlier run with the same count), skip generating and rebuilding it and
+ * measure the HTTP figures again. A 1,000,000 register takes most of an hour to generate and index
+ * on this machine; a change to a query can then be measured against the same register in minutes.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -109,7 +114,10 @@ async function timed(n: number, fn: (i: number) => Promise<void>): Promise<numbe
 }
 
 export async function run(): Promise<Array<Figure | string>> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-reg-'));
+  const keepDir = process.env.REGISTRATIONS_BENCH_DIR;
+  const dataDir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-bench-reg-'));
+  const setupFile = path.join(dataDir, 'bench-register.json');
+  const reuse = keepDir !== undefined && fs.existsSync(setupFile);
   const out: Array<Figure | string> = [];
   // Each figure also goes to stderr as it is measured: a long run that fails late keeps what it had.
   const push = out.push.bind(out);
@@ -118,11 +126,40 @@ export async function run(): Promise<Array<Figure | string>> {
     return push(...xs);
   };
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
-  const country = randomUUID();
-  const districts = Array.from({ length: DISTRICTS }, () => ({ id: randomUUID(), office: randomUUID() }));
+  const setup = reuse
+    ? (JSON.parse(fs.readFileSync(setupFile, 'utf8')) as { count: number; country: string; districts: Array<{ id: string; office: string }>; runs: number })
+    : { count: COUNT, country: randomUUID(), districts: Array.from({ length: DISTRICTS }, () => ({ id: randomUUID(), office: randomUUID() })), runs: 0 };
+  if (setup.count !== COUNT) throw new Error(`${dataDir} holds ${setup.count} registrations, not ${COUNT}`);
+  const { country, districts } = setup;
+  /** The search index of all of them, rebuilt from the registrations' state (issue 13). */
+  const searchRebuild = async (s: Parameters<Parameters<typeof withServices>[0]>[0]) => {
+    const i0 = performance.now();
+    const ic = cpuSeconds(dataDir);
+    await s.projector.rebuildNow('registration-search');
+    const indexSeconds = (performance.now() - i0) / 1000;
+    out.push(`search index rebuild: ${indexSeconds.toFixed(1)} s wall, ${cpuSince(dataDir, ic)}`);
+    const indexed = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM registration_search`.execute(s.db)).rows[0]!.n;
+    // A kept register also holds the registrations earlier runs declared over HTTP.
+    const stored = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM registrations`.execute(s.db)).rows[0]!.n;
+    if (indexed !== stored || stored < COUNT) throw new Error(`indexed ${indexed} registrations, expected ${stored}`);
+    const b0 = performance.now();
+    const bc = cpuSeconds(dataDir);
+    for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
+      const { rows: page } = await sql<{ id: string }>`SELECT id, data FROM registrations WHERE id > ${after}::uuid ORDER BY id LIMIT 5000`.execute(s.db);
+      if (page.length < 5000) break;
+      after = page[page.length - 1]!.id;
+    }
+    const scanSeconds = (performance.now() - b0) / 1000;
+    out.push(`baseline, reading the registrations: ${scanSeconds.toFixed(1)} s wall, ${cpuSince(dataDir, bc)}`);
+    out.push({ name: `search index rebuild (${COUNT.toLocaleString('en')} registrations)`, value: indexSeconds, unit: 's', baseline: { name: 'reading every registration with its answers, in the same pages', value: scanSeconds, unit: 's' }, target: '1,000,000 under 5 minutes (extrapolated linearly)', pass: (indexSeconds * 1_000_000) / COUNT < 300 });
+    await sql`ANALYZE registration_search`.execute(s.db);
+  };
   try {
     // --- phase 1, in-process: the tree, the stored registrations, the rebuild ------------------
-    await withServices(async (s) => {
+    if (reuse) out.push(`reusing the stored register of ${COUNT.toLocaleString('en')} in ${dataDir} (run ${setup.runs + 1})`);
+    // REGISTRATIONS_BENCH_REBUILD=1 with a kept register: rebuild the search index again (after a change to it).
+    if (reuse && process.env.REGISTRATIONS_BENCH_REBUILD === '1') await withServices(searchRebuild, env);
+    if (!reuse) await withServices(async (s) => {
       await s.registrations.typeDocument('birth');
       await sql`INSERT INTO workspaces (id, parent_id, name, path, kind) VALUES (${country}, NULL, 'Bench country', ${`/${country}/`}, 'area')`.execute(s.db);
       for (const [k, d] of districts.entries()) {
@@ -192,27 +229,14 @@ export async function run(): Promise<Array<Figure | string>> {
       out.push({ name: `registrations projection rebuild (${COUNT.toLocaleString('en')} registrations)`, value: rebuildSeconds, unit: 's', baseline: { name: 'reading the same entries (projector read path, nothing applied)', value: readSeconds, unit: 's' }, target: '1,000,000 under 5 minutes (extrapolated linearly)', pass: (rebuildSeconds * 1_000_000) / COUNT < 300 });
       await sql`ANALYZE registrations`.execute(s.db);
 
-      // The search index of all of them, rebuilt from the registrations' state (issue 13).
-      const i0 = performance.now();
-      const ic = cpuSeconds(dataDir);
-      await s.projector.rebuildNow('registration-search');
-      const indexSeconds = (performance.now() - i0) / 1000;
-      out.push(`search index rebuild: ${indexSeconds.toFixed(1)} s wall, ${cpuSince(dataDir, ic)}`);
-      const indexed = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM registration_search`.execute(s.db)).rows[0]!.n;
-      if (indexed !== COUNT) throw new Error(`indexed ${indexed} registrations, expected ${COUNT}`);
-      const b0 = performance.now();
-      const bc = cpuSeconds(dataDir);
-      for (let after = '00000000-0000-0000-0000-000000000000'; ; ) {
-        const { rows: page } = await sql<{ id: string }>`SELECT id, data FROM registrations WHERE id > ${after}::uuid ORDER BY id LIMIT 5000`.execute(s.db);
-        if (page.length < 5000) break;
-        after = page[page.length - 1]!.id;
-      }
-      const scanSeconds = (performance.now() - b0) / 1000;
-      out.push(`baseline, reading the registrations: ${scanSeconds.toFixed(1)} s wall, ${cpuSince(dataDir, bc)}`);
-      out.push({ name: `search index rebuild (${COUNT.toLocaleString('en')} registrations)`, value: indexSeconds, unit: 's', baseline: { name: 'reading every registration with its answers, in the same pages', value: scanSeconds, unit: 's' }, target: '1,000,000 under 5 minutes (extrapolated linearly)', pass: (indexSeconds * 1_000_000) / COUNT < 300 });
-      await sql`ANALYZE registration_search`.execute(s.db);
+      await searchRebuild(s);
       out.push(`load average after phase 1: ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')}`);
+      if (keepDir) fs.writeFileSync(setupFile, JSON.stringify(setup));
     }, env);
+    setup.runs += 1;
+    // Users of each run get their own names: a kept register already has the earlier runs' users.
+    const suffix = setup.runs > 1 ? `-${setup.runs}` : '';
+    if (keepDir) fs.writeFileSync(setupFile, JSON.stringify(setup));
 
     // --- phase 2, over HTTP against the built server ---------------------------------------------
     // REGISTRATIONS_BENCH_HTTP=0: the stored register and the rebuilds only.
@@ -232,10 +256,11 @@ export async function run(): Promise<Array<Figure | string>> {
         return (JSON.parse(l.body) as { accessToken: string }).accessToken;
       };
       const d0 = districts[0]!;
-      const agent = await login('bench-agent', 'field-agent', d0.office);
-      const registrar = await login('bench-registrar', 'local-registrar', d0.office);
-      const national = await login('bench-national', 'national-registrar', d0.office);
-      const data = (i: number) => ({
+      const agent = await login(`bench-agent${suffix}`, 'field-agent', d0.office);
+      const registrar = await login(`bench-registrar${suffix}`, 'local-registrar', d0.office);
+      const national = await login(`bench-national${suffix}`, 'national-registrar', d0.office);
+      // Each run on a kept register declares other people, or its declarations would be duplicates of the last run's.
+      const data = (n: number, i = n + setup.runs * 10_000) => ({
         'child.firstName': letters(i + 100), 'child.lastName': letters(i + 5000), 'child.sex': i % 2 ? 'female' : 'male', 'child.dob': new Date(Date.now() - ((i + 400) % 300) * 86_400_000).toISOString().slice(0, 10), 'child.placeOfBirth': d0.id,
         'mother.firstName': letters(i + 9000), 'mother.lastName': letters(i + 5000), 'mother.nationalId': String(2_000_000_000 + i + 100), 'informant.phone': `+22177${String(1_000_000 + i * 7919).slice(-7)}`,
       });
@@ -299,7 +324,7 @@ export async function run(): Promise<Array<Figure | string>> {
     }
     return out;
   } finally {
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!keepDir) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -16,6 +16,7 @@ const suites: Record<string, () => Promise<{ run(): Promise<Array<Figure | strin
   projections: () => import('./projections.bench.js'),
   schemas: () => import('./schemas.bench.js'),
   registrations: () => import('./registrations.bench.js'),
+  'legacy-import': () => import('./legacy-import.bench.js'),
   locations: () => import('./locations.bench.js'),
   cluster: () => import('./cluster.bench.js'),
   offline: () => import('./offline.bench.js'),
