@@ -5,7 +5,7 @@ import { createTestApp } from '../../test/harness.js';
 import type { Services } from '../services.js';
 import { allFlags, apply, fold, refusal, type EntryData, type FoldEntry, type RegState } from './registrations.fold.js';
 import { registrationsProjection, rowToState } from './registrations.projection.js';
-import type { RegistrationRow } from './registrations.store.js';
+import { COUNTED_QUEUES, QUEUES, type RegistrationRow } from './registrations.store.js';
 
 /**
  * Status and flags are a pure fold over a registration's actions. These properties drive it with
@@ -177,7 +177,8 @@ describe('the registrations projection rebuilt from the ledger', () => {
       const user = (u: string | null | undefined) => (u ? `0190a0a0-0000-7000-9000-00000000000${u.slice(1)}` : u);
       const entries = run(create, steps).entries.map((e, i) => {
         const data = { ...e.data, registrationId: id } as EntryData;
-        if (i === 0) data.create = { ...data.create!, trackingId: `T${String(k).padStart(6, '0')}` };
+        // Offices in two districts, so the workqueue counters have several offices to keep apart.
+        if (i === 0) data.create = { ...data.create!, trackingId: `T${String(k).padStart(6, '0')}`, officePath: `/a/d${k % 2}/o${k % 3}/` };
         if (data.assignee) data.assignee = user(data.assignee)!;
         if (data.registrationNumber) data.registrationNumber = `${k}-${data.registrationNumber}`;
         return { ...e, actorId: user(e.actorId) ?? null, data };
@@ -203,31 +204,50 @@ describe('the registrations projection rebuilt from the ledger', () => {
     const expected = new Map(streams.map((s) => [s.id, fold(s.entries)!]));
     const rowsOf = async (table: string) =>
       (await sql<RegistrationRow>`SELECT *, event_date::text AS event_date FROM ${sql.table(table)} ORDER BY id`.execute(db)).rows;
+    const countersOf = async (table: string) =>
+      (await sql<{ office_path: string; queue: string; n: number }>`SELECT office_path, queue, n FROM ${sql.table(table)} ORDER BY office_path, queue`.execute(db)).rows;
+    // What the counters must hold: count(*) of each queue's rows per office, with the lists' own predicates.
+    const recounted = async (table: string) =>
+      (
+        await sql<{ office_path: string; queue: string; n: number }>`${sql.join(
+          COUNTED_QUEUES.map((q) => sql`SELECT office_path, ${q}::text AS queue, count(*)::int AS n FROM ${sql.table(table)} WHERE ${QUEUES[q]!()} GROUP BY office_path`),
+          sql` UNION ALL `,
+        )} ORDER BY office_path, queue`.execute(db)
+      ).rows;
 
     // The bulk pass on its own: it covers every entry but the reads, and declines nothing.
     await sql`CREATE TABLE registrations_bulk (LIKE registrations INCLUDING ALL)`.execute(db);
+    await sql`CREATE TABLE registration_queue_counts_bulk (LIKE registration_queue_counts INCLUDING ALL)`.execute(db);
     const covered = await db.transaction().execute(async (trx) => {
       const horizon = (await sql<{ h: string }>`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h`.execute(trx)).rows[0]!.h;
-      return registrationsProjection.bulkRebuild(trx, { registrations: 'registrations_bulk' }, horizon);
+      return registrationsProjection.bulkRebuild(trx, { registrations: 'registrations_bulk', registration_queue_counts: 'registration_queue_counts_bulk' }, horizon);
     });
     expect(covered).toBe(streams.reduce((n, s) => n + s.entries.filter((e) => e.action !== 'read').length, 0));
     const bulk = await rowsOf('registrations_bulk');
     expect(bulk).toHaveLength(streams.length);
     for (const r of bulk) expect(rowToState(r)).toEqual(expected.get(r.id));
+    const counters = await countersOf('registration_queue_counts_bulk');
+    expect(counters).toEqual(await recounted('registrations_bulk'));
+    expect(new Set(counters.map((c) => c.office_path)).size).toBeGreaterThan(2);
 
     // The projector's rebuild (bulk pass, then catching up in ledger order, then the swap).
     await services.projector.rebuildNow('registrations');
     expect(await rowsOf('registrations')).toEqual(bulk);
+    expect(await countersOf('registration_queue_counts')).toEqual(counters);
 
     // Ledger order, in small batches that split streams, into a table of the same shape.
     await sql`DROP TABLE IF EXISTS registrations_batched`.execute(db);
     await sql`CREATE TABLE registrations_batched (LIKE registrations INCLUDING ALL)`.execute(db);
+    await sql`DROP TABLE IF EXISTS registration_queue_counts_batched`.execute(db);
+    await sql`CREATE TABLE registration_queue_counts_batched (LIKE registration_queue_counts INCLUDING ALL)`.execute(db);
     for (let after: Parameters<Services['ledger']['readAfter']>[1]; ; ) {
       const page = await services.ledger.readAfter(db, after, registrationsProjection.consumes, 7);
       if (!page.entries.length) break;
-      await registrationsProjection.apply(db, page.entries, { registrations: 'registrations_batched' });
+      await registrationsProjection.apply(db, page.entries, { registrations: 'registrations_batched', registration_queue_counts: 'registration_queue_counts_batched' });
       after = page.entries[page.entries.length - 1]!.cursor;
     }
     expect(await rowsOf('registrations_batched')).toEqual(bulk);
+    // Moved entry by entry (old queues out, new queues in), the counters end where the recount does.
+    expect(await countersOf('registration_queue_counts_batched')).toEqual(counters);
   });
 });

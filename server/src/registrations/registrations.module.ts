@@ -15,5 +15,5 @@ export const registrationsModule: DomainModule<RegistrationsDeps> = {
   },
   reservedTypePrefixes: ['registration.', 'registration-type.'],
   projections: [registrationsProjection.name],
-  migrations: '0710, 1250 (statistics)',
+  migrations: '0710, 1250 (statistics), 1251 (workqueue counters)',
 };

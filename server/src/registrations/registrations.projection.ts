@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { JsonValue } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
 import { ENTRY_PREFIX, READ_ACTION, allFlags, apply, fold, type EntryData, type FoldEntry, type RegState, type Status } from './registrations.fold.js';
-import { registrationsStore, type RegistrationRow } from './registrations.store.js';
+import { queuesOf, registrationsStore, type QueueDelta, type RegistrationRow } from './registrations.store.js';
 
 /**
  * The `registrations` table as a projection of the ledger: the same `apply` the writer runs in
@@ -61,18 +61,43 @@ export async function writeState(db: Kysely<Database>, s: RegState, table = 'reg
   await registrationsStore.upsert(db, s, allFlags(s), table);
 }
 
+/**
+ * How a batch's writes move each office's workqueue counters: every registration leaves the
+ * queues its old row was in and joins those its new state is in (nothing, for an action that
+ * changes neither, such as assign). Keyed by office path and queue.
+ */
+export function queueDeltas(changes: Array<{ before: { officePath: string; status: string; flags: readonly string[] } | null; after: RegState }>): QueueDelta[] {
+  const sums = new Map<string, QueueDelta>();
+  const add = (officePath: string, queue: string, n: number) => {
+    const key = `${officePath}\u0000${queue}`;
+    const d = sums.get(key) ?? { officePath, queue, n: 0 };
+    d.n += n;
+    sums.set(key, d);
+  };
+  for (const { before, after } of changes) {
+    if (before) for (const q of queuesOf(before.status, before.flags)) add(before.officePath, q, -1);
+    for (const q of queuesOf(after.status, allFlags(after))) add(after.officePath, q, 1);
+  }
+  return [...sums.values()].filter((d) => d.n !== 0);
+}
+
 export const registrationsProjection = {
   name: 'registrations',
   version: 1,
   consumes: { typePrefixes: [ENTRY_PREFIX] },
   mode: 'inline' as const,
-  tables: ['registrations'],
+  // The registrations' state, and per office the number of them in each workqueue (written in the
+  // same transaction: a count must agree with the list a registrar opens right after acting).
+  tables: ['registrations', 'registration_queue_counts'],
   batchSize: 5000,
   // apply finds rows by primary key only: the workqueue and list indexes are built once, at the end.
   deferIndexes: true,
-  /** Folds a batch of entries (in ledger order) into the table named by `tables.registrations`. */
+  /**
+   * Folds a batch of entries (in ledger order) into the table named by `tables.registrations`, and
+   * moves the workqueue counters of `tables.registration_queue_counts` by what the rows' queues did.
+   */
   async apply(trx: Kysely<Database>, entries: LedgerEntryLike[], tables: Readonly<Record<string, string>>): Promise<void> {
-    const table = tables.registrations ?? 'registrations';
+    const { table, counters } = tablesOf(tables);
     const byId = new Map<string, LedgerEntryLike[]>();
     for (const e of entries) {
       if (!e.type.startsWith(ENTRY_PREFIX) || e.type === ENTRY_PREFIX + READ_ACTION) continue;
@@ -84,6 +109,7 @@ export const registrationsProjection = {
     if (!byId.size) return;
     const rows = await registrationsStore.rowsIn(trx, table, [...byId.keys()]);
     const current = new Map(rows.map((r) => [r.id, rowToState(r)]));
+    const stored = new Map(rows.map((r) => [r.id, { officePath: r.office_path, status: r.status, flags: r.flags }]));
     const out: RegState[] = [];
     for (const [id, list] of byId) {
       // Stream order: a stream's entries may sit in another ledger order only when a writer's
@@ -96,6 +122,8 @@ export const registrationsProjection = {
     // One registration (a writer's transaction): one plain upsert; a batch (a rebuild): one statement.
     if (out.length === 1) await writeState(trx, out[0]!, table);
     else await registrationsStore.upsertMany(trx, out.map((s) => ({ s, flags: allFlags(s) })), table);
+    // Last, so the counter rows (shared by an office's writers) are held for as little as can be.
+    await registrationsStore.addToCounts(trx, queueDeltas(out.map((s) => ({ before: stored.get(s.id) ?? null, after: s }))), counters);
   },
   /**
    * A rebuild's bulk pass: every stream folded whole, in stream order, straight into the empty
@@ -103,9 +131,11 @@ export const registrationsProjection = {
    * `apply` folds each stream's entries in stream order too, so the order streams come in does not
    * change any row (registrations.fold.test.ts compares the two paths row for row). Declines when
    * a registration entry sits outside its registration's stream (the batches then handle it).
+   * The workqueue counters are then counted from the rebuilt rows in one GROUP BY; the batches
+   * after it move them as the live writers do.
    */
   async bulkRebuild(trx: Kysely<Database>, tables: Readonly<Record<string, string>>, horizon: string): Promise<number | null> {
-    const table = tables.registrations ?? 'registrations';
+    const { table, counters } = tablesOf(tables);
     const expected = await registrationsStore.entriesBelow(trx, horizon);
     if (expected.stray) return null;
     let seen = 0;
@@ -135,9 +165,19 @@ export const registrationsProjection = {
       after = { stream: last.stream, seq: last.stream_seq };
     }
     // Entries committed meanwhile below the horizon cannot exist; a mismatch means the stream scan missed some.
-    return seen === expected.folded ? seen : null;
+    if (seen !== expected.folded) return null;
+    await registrationsStore.recount(trx, table, counters);
+    return seen;
   },
 };
+
+/** The state table and its counters (the live ones by default; a shadow state table needs its shadow counters named too). */
+function tablesOf(tables: Readonly<Record<string, string>>): { table: string; counters: string } {
+  const table = tables.registrations ?? 'registrations';
+  const counters = tables.registration_queue_counts ?? (table === 'registrations' ? 'registration_queue_counts' : undefined);
+  if (!counters) throw new Error(`registrations projection: ${table} needs its counter table named (registration_queue_counts)`);
+  return { table, counters };
+}
 
 const BULK_PAGE = 20_000;
 const BULK_WRITE = 5_000;
