@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { Duplex, Readable } from 'node:stream';
-import { CsvError } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError } from './errors.js';
+import { AppError, fail } from './errors.js';
 
 /**
  * Every JSON request body goes through here before any route sees it, so three rules hold for
@@ -220,6 +220,34 @@ export function pipeCsvUpload(body: Readable, parser: Duplex, maxBytes: number):
   body.once('error', (e) => parser.destroy(e));
   checkCsvUtf8(body, parser);
   body.pipe(parser);
+}
+
+/**
+ * A CSV upload's records as they arrive, each with the line it starts on, empty lines skipped:
+ * at most `maxBytes` (beyond: 413 payload_too_large with `tooLarge` as its message), UTF-8
+ * checked, and a file that is not CSV answered 400 with its line (csvInputError). Lines are
+ * counted here rather than with csv-parse's `info`, which builds an object per record and
+ * doubled the parse of 100,000 rows: a record ends its line, plus any line breaks quoted inside it.
+ * Leaving the loop early drains the rest of the body, so the connection can carry the answer.
+ */
+export async function* csvUploadRecords(body: Readable, maxBytes: number, tooLarge: string): AsyncGenerator<{ record: string[]; line: number }> {
+  const parser = parse({ bom: true, relax_column_count: true, max_record_size: 1 << 16 });
+  let nextLine = 1;
+  pipeCsvUpload(body, parser, maxBytes);
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      const line = nextLine++;
+      for (const f of record) if (f.includes('\n')) nextLine += f.split('\n').length - 1;
+      if (record.length === 1 && record[0] === '') continue;
+      yield { record, line };
+    }
+  } catch (e) {
+    if ((e as { tooLarge?: boolean }).tooLarge) throw fail('payload_too_large', tooLarge);
+    throw csvInputError(e, parser.info.lines) ?? e;
+  } finally {
+    body.unpipe(parser);
+    body.resume();
+  }
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { Location, LocationImportError, LocationImportResult } from '@cairn/sdk';
 import type pg from 'pg';
-import { parse } from 'csv-parse';
 import type { Db } from '../database/database.js';
 import { fail } from '../kernel/errors.js';
-import { pipeCsvUpload, csvInputError } from '../kernel/request-text.js';
+import { csvUploadRecords } from '../kernel/request-text.js';
 import { isUuid, newId } from '../kernel/ids.js';
 import { requireScope, type AuthContext } from '../kernel/access.js';
 import type { Clock } from '../kernel/clock.js';
@@ -184,64 +183,45 @@ export async function parseLocationsCsv(body: Readable) {
   let fatal: string | undefined;
   let layout: { id: number; name: number; parentId: number; type: number; width: number } | undefined;
   let total = 0;
-  // No `info: true`: it builds an object per record and doubled the parse of 100,000 rows. Lines
-  // are counted here instead: a record ends its line, plus any line breaks quoted inside it; empty
-  // lines come through as a single empty field and are counted, then skipped.
-  const parser = parse({ bom: true, relax_column_count: true, max_record_size: 1 << 16 });
-  let nextLine = 1;
-  pipeCsvUpload(body, parser, MAX_LOCATION_IMPORT_BYTES);
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      const line = nextLine;
-      nextLine++;
-      for (const f of record) if (f.includes('\n')) nextLine += f.split('\n').length - 1;
-      if (record.length === 1 && record[0] === '') continue;
-      if (!layout) {
-        const at: Partial<Record<'id' | 'name' | 'parentId' | 'type', number>> = {};
-        record.forEach((raw, i) => {
-          const h = HEADERS[raw.trim().toLowerCase()];
-          if (!h) ignoredColumns.push(raw.trim());
-          else if (at[h] !== undefined) report.add({ line: 1, field: raw.trim(), code: 'duplicate_column', message: `column ${raw.trim()} appears twice` });
-          else at[h] = i;
-        });
-        for (const c of ['id', 'name', 'parentId', 'type'] as const) if (at[c] === undefined) report.add({ line: 1, field: c, code: 'missing_column', message: `the ${c} column is required` });
-        if (report.count) {
-          fatal = 'The header row must name the columns id, name, parentId and type; nothing was imported';
-          break;
-        }
-        layout = { id: at.id!, name: at.name!, parentId: at.parentId!, type: at.type!, width: record.length };
-        continue;
-      }
-      if (total >= MAX_LOCATION_ROWS) {
-        fatal = `An import holds at most ${MAX_LOCATION_ROWS} locations; split the file`;
+  // Leaving early (a bad header, too many rows) drains the rest of the body.
+  for await (const { record, line } of csvUploadRecords(body, MAX_LOCATION_IMPORT_BYTES, `A locations file holds at most ${MAX_LOCATION_IMPORT_BYTES / 1024 / 1024} MiB`)) {
+    if (!layout) {
+      const at: Partial<Record<'id' | 'name' | 'parentId' | 'type', number>> = {};
+      record.forEach((raw, i) => {
+        const h = HEADERS[raw.trim().toLowerCase()];
+        if (!h) ignoredColumns.push(raw.trim());
+        else if (at[h] !== undefined) report.add({ line: 1, field: raw.trim(), code: 'duplicate_column', message: `column ${raw.trim()} appears twice` });
+        else at[h] = i;
+      });
+      for (const c of ['id', 'name', 'parentId', 'type'] as const) if (at[c] === undefined) report.add({ line: 1, field: c, code: 'missing_column', message: `the ${c} column is required` });
+      if (report.count) {
+        fatal = 'The header row must name the columns id, name, parentId and type; nothing was imported';
         break;
       }
-      const before = report.count;
-      const cell = (i: number) => (record[i] ?? '').trim();
-      const id = cell(layout.id);
-      const name = cell(layout.name).replace(/\s+/g, ' ');
-      const parentId = cell(layout.parentId) || null;
-      const type = cell(layout.type).toLowerCase();
-      if (!id) report.add({ line, field: 'id', code: 'required', message: 'id is required' });
-      else if (id.length > 100 || CONTROL.test(id)) report.add({ line, field: 'id', code: 'invalid_id', message: 'id is at most 100 characters, without control characters' });
-      else if (seen.has(id)) report.add({ line, field: 'id', code: 'duplicate_id', message: `id ${id} already appears on line ${seen.get(id)}` });
-      else seen.set(id, line);
-      if (!name) report.add({ line, field: 'name', code: 'required', message: 'name is required' });
-      else if (name.length > 120 || CONTROL.test(name)) report.add({ line, field: 'name', code: 'invalid_name', message: 'name is at most 120 characters, without control characters' });
-      if (parentId !== null && (parentId.length > 100 || CONTROL.test(parentId))) report.add({ line, field: 'parentId', code: 'unknown_parent', message: 'parentId is not the id of any location' });
-      else if (parentId !== null && parentId === id) report.add({ line, field: 'parentId', code: 'cycle', message: `${id} cannot be its own parent` });
-      if (type !== 'area' && type !== 'office') report.add({ line, field: 'type', code: 'invalid_type', message: `type must be area or office, not "${type.slice(0, 40)}"` });
-      total++;
-      if (report.count === before) rows.push({ line, id, name, parentId, kind: type as LocationKind });
+      layout = { id: at.id!, name: at.name!, parentId: at.parentId!, type: at.type!, width: record.length };
+      continue;
     }
-  } catch (e) {
-    if ((e as { tooLarge?: boolean }).tooLarge) throw fail('payload_too_large', `A locations file holds at most ${MAX_LOCATION_IMPORT_BYTES / 1024 / 1024} MiB`);
-    // Not UTF-8, or not CSV at all (csv-parse 6 codes such as INVALID_OPENING_QUOTE have no CSV_
-    // prefix, so they were 500s): 400 with the line, nothing written (kernel/request-text.ts).
-    throw csvInputError(e, parser.info.lines) ?? e;
-  } finally {
-    body.unpipe(parser);
-    body.resume();
+    if (total >= MAX_LOCATION_ROWS) {
+      fatal = `An import holds at most ${MAX_LOCATION_ROWS} locations; split the file`;
+      break;
+    }
+    const before = report.count;
+    const cell = (i: number) => (record[i] ?? '').trim();
+    const id = cell(layout.id);
+    const name = cell(layout.name).replace(/\s+/g, ' ');
+    const parentId = cell(layout.parentId) || null;
+    const type = cell(layout.type).toLowerCase();
+    if (!id) report.add({ line, field: 'id', code: 'required', message: 'id is required' });
+    else if (id.length > 100 || CONTROL.test(id)) report.add({ line, field: 'id', code: 'invalid_id', message: 'id is at most 100 characters, without control characters' });
+    else if (seen.has(id)) report.add({ line, field: 'id', code: 'duplicate_id', message: `id ${id} already appears on line ${seen.get(id)}` });
+    else seen.set(id, line);
+    if (!name) report.add({ line, field: 'name', code: 'required', message: 'name is required' });
+    else if (name.length > 120 || CONTROL.test(name)) report.add({ line, field: 'name', code: 'invalid_name', message: 'name is at most 120 characters, without control characters' });
+    if (parentId !== null && (parentId.length > 100 || CONTROL.test(parentId))) report.add({ line, field: 'parentId', code: 'unknown_parent', message: 'parentId is not the id of any location' });
+    else if (parentId !== null && parentId === id) report.add({ line, field: 'parentId', code: 'cycle', message: `${id} cannot be its own parent` });
+    if (type !== 'area' && type !== 'office') report.add({ line, field: 'type', code: 'invalid_type', message: `type must be area or office, not "${type.slice(0, 40)}"` });
+    total++;
+    if (report.count === before) rows.push({ line, id, name, parentId, kind: type as LocationKind });
   }
   if (!layout && !fatal) fatal = 'The file is empty: it needs the header row id,name,parentId,type';
   return { rows, total, report, fatal, ignoredColumns };

@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
 import type { JsonValue, RegistrationImportReport, RegistrationImportRowError, RegistrationTypeDocument } from '@cairn/sdk';
 import type { Database } from '../database/database.js';
@@ -9,7 +8,7 @@ import { authorize } from '../policies/policies.js';
 import type { Clock } from '../kernel/clock.js';
 import { AppError, fail } from '../kernel/errors.js';
 import { isUuid, newId } from '../kernel/ids.js';
-import { pipeCsvUpload, csvInputError } from '../kernel/request-text.js';
+import { csvUploadRecords } from '../kernel/request-text.js';
 import type { LedgerService } from '../ledger/ledger.service.js';
 import { entryType, type EntryData } from '../registrations/registrations.fold.js';
 import { newTrackingId, type RegistrationsService } from '../registrations/registrations.service.js';
@@ -77,41 +76,25 @@ export class LegacyImportService {
     const seenLegacy = new Map<string, number>();
     let batch: Row[] = [];
 
-    // Lines are counted here (csv-parse reads ahead): a record ends its line, plus any line breaks quoted in it.
-    const parser = parse({ bom: true, relax_column_count: true, max_record_size: 1 << 16 });
-    let nextLine = 1;
-    pipeCsvUpload(body, parser, MAX_IMPORT_BYTES);
     const flush = async () => {
       if (!batch.length) return;
       const rows = batch;
       batch = [];
       await this.writeBatch(ctx, c, doc, type.version, action, columns!, rows, { places: places!, byName: byName!, seenLegacy }, report);
     };
-    try {
-      for await (const record of parser as AsyncIterable<string[]>) {
-        const line = nextLine;
-        nextLine++;
-        for (const f of record) if (f.includes('\n')) nextLine += f.split('\n').length - 1;
-        if (record.length === 1 && record[0] === '') continue;
-        if (!columns) {
-          columns = this.header(record, kinds);
-          if (columns.some((col) => col.kind === 'location')) ({ places, byName } = await this.loadPlaces());
-          else ({ places, byName } = { places: new Map(), byName: new Map() });
-          continue;
-        }
-        if (report.rows >= MAX_IMPORT_ROWS) throw fail('payload_too_large', `An import holds at most ${MAX_IMPORT_ROWS} rows; split the file (rows up to here were imported: ${report.created})`);
-        report.rows++;
-        batch.push({ row: report.rows, line, cells: record });
-        if (batch.length >= BATCH) await flush();
+    for await (const { record, line } of csvUploadRecords(body, MAX_IMPORT_BYTES, `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`)) {
+      if (!columns) {
+        columns = this.header(record, kinds);
+        if (columns.some((col) => col.kind === 'location')) ({ places, byName } = await this.loadPlaces());
+        else ({ places, byName } = { places: new Map(), byName: new Map() });
+        continue;
       }
-      await flush();
-    } catch (e) {
-      if ((e as { tooLarge?: boolean }).tooLarge) throw fail('payload_too_large', `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`);
-      throw csvInputError(e, parser.info.lines) ?? e;
-    } finally {
-      body.unpipe(parser);
-      body.resume();
+      if (report.rows >= MAX_IMPORT_ROWS) throw fail('payload_too_large', `An import holds at most ${MAX_IMPORT_ROWS} rows; split the file (rows up to here were imported: ${report.created})`);
+      report.rows++;
+      batch.push({ row: report.rows, line, cells: record });
+      if (batch.length >= BATCH) await flush();
     }
+    await flush();
     if (!columns) throw fail('invalid_import', 'The file is empty: its first row must name the columns (the type’s field ids, and legacyId)', { errors: [] });
     return report;
   }
