@@ -665,16 +665,21 @@ export class RegistrationsService {
   async get(ctx: AuthContext, id: string): Promise<RegistrationDetail> {
     const c = await this.caller(ctx);
     const row = await this.visible(c, id);
-    // Opening a record is audited, as OpenCRVS does: one entry per opening, in its stream.
-    await this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: entryType(READ_ACTION), stream: `registration:${row.id}`, data: { registrationId: row.id, actorRole: c.role, actorOfficeId: c.officeId } }], { allowSystemTypes: true }));
-    const s = rowToState(row);
-    const { document: doc } = await this.typeDocument(s.type, s.typeVersion);
-    const actions: AvailableAction[] = [];
-    for (const a of [...CORE_ACTIONS.filter((x) => x !== 'notify'), ...Object.keys(doc.customActions ?? {})]) {
-      const no = this.why(c, doc, s, a);
-      actions.push(no ? { action: a, allowed: false, reason: no.code } : { action: a, allowed: true });
-    }
-    return { ...(await this.present(row)), actions };
+    // Opening a record is audited, as OpenCRVS does: one entry per opening, in its stream. The
+    // page is answered only once the entry is written, but it is put together meanwhile.
+    const audited = this.ledger.append(ctx, this.ledger.prepare(ctx, [{ type: entryType(READ_ACTION), stream: `registration:${row.id}`, data: { registrationId: row.id, actorRole: c.role, actorOfficeId: c.officeId } }], { allowSystemTypes: true }));
+    const page = (async () => {
+      const s = rowToState(row);
+      const { document: doc } = await this.typeDocument(s.type, s.typeVersion);
+      const actions: AvailableAction[] = [];
+      for (const a of [...CORE_ACTIONS.filter((x) => x !== 'notify'), ...Object.keys(doc.customActions ?? {})]) {
+        const no = this.why(c, doc, s, a);
+        actions.push(no ? { action: a, allowed: false, reason: no.code } : { action: a, allowed: true });
+      }
+      return { ...(await this.present(row)), actions };
+    })();
+    const [, detail] = await Promise.all([audited, page]);
+    return detail;
   }
 
   async history(ctx: AuthContext, id: string): Promise<RegistrationHistoryItem[]> {
