@@ -143,6 +143,7 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
   const legacy = comparable(reg.data.legacyId);
   if (legacy) identifiers.add(normaliseIdentifier(legacy));
   const nameWords: string[] = [];
+  const wordKeys = new Map<string, string>();
   const keys = new Set<string>();
   for (const [id, raw] of Object.entries(reg.data)) {
     const v = comparable(raw);
@@ -163,6 +164,7 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
       for (const w of fold(v).split(' ').filter(Boolean)) {
         nameWords.push(w);
         const k = spellingKey(w);
+        wordKeys.set(w, k);
         keys.add(k);
         keys.add(`${id}:${k}`);
       }
@@ -189,16 +191,11 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
     identifiers: [...identifiers],
     names: nameWords.join(' '),
     name_keys: [...keys],
-    name_words: [...new Set(nameWords)].map((w) => [w, spellingKey(w)]),
+    name_words: [...wordKeys],
     block_keys: blockKeys,
     fields,
     updated_at: reg.updatedAt,
   };
-}
-
-/** The blocking keys a new record would have, to find its candidates. */
-export function blockKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): string[] {
-  return candidateKeysOf(preset, model, data).all;
 }
 
 /**

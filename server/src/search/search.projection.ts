@@ -37,13 +37,15 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
      * the writers' own transactions); entries after it re-index their registrations as usual.
      */
     async bulkRebuild(trx: Kysely<Database>, tables: ProjectionTables, horizon: string): Promise<number | null> {
+      // One transaction: a word written once need not be sent again.
+      const written = new Set<string>();
       let sources = await searchStore.sourcesAfter(trx, null, bulkPage);
       let rows = await rowsOf(sources);
       for (;;) {
         // Read ahead, then build the next page's rows while PostgreSQL writes this page's: the two
         // halves of the work (rows in JS, inserts in PostgreSQL) overlap instead of taking turns.
         const next = sources.length < bulkPage ? [] : await searchStore.sourcesAfter(trx, sources[sources.length - 1]!.id, bulkPage);
-        const writing = searchStore.upsert(trx, rows, targets(tables));
+        const writing = searchStore.upsert(trx, rows, targets(tables), written);
         const [, nextRows] = await Promise.all([writing, new Promise<void>((r) => setImmediate(r)).then(() => rowsOf(next))]);
         if (!next.length) break;
         sources = next;

@@ -8,7 +8,7 @@ import type { DuplicateChecker, RegistrationsService } from '../registrations/re
 import { LinkageModel, type Prepared, type ScoredPair } from './linkage/model.js';
 import type { LinkagePreset } from './linkage/presets.js';
 import { fold, jaroWinkler, spellingKey } from './linkage/strings.js';
-import { blockKeysOf, candidateKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
+import { candidateKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
 import { evaluateRule, type Rule } from './search.rules.js';
 import { searchStore, type IndexHit, type Predicate } from './search.store.js';
 
@@ -110,8 +110,9 @@ export class SearchService {
     // Switched off: no model to learn (learning one samples the register).
     if (dedupConfig((await this.registrations.typeDocument(type, version)).document).enabled === false) return regs.map(() => ({ matches: [] }));
     const tm = await this.typeModel(type, version);
-    const keysOf = regs.map((r) => blockKeysOf(tm.preset, tm.model, r.data));
-    const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flat())], MAX_CANDIDATES);
+    const keysOf = regs.map((r) => candidateKeysOf(tm.preset, tm.model, r.data));
+    const asked = keysOf.map((k) => [...new Set([...k.strong, ...k.pairs.flat()])]);
+    const found = await searchStore.candidatesByKey(db, type, [...new Set(asked.flat())], MAX_CANDIDATES);
     const unique = [...new Map(found.map((f) => [f.id, f.fields])).entries()];
     const prepared = tm.model.prepare(unique.map(([, fields]) => fields));
     const byId = new Map(unique.map(([id, fields], i) => [id, { id, fields, prepared: prepared[i]! }]));
@@ -125,17 +126,24 @@ export class SearchService {
     const minePrepared = tm.model.prepare(mine);
     const earlier = new Map<string, Candidate[]>();
     return regs.map((r, i) => {
-      const seen = new Set<string>();
-      const candidates: Candidate[] = [];
-      for (const k of keysOf[i]!) {
+      // The single check's rule (candidateKeysOf): a strong key shared, or both keys of a pair.
+      const shared = new Map<string, { c: Candidate; keys: Set<string> }>();
+      for (const k of asked[i]!) {
         for (const c of [...(stored.get(k) ?? []), ...(earlier.get(k) ?? [])]) {
-          if (seen.has(c.id) || candidates.length >= MAX_CANDIDATES) continue;
-          seen.add(c.id);
-          candidates.push(c);
+          const s = shared.get(c.id) ?? { c, keys: new Set<string>() };
+          s.keys.add(k);
+          shared.set(c.id, s);
         }
       }
+      const { strong, pairs } = keysOf[i]!;
+      const candidates: Candidate[] = [];
+      for (const { c, keys } of shared.values()) {
+        if (candidates.length >= MAX_CANDIDATES) break;
+        if (strong.some((k) => keys.has(k)) || pairs.some(([a, b]) => keys.has(a) && keys.has(b))) candidates.push(c);
+      }
       const me = { id: r.id, fields: Object.fromEntries(Object.entries(mine[i]!).filter((e): e is [string, string] => e[1] !== undefined)), prepared: minePrepared[i]! };
-      for (const k of keysOf[i]!) earlier.set(k, [...(earlier.get(k) ?? []), me]);
+      // Later records find this one under the keys it will be indexed with.
+      for (const k of keysOf[i]!.all) earlier.set(k, [...(earlier.get(k) ?? []), me]);
       return this.matchAmong(tm, when, { fields: mine[i]!, prepared: me.prepared }, candidates);
     });
   }

@@ -78,13 +78,15 @@ export const searchStore = {
    * that the lexicon does not hold yet (in word order, so two writers never wait on each other's
    * words in opposite orders).
    */
-  async upsert(db: Db, rows: SearchRow[], tables: { search: string; words: string } = { search: 'registration_search', words: 'registration_name_words' }): Promise<void> {
+  async upsert(db: Db, rows: SearchRow[], tables: { search: string; words: string } = { search: 'registration_search', words: 'registration_name_words' }, written?: Set<string>): Promise<void> {
     if (!rows.length) return;
     const col = <K extends keyof SearchRow>(k: K) => rows.map((r) => r[k]);
     const arr = (k: 'identifiers' | 'name_keys' | 'block_keys' | 'flags') => rows.map((r) => `{${r[k].map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+    // `written`: words this transaction has already written (a rebuild's bulk pass), not sent again.
     const lexicon = new Map<string, string>();
-    for (const r of rows) for (const [w, k] of r.name_words) lexicon.set(w, k);
+    for (const r of rows) for (const [w, k] of r.name_words) if (!written?.has(w)) lexicon.set(w, k);
     const words = [...lexicon.keys()].sort();
+    for (const w of words) written?.add(w);
     await sql`WITH lexicon AS (
         INSERT INTO ${sql.table(tables.words)} (word, key)
         SELECT w, k FROM unnest(${words}::text[], ${words.map((w) => lexicon.get(w)!)}::text[]) AS l(w, k) ORDER BY w
