@@ -36,18 +36,36 @@ export class JsonValueError extends Error {
 const escapePointer = (k: string) => k.replace(/~/g, '~0').replace(/\//g, '~1');
 const badText = (s: string) => s.includes('\u0000') || !s.isWellFormed();
 
+/** A bad value found by checkedJson: the keys from it up to the top are added as the error unwinds. */
+class BadValue {
+  readonly path: string[] = [];
+  constructor(readonly message: string) {}
+}
+
 /**
  * canonicalJson and the checks that keep PostgreSQL's jsonb from failing (NUL characters, lone
  * surrogates, non-finite numbers, runaway nesting), in one walk: this is the ingest hot path.
+ * The pointer to a bad value is built only when there is one.
  */
-export function canonicalJsonChecked(value: unknown, pointer = '', depth = 0): string {
-  if (depth > 64) throw new JsonValueError(pointer || '/', 'nests deeper than 64 levels');
+export function canonicalJsonChecked(value: unknown, pointer = ''): string {
+  try {
+    return checkedJson(value, 0);
+  } catch (e) {
+    if (!(e instanceof BadValue)) throw e;
+    let at = pointer;
+    for (let i = e.path.length - 1; i >= 0; i--) at += `/${escapePointer(e.path[i]!)}`;
+    throw new JsonValueError(at || '/', e.message);
+  }
+}
+
+function checkedJson(value: unknown, depth: number): string {
+  if (depth > 64) throw new BadValue('nests deeper than 64 levels');
   switch (typeof value) {
     case 'string':
-      if (badText(value)) throw new JsonValueError(pointer || '/', 'contains a NUL character or invalid Unicode');
+      if (badText(value)) throw new BadValue('contains a NUL character or invalid Unicode');
       return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) throw new JsonValueError(pointer || '/', 'is not a finite number');
+      if (!Number.isFinite(value)) throw new BadValue('is not a finite number');
       return JSON.stringify(value);
     case 'boolean':
       return value ? 'true' : 'false';
@@ -55,7 +73,14 @@ export function canonicalJsonChecked(value: unknown, pointer = '', depth = 0): s
       if (value === null) return 'null';
       if (Array.isArray(value)) {
         let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i ? ',' : '') + canonicalJsonChecked(value[i], `${pointer}/${i}`, depth + 1);
+        for (let i = 0; i < value.length; i++) {
+          try {
+            out += (i ? ',' : '') + checkedJson(value[i], depth + 1);
+          } catch (e) {
+            if (e instanceof BadValue) e.path.push(String(i));
+            throw e;
+          }
+        }
         return out + ']';
       }
       const keys = Object.keys(value).sort();
@@ -64,19 +89,25 @@ export function canonicalJsonChecked(value: unknown, pointer = '', depth = 0): s
       for (const k of keys) {
         const v = (value as Record<string, unknown>)[k];
         if (v === undefined) continue;
-        if (badText(k)) throw new JsonValueError(pointer || '/', 'has a key with a NUL character or invalid Unicode');
-        out += (first ? '' : ',') + JSON.stringify(k) + ':' + canonicalJsonChecked(v, `${pointer}/${escapePointer(k)}`, depth + 1);
+        if (badText(k)) throw new BadValue('has a key with a NUL character or invalid Unicode');
+        try {
+          out += (first ? '' : ',') + JSON.stringify(k) + ':' + checkedJson(v, depth + 1);
+        } catch (e) {
+          if (e instanceof BadValue) e.path.push(k);
+          throw e;
+        }
         first = false;
       }
       return out + '}';
     }
     default:
-      throw new JsonValueError(pointer || '/', 'is not a JSON value');
+      throw new BadValue('is not a JSON value');
   }
 }
 
 export const dataHash = (data: unknown): Buffer => hash('sha256', canonicalJson(data), 'buffer');
 export const jsonHash = (json: string): Buffer => hash('sha256', json, 'buffer');
+export const jsonHashHex = (json: string): string => hash('sha256', json, 'hex');
 
 export interface HashedFields {
   id: string;
@@ -114,6 +145,34 @@ export function entryHash(f: HashedFields): Buffer {
   ]);
   return hash('sha256', `${f.prevHash ? f.prevHash.toString('hex') : ''}|${fields}|${f.dataHash.toString('hex')}`, 'buffer');
 }
+
+/**
+ * entryHash in parts, for appends that fix everything but an entry's place in its stream before
+ * taking the stream's lock: `pre` and `post` surround the stream sequence in the hashed text,
+ * and chainedHashHex(prev, seq, parts) hashes exactly the text entryHash would. What the
+ * stream's head decides (seq, previous hash) is then the only work left while the lock is held.
+ */
+export interface HashParts {
+  pre: string;
+  post: string;
+}
+
+/**
+ * The hashed fields after the stream sequence (type to transactionId), as entryHash writes them;
+ * a batch's entries of one type and time share it.
+ */
+export const entryHashRest = (f: Pick<HashedFields, 'type' | 'typeVersion' | 'actorKind' | 'actorId' | 'occurredAt' | 'recordedAt' | 'transactionId'>): string =>
+  // JSON.stringify of the array entryHash hashes, from its fourth element on.
+  JSON.stringify([f.type, f.typeVersion, f.actorKind, f.actorId, f.occurredAt.toISOString(), f.recordedAt.toISOString(), f.transactionId]).slice(1);
+
+export const entryHashParts = (id: string, stream: string | null, rest: string, dataHashHex: string): HashParts => ({
+  pre: `|[${JSON.stringify(id)},${JSON.stringify(stream)},`,
+  post: `,${rest}|${dataHashHex}`,
+});
+
+/** The entry's hash (hex) from its parts, its stream sequence and its predecessor's hash (hex; '' for none). */
+export const chainedHashHex = (prevHex: string, streamSeq: number | null, parts: HashParts): string =>
+  hash('sha256', `${prevHex}${parts.pre}${streamSeq === null ? 'null' : streamSeq}${parts.post}`, 'hex');
 
 export function checkpointHash(prev: Buffer | null, entryHashes: Iterable<Buffer>): Buffer {
   const h = createHash('sha256');
