@@ -24,7 +24,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { withServices } from '../server/src/main.js';
@@ -259,11 +259,17 @@ export async function run(): Promise<Array<Figure | string>> {
       const agent = await login(`bench-agent${suffix}`, 'field-agent', d0.office);
       const registrar = await login(`bench-registrar${suffix}`, 'local-registrar', d0.office);
       const national = await login(`bench-national${suffix}`, 'national-registrar', d0.office);
-      // Each run on a kept register declares other people, or its declarations would be duplicates of the last run's.
-      const data = (n: number, i = n + setup.runs * 10_000) => ({
-        'child.firstName': letters(i + 100), 'child.lastName': letters(i + 5000), 'child.sex': i % 2 ? 'female' : 'male', 'child.dob': new Date(Date.now() - ((i + 400) % 300) * 86_400_000).toISOString().slice(0, 10), 'child.placeOfBirth': d0.id,
-        'mother.firstName': letters(i + 9000), 'mother.lastName': letters(i + 5000), 'mother.nationalId': String(2_000_000_000 + i + 100), 'informant.phone': `+22177${String(i + 100).padStart(7, '0')}`,
-      });
+      // The people declared here are new: names of random syllables (a neighbour of an earlier
+      // run's person, one syllable and one ID digit apart, is a duplicate the model rightly
+      // flags), a national ID and a phone of their own, born in the last 300 days.
+      const rname = () => { const w = Array.from({ length: 5 }, () => SYLLABLES[randomInt(20)]).join(''); return w[0]!.toUpperCase() + w.slice(1); };
+      const data = (i: number) => {
+        const family = rname();
+        return {
+          'child.firstName': rname(), 'child.lastName': family, 'child.sex': i % 2 ? 'female' : 'male', 'child.dob': new Date(Date.now() - ((i + 400) % 300) * 86_400_000).toISOString().slice(0, 10), 'child.placeOfBirth': d0.id,
+          'mother.firstName': rname(), 'mother.lastName': family, 'mother.nationalId': String(3_000_000_000 + randomInt(999_999_999)), 'informant.phone': `+22178${String(randomInt(9_999_999)).padStart(7, '0')}`,
+        };
+      };
       const expect = (r: { status: number; body: string }, status: number) => {
         if (r.status !== status) throw new Error(`expected ${status}, got ${r.status}: ${r.body.slice(0, 300)}`);
         return r;
