@@ -29,14 +29,72 @@ export interface NewEntryRow {
   type: string;
   typeVersion: number | null;
   dataJson: string;
-  dataHash: Buffer;
+  /** Hashes as hex, as they are sent (see EncodedRows). */
+  dataHash: string;
   actorKind: string;
   actorId: string | null;
   occurredAt: Date;
   recordedAt: Date;
   transactionId: string | null;
-  prevHash: Buffer | null;
-  hash: Buffer;
+  prevHash: string | null;
+  hash: string;
+}
+
+/**
+ * Rows to insert as PostgreSQL array input, one text per column: the column's elements, comma
+ * separated, without the braces. The ledger's hot path builds these itself (pg's generic array
+ * encoding of fourteen columns cost more than the hashing), and a group of batches is the
+ * concatenation of theirs (concatRows); the statement casts each to its array type.
+ */
+export interface EncodedRows {
+  id: string;
+  stream: string;
+  streamSeq: string;
+  type: string;
+  typeVersion: string;
+  data: string;
+  dataHash: string;
+  actorKind: string;
+  actorId: string;
+  occurredAt: string;
+  recordedAt: string;
+  transactionId: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** A quoted element of an array literal (backslashes and double quotes escaped), NULL for null. */
+export const arrayText = (v: string | null): string => (v === null ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`);
+/** A bytea element of an array literal from its hex, NULL for null. */
+export const arrayBytea = (hex: string | null): string => (hex === null ? 'NULL' : `"\\\\x${hex}"`);
+export const arrayInt = (n: number | null): string => (n === null ? 'NULL' : String(n));
+
+export function encodeRows(rows: NewEntryRow[]): EncodedRows {
+  const col = (f: (r: NewEntryRow) => string) => rows.map(f).join(',');
+  return {
+    id: col((r) => r.id),
+    stream: col((r) => arrayText(r.stream)),
+    streamSeq: col((r) => arrayInt(r.streamSeq)),
+    type: col((r) => arrayText(r.type)),
+    typeVersion: col((r) => arrayInt(r.typeVersion)),
+    data: col((r) => arrayText(r.dataJson)),
+    dataHash: col((r) => arrayBytea(r.dataHash)),
+    actorKind: col((r) => arrayText(r.actorKind)),
+    actorId: col((r) => arrayText(r.actorId)),
+    occurredAt: col((r) => r.occurredAt.toISOString()),
+    recordedAt: col((r) => r.recordedAt.toISOString()),
+    transactionId: col((r) => arrayText(r.transactionId)),
+    prevHash: col((r) => arrayBytea(r.prevHash)),
+    hash: col((r) => arrayBytea(r.hash)),
+  };
+}
+
+/** The rows of several encodings, in order. */
+export function concatRows(parts: EncodedRows[]): EncodedRows {
+  if (parts.length === 1) return parts[0]!;
+  const out = {} as EncodedRows;
+  for (const k of Object.keys(parts[0]!) as (keyof EncodedRows)[]) out[k] = parts.map((p) => p[k]).join(',');
+  return out;
 }
 
 /** Position in ledger order: the writing transaction, then the row's position within it. */
@@ -170,27 +228,53 @@ export const ledgerStore = {
    * `horizon` (with `withHorizon`) is the statement's running-transaction horizon: every
    * transaction below it had ended when the statement began, which releases earlier appends
    * waiting for read-your-writes without a query of their own.
+   * With `expect` (the heads the rows were chained on, for the same streams as `heads`), the
+   * statement takes the streams' locks itself and writes only if every stream's head is still
+   * exactly that (seq and hash); otherwise it writes nothing and answers no rows. It is meant to
+   * run on its own (autocommit): one round trip for a whole stream group. Its snapshot is taken
+   * before its locks, so a head another writer moved between the two is not seen by the check;
+   * such a writer took the next sequence numbers of that stream, so this statement's first entry
+   * there collides with its entry on the (stream, stream_seq) unique index and the statement
+   * fails whole: a stale head can fail a write, never fork or gap a chain. Nothing is written
+   * before the locks are held (both writes wait on `ok`), so the transaction's id still comes
+   * after them, as in lockStreamHeads.
    */
-  async insertEntries(db: Exec, rows: NewEntryRow[], opts: { withHorizon?: boolean; heads?: Map<string, { seq: number; hash: Buffer }> } = {}): Promise<{ id: string; position: number; tx: string; horizon?: string }[]> {
-    const col = <K extends keyof NewEntryRow>(k: K) => rows.map((r) => r[k]);
+  async insertEntries(
+    db: Exec,
+    rows: NewEntryRow[] | EncodedRows,
+    opts: { withHorizon?: boolean; heads?: Map<string, { seq: number; hash: Buffer }>; expect?: Map<string, { seq: number; hash: Buffer }> } = {},
+  ): Promise<{ id: string; position: number; tx: string; horizon?: string }[]> {
+    const c = Array.isArray(rows) ? encodeRows(rows) : rows;
+    const lit = (col: string) => `{${col}}`;
     // With `heads`, the streams' new heads are written by the same statement (one round trip
     // fewer while the streams' locks are held).
     const streams = opts.heads ? [...opts.heads.keys()] : [];
+    const expect = opts.expect && streams.length
+      ? sql`locked AS MATERIALIZED (
+          SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest(${streams}::text[]) AS s ORDER BY k) AS q),
+        ok AS MATERIALIZED (
+          -- counting the locks takes them all (the function is volatile: never left out)
+          SELECT (SELECT count(*) FROM locked) >= 0 AND NOT EXISTS (
+            SELECT 1 FROM unnest(${streams}::text[], ${streams.map((s) => opts.expect!.get(s)!.seq)}::int[], ${streams.map((s) => opts.expect!.get(s)!.hash)}::bytea[]) AS e(stream, seq, hash)
+            LEFT JOIN ledger_streams h ON h.stream = e.stream
+            WHERE COALESCE(h.seq, 0) <> e.seq OR (e.seq > 0 AND h.hash <> e.hash)) AS ok),`
+      : undefined;
+    const onlyIfOk = expect ? sql`WHERE (SELECT ok FROM ok)` : sql``;
     const heads = streams.length
-      ? sql`WITH heads AS (
+      ? sql`WITH ${expect ?? sql``} heads AS (
           INSERT INTO ledger_streams (stream, seq, hash)
-          SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => opts.heads!.get(s)!.seq)}::int[], ${streams.map((s) => opts.heads!.get(s)!.hash)}::bytea[])
+          SELECT * FROM unnest(${streams}::text[], ${streams.map((s) => opts.heads!.get(s)!.seq)}::int[], ${streams.map((s) => opts.heads!.get(s)!.hash)}::bytea[]) ${onlyIfOk}
           ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq, hash = excluded.hash)`
       : sql``;
     const r = await sql<{ id: string; position: number; tx: string; horizon?: string }>`
       ${heads}
       INSERT INTO ledger_entries (id, stream, stream_seq, type, type_version, data, data_hash, actor_kind, actor_id,
                                   occurred_at, recorded_at, transaction_id, prev_hash, hash)
-      SELECT * FROM unnest(${col('id')}::uuid[], ${col('stream')}::text[], ${col('streamSeq')}::int[], ${col('type')}::text[],
-                           ${col('typeVersion')}::int[], ${col('dataJson')}::jsonb[], ${col('dataHash')}::bytea[],
-                           ${col('actorKind')}::text[], ${col('actorId')}::text[], ${col('occurredAt')}::timestamptz[],
-                           ${col('recordedAt')}::timestamptz[], ${col('transactionId')}::text[], ${col('prevHash')}::bytea[],
-                           ${col('hash')}::bytea[])
+      SELECT * FROM unnest(${lit(c.id)}::uuid[], ${lit(c.stream)}::text[], ${lit(c.streamSeq)}::int[], ${lit(c.type)}::text[],
+                           ${lit(c.typeVersion)}::int[], ${lit(c.data)}::jsonb[], ${lit(c.dataHash)}::bytea[],
+                           ${lit(c.actorKind)}::text[], ${lit(c.actorId)}::text[], ${lit(c.occurredAt)}::timestamptz[],
+                           ${lit(c.recordedAt)}::timestamptz[], ${lit(c.transactionId)}::text[], ${lit(c.prevHash)}::bytea[],
+                           ${lit(c.hash)}::bytea[]) ${onlyIfOk}
       RETURNING id, position, tx::text AS tx${opts.withHorizon ? sql`, pg_snapshot_xmin(pg_current_snapshot())::text AS horizon` : sql``}`.execute(db);
     return r.rows;
   },

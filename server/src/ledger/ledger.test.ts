@@ -5,6 +5,8 @@ import type { App } from '../app.js';
 import type { Services } from '../services.js';
 import { sealCheckpoint, verifyLedger } from './ledger.verify.js';
 import { userContext } from '../kernel/access.js';
+import { systemClock } from '../kernel/clock.js';
+import { LedgerService } from './ledger.service.js';
 
 let app: App;
 let services: Services;
@@ -127,6 +129,32 @@ describe('appending', () => {
     } finally {
       await pool.query('DROP TRIGGER refuse_poison_s ON ledger_entries; DROP FUNCTION refuse_poison_s()');
     }
+  });
+
+  it('keeps every stream a gap-free chain when two servers group batches into the same streams', async () => {
+    // Each server chains a group on the heads its last group left; the other server moves them
+    // meanwhile, so groups find their heads stale (before or while taking the locks) and must
+    // fall back to reading them. Nothing may fork, gap or be lost.
+    const other = new LedgerService(services.db, systemClock);
+    const ctx = userContext({ id: '00000000-0000-4000-8000-000000000003', username: 'twin', role: 'admin' }, 'session');
+    const batch = (ledger: LedgerService, b: number) => ledger.prepare(ctx, Array.from({ length: 12 }, (_, i) => ({ type: 'twin.ok', stream: `tw-${(i + b) % 6}`, data: { b, i } })));
+    const written: unknown[] = [];
+    for (let round = 0; round < 5; round++) {
+      const results = await Promise.all(Array.from({ length: 16 }, (_, b) => (b % 2 ? other : services.ledger).append(ctx, batch(b % 2 ? other : services.ledger, round * 16 + b))));
+      written.push(...results.flat());
+    }
+    expect(written).toHaveLength(5 * 16 * 12);
+    const rows = await pool.query(`SELECT stream, stream_seq, data FROM ledger_entries WHERE stream LIKE 'tw-%' ORDER BY tx, position`);
+    const byStream = new Map<string, { seq: number; b: number; i: number }[]>();
+    for (const r of rows.rows) byStream.set(r.stream, [...(byStream.get(r.stream) ?? []), { seq: r.stream_seq, b: r.data.b, i: r.data.i }]);
+    expect(byStream.size).toBe(6);
+    for (const list of byStream.values()) {
+      // In ledger order, each stream's sequence runs 1..n without a gap, and each batch keeps its order.
+      expect(list.map((e) => e.seq)).toEqual(Array.from({ length: list.length }, (_, k) => k + 1));
+      for (let k = 1; k < list.length; k++) if (list[k]!.b === list[k - 1]!.b) expect(list[k]!.i).toBeGreaterThan(list[k - 1]!.i);
+    }
+    expect([...byStream.values()].reduce((n, l) => n + l.length, 0)).toBe(5 * 16 * 12);
+    expect((await verifyLedger(services.db)).problems).toEqual([]);
   });
 
   it('writes nothing of a batch when one event is bad', async () => {
