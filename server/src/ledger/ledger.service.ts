@@ -305,7 +305,15 @@ export class LedgerService {
    * Appends a batch atomically: all entries or none. Pass `db` to append inside a transaction the
    * caller already holds (so a state change and its ledger entry commit together).
    */
-  async append(ctx: AuthContext, entries: PreparedEntry[], opts: { db?: Kysely<Database> } = {}): Promise<AppendResult[]> {
+  /**
+   * `relaxedCommit`: for entries whose loss in a database crash is tolerable (a read's audit
+   * entry), the batch's own transaction commits without waiting for its WAL to reach the disk
+   * (synchronous_commit off for that transaction only). It is still written in ledger order: a
+   * later durable commit flushes it too, so only the last fraction of a second before a crash of
+   * PostgreSQL itself can be lost (docs/security.md). Applies where the batch has its own
+   * transaction; grouped and caller-held transactions keep their commit.
+   */
+  async append(ctx: AuthContext, entries: PreparedEntry[], opts: { db?: Kysely<Database>; relaxedCommit?: boolean } = {}): Promise<AppendResult[]> {
     for (const hook of this.hooks.beforeAppend) await hook(ctx, entries, opts.db ?? this.db);
     if (opts.db) return this.countAppended(await this.appendIn(opts.db, ctx, entries));
     // A batch with no streams and no transactionIds needs no locks and no lookups: one INSERT
@@ -320,7 +328,10 @@ export class LedgerService {
         const result = !simple
           ? plain
             ? await this.appendStreamsGrouped(ctx, entries)
-            : await this.db.transaction().execute((trx) => this.appendIn(trx, ctx, entries))
+            : await this.db.transaction().execute(async (trx) => {
+                if (opts.relaxedCommit) await ledgerStore.relaxCommit(trx);
+                return this.appendIn(trx, ctx, entries);
+              })
           : entries.length <= GROUP_BATCH_MAX
             ? await this.appendGrouped(ctx, entries)
             : await this.appendIn(this.db, ctx, entries);

@@ -190,6 +190,11 @@ function listWhere(scope: ReadScope, f: ListFilter, horizon = sql`pg_snapshot_xm
 }
 
 export const ledgerStore = {
+  /** This transaction commits without waiting for its WAL flush (LedgerService.append's relaxedCommit). */
+  async relaxCommit(db: Exec): Promise<void> {
+    await sql`SELECT set_config('synchronous_commit', 'off', true)`.execute(db);
+  },
+
   /**
    * The running-transaction horizon: the oldest transaction still running (every one below it has
    * ended, and any still to commit has an id at or above it). Readers never read at or past it.
