@@ -260,8 +260,16 @@ export class SearchService {
   private async wordKeys(db: Kysely<Database>, words: string[], field?: string): Promise<string[][]> {
     const like = new Map<string, Set<string>>(words.map((w) => [w, new Set([spellingKey(w)])]));
     const fuzzy = words.filter((w) => w.length >= 3);
-    for (const { q, word, key } of await searchStore.similarWords(db, fuzzy, WORDS_PER_QUERY_WORD)) {
+    const found = new Set<string>();
+    for (const { q, word, key } of await searchStore.nearWords(db, fuzzy, WORDS_PER_QUERY_WORD)) {
+      found.add(q);
+      // One edit in a short word can be another name: the ranking's own threshold decides.
       if (word.startsWith(q) || jaroWinkler(word, q) >= 0.8) like.get(q)!.add(key);
+    }
+    // Further than one edit: the register's words like it by trigram similarity, for a word the
+    // look-ups did not place (its exact form, a typo, a prefix all count as placed).
+    for (const { q, word, key } of await searchStore.similarWords(db, fuzzy.filter((w) => !found.has(w)), WORDS_PER_QUERY_WORD)) {
+      if (jaroWinkler(word, q) >= 0.8) like.get(q)!.add(key);
     }
     return words.map((w) => [...like.get(w)!].map((k) => (field ? `${field}:${k}` : k)));
   }

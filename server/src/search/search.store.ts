@@ -37,6 +37,14 @@ export interface AdvancedQuery {
   predicates: Predicate[];
 }
 
+/** A word's single-letter deletions (words of four letters or more; shorter ones are matched whole). */
+export function deletionsOf(w: string): string[] {
+  if (w.length < 4) return [];
+  const out = new Set<string>();
+  for (let i = 0; i < w.length; i++) out.add(w.slice(0, i) + w.slice(i + 1));
+  return [...out];
+}
+
 const HIT_COLUMNS = sql`id, type, status, flags, office_path, tracking_id, registration_number, legacy_id, identifiers, names, fields, event_date::text AS event_date, updated_at`;
 
 /** Registrations' current state, as the index projection reads it (the registrations projection is applied first, in the same transaction). */
@@ -87,9 +95,10 @@ export const searchStore = {
     for (const r of rows) for (const [w, k] of r.name_words) if (!written?.has(w)) lexicon.set(w, k);
     const words = [...lexicon.keys()].sort();
     for (const w of words) written?.add(w);
+    const deletes = words.map((w) => `{${deletionsOf(w).map((d) => `"${d.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
     await sql`WITH lexicon AS (
-        INSERT INTO ${sql.table(tables.words)} (word, key)
-        SELECT w, k FROM unnest(${words}::text[], ${words.map((w) => lexicon.get(w)!)}::text[]) AS l(w, k) ORDER BY w
+        INSERT INTO ${sql.table(tables.words)} (word, key, deletes)
+        SELECT w, k, d::text[] FROM unnest(${words}::text[], ${words.map((w) => lexicon.get(w)!)}::text[], ${deletes}::text[]) AS l(w, k, d) ORDER BY w
         ON CONFLICT (word) DO NOTHING)
       INSERT INTO ${sql.table(tables.search)} (id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id,
         identifiers, names, name_keys, block_keys, fields, updated_at)
@@ -107,14 +116,26 @@ export const searchStore = {
   },
 
   /**
-   * Name words of the register like each query word (trigram similarity, or the query word as a
-   * prefix), with their spelling keys: at most `perWord` each, most similar first.
+   * Name words of the register one edit away from each query word (a shared form among the word,
+   * the query word and their single-letter deletions), or starting with it, at most `perWord`
+   * each: index look-ups only (migration 1211).
    */
+  async nearWords(db: Db, words: string[], perWord: number): Promise<Array<{ q: string; word: string; key: string }>> {
+    if (!words.length) return [];
+    const parts = words.map((q) => {
+      const forms = [q, ...deletionsOf(q)];
+      return sql`(SELECT ${q}::text AS q, word, key FROM registration_name_words
+        WHERE word = ANY(${forms}::text[]) OR deletes && ${forms}::text[] OR word LIKE ${`${q.replace(/[\\%_]/g, '\\$&')}%`}
+        LIMIT ${perWord})`;
+    });
+    return (await sql<{ q: string; word: string; key: string }>`${sql.join(parts, sql` UNION ALL `)}`.execute(db)).rows;
+  },
+
+  /** Name words like each query word by trigram similarity, most similar first (for words nearWords did not find). */
   async similarWords(db: Db, words: string[], perWord: number): Promise<Array<{ q: string; word: string; key: string }>> {
     if (!words.length) return [];
     return (await sql<{ q: string; word: string; key: string }>`SELECT q.w AS q, l.word, l.key FROM unnest(${words}::text[]) AS q(w)
-      CROSS JOIN LATERAL (SELECT word, key FROM registration_name_words
-        WHERE word % q.w OR word LIKE replace(replace(replace(q.w, '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'
+      CROSS JOIN LATERAL (SELECT word, key FROM registration_name_words WHERE word % q.w
         ORDER BY similarity(word, q.w) DESC, word LIMIT ${perWord}) AS l`.execute(db)).rows;
   },
 
