@@ -292,6 +292,22 @@ describe('async projections', () => {
       await v2.stop();
     }
     expect(await count()).toEqual({ n: 65, d: 65 });
+
+    // An upgrade arriving mid-rebuild starts the rebuild over: the older version's shadow has the
+    // shape the table had then, which the new version's migration changed.
+    const old = new Projector(services.db, services.ledger, captureLog().log);
+    old.register(make({ version: 2 }));
+    await old.beginRebuild('test.applied');
+    expect(await old.rebuildStep('test.applied')).toBe('progress');
+    await services.pool.query(`ALTER TABLE ${table} ADD COLUMN note text`);
+    const v3 = new Projector(services.db, services.ledger, captureLog().log);
+    v3.register(make({ version: 3 }));
+    await v3.beginRebuild('test.applied');
+    expect((await v3.list()).find((p) => p.name === 'test.applied')!.rebuild).toMatchObject({ version: 3, applied: 0 });
+    await services.pool.query(`SELECT note FROM ${table}__rebuild`);
+    await v3.rebuildNow('test.applied');
+    expect(await count()).toEqual({ n: 65, d: 65 });
+    await services.pool.query(`ALTER TABLE ${table} DROP COLUMN note`);
   });
 
   it('lists and rebuilds for admins only, with stable errors', async () => {

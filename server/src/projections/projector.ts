@@ -286,7 +286,10 @@ export class Projector {
     await this.ensure();
     await this.db.transaction().execute(async (trx) => {
       const row = (await projectionsStore.lock(trx, name, { skipLocked: false }))!;
-      if (row.rebuild_version !== null) return;
+      // A rebuild of this version is under way: joined. One of an older version (an upgrade
+      // arrived mid-rebuild) starts over: its shadows have the old tables' shape, which the new
+      // version's migrations may have changed since.
+      if (row.rebuild_version === p.version) return;
       for (const t of p.tables) {
         const fks = await projectionsStore.foreignKeys(trx, t);
         if (fks.length) throw new Error(`projection ${name}: table ${t} has foreign keys (${fks.join(', ')}); a projection's tables can have none`);
