@@ -124,9 +124,11 @@ export const searchStore = {
     if (!words.length) return [];
     const parts = words.map((q) => {
       const forms = [q, ...deletionsOf(q)];
-      return sql`(SELECT ${q}::text AS q, word, key FROM registration_name_words
-        WHERE word = ANY(${forms}::text[]) OR deletes && ${forms}::text[] OR word LIKE ${`${q.replace(/[\\%_]/g, '\\$&')}%`}
-        LIMIT ${perWord})`;
+      // Three look-ups, each on its own index: one OR-ed condition, or a LIMIT on the deletions'
+      // look-up (whose row estimate is poor), was planned as a scan of the whole lexicon.
+      return sql`(SELECT ${q}::text AS q, word, key FROM registration_name_words WHERE word = ANY(${forms}::text[]))
+        UNION ALL (SELECT ${q}::text, word, key FROM registration_name_words WHERE deletes && ${forms}::text[])
+        UNION ALL (SELECT ${q}::text, word, key FROM registration_name_words WHERE word LIKE ${`${q.replace(/[\\%_]/g, '\\$&')}%`} LIMIT ${perWord})`;
     });
     return (await sql<{ q: string; word: string; key: string }>`${sql.join(parts, sql` UNION ALL `)}`.execute(db)).rows;
   },
