@@ -118,6 +118,25 @@ export function processTreeCpuMs(pid: number): number {
   return total;
 }
 
+/**
+ * CPU time, in ms, of the PostgreSQL cluster whose data sits under `dataDir` (its postmaster, its
+ * live backends and those it has reaped), found by its postmaster.pid file.
+ */
+export function postgresCpuMs(dataDir: string): number {
+  const pidFile = (function find(dir: string): string | undefined {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isFile() && e.name === 'postmaster.pid') return p;
+      if (e.isDirectory()) {
+        const f = find(p);
+        if (f) return f;
+      }
+    }
+    return undefined;
+  })(dataDir);
+  return pidFile ? processTreeCpuMs(Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])) : NaN;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
