@@ -170,13 +170,7 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
       }
     }
   }
-  const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, fields[f.id] ?? null]))])[0]!;
-  const blockKeys = preset.blocking
-    .map((rule, i) => {
-      const k = rule.key(prepared, model.fields);
-      return k === null ? null : `${i}:${k}`;
-    })
-    .filter((k): k is string => k !== null);
+  const blockKeys = blockingKeys(preset, model, fields).all;
   return {
     id: reg.id,
     type: reg.type,
@@ -199,6 +193,25 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
 }
 
 /**
+ * A record's blocking keys (`${rule index}:${key}`) from its comparable values: `all` as the index
+ * stores them, split into `strong` (rules made of identifiers only) and `weak` (the others).
+ */
+function blockingKeys(preset: LinkagePreset, model: LinkageModel, values: Record<string, string | null | undefined>): { all: string[]; strong: string[]; weak: string[] } {
+  const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, values[f.id] ?? null]))])[0]!;
+  const kindOf = new Map(model.fields.map((f) => [f.id, f.kind]));
+  const all: string[] = [];
+  const strong: string[] = [];
+  const weak: string[] = [];
+  for (const [i, rule] of preset.blocking.entries()) {
+    const k = rule.key(prepared, model.fields);
+    if (k === null) continue;
+    all.push(`${i}:${k}`);
+    (rule.fields.every((f) => kindOf.get(f) === 'id') ? strong : weak).push(`${i}:${k}`);
+  }
+  return { all, strong, weak };
+}
+
+/**
  * A new record's blocking keys, split for the candidate query. A key made only of identifiers
  * (a national id, a phone) is `strong`: sharing it alone makes a candidate. A key built from names
  * and dates (a name's sound and a birth year) is shared by thousands in a national register, so a
@@ -208,20 +221,7 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
  * each is enough on its own.
  */
 export function candidateKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): { all: string[]; strong: string[]; pairs: Array<[string, string]> } {
-  const kindOf = new Map(model.fields.map((f) => [f.id, f.kind]));
-  const keysOf = (d: Record<string, unknown>) => {
-    const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(d[f.id])]))])[0]!;
-    const all: string[] = [];
-    const strong: string[] = [];
-    const weak: string[] = [];
-    for (const [i, rule] of preset.blocking.entries()) {
-      const k = rule.key(prepared, model.fields);
-      if (k === null) continue;
-      all.push(`${i}:${k}`);
-      (rule.fields.every((f) => kindOf.get(f) === 'id') ? strong : weak).push(`${i}:${k}`);
-    }
-    return { all, strong, weak };
-  };
+  const keysOf = (d: Record<string, unknown>) => blockingKeys(preset, model, Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(d[f.id])])));
   const own = keysOf(data);
   // A record whose first and last names were swapped keeps none of its name keys: the query also
   // asks with each pair the model treats as swappable put back the other way round.

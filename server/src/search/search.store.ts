@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../database/database.js';
-import { ledgerStore } from '../ledger/ledger.store.js';
+import { arrayText, ledgerStore } from '../ledger/ledger.store.js';
 import type { SearchRow } from './search.index.js';
 
 type Db = Kysely<Database>;
@@ -36,6 +36,9 @@ export interface AdvancedQuery {
   reach: string | null;
   predicates: Predicate[];
 }
+
+/** A text[] literal (each element quoted and escaped by the ledger's array encoding). */
+const textArray = (xs: string[]) => `{${xs.map(arrayText).join(',')}}`;
 
 /** A word's single-letter deletions (words of four letters or more; shorter ones are matched whole). */
 export function deletionsOf(w: string): string[] {
@@ -89,13 +92,13 @@ export const searchStore = {
   async upsert(db: Db, rows: SearchRow[], tables: { search: string; words: string } = { search: 'registration_search', words: 'registration_name_words' }, written?: Set<string>): Promise<void> {
     if (!rows.length) return;
     const col = <K extends keyof SearchRow>(k: K) => rows.map((r) => r[k]);
-    const arr = (k: 'identifiers' | 'name_keys' | 'block_keys' | 'flags') => rows.map((r) => `{${r[k].map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+    const arr = (k: 'identifiers' | 'name_keys' | 'block_keys' | 'flags') => rows.map((r) => textArray(r[k]));
     // `written`: words this transaction has already written (a rebuild's bulk pass), not sent again.
     const lexicon = new Map<string, string>();
     for (const r of rows) for (const [w, k] of r.name_words) if (!written?.has(w)) lexicon.set(w, k);
     const words = [...lexicon.keys()].sort();
     for (const w of words) written?.add(w);
-    const deletes = words.map((w) => `{${deletionsOf(w).map((d) => `"${d.replace(/["\\]/g, '\\$&')}"`).join(',')}}`);
+    const deletes = words.map((w) => textArray(deletionsOf(w)));
     await sql`WITH lexicon AS (
         INSERT INTO ${sql.table(tables.words)} (word, key, deletes)
         SELECT w, k, d::text[] FROM unnest(${words}::text[], ${words.map((w) => lexicon.get(w)!)}::text[], ${deletes}::text[]) AS l(w, k, d) ORDER BY w
@@ -165,22 +168,6 @@ export const searchStore = {
     return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE identifiers && ${ids}::text[]
       AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
       ORDER BY updated_at DESC LIMIT ${limit}`.execute(db)).rows;
-  },
-
-  /** Rows holding every key (names in any order, transliterations alike). */
-  async byAllKeys(db: Db, keys: string[], reach: string | null, type: string | undefined, limit: number): Promise<IndexHit[]> {
-    if (!keys.length) return [];
-    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE name_keys @> ${keys}::text[]
-      AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
-      LIMIT ${limit}`.execute(db)).rows;
-  },
-
-  /** Typos: trigram word similarity of the folded query against the folded names, best first. */
-  async byTrigram(db: Db, q: string, reach: string | null, type: string | undefined, limit: number): Promise<IndexHit[]> {
-    if (q.length < 3) return [];
-    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE ${q} <% names
-      AND ${reach === null ? sql`true` : sql`office_path LIKE ${`${reach}%`}`} AND ${type ? sql`type = ${type}` : sql`true`}
-      ORDER BY word_similarity(${q}, names) DESC LIMIT ${limit}`.execute(db)).rows;
   },
 
   /**

@@ -90,6 +90,9 @@ describe('quick search', () => {
     // A name being typed: the words so far, the last one a prefix.
     const typing = await quick(users.registrar, 'Philippe Dupo');
     expect(typing.json.results[0]?.summary['child.lastName']).toBe('Dupont');
+    // Two edits away: no look-up of forms places it, the lexicon's trigram similarity does.
+    const further = await quick(users.registrar, 'Philippe Dupontel');
+    expect(further.json.results[0]?.summary['child.lastName']).toBe('Dupont');
     // Every word must match: another family name brings nothing.
     const none = await quick(users.registrar, 'Mohammed Okafor');
     expect(none.json.results.map((x: { id: string }) => x.id)).not.toContain(mohammed.id);
