@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 
 /**
  * Tables are declared by the domain that owns them, through declaration merging:
@@ -30,3 +30,18 @@ export function createPool(connectionString: string, max: number): pg.Pool {
 export function createDb(pool: pg.Pool): Db {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
+
+/**
+ * Commits that need not wait for their WAL to reach the disk (synchronous_commit off for one
+ * transaction only): what a crash of PostgreSQL may lose is the last fraction of a second of
+ * these, never a durable commit that came after them (WAL is flushed in order). For state worth
+ * losing rather than a disk flush each time; each caller says why it may (docs/security.md).
+ */
+export const noFlush = {
+  /** For the rest of the transaction `db` holds. */
+  async inTransaction(db: Kysely<Database>): Promise<void> {
+    await sql`SELECT set_config('synchronous_commit', 'off', true)`.execute(db);
+  },
+  /** As a CTE named `no_flush`, for an autocommitted statement; the statement must reference it so it is evaluated. */
+  cte: sql`no_flush AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`,
+};

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../database/database.js';
+import { noFlush, type Database } from '../database/database.js';
 
 type Exec = Kysely<Database>;
 
@@ -191,9 +191,7 @@ function listWhere(scope: ReadScope, f: ListFilter, horizon = sql`pg_snapshot_xm
 
 export const ledgerStore = {
   /** This transaction commits without waiting for its WAL flush (LedgerService.append's relaxedCommit). */
-  async relaxCommit(db: Exec): Promise<void> {
-    await sql`SELECT set_config('synchronous_commit', 'off', true)`.execute(db);
-  },
+  relaxCommit: (db: Exec): Promise<void> => noFlush.inTransaction(db),
 
   /**
    * The running-transaction horizon: the oldest transaction still running (every one below it has

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../database/database.js';
+import { noFlush, type Database } from '../database/database.js';
 import { ledgerStore } from '../ledger/ledger.store.js';
 import type { RegState } from './registrations.fold.js';
 
@@ -197,12 +197,9 @@ export const registrationsStore = {
    * register.
    */
   async nextCounter(db: Db, key: string): Promise<number> {
-    return db.transaction().execute(async (trx) => {
-      await sql`SELECT set_config('synchronous_commit', 'off', true)`.execute(trx);
-      const r = await sql<{ value: string }>`INSERT INTO registration_counters (key, value) VALUES (${key}, 1)
-        ON CONFLICT (key) DO UPDATE SET value = registration_counters.value + 1 RETURNING value`.execute(trx);
-      return Number(r.rows[0]!.value);
-    });
+    const r = await sql<{ value: string }>`WITH ${noFlush.cte} INSERT INTO registration_counters (key, value)
+      SELECT ${key}, 1 FROM no_flush ON CONFLICT (key) DO UPDATE SET value = registration_counters.value + 1 RETURNING value`.execute(db);
+    return Number(r.rows[0]!.value);
   },
   async numberTaken(db: Db, n: string): Promise<boolean> {
     return (await sql`SELECT 1 FROM registrations WHERE registration_number = ${n}`.execute(db)).rows.length > 0;

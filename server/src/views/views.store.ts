@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '../database/database.js';
+import { noFlush, type Database } from '../database/database.js';
 import { ledgerStore, type OccurredCursor } from '../ledger/ledger.store.js';
 
 export type { OccurredCursor };
@@ -118,13 +118,8 @@ export interface StoredResult {
 
 const bigintParse = (v: string | number) => Number(v);
 
-/**
- * A CTE that turns off waiting for the WAL flush at commit, for the statement it is part of (an
- * autocommit statement is its own transaction). Cached results and run counters are worth
- * losing in a crash rather than a disk flush on every run; the statement must reference
- * `no_flush` so the CTE is evaluated.
- */
-const NO_FLUSH = sql`no_flush AS (SELECT set_config('synchronous_commit', 'off', true) AS off)`;
+// Cached results and run counters are worth losing in a crash rather than a disk flush on every run.
+const NO_FLUSH = noFlush.cte;
 
 export const viewsStore = {
   // --- templates -------------------------------------------------------------------------
