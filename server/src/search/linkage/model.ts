@@ -166,6 +166,8 @@ export class LinkageModel {
   /** value → frequency among records, for term-frequency adjustment of exact agreement */
   private tf: Array<Map<string, number>>;
   private recordCount = 0;
+  /** log2(m/u) of the m and u arrays it was worked out from (they are replaced, never edited in place). */
+  private weights: { m: number[][]; u: number[][]; w: number[][] } | null = null;
 
   constructor(readonly config: LinkageConfig) {
     this.fields = config.fields;
@@ -308,15 +310,15 @@ export class LinkageModel {
   }
 
   private weight(i: number, level: number, value: string | null, tf: boolean): number {
-    const m = this.m[i]![level]!;
-    let u = this.u[i]![level]!;
     // Term frequencies only once the register is large enough for a frequency to mean something.
     if (tf && level === 0 && value != null && this.recordCount >= 200) {
       const freq = (this.tf[i]!.get(value) ?? 1) / this.recordCount;
       // Never claim more evidence than an exact match on a value seen once would carry.
-      u = Math.max(freq, 1 / this.recordCount);
+      return Math.log2(this.m[i]![level]! / Math.max(freq, 1 / this.recordCount));
     }
-    return Math.log2(m / u);
+    // log2(m/u) per level, worked out once per m and u (a pair is scored millions of times per import).
+    if (this.weights?.m !== this.m || this.weights.u !== this.u) this.weights = { m: this.m, u: this.u, w: this.m.map((ms, f) => ms.map((x, l) => Math.log2(x / this.u[f]![l]!))) };
+    return this.weights.w[i]![level]!;
   }
 
   private probabilityOf(levels: Int8Array, tf: boolean, a?: Prepared): number {
@@ -327,21 +329,27 @@ export class LinkageModel {
     return 1 / (1 + 2 ** -score);
   }
 
-  score(a: Prepared, b: Prepared, ia = 0, ib = 0): ScoredPair {
+  /**
+   * A pair's score with each field's level and weight. `explain: false` leaves `fields` empty:
+   * a de-duplication pass scores every candidate and explains only the matches.
+   */
+  score(a: Prepared, b: Prepared, ia = 0, ib = 0, explain = true): ScoredPair {
     const c = this.compare(a, b);
     let score = Math.log2(this.lambda / (1 - this.lambda));
     let subjectScore = 0;
     const fields: FieldExplanation[] = [];
-    c.levels.forEach((l, i) => {
-      if (l < 0) return;
+    const levels = c.levels;
+    for (let i = 0; i < levels.length; i++) {
+      const l = levels[i]!;
+      if (l < 0) continue;
       const w = this.weight(i, l, a.norm[i] ?? null, true);
       score += w;
       if (this.subject?.has(i)) subjectScore += w;
-      fields.push({ field: this.fields[i]!.id, level: LEVELS[this.fields[i]!.kind][l]!, weight: Math.round(w * 100) / 100 });
-    });
+      if (explain) fields.push({ field: this.fields[i]!.id, level: LEVELS[this.fields[i]!.kind][l]!, weight: Math.round(w * 100) / 100 });
+    }
     const distinct =
       (this.subject !== null && subjectScore <= 0) ||
-      this.distinctRules.some((r) => r.same.every((i) => c.levels[i] === 0) && r.differ.every((i) => this.clearlyDifferent(i, a, b, c.swapped ? this.swapPartner(i) : i)));
+      this.distinctRules.some((r) => r.same.every((i) => levels[i] === 0) && r.differ.every((i) => this.clearlyDifferent(i, a, b, c.swapped ? this.swapPartner(i) : i)));
     return { a: ia, b: ib, score, probability: distinct ? 0 : 1 / (1 + 2 ** -score), fields, distinct };
   }
 
@@ -378,15 +386,24 @@ export interface BlockingRule {
 export type KeyTransform = 'value' | 'soundex' | 'prefix3' | 'spelling' | 'year';
 
 export function fieldKey(id: string, transform: KeyTransform = 'value'): BlockingRule {
+  // The field's position in the last fields list asked with (always the model's own).
+  let lastFields: LinkageField[] | null = null;
+  let lastIndex = -1;
   return {
     fields: [id],
     key: (r, fields) => {
-      const i = fields.findIndex((f) => f.id === id);
+      if (fields !== lastFields) {
+        lastFields = fields;
+        lastIndex = fields.findIndex((f) => f.id === id);
+      }
+      const i = lastIndex;
       const v = r.norm[i];
       if (v == null) return null;
       switch (transform) {
-        case 'soundex':
-          return soundex(v.split(' ')[0] ?? '');
+        case 'soundex': {
+          const space = v.indexOf(' ');
+          return soundex(space < 0 ? v : v.slice(0, space));
+        }
         case 'prefix3':
           return v.slice(0, 3);
         case 'spelling':
@@ -404,8 +421,13 @@ export function combineKeys(...parts: BlockingRule[]): BlockingRule {
   return {
     fields: parts.flatMap((p) => p.fields),
     key: (r, fields) => {
-      const vals = parts.map((p) => p.key(r, fields));
-      return vals.some((v) => v == null) ? null : vals.join('|');
+      let out = '';
+      for (let i = 0; i < parts.length; i++) {
+        const v = parts[i]!.key(r, fields);
+        if (v == null) return null;
+        out = i ? `${out}|${v}` : v;
+      }
+      return out;
     },
   };
 }

@@ -71,9 +71,17 @@ FAMILIES.trim()
 
 /** True when two folded given names are in one family (every word of one against the other's first word). */
 export function sameNickname(a: string, b: string): boolean {
-  const fa = family.get(a.split(' ')[0] ?? '');
-  const fb = family.get(b.split(' ')[0] ?? '');
-  if (!fa || !fb) return false;
+  // Runs for every pair of different names a de-duplication pass compares: most names are in no
+  // family, so the other side is looked up only when this one is.
+  const fa = family.get(firstWord(a));
+  if (!fa) return false;
+  const fb = family.get(firstWord(b));
+  if (!fb) return false;
   for (const x of fa) if (fb.has(x)) return true;
   return false;
+}
+
+function firstWord(s: string): string {
+  const i = s.indexOf(' ');
+  return i < 0 ? s : s.slice(0, i);
 }

@@ -4,8 +4,29 @@
  * work on plain strings without allocation in the inner loop.
  */
 
+/**
+ * A bounded memo for the normalisations below: a register holds a few tens of thousands of
+ * distinct name words, and each is folded and keyed again for every record and every candidate
+ * (the regular expressions were most of the time of a de-duplication pass). Emptied when full,
+ * so a stream of unique strings costs a little memory, never a leak.
+ */
+function memo(fn: (s: string) => string, max = 100_000): (s: string) => string {
+  const cache = new Map<string, string>();
+  return (s) => {
+    let v = cache.get(s);
+    if (v === undefined) {
+      if (cache.size >= max) cache.clear();
+      v = fn(s);
+      cache.set(s, v);
+    }
+    return v;
+  };
+}
+
 /** Lower case, accents removed, punctuation to spaces, runs of spaces collapsed. */
-export function fold(s: string): string {
+export const fold = memo(foldUncached);
+
+function foldUncached(s: string): string {
   return s
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
@@ -25,7 +46,9 @@ export function fold(s: string): string {
  * Muhammad, Mohamed and Mouhamed all become the same key; ph/f, ou/u, double letters, silent h,
  * y/i, k/c/q, z/s. Applied to one folded word.
  */
-export function spellingKey(word: string): string {
+export const spellingKey = memo(spellingKeyUncached);
+
+function spellingKeyUncached(word: string): string {
   let w = word;
   w = w.replace(/ph/g, 'f').replace(/[cs]h/g, 's').replace(/(ck|q|c(?=[aou])|c$)/g, 'k').replace(/kh/g, 'k');
   w = w.replace(/ou/g, 'u').replace(/oo/g, 'u').replace(/ee/g, 'i').replace(/y/g, 'i').replace(/z/g, 's');
@@ -87,6 +110,9 @@ export function jaroWinkler(a: string, b: string): number {
   return jaro + prefix * 0.1 * (1 - jaro);
 }
 
+// Scratch rows, as for Jaro-Winkler: every cell read is written first in the same call.
+let rowBufs = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
+
 /** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), capped at `max + 1`. */
 export function editDistance(a: string, b: string, max = 3): number {
   if (a === b) return 0;
@@ -95,9 +121,8 @@ export function editDistance(a: string, b: string, max = 3): number {
   if (Math.abs(la - lb) > max) return max + 1;
   if (!la) return Math.min(lb, max + 1);
   if (!lb) return Math.min(la, max + 1);
-  let prev2 = new Int32Array(lb + 1);
-  let prev = new Int32Array(lb + 1);
-  let cur = new Int32Array(lb + 1);
+  if (rowBufs[0]!.length <= lb) rowBufs = [new Int32Array(lb * 2 + 2), new Int32Array(lb * 2 + 2), new Int32Array(lb * 2 + 2)];
+  let [prev2, prev, cur] = rowBufs as [Int32Array, Int32Array, Int32Array];
   for (let j = 0; j <= lb; j++) prev[j] = j;
   for (let i = 1; i <= la; i++) {
     cur[0] = i;
@@ -119,11 +144,15 @@ export function editDistance(a: string, b: string, max = 3): number {
   return Math.min(prev[lb]!, max + 1);
 }
 
+const SOUNDEX: Record<string, string> = { b: '1', f: '1', p: '1', v: '1', c: '2', g: '2', j: '2', k: '2', q: '2', s: '2', x: '2', z: '2', d: '3', t: '3', l: '4', m: '5', n: '5', r: '6' };
+
 /** American Soundex, for blocking keys. */
-export function soundex(word: string): string {
+export const soundex = memo(soundexUncached);
+
+function soundexUncached(word: string): string {
   const w = word.replace(/[^a-z]/g, '');
   if (!w) return '';
-  const codes: Record<string, string> = { b: '1', f: '1', p: '1', v: '1', c: '2', g: '2', j: '2', k: '2', q: '2', s: '2', x: '2', z: '2', d: '3', t: '3', l: '4', m: '5', n: '5', r: '6' };
+  const codes = SOUNDEX;
   let out = w[0]!;
   let last = codes[w[0]!] ?? '';
   for (let i = 1; i < w.length && out.length < 4; i++) {
