@@ -14,7 +14,7 @@ import { entryType, type EntryData } from '../registrations/registrations.fold.j
 import { newTrackingId, type RegistrationsService } from '../registrations/registrations.service.js';
 import { fold } from './linkage/strings.js';
 import { fieldKinds } from './search.index.js';
-import type { SearchService } from './search.service.js';
+import { CheckMemory, type SearchService } from './search.service.js';
 import { searchStore } from './search.store.js';
 
 /** Rows written per transaction: one ledger append, one candidate query, one projection pass. */
@@ -23,6 +23,29 @@ export const MAX_IMPORT_ROWS = 1_000_000;
 export const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
 /** Refused and duplicate rows listed in the report (their counts are always exact). */
 const MAX_LISTED = 10_000;
+/** A row that passed validation, with the registration id it will get. */
+interface Checked {
+  row: Row;
+  id: string;
+  legacyId: string | null;
+  fields: Partial<EntryData>;
+}
+
+type Found = { matches: string[]; details?: Record<string, JsonValue> };
+
+/**
+ * Adds each phase's elapsed seconds to the report. Phases of two batches overlap (one is checked
+ * while the other is written), so the phases can add up to more than the import took.
+ */
+function phaseTimer(report: RegistrationImportReport): (phase: keyof RegistrationImportReport['seconds']) => void {
+  let t = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    report.seconds[phase] = Math.round((report.seconds[phase] + (now - t) / 1000) * 1000) / 1000;
+    t = now;
+  };
+}
+
 /** Kinds a CSV cell can carry; documents, signatures and addresses cannot. */
 const CELL_KINDS = new Set(['text', 'number', 'boolean', 'date', 'multiselect', 'personName', 'nationalId', 'phone', 'email', 'location']);
 
@@ -75,26 +98,41 @@ export class LegacyImportService {
     let byName: Map<string, Place[]> | null = null;
     const seenLegacy = new Map<string, number>();
     let batch: Row[] = [];
-
+    // Pipelined: a batch is checked (validation, legacy ids, de-duplication) while the one before
+    // it is written, so Node's work and PostgreSQL's overlap instead of taking turns. The batch
+    // being written is not in the index yet: the check also compares with it in memory.
+    let writing: Promise<void> = Promise.resolve();
+    const memory = new CheckMemory();
     const flush = async () => {
       if (!batch.length) return;
       const rows = batch;
       batch = [];
-      await this.writeBatch(ctx, c, doc, type.version, action, columns!, rows, { places: places!, byName: byName!, seenLegacy }, report);
+      const checked = await this.checkBatch(c, doc, type.version, action, columns!, rows, { places: places!, byName: byName!, seenLegacy }, report, memory);
+      await writing;
+      writing = this.commitBatch(ctx, c, doc, type.version, action, checked.fresh, checked.found, report);
+      // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
+      writing.catch(() => {});
     };
-    for await (const { record, line } of csvUploadRecords(body, MAX_IMPORT_BYTES, `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`)) {
-      if (!columns) {
-        columns = this.header(record, kinds);
-        if (columns.some((col) => col.kind === 'location')) ({ places, byName } = await this.loadPlaces());
-        else ({ places, byName } = { places: new Map(), byName: new Map() });
-        continue;
+    try {
+      for await (const { record, line } of csvUploadRecords(body, MAX_IMPORT_BYTES, `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`)) {
+        if (!columns) {
+          columns = this.header(record, kinds);
+          if (columns.some((col) => col.kind === 'location')) ({ places, byName } = await this.loadPlaces());
+          else ({ places, byName } = { places: new Map(), byName: new Map() });
+          continue;
+        }
+        if (report.rows >= MAX_IMPORT_ROWS) throw fail('payload_too_large', `An import holds at most ${MAX_IMPORT_ROWS} rows; split the file (rows up to here were imported: ${report.created})`);
+        report.rows++;
+        batch.push({ row: report.rows, line, cells: record });
+        if (batch.length >= BATCH) await flush();
       }
-      if (report.rows >= MAX_IMPORT_ROWS) throw fail('payload_too_large', `An import holds at most ${MAX_IMPORT_ROWS} rows; split the file (rows up to here were imported: ${report.created})`);
-      report.rows++;
-      batch.push({ row: report.rows, line, cells: record });
-      if (batch.length >= BATCH) await flush();
+      await flush();
+      await writing;
+    } catch (e) {
+      // The batch being written finishes (or fails) before the caller hears of the error.
+      await writing.catch(() => {});
+      throw e;
     }
-    await flush();
     if (!columns) throw fail('invalid_import', 'The file is empty: its first row must name the columns (the type’s field ids, and legacyId)', { errors: [] });
     return report;
   }
@@ -136,8 +174,8 @@ export class LegacyImportService {
     return { places, byName };
   }
 
-  private async writeBatch(
-    ctx: AuthContext,
+  /** Validation, legacy ids already imported, de-duplication: everything before the write. */
+  private async checkBatch(
     c: Awaited<ReturnType<RegistrationsService['caller']>>,
     doc: RegistrationTypeDocument,
     version: number,
@@ -146,20 +184,16 @@ export class LegacyImportService {
     rows: Row[],
     lookups: { places: Map<string, Place>; byName: Map<string, Place[]>; seenLegacy: Map<string, number> },
     report: RegistrationImportReport,
-  ): Promise<void> {
+    memory: CheckMemory,
+  ): Promise<{ fresh: Checked[]; found: Found[] }> {
     const refuse = (r: Row, legacyId: string | null, errors: RegistrationImportRowError[]) => {
       report.refusedCount++;
       if (report.refused.length < MAX_LISTED) report.refused.push({ row: r.row, line: r.line, legacyId, errors: errors.slice(0, 50) });
       else report.truncated = true;
     };
-    let t = performance.now();
-    const lap = (phase: keyof RegistrationImportReport['seconds']) => {
-      const now = performance.now();
-      report.seconds[phase] = Math.round((report.seconds[phase] + (now - t) / 1000) * 1000) / 1000;
-      t = now;
-    };
+    const lap = phaseTimer(report);
     const now = this.clock.now();
-    const valid: Array<{ row: Row; id: string; legacyId: string | null; fields: Partial<EntryData> }> = [];
+    const valid: Checked[] = [];
     for (const r of rows) {
       const data: Record<string, JsonValue> = {};
       const errors: RegistrationImportRowError[] = [];
@@ -197,10 +231,28 @@ export class LegacyImportService {
     const taken = new Set(await searchStore.legacyIdsTaken(this.db, doc.id, valid.flatMap((v) => (v.legacyId ? [v.legacyId] : []))));
     const fresh = valid.filter((v) => !v.legacyId || !taken.has(v.legacyId));
     report.alreadyImported += valid.length - fresh.length;
-    if (!fresh.length) return;
     lap('lookups');
-    const found = action === 'declare' ? await this.search.checkMany(this.db, doc.id, version, fresh.map((v) => ({ id: v.id, data: v.fields.data ?? {} })), 'declare') : fresh.map(() => ({ matches: [] as string[], details: undefined }));
+    if (!fresh.length || action !== 'declare') return { fresh, found: fresh.map(() => ({ matches: [] })) };
+    // The batch before this one is being written meanwhile: memory holds it (checkMany).
+    const found = await this.search.checkMany(this.db, doc.id, version, fresh.map((v) => ({ id: v.id, data: v.fields.data ?? {} })), 'declare', memory);
     lap('deduplicate');
+    return { fresh, found };
+  }
+
+  /** One transaction: the batch's entries (and duplicate-detected actions) through the ledger, then the report's lines. */
+  private async commitBatch(
+    ctx: AuthContext,
+    c: Awaited<ReturnType<RegistrationsService['caller']>>,
+    doc: RegistrationTypeDocument,
+    version: number,
+    action: 'declare' | 'notify',
+    fresh: Checked[],
+    found: Found[],
+    report: RegistrationImportReport,
+  ): Promise<void> {
+    if (!fresh.length) return;
+    const lap = phaseTimer(report);
+    const now = this.clock.now();
     for (let attempt = 0; ; attempt++) {
       const tracking = await this.trackingIds(fresh.length);
       const entries = fresh.flatMap((v, i) => {

@@ -113,4 +113,31 @@ describe('legacy register import', () => {
     // Imported by an office in district 1: another district's registrar does not see them.
     expect((await users.other.registrations.search('KY-1987-001')).results).toEqual([]);
   });
+
+  it('finds duplicates across batches: in the batch being written, in batches written before, and earlier in its own batch', async () => {
+    // Rows are checked 1,000 at a time, each batch while the one before it is written: three
+    // planted duplicates, one for each place the earlier record can be at that moment.
+    // Strangers: names of random syllables, distinct dates and national IDs (a seeded generator).
+    const letters = (n: number) => {
+      let x = (n * 2654435761) >>> 0;
+      return Array.from({ length: 3 }, () => {
+        x = (x * 1103515245 + 12345) >>> 0;
+        return 'bdfgklmnprstvz'[(x >>> 8) % 14]! + 'aeiou'[(x >>> 20) % 5]!;
+      }).join('');
+    };
+    const day = (n: number, from = 1990) => new Date(Date.UTC(from, 0, 1) + ((n * 7919) % 7000) * 86_400_000).toISOString().slice(0, 10);
+    const row = (i: number, firstName = `${letters(i)}`) =>
+      `BX-${i},${firstName},${letters(i + 50_000)},${i % 2 ? 'male' : 'female'},${day(i)},Kayes Cercle,${letters(i + 90_000)},${letters(i + 130_000)},${day(i + 3000, 1955)},${String(3_000_000_000 + i)}`;
+    const lines = [HEADER];
+    for (let i = 1; i <= 2600; i++) lines.push(row(i));
+    const typo = (i: number) => row(i).replace(/^BX-\d+,(\w)(\w)/, (_m, a: string, b: string) => `BX-DUP,${b}${a}`);
+    lines[1001] = typo(1000).replace('BX-DUP', 'BX-1001'); // batch 2 against batch 1, still being written
+    lines[2500] = typo(10).replace('BX-DUP', 'BX-2500'); // batch 3 against batch 1, written
+    lines[1500] = typo(1200).replace('BX-DUP', 'BX-1500'); // batch 2 against its own row 1200
+    const r = await users.registrar.registrations.importCsv(lines.join('\n'), { type: 'birth', action: 'declare' });
+    expect(r.refused).toEqual([]);
+    expect(r).toMatchObject({ rows: 2600, created: 2600, refusedCount: 0 });
+    const flagged = new Map(r.duplicates.map((d) => [d.legacyId, d.matches.map((m) => m.legacyId)]));
+    expect(Object.fromEntries(flagged)).toEqual({ 'BX-1001': ['BX-1000'], 'BX-2500': ['BX-10'], 'BX-1500': ['BX-1200'] });
+  });
 });

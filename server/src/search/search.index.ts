@@ -1,6 +1,6 @@
 import type { JsonValue, RegistrationTypeDocument } from '@cairn/sdk';
 import { fold, spellingKey } from './linkage/strings.js';
-import { LinkageModel, type BlockingRule, type FieldKind, type LinkageConfig, combineKeys, fieldKey, type KeyTransform } from './linkage/model.js';
+import { LinkageModel, type BlockingRule, type FieldKind, type LinkageConfig, type Prepared, combineKeys, fieldKey, type KeyTransform } from './linkage/model.js';
 import { birthLinkage, deathLinkage, type LinkagePreset } from './linkage/presets.js';
 
 /**
@@ -23,6 +23,7 @@ export interface SearchRow {
   name_keys: string[];
   /** Each distinct name word with its spelling key (the registration_name_words lexicon). */
   name_words: Array<[string, string]>;
+  /** De-duplication keys and pairs of keys (candidateKeysOf), stored as hashes. */
   block_keys: string[];
   fields: Record<string, string>;
   updated_at: Date;
@@ -170,7 +171,7 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
       }
     }
   }
-  const blockKeys = blockingKeys(preset, model, fields).all;
+  const blockKeys = indexKeysOf(keysOfPrepared(preset, model, preparedOf(preset, model, fields)));
   return {
     id: reg.id,
     type: reg.type,
@@ -192,48 +193,86 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
   };
 }
 
-/**
- * A record's blocking keys (`${rule index}:${key}`) from its comparable values: `all` as the index
- * stores them, split into `strong` (rules made of identifiers only) and `weak` (the others).
- */
-function blockingKeys(preset: LinkagePreset, model: LinkageModel, values: Record<string, string | null | undefined>): { all: string[]; strong: string[]; weak: string[] } {
-  const prepared = model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, values[f.id] ?? null]))])[0]!;
-  const kindOf = new Map(model.fields.map((f) => [f.id, f.kind]));
+/** Which of a preset's blocking rules read identifiers only (strong keys), worked out once per preset. */
+const strongRulesOf = new WeakMap<LinkagePreset, boolean[]>();
+
+function strongRules(preset: LinkagePreset, model: LinkageModel): boolean[] {
+  let strong = strongRulesOf.get(preset);
+  if (!strong) {
+    const kindOf = new Map(model.fields.map((f) => [f.id, f.kind]));
+    strong = preset.blocking.map((rule) => rule.fields.every((f) => kindOf.get(f) === 'id'));
+    strongRulesOf.set(preset, strong);
+  }
+  return strong;
+}
+
+/** A prepared record's blocking keys (`${rule index}:${key}`), split into strong (identifiers only) and weak. */
+function keysOfPrepared(preset: LinkagePreset, model: LinkageModel, prepared: Prepared): { all: string[]; strong: string[]; weak: string[] } {
+  const isStrong = strongRules(preset, model);
   const all: string[] = [];
   const strong: string[] = [];
   const weak: string[] = [];
-  for (const [i, rule] of preset.blocking.entries()) {
-    const k = rule.key(prepared, model.fields);
+  for (let i = 0; i < preset.blocking.length; i++) {
+    const k = preset.blocking[i]!.key(prepared, model.fields);
     if (k === null) continue;
     all.push(`${i}:${k}`);
-    (rule.fields.every((f) => kindOf.get(f) === 'id') ? strong : weak).push(`${i}:${k}`);
+    (isStrong[i] ? strong : weak).push(`${i}:${k}`);
   }
   return { all, strong, weak };
 }
 
+/** Two weak keys as one: the order of the two does not matter ('&' never occurs in a key). */
+const pairKey = (a: string, b: string) => (a < b ? `${a}&${b}` : `${b}&${a}`);
+
 /**
- * A new record's blocking keys, split for the candidate query. A key made only of identifiers
- * (a national id, a phone) is `strong`: sharing it alone makes a candidate. A key built from names
- * and dates (a name's sound and a birth year) is shared by thousands in a national register, so a
- * candidate must share two of them (`pairs`): a real duplicate shares several even with a typo, a
- * swapped date or a missing identifier, while one common key alone would fill the candidate limit
- * with strangers and leave the duplicate out. With fewer than two such keys (a sparse record),
- * each is enough on its own.
+ * What the index stores for a record (hashed, migration 1212): every key on its own, and every
+ * pair of its weak keys, so "shares two weak keys" is one look-up of a pair, not the intersection
+ * of two long lists.
  */
-export function candidateKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): { all: string[]; strong: string[]; pairs: Array<[string, string]> } {
-  const keysOf = (d: Record<string, unknown>) => blockingKeys(preset, model, Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(d[f.id])])));
-  const own = keysOf(data);
-  // A record whose first and last names were swapped keeps none of its name keys: the query also
-  // asks with each pair the model treats as swappable put back the other way round.
-  const variants = [own, ...(preset.config.nameSwaps ?? []).map(([a, b]) => keysOf({ ...data, [a]: data[b], [b]: data[a] }))];
-  const strong = new Set<string>();
-  const pairs = new Map<string, [string, string]>();
-  for (const v of variants) {
-    if (v.weak.length < 2) v.weak.forEach((k) => strong.add(k));
-    v.strong.forEach((k) => strong.add(k));
-    for (let a = 0; a < v.weak.length; a++) for (let b = a + 1; b < v.weak.length; b++) pairs.set(`${v.weak[a]}\n${v.weak[b]}`, [v.weak[a]!, v.weak[b]!]);
+function indexKeysOf(k: { all: string[]; weak: string[] }): string[] {
+  const out = [...k.all];
+  for (let a = 0; a < k.weak.length; a++) for (let b = a + 1; b < k.weak.length; b++) out.push(pairKey(k.weak[a]!, k.weak[b]!));
+  return out;
+}
+
+function preparedOf(preset: LinkagePreset, model: LinkageModel, values: Record<string, unknown>): Prepared {
+  return model.prepare([Object.fromEntries(preset.config.fields.map((f) => [f.id, comparable(values[f.id])]))])[0]!;
+}
+
+/**
+ * A new record's blocking keys for the candidate query (`asked`) and for the index (`index`). A
+ * key made only of identifiers (a national id, a phone) is strong: sharing it alone makes a
+ * candidate. A key built from names and dates (a name's sound and a birth year) is shared by
+ * thousands in a national register, so a candidate must share two of them: a real duplicate
+ * shares several even with a typo, a swapped date or a missing identifier, while one common key
+ * alone would fill the candidate limit with strangers and leave the duplicate out. With fewer than
+ * two such keys (a sparse record), each is enough on its own. A record whose first and last names
+ * were swapped keeps none of its name keys: the query also asks with each pair the model treats
+ * as swappable put back the other way round.
+ */
+export function candidateKeysOf(preset: LinkagePreset, model: LinkageModel, data: Record<string, unknown>): { index: string[]; asked: string[] } {
+  const prepared = preparedOf(preset, model, data);
+  const own = keysOfPrepared(preset, model, prepared);
+  const asked = new Set<string>();
+  const ask = (v: { strong: string[]; weak: string[] }) => {
+    v.strong.forEach((k) => asked.add(k));
+    if (v.weak.length < 2) v.weak.forEach((k) => asked.add(k));
+    for (let a = 0; a < v.weak.length; a++) for (let b = a + 1; b < v.weak.length; b++) asked.add(pairKey(v.weak[a]!, v.weak[b]!));
+  };
+  ask(own);
+  for (const [a, b] of preset.config.nameSwaps ?? []) {
+    const ia = model.fields.findIndex((f) => f.id === a);
+    const ib = model.fields.findIndex((f) => f.id === b);
+    // A field's preparation depends on its kind alone: two fields of one kind swap their prepared
+    // values; otherwise the swapped answers are prepared again.
+    let swapped: Prepared;
+    if (ia >= 0 && ib >= 0 && model.fields[ia]!.kind === model.fields[ib]!.kind) {
+      const swap = <T>(xs: T[]) => xs.map((x, i) => (i === ia ? xs[ib]! : i === ib ? xs[ia]! : x));
+      swapped = { raw: swap(prepared.raw), norm: swap(prepared.norm), keys: swap(prepared.keys) };
+    } else swapped = preparedOf(preset, model, { ...data, [a]: data[b], [b]: data[a] });
+    ask(keysOfPrepared(preset, model, swapped));
   }
-  return { all: own.all, strong: [...strong], pairs: [...pairs.values()] };
+  return { index: indexKeysOf(own), asked: [...asked] };
 }
 
 export { comparable };

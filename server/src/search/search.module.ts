@@ -8,5 +8,5 @@ export const searchModule: DomainModule<SearchDeps> = {
   name: 'search',
   routes: searchRoutes,
   projections: ['registration-search'],
-  migrations: '0800, 1200, 1210, 1211',
+  migrations: '0800, 1200, 1210, 1211, 1212 (pairs of de-duplication keys)',
 };

@@ -22,8 +22,9 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
   const models = new Map<string, { doc: RegistrationTypeDocument; preset: ReturnType<typeof linkagePreset>; model: LinkageModel }>();
   return {
     name: 'registration-search',
-    // 2: the name-word lexicon (registration_name_words) joined the index; 3: with each word's deletions.
-    version: 3,
+    // 2: the name-word lexicon (registration_name_words) joined the index; 3: with each word's
+    // deletions; 4: de-duplication keys with pairs of weak keys, hashed (migration 1212).
+    version: 4,
     consumes: { typePrefixes: ['registration.'] },
     mode: 'inline',
     tables: ['registration_search', 'registration_name_words'],

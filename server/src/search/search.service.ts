@@ -35,6 +35,25 @@ interface Candidate {
   prepared: Prepared;
 }
 
+/** A batch of records not yet in the index, by the keys they will be indexed with (checkMany). */
+type BatchIndex = Map<string, Candidate[]>;
+
+/**
+ * What checkMany keeps between the batches of one import: the batch the caller is writing, and
+ * the records it has seen, prepared, up to a bound (an import of a million rows must not hold a
+ * million records; past the bound the oldest are fetched again when they are candidates).
+ */
+export class CheckMemory {
+  inFlight: BatchIndex = new Map();
+  readonly known = new Map<string, Candidate>();
+  constructor(private readonly max = 100_000) {}
+
+  remember(c: Candidate): void {
+    if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value!);
+    this.known.set(c.id, c);
+  }
+}
+
 interface TypeModel {
   doc: RegistrationTypeDocument;
   preset: LinkagePreset;
@@ -94,7 +113,7 @@ export class SearchService {
   readonly duplicateChecker: DuplicateChecker = async (db, reg, when) => {
     const tm = await this.typeModel(reg.type, reg.typeVersion);
     if (dedupConfig(tm.doc).enabled === false) return { matches: [] };
-    const candidates = await searchStore.candidates(db, reg.type, candidateKeysOf(tm.preset, tm.model, reg.data), reg.id, MAX_CANDIDATES);
+    const candidates = await searchStore.candidates(db, reg.type, candidateKeysOf(tm.preset, tm.model, reg.data).asked, reg.id, MAX_CANDIDATES);
     const mine = comparableData(reg.data);
     const [me, ...them] = tm.model.prepare([mine, ...candidates.map((c) => c.fields)]);
     return this.matchAmong(tm, when, { fields: mine, prepared: me! }, candidates.map((c, i) => ({ id: c.id, fields: c.fields, prepared: them[i]! })));
@@ -102,53 +121,60 @@ export class SearchService {
 
   /**
    * De-duplication of many new records of one type at once (a legacy import): one candidate query
-   * for the whole batch (at most MAX_CANDIDATES per blocking key), each candidate prepared once
-   * however many records it is a candidate for, and each record also checked against the records
-   * before it in the list, which are not in the register yet.
+   * for the whole batch (at most MAX_CANDIDATES per key), each candidate prepared once, and each
+   * record also checked against the records before it in the list and against `memory.inFlight`
+   * (the previous batch, which the caller may still be writing: the query does not see it yet).
+   * The batch becomes the next `inFlight`, and its records are remembered, prepared, for the
+   * batches after it (most of an import's candidates are its own earlier rows).
    */
-  async checkMany(db: Kysely<Database>, type: string, version: number, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Array<{ matches: string[]; details?: Record<string, JsonValue> }>> {
+  async checkMany(db: Kysely<Database>, type: string, version: number, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register', memory = new CheckMemory()): Promise<Array<{ matches: string[]; details?: Record<string, JsonValue> }>> {
     // Switched off: no model to learn (learning one samples the register).
     if (dedupConfig((await this.registrations.typeDocument(type, version)).document).enabled === false) return regs.map(() => ({ matches: [] }));
     const tm = await this.typeModel(type, version);
     const keysOf = regs.map((r) => candidateKeysOf(tm.preset, tm.model, r.data));
-    const asked = keysOf.map((k) => [...new Set([...k.strong, ...k.pairs.flat()])]);
-    const found = await searchStore.candidatesByKey(db, type, [...new Set(asked.flat())], MAX_CANDIDATES);
-    const unique = [...new Map(found.map((f) => [f.id, f.fields])).entries()];
-    const prepared = tm.model.prepare(unique.map(([, fields]) => fields));
-    const byId = new Map(unique.map(([id, fields], i) => [id, { id, fields, prepared: prepared[i]! }]));
+    const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flatMap((k) => k.asked))], MAX_CANDIDATES);
+    const unknown = [...new Set(found.filter((f) => !memory.known.has(f.id)).map((f) => f.id))];
+    const fetched = await searchStore.fieldsOf(db, unknown);
+    const fetchedPrepared = tm.model.prepare(fetched.map((f) => f.fields));
+    const byId = new Map(fetched.map((f, i) => [f.id, { id: f.id, fields: f.fields, prepared: fetchedPrepared[i]! }]));
     const stored = new Map<string, Candidate[]>();
     for (const f of found) {
-      const list = stored.get(f.key) ?? [];
-      list.push(byId.get(f.id)!);
-      stored.set(f.key, list);
+      const c = memory.known.get(f.id) ?? byId.get(f.id);
+      if (!c) continue;
+      const list = stored.get(f.key);
+      if (list) list.push(c);
+      else stored.set(f.key, [c]);
     }
     const mine = regs.map((r) => comparableData(r.data));
     const minePrepared = tm.model.prepare(mine);
-    const earlier = new Map<string, Candidate[]>();
-    return regs.map((r, i) => {
-      // The single check's rule (candidateKeysOf): a strong key shared, or both keys of a pair.
-      const shared = new Map<string, { c: Candidate; keys: Set<string> }>();
-      for (const k of asked[i]!) {
-        for (const c of [...(stored.get(k) ?? []), ...(earlier.get(k) ?? [])]) {
-          const s = shared.get(c.id) ?? { c, keys: new Set<string>() };
-          s.keys.add(k);
-          shared.set(c.id, s);
+    const earlier: BatchIndex = new Map();
+    const inFlight = memory.inFlight;
+    const results = regs.map((r, i) => {
+      // The single check's rule: any asked key (a strong key, a pair of weak keys) held.
+      const candidates = new Map<string, Candidate>();
+      for (const k of keysOf[i]!.asked) {
+        for (const list of [stored.get(k), inFlight.get(k), earlier.get(k)]) {
+          if (!list) continue;
+          for (const c of list) {
+            if (candidates.size >= MAX_CANDIDATES) break;
+            candidates.set(c.id, c);
+          }
         }
-      }
-      const { strong, pairs } = keysOf[i]!;
-      const candidates: Candidate[] = [];
-      for (const { c, keys } of shared.values()) {
-        if (candidates.length >= MAX_CANDIDATES) break;
-        if (strong.some((k) => keys.has(k)) || pairs.some(([a, b]) => keys.has(a) && keys.has(b))) candidates.push(c);
       }
       const me = { id: r.id, fields: Object.fromEntries(Object.entries(mine[i]!).filter((e): e is [string, string] => e[1] !== undefined)), prepared: minePrepared[i]! };
       // Later records find this one under the keys it will be indexed with.
-      for (const k of keysOf[i]!.all) earlier.set(k, [...(earlier.get(k) ?? []), me]);
-      return this.matchAmong(tm, when, { fields: mine[i]!, prepared: me.prepared }, candidates);
+      for (const k of keysOf[i]!.index) {
+        const list = earlier.get(k);
+        if (list) list.push(me);
+        else earlier.set(k, [me]);
+      }
+      memory.remember(me);
+      return this.matchAmong(tm, when, { fields: mine[i]!, prepared: me.prepared }, [...candidates.values()]);
     });
+    memory.inFlight = earlier;
+    return results;
   }
 
-  /** Scores a new record against its candidates with the type's model and/or rules. */
   private matchAmong(tm: TypeModel, when: 'declare' | 'register', mine: { fields: Record<string, string | undefined>; prepared: Prepared }, candidates: Candidate[]): { matches: string[]; details?: Record<string, JsonValue> } {
     if (!candidates.length) return { matches: [] };
     const cfg = dedupConfig(tm.doc);
@@ -158,10 +184,12 @@ export class SearchService {
     const matches: string[] = [];
     const scores: Record<string, JsonValue> = {};
     for (const c of candidates) {
-      const s = tm.model.score(mine.prepared, c.prepared);
+      let s = tm.model.score(mine.prepared, c.prepared, 0, 0, false);
       const byScore = mode !== 'rules' && s.probability >= threshold;
       const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine.fields, c.fields) === true;
       if (!byScore && !byRule) continue;
+      // Explained for the matches only: which fields agreed goes into the duplicate-detected action.
+      s = tm.model.score(mine.prepared, c.prepared);
       matches.push(c.id);
       scores[c.id] = { probability: round(s.probability), score: round(s.score), by: byScore && byRule ? 'both' : byScore ? 'score' : 'rule', agreed: agreed(s) };
     }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../database/database.js';
 import { arrayText, ledgerStore } from '../ledger/ledger.store.js';
 import type { SearchRow } from './search.index.js';
@@ -36,6 +36,22 @@ export interface AdvancedQuery {
   reach: string | null;
   predicates: Predicate[];
 }
+
+/**
+ * De-duplication keys are stored and asked as 64-bit hashes (PostgreSQL's hashtextextended, the
+ * stable hash of hash partitioning): its GIN index is built in about half the time of one over
+ * the key texts, at 1,000,000 registrations with pairs of keys (docs/performance.md). A collision
+ * can only add a candidate, which is then scored like any other.
+ */
+const BLOCK_HASHES = (keys: RawBuilder<unknown> | string) => sql`ARRAY(SELECT hashtextextended(k, 0) FROM unnest(${typeof keys === 'string' ? sql.raw(keys) : keys}) AS k)`;
+
+/**
+ * The type as a filter on the rows a key look-up found, never as an index condition: while an
+ * import fills the table faster than statistics follow, the planner takes `type = $1` for
+ * selective and ANDs the look-ups with a scan of every row of the type (measured: 0.6 ms per key
+ * instead of 3 µs).
+ */
+const SAME_TYPE = (type: string) => sql`(type || '') = ${type}`;
 
 /** A text[] literal (each element quoted and escaped by the ledger's array encoding). */
 const textArray = (xs: string[]) => `{${xs.map(arrayText).join(',')}}`;
@@ -104,9 +120,9 @@ export const searchStore = {
         SELECT w, k, d::text[] FROM unnest(${words}::text[], ${words.map((w) => lexicon.get(w)!)}::text[], ${deletes}::text[]) AS l(w, k, d) ORDER BY w
         ON CONFLICT (word) DO NOTHING)
       INSERT INTO ${sql.table(tables.search)} (id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id,
-        identifiers, names, name_keys, block_keys, fields, updated_at)
+        identifiers, names, name_keys, block_hashes, fields, updated_at)
       SELECT u.id, u.type, u.status, u.flags::text[], u.office_path, u.event_location_path, u.event_date::date, u.tracking_id, u.registration_number, u.legacy_id,
-        u.identifiers::text[], u.names, u.name_keys::text[], u.block_keys::text[], u.fields::jsonb, u.updated_at
+        u.identifiers::text[], u.names, u.name_keys::text[], ${BLOCK_HASHES('u.block_keys::text[]')}, u.fields::jsonb, u.updated_at
       FROM unnest(${col('id')}::uuid[], ${col('type')}::text[], ${col('status')}::text[], ${arr('flags')}::text[], ${col('office_path')}::text[],
         ${col('event_location_path')}::text[], ${col('event_date')}::text[], ${col('tracking_id')}::text[], ${col('registration_number')}::text[], ${col('legacy_id')}::text[],
         ${arr('identifiers')}::text[], ${col('names')}::text[], ${arr('name_keys')}::text[], ${arr('block_keys')}::text[],
@@ -115,7 +131,7 @@ export const searchStore = {
       ON CONFLICT (id) DO UPDATE SET type = EXCLUDED.type, status = EXCLUDED.status, flags = EXCLUDED.flags, office_path = EXCLUDED.office_path,
         event_location_path = EXCLUDED.event_location_path, event_date = EXCLUDED.event_date, tracking_id = EXCLUDED.tracking_id,
         registration_number = EXCLUDED.registration_number, legacy_id = EXCLUDED.legacy_id, identifiers = EXCLUDED.identifiers, names = EXCLUDED.names,
-        name_keys = EXCLUDED.name_keys, block_keys = EXCLUDED.block_keys, fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at`.execute(db);
+        name_keys = EXCLUDED.name_keys, block_hashes = EXCLUDED.block_hashes, fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at`.execute(db);
   },
 
   /**
@@ -171,43 +187,35 @@ export const searchStore = {
   },
 
   /**
-   * Candidates of one type sharing a strong blocking key with a record, or two of its other keys
-   * (search.index.ts, candidateKeysOf). Each condition is a scan of the GIN index (two keys: the
-   * intersection of their posting lists), OR-ed in a bitmap, so the query reads only rows that
-   * qualify however common each key is alone.
+   * Candidates of one type holding any of these de-duplication keys (search.index.ts,
+   * candidateKeysOf: strong keys, pairs of weak keys, a sparse record's single keys): one look-up
+   * in the hashes' GIN index, whose posting lists are short because a pair is rare even when each
+   * of its keys is common.
    */
-  async candidates(db: Db, type: string, keys: { strong: string[]; pairs: Array<[string, string]> }, excludeId: string | null, limit: number): Promise<IndexHit[]> {
-    const any = [
-      ...(keys.strong.length ? [sql`block_keys && ${keys.strong}::text[]`] : []),
-      ...keys.pairs.map((p) => sql`block_keys @> ${p}::text[]`),
-    ];
-    if (!any.length) return [];
-    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE (${sql.join(any, sql` OR `)}) AND type = ${type}
+  async candidates(db: Db, type: string, asked: string[], excludeId: string | null, limit: number): Promise<IndexHit[]> {
+    if (!asked.length) return [];
+    return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE block_hashes && ${BLOCK_HASHES(sql`${asked}::text[]`)} AND ${SAME_TYPE(type)}
       AND status <> 'archived' AND ${excludeId ? sql`id <> ${excludeId}::uuid` : sql`true`} LIMIT ${limit}`.execute(db)).rows;
   },
 
   /**
-   * Candidates for many records at once (a legacy import's batch): one index scan for every key
-   * of the batch (a lateral query per key rescans a GIN index's pending list once per key, which
-   * after a bulk insert is most of the cost), at most `perKey` rows per key kept.
+   * Candidates for many records at once (a legacy import's batch): the ids of at most `perKey`
+   * rows for each key the batch asks, one index look-up per key. A single look-up of all of them
+   * (tens of thousands) costs more than the sum: GIN merges every asked key's list for each row it
+   * returns. Ids only: most candidates of an import are its own earlier rows, which the caller
+   * already holds (fieldsOf gives the others).
    */
-  async candidatesByKey(db: Db, type: string, blockKeys: string[], perKey: number): Promise<Array<{ key: string; id: string; fields: Record<string, string> }>> {
-    if (!blockKeys.length) return [];
-    const wanted = new Set(blockKeys);
-    const rows = (await sql<{ id: string; fields: Record<string, string>; block_keys: string[] }>`SELECT id, fields, block_keys FROM registration_search
-      WHERE block_keys && ${blockKeys}::text[] AND type = ${type} AND status <> 'archived' LIMIT ${perKey * blockKeys.length}`.execute(db)).rows;
-    const count = new Map<string, number>();
-    const out: Array<{ key: string; id: string; fields: Record<string, string> }> = [];
-    for (const r of rows) {
-      for (const key of r.block_keys) {
-        if (!wanted.has(key)) continue;
-        const n = count.get(key) ?? 0;
-        if (n >= perKey) continue;
-        count.set(key, n + 1);
-        out.push({ key, id: r.id, fields: r.fields });
-      }
-    }
-    return out;
+  async candidatesByKey(db: Db, type: string, asked: string[], perKey: number): Promise<Array<{ key: string; id: string }>> {
+    if (!asked.length) return [];
+    return (await sql<{ key: string; id: string }>`SELECT a.k AS key, r.id FROM unnest(${asked}::text[]) AS a(k)
+      CROSS JOIN LATERAL (SELECT id FROM registration_search WHERE block_hashes @> ARRAY[hashtextextended(a.k, 0)] AND ${SAME_TYPE(type)}
+        AND status <> 'archived' LIMIT ${perKey}) AS r`.execute(db)).rows;
+  },
+
+  /** The comparable answers of these indexed registrations. */
+  async fieldsOf(db: Db, ids: string[]): Promise<Array<{ id: string; fields: Record<string, string> }>> {
+    if (!ids.length) return [];
+    return (await sql<{ id: string; fields: Record<string, string> }>`SELECT id, fields FROM registration_search WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
   },
 
   /** Areas and offices, for an import's cells that name a place. */
