@@ -5,17 +5,16 @@
 -- posting list. Keys are stored as 64-bit hashes (hashtextextended, stable across platforms and
 -- versions since hash partitioning relies on it): the index over hashes builds in about half the
 -- time of one over the texts.
+--
+-- Not backfilled here: rewriting every row of a national register in a migration held the start
+-- of a node for more than eight minutes at 1,000,000 registrations (each row re-entered in the
+-- table's four GIN indexes). The projection's version changed with this migration, so a node
+-- rebuilds the index online after it starts (docs/operations.md, "Upgrading"); until the rebuild
+-- swaps in, de-duplication sees only the registrations written since.
 ALTER TABLE registration_search ADD COLUMN block_hashes bigint[] NOT NULL DEFAULT '{}';
--- Rows already indexed keep serving de-duplication until the projection's rebuild (its version
--- changed with this migration) re-indexes them: every key and every pair of keys, a superset of
--- what the rebuild writes (which pairs weak keys only).
-UPDATE registration_search SET block_hashes = ARRAY(
-  SELECT DISTINCT hashtextextended(k, 0) FROM (
-    SELECT k FROM unnest(block_keys) AS k
-    UNION ALL SELECT a || '&' || b FROM unnest(block_keys) AS a, unnest(block_keys) AS b WHERE a < b) AS x(k))
-WHERE cardinality(block_keys) > 0;
-DROP INDEX registration_search_block_keys_idx;
-ALTER TABLE registration_search DROP COLUMN block_keys;
+-- block_keys stays, with its index, for nodes of the previous release during a rolling upgrade
+-- (migrations are expand-only, docs/operations.md); this release leaves it empty ('{}' costs its
+-- GIN index nothing) and a later release drops both.
 -- No pending list (fastupdate): every search of a pending list reads all of it and checks each
 -- of its rows against every asked key, and an import asks tens of thousands of keys per batch
 -- right after writing the batch before: measured at 9 s per batch of 1,000 rows with the list,
