@@ -48,6 +48,7 @@ import { RegistrationStatsService } from './registrations/registration-stats.ser
 import { SearchService } from './search/search.service.js';
 import { registrationSearchProjection } from './search/search.projection.js';
 import { LegacyImportService } from './search/legacy-import.service.js';
+import { checkDeduplication } from './search/search.index.js';
 import { AssignmentsService } from './assignments/assignments.service.js';
 import { WebhooksService } from './webhooks/webhooks.service.js';
 import { NotifiersService } from './notifiers/notifiers.service.js';
@@ -121,6 +122,7 @@ export function createServices(deps: { config: ResolvedConfig; db: Db; pool: pg.
   // Search reads the registrations projection's rows in the same transaction: registered after it.
   const search = new SearchService(deps.db, registrations, deps.log);
   registrations.duplicateCheckers.push(search.duplicateChecker);
+  registrations.typeDocumentChecks.push(checkDeduplication);
   projector.register(registrationSearchProjection(search.loadType));
   const legacyImport = new LegacyImportService(deps.db, ledger, registrations, search, clock);
   const assignments = new AssignmentsService(deps.db, ledger, subjects, instruments, records, clock, deps.config.remoteCapture, deps.config.secret, deps.log);

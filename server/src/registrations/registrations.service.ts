@@ -78,8 +78,16 @@ class Replayed extends Error {
   }
 }
 
+/**
+ * A module's own checks of the part of a type document it interprets (search: `deduplication`),
+ * run when a version is saved: problems with their pointers, never an error thrown later on a
+ * declare.
+ */
+export type TypeDocumentCheck = (doc: RegistrationTypeDocument) => Array<{ pointer: string; message: string }>;
+
 export class RegistrationsService {
   readonly duplicateCheckers: DuplicateChecker[] = [];
+  readonly typeDocumentChecks: TypeDocumentCheck[] = [];
   private readonly box: SecretBox;
   private readonly verifyKey: Uint8Array;
   private readonly typeCache = new Map<string, RegistrationTypeDocument>();
@@ -150,6 +158,8 @@ export class RegistrationsService {
   async putType(ctx: AuthContext, id: string, body: unknown): Promise<RegistrationTypeVersion> {
     requireScope(ctx, 'registrations:manage');
     const doc = validateTypeDocument(body, id);
+    const problems = this.typeDocumentChecks.flatMap((check) => check(doc));
+    if (problems.length) throw fail('invalid_registration_type', `The registration type has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, { errors: problems.slice(0, 50) });
     await this.ensureShipped(id);
     const latest = await store.latestType(this.db, id);
     if (latest && canonical(latest.document) === canonical(doc)) return { ...summary(id, latest.version, doc, latest.created_at), document: doc };

@@ -81,6 +81,13 @@ describe('registration types', () => {
     const unknownKind = { ...BIRTH, id: 'marriage', form: { pages: [{ id: 'a', title: 'A', fields: [{ kind: 'hologram', name: 'x.y', label: 'X' }] }] } };
     await expectError(admin.registrationTypes.put('marriage', unknownKind as never), 422, 'invalid_registration_type');
     await expectError(users.registrar.registrationTypes.put('marriage', { ...BIRTH, id: 'marriage' }), 403, 'forbidden');
+    // A de-duplication model naming what it does not compare would fail every later declare.
+    const dedup = (deduplication: unknown) => ({ ...BIRTH, id: 'marriage', deduplication } as never);
+    const e3 = await expectError(admin.registrationTypes.put('marriage', dedup({ scored: { fields: [{ id: 'child.shoeSize', kind: 'name' }, { id: 'child.dob', kind: 'colour' }] } })), 422, 'invalid_registration_type');
+    expect((e3.details as { errors: Array<{ pointer: string }> }).errors.map((x) => x.pointer)).toEqual(['/deduplication/scored/fields/0/id', '/deduplication/scored/fields/1/kind']);
+    const e4 = await expectError(admin.registrationTypes.put('marriage', dedup({ scored: { fields: [{ id: 'child.dob', kind: 'date' }], distinct: [{ same: ['child.dob'], differ: ['child.firstName'] }] } })), 422, 'invalid_registration_type');
+    expect(JSON.stringify(e4.details)).toContain('child.firstName');
+    await expectError(admin.registrationTypes.put('marriage', dedup({ mode: 'magic', scored: { threshold: 2 } })), 422, 'invalid_registration_type');
   });
 
   it('saves an admin-defined type with versions; registrations keep the version they were declared under', async () => {

@@ -93,7 +93,7 @@ export const normaliseIdentifier = (s: string) => s.toUpperCase().replace(/[^A-Z
 export interface ScoredConfig {
   fields?: Array<{ id: string; kind: FieldKind }>;
   subject?: string[];
-  distinct?: Array<{ same: string[]; differ: string[] }>;
+  distinct?: LinkageConfig['distinct'];
   nameSwaps?: Array<[string, string]>;
   blocking?: Array<Array<{ field: string; transform?: KeyTransform }>>;
   threshold?: number;
@@ -132,6 +132,42 @@ export function linkagePreset(doc: RegistrationTypeDocument): LinkagePreset {
     blocking = [...ids, ...names];
   }
   return { config, blocking };
+}
+
+/**
+ * The `deduplication` part of a type document, checked when a version is saved: the model it
+ * describes must build (every field it names is one of its fields, of a known kind, and of the
+ * form), so no declare later fails on it.
+ */
+export function checkDeduplication(doc: RegistrationTypeDocument): Array<{ pointer: string; message: string }> {
+  const d = doc.deduplication;
+  if (d === undefined) return [];
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return [{ pointer: '/deduplication', message: 'must be an object' }];
+  const cfg = d as Record<string, unknown>;
+  const problems: Array<{ pointer: string; message: string }> = [];
+  if (cfg.mode !== undefined && !['scored', 'rules', 'both'].includes(cfg.mode as string)) problems.push({ pointer: '/deduplication/mode', message: 'must be scored, rules or both' });
+  if (cfg.enabled !== undefined && typeof cfg.enabled !== 'boolean') problems.push({ pointer: '/deduplication/enabled', message: 'must be true or false' });
+  const scored = cfg.scored as ScoredConfig | undefined;
+  if (scored !== undefined && (typeof scored !== 'object' || scored === null || Array.isArray(scored))) return [...problems, { pointer: '/deduplication/scored', message: 'must be an object' }];
+  if (scored?.threshold !== undefined && (typeof scored.threshold !== 'number' || !(scored.threshold > 0 && scored.threshold < 1))) problems.push({ pointer: '/deduplication/scored/threshold', message: 'must be a number between 0 and 1' });
+  const formFields = fieldKinds(doc);
+  (Array.isArray(scored?.fields) ? scored.fields : []).forEach((f, i) => {
+    if (!f || typeof f.id !== 'string' || !formFields.has(f.id)) problems.push({ pointer: `/deduplication/scored/fields/${i}/id`, message: 'must name a field of the form' });
+    if (!f || !['name', 'text', 'date', 'id', 'code'].includes(f.kind)) problems.push({ pointer: `/deduplication/scored/fields/${i}/kind`, message: 'must be name, text, date, id or code' });
+  });
+  if (problems.length) return problems;
+  try {
+    const preset = linkagePreset(doc);
+    const model = new LinkageModel(preset.config);
+    // A blocking rule reading a field the model does not compare would never make a key.
+    const known = new Set(model.fields.map((f) => f.id));
+    preset.blocking.forEach((rule, i) => {
+      for (const f of rule.fields) if (!known.has(f)) problems.push({ pointer: `/deduplication/scored/blocking/${i}`, message: `"${String(f).slice(0, 100)}" is not one of the model's fields` });
+    });
+  } catch (e) {
+    problems.push({ pointer: '/deduplication/scored', message: e instanceof Error ? e.message.slice(0, 200) : 'is not a model this server can build' });
+  }
+  return problems;
 }
 
 // --- building a row ----------------------------------------------------------------------------

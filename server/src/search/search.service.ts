@@ -20,6 +20,8 @@ const MAX_RESULTS = 200;
 const MAX_CANDIDATES = 300;
 /** Register name words looked at per query word (the most similar first). */
 const WORDS_PER_QUERY_WORD = 50;
+/** Records sampled to learn u. */
+const U_SAMPLE = 5000;
 /** A type's learnt model (u from a sample of its register) is refreshed this often. */
 const MODEL_TTL_MS = 10 * 60_000;
 
@@ -45,6 +47,10 @@ type BatchIndex = Map<string, Candidate[]>;
  */
 export class CheckMemory {
   inFlight: BatchIndex = new Map();
+  /** Records checked so far (the register has grown by about as many), and when the model in use was learnt. */
+  checked = 0;
+  checkedAtTraining = 0;
+  model: TypeModel | null = null;
   readonly known = new Map<string, Candidate>();
   constructor(private readonly max = 100_000) {}
 
@@ -59,6 +65,8 @@ interface TypeModel {
   preset: LinkagePreset;
   model: LinkageModel;
   trainedAt: number;
+  /** How many records of the type the register held when u was learnt. */
+  trainedOn: number;
 }
 
 const encodeCursor = (offset: number) => Buffer.from(`o${offset}`).toString('base64url');
@@ -90,19 +98,19 @@ export class SearchService {
   readonly loadType = async (id: string, version: number): Promise<RegistrationTypeDocument> => (await this.registrations.typeDocument(id, version)).document;
 
   /** A type's scored model: priors for m, u learnt from a sample of the register (refreshed every few minutes). */
-  private async typeModel(type: string, version: number): Promise<TypeModel> {
+  private async typeModel(type: string, version: number, stale?: (m: TypeModel) => boolean): Promise<TypeModel> {
     const key = `${type}@${version}`;
     const cached = this.models.get(key);
-    if (cached && Date.now() - cached.trainedAt < MODEL_TTL_MS) return cached;
+    if (cached && Date.now() - cached.trainedAt < MODEL_TTL_MS && !stale?.(cached)) return cached;
     const doc = await this.loadType(type, version);
     const preset = linkagePreset(doc);
     const model = new LinkageModel(preset.config);
     const total = await searchStore.count(this.db, type);
     if (total >= 50) {
-      const sample = await searchStore.sample(this.db, type, 5000, total);
+      const sample = await searchStore.sample(this.db, type, U_SAMPLE, total);
       model.estimateU(model.prepare(sample.map((s) => s.fields)));
     }
-    const tm = { doc, preset, model, trainedAt: Date.now() };
+    const tm = { doc, preset, model, trainedAt: Date.now(), trainedOn: total };
     this.models.set(key, tm);
     return tm;
   }
@@ -130,7 +138,14 @@ export class SearchService {
   async checkMany(db: Kysely<Database>, type: string, version: number, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register', memory = new CheckMemory()): Promise<Array<{ matches: string[]; details?: Record<string, JsonValue> }>> {
     // Switched off: no model to learn (learning one samples the register).
     if (dedupConfig((await this.registrations.typeDocument(type, version)).document).enabled === false) return regs.map(() => ({ matches: [] }));
-    const tm = await this.typeModel(type, version);
+    // An import into a young register outgrows the model learnt when it started (priors only,
+    // below 50 records): learnt again each time the register has doubled, until the sample is full.
+    const tm = await this.typeModel(type, version, (m) => m.trainedOn < U_SAMPLE && memory.checked - memory.checkedAtTraining >= Math.max(m.trainedOn, 1000));
+    if (tm !== memory.model) {
+      memory.model = tm;
+      memory.checkedAtTraining = memory.checked;
+    }
+    memory.checked += regs.length;
     const keysOf = regs.map((r) => candidateKeysOf(tm.preset, tm.model, r.data));
     const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flatMap((k) => k.asked))], MAX_CANDIDATES);
     const unknown = [...new Set(found.filter((f) => !memory.known.has(f.id)).map((f) => f.id))];

@@ -73,6 +73,26 @@ describe('comparison levels', () => {
   });
 });
 
+describe('two different mothers', () => {
+  const model = new LinkageModel(birthLinkage.config);
+  // One common child's name, a birth date a digit apart: in a register with few family names,
+  // enough agreement to outweigh a mother's different first name and national ID.
+  const a = { 'child.firstName': 'Khadija', 'child.lastName': 'Okafor', 'child.sex': 'female', 'child.dob': '2015-09-24', 'mother.firstName': 'Amina', 'mother.lastName': 'Kamara', 'mother.dob': '1983-08-05', 'mother.nationalId': '2011126128', 'father.lastName': 'Okafor' };
+  const score = (b: Record<string, string | null>) => {
+    const [pa, pb] = model.prepare([a, b]);
+    return model.score(pa!, pb!);
+  };
+  it('have two different children: a first name nothing alike and another national ID or date of birth', () => {
+    expect(score({ ...a, 'child.dob': '2015-09-21', 'mother.firstName': 'Salimata', 'mother.nationalId': '4785637229' }).distinct).toBe(true);
+    expect(score({ ...a, 'child.dob': '2015-09-21', 'mother.firstName': 'Salimata', 'mother.nationalId': null, 'mother.dob': '1991-02-13' }).distinct).toBe(true);
+  });
+  it('are not inferred from a misspelt first name, a missing ID or a day/month swap', () => {
+    expect(score({ ...a, 'mother.firstName': 'Amna', 'mother.nationalId': '4785637229' }).probability).toBeGreaterThan(0.5);
+    expect(score({ ...a, 'mother.firstName': 'Salimata', 'mother.nationalId': null, 'mother.dob': null }).distinct).toBe(false);
+    expect(score({ ...a, 'mother.firstName': 'Salimata', 'mother.nationalId': null, 'mother.dob': '1983-05-08' }).distinct).toBe(false);
+  });
+});
+
 describe('de-duplicating a birth register', () => {
   // Deterministic synthetic registers with the phenomena real ones have (server/test/fixtures/births.ts).
   for (const seed of [7, 11]) {

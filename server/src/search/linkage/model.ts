@@ -27,11 +27,14 @@ export interface LinkageConfig {
   /** Given/family name field pairs whose values may be swapped between two records. */
   nameSwaps?: Array<[string, string]>;
   /**
-   * Pairs that agree on every `same` field and clearly disagree on every `differ` field are two
-   * different people whatever the score (twins: same mother, same date of birth, different first
-   * names). Checked only when all those values are present on both sides.
+   * Pairs that agree exactly on every `same` field, clearly disagree on every `differ` field (not
+   * one value misspelt: two edits apart, not nicknames, a date not merely day/month swapped) and
+   * wholly on every `unlike` field (compared at the kind's last level, "different") are two
+   * different people whatever the score (twins: same family name and date of birth, different
+   * first names; two different mothers). Checked only when all those values are present on both
+   * sides.
    */
-  distinct?: Array<{ same: string[]; differ: string[] }>;
+  distinct?: Array<{ same?: string[]; differ?: string[]; unlike?: string[] }>;
   /**
    * The fields about the record's own person (the child, not the parents). Their weights together
    * must favour a match: siblings agree on every parent field, and that agreement alone must not
@@ -157,7 +160,7 @@ function compareCode(kind: 'id' | 'code', a: string, b: string): number {
 export class LinkageModel {
   readonly fields: LinkageField[];
   private readonly swaps: Array<[number, number]>;
-  private readonly distinctRules: Array<{ same: number[]; differ: number[] }>;
+  private readonly distinctRules: Array<{ same: number[]; differ: number[]; unlike: number[] }>;
   private readonly subject: Set<number> | null;
   /** m[f][level], u[f][level] */
   m: number[][];
@@ -177,7 +180,7 @@ export class LinkageModel {
       return i;
     };
     this.swaps = (config.nameSwaps ?? []).map(([g, f]) => [index(g), index(f)]);
-    this.distinctRules = (config.distinct ?? []).map((r) => ({ same: r.same.map(index), differ: r.differ.map(index) }));
+    this.distinctRules = (config.distinct ?? []).map((r) => ({ same: (r.same ?? []).map(index), differ: (r.differ ?? []).map(index), unlike: (r.unlike ?? []).map(index) }));
     this.subject = config.subject ? new Set(config.subject.map(index)) : null;
     this.m = this.fields.map((f) => [...M_PRIORS[f.kind]]);
     this.u = this.fields.map((f) => [...U_PRIORS[f.kind]]);
@@ -238,7 +241,11 @@ export class LinkageModel {
     const vb = b.norm[j];
     if (va == null || vb == null || va === vb) return false;
     if (a.keys[i] && a.keys[i] === b.keys[j]) return false;
-    if (this.fields[i]!.kind === 'name' && sameNickname(va, vb)) return false;
+    const kind = this.fields[i]!.kind;
+    if (kind === 'name' && sameNickname(va, vb)) return false;
+    // A date is clearly different only at the last level: a day and month swapped, or two digits
+    // off, is how one date gets written twice.
+    if (kind === 'date') return compareDate(va, vb) === 4;
     return editDistance(va, vb, 2) >= 2;
   }
 
@@ -349,7 +356,12 @@ export class LinkageModel {
     }
     const distinct =
       (this.subject !== null && subjectScore <= 0) ||
-      this.distinctRules.some((r) => r.same.every((i) => levels[i] === 0) && r.differ.every((i) => this.clearlyDifferent(i, a, b, c.swapped ? this.swapPartner(i) : i)));
+      this.distinctRules.some(
+        (r) =>
+          r.same.every((i) => levels[i] === 0) &&
+          r.unlike.every((i) => levels[i] === LEVELS[this.fields[i]!.kind].length - 1) &&
+          r.differ.every((i) => this.clearlyDifferent(i, a, b, c.swapped ? this.swapPartner(i) : i)),
+      );
     return { a: ia, b: ib, score, probability: distinct ? 0 : 1 / (1 + 2 ** -score), fields, distinct };
   }
 

@@ -28,10 +28,14 @@ export const birthLinkage: LinkagePreset = {
     ],
     nameSwaps: [['child.firstName', 'child.lastName'], ['mother.firstName', 'mother.lastName'], ['father.firstName', 'father.lastName']],
     // Twins: same family name and date of birth, clearly different first names; or the same date
-    // and a different sex.
+    // and a different sex. Two different mothers (a first name nothing alike, and a national ID
+    // clearly different or a date of birth nothing alike) have two different children, however
+    // common the child's names are.
     distinct: [
       { same: ['child.dob', 'child.lastName'], differ: ['child.firstName'] },
       { same: ['child.dob'], differ: ['child.sex'] },
+      { unlike: ['mother.firstName'], differ: ['mother.nationalId'] },
+      { unlike: ['mother.firstName', 'mother.dob'] },
     ],
     // Siblings share every parent field; only the child's own first name, sex and date decide.
     subject: ['child.firstName', 'child.sex', 'child.dob'],
