@@ -6,7 +6,7 @@ import { actorRef, can, requireAuthenticated, type AuthContext } from '../kernel
 import { newId, isUuid } from '../kernel/ids.js';
 import type { Clock } from '../kernel/clock.js';
 import { JsonValueError, canonicalJsonChecked, chainedHashHex, entryHashParts, entryHashRest, jsonHashHex, type HashParts } from './ledger.hash.js';
-import { arrayBytea, arrayInt, arrayText, concatRows, ledgerStore, type ConsumeRow, type EncodedRows, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
+import { concatRows, encodeLinks, encodeStagedColumns, ledgerStore, type ConsumeRow, type EncodedRows, type StagedColumns, type EntryRow, type LedgerCursor, type NewEntryRow, type ReadScope } from './ledger.store.js';
 
 export const MAX_DATA_BYTES = 1024 * 1024;
 export const MAX_BATCH = 10_000;
@@ -164,7 +164,7 @@ interface StreamBatch {
   /** Staged on arrival, before the group's locks: everything its streams' heads do not decide. */
   staged: StagedRow[];
   /** The staged columns, already encoded for the INSERT. */
-  columns: Omit<EncodedRows, 'streamSeq' | 'prevHash' | 'hash'>;
+  columns: StagedColumns;
   resolve: (r: AppendResult[]) => void;
   reject: (e: unknown) => void;
 }
@@ -226,6 +226,26 @@ const appendResult = (row: { id: string }, ins: { position: number; tx: string }
   cursor: encodeCursor({ tx: ins.tx, position: ins.position }),
   replayed: false,
 });
+
+/**
+ * Drains a group-commit queue: groups of whole batches of up to MAX_BATCH entries (one statement
+ * stays a reasonable size), each written by `write`; a failed group is written again batch by
+ * batch with `alone`, so only a faulty batch fails.
+ */
+async function drainGroups<B extends { reject: (e: unknown) => void }>(queue: B[], size: (b: B) => number, write: (group: B[]) => Promise<void>, alone: (b: B) => Promise<void>): Promise<void> {
+  while (queue.length) {
+    let n = 0;
+    let count = 0;
+    while (n < queue.length && (n === 0 || count + size(queue[n]!) <= MAX_BATCH)) count += size(queue[n++]!);
+    const group = queue.splice(0, n);
+    try {
+      await write(group);
+    } catch (e) {
+      if (group.length === 1) group[0]!.reject(e);
+      else for (const b of group) await alone(b).catch((err: unknown) => b.reject(err));
+    }
+  }
+}
 
 /** The writing transaction of a result's new entries, where one statement wrote them all (saves decoding every cursor). */
 const resultTx = new WeakMap<AppendResult[], bigint>();
@@ -371,20 +391,7 @@ export class LedgerService {
   private async flushGroup(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.group.length) {
-        // Bounded so one statement stays a reasonable size.
-        let n = 0;
-        let count = 0;
-        while (n < this.group.length && (n === 0 || count + this.group[n]!.rows.length <= MAX_BATCH)) count += this.group[n++]!.rows.length;
-        const batch = this.group.splice(0, n);
-        try {
-          await this.insertGroup(batch);
-        } catch (e) {
-          if (batch.length === 1) batch[0]!.reject(e);
-          // Only the faulty batch may fail: the others go again, one statement each.
-          else for (const b of batch) await this.insertGroup([b]).catch((err: unknown) => b.reject(err));
-        }
-      }
+      await drainGroups(this.group, (b) => b.rows.length, (g) => this.insertGroup(g), (b) => this.insertGroup([b]));
     } finally {
       this.flushing = false;
       if (this.visibilityWaiters.length && !this.polling) void this.pollVisibility();
@@ -413,33 +420,7 @@ export class LedgerService {
   private appendStreamsGrouped(ctx: AuthContext, entries: PreparedEntry[]): Promise<AppendResult[]> {
     // Staged and encoded now, while the group before it holds the locks, not once it holds them.
     const staged = this.stageRows(ctx, entries);
-    // A column's element is encoded once for a run of equal values (a batch's actor, times, types).
-    const col = <T>(get: (r: StagedRow) => T, encode: (v: T) => string) => {
-      let last: T | undefined;
-      let text = '';
-      let out = '';
-      for (let i = 0; i < staged.length; i++) {
-        const v = get(staged[i]!);
-        if (i === 0 || v !== last) text = encode(v);
-        last = v;
-        out += i ? ',' + text : text;
-      }
-      return out;
-    };
-    const same = <T>(v: T) => v;
-    const columns = {
-      id: col((r) => r.id, same),
-      stream: col((r) => r.stream, arrayText),
-      type: col((r) => r.type, arrayText),
-      typeVersion: col((r) => r.typeVersion, arrayInt),
-      data: col((r) => r.dataJson, arrayText),
-      dataHash: col((r) => r.dataHash, arrayBytea),
-      actorKind: col((r) => r.actorKind, arrayText),
-      actorId: col((r) => r.actorId, arrayText),
-      occurredAt: col((r) => r.occurredAt.getTime(), (ms) => new Date(ms).toISOString()),
-      recordedAt: col((r) => r.recordedAt.getTime(), (ms) => new Date(ms).toISOString()),
-      transactionId: col((r) => r.transactionId, arrayText),
-    };
+    const columns = encodeStagedColumns(staged);
     return new Promise<AppendResult[]>((resolve, reject) => {
       this.streamGroup.push({ ctx, entries, staged, columns, resolve, reject });
       if (!this.flushingStreams) void this.flushStreamGroup();
@@ -452,23 +433,20 @@ export class LedgerService {
   private async flushStreamGroup(): Promise<void> {
     this.flushingStreams = true;
     try {
-      while (this.streamGroup.length) {
-        let n = 0;
-        let count = 0;
-        while (n < this.streamGroup.length && (n === 0 || count + this.streamGroup[n]!.entries.length <= MAX_BATCH)) count += this.streamGroup[n++]!.entries.length;
-        const batch = this.streamGroup.splice(0, n);
-        try {
-          const results = await this.insertStreamGroup(batch);
-          batch.forEach((b, i) => b.resolve(results[i]!));
-        } catch (e) {
-          if (batch.length === 1) batch[0]!.reject(e);
-          else for (const b of batch) await this.db.transaction().execute((trx) => this.appendIn(trx, b.ctx, b.entries)).then(b.resolve, b.reject);
-        }
-      }
+      await drainGroups(
+        this.streamGroup,
+        (b) => b.entries.length,
+        async (g) => {
+          const results = await this.insertStreamGroup(g);
+          g.forEach((b, i) => b.resolve(results[i]!));
+        },
+        async (b) => b.resolve(await this.db.transaction().execute((trx) => this.appendIn(trx, b.ctx, b.entries))),
+      );
     } finally {
       this.flushingStreams = false;
     }
   }
+
 
   /**
    * Stream heads as this process's last stream group left them: the next group chains on them
@@ -482,11 +460,7 @@ export class LedgerService {
   private async insertStreamGroup(batch: StreamBatch[]): Promise<AppendResult[][]> {
     const streams = [...new Set(batch.flatMap((b) => b.staged.flatMap((r) => (r.stream ? [r.stream] : []))))];
     // In arrival order, so each batch's entries follow the previous batch's in their streams.
-    const chain = (heads: Map<string, Head>) =>
-      concatRows(batch.map((b): EncodedRows => {
-        const links = chainLinks(b.staged, heads);
-        return { ...b.columns, streamSeq: links.seq.map(arrayInt).join(','), prevHash: links.prev.map(arrayBytea).join(','), hash: links.hash.map((h) => arrayBytea(h)).join(',') };
-      }));
+    const chain = (heads: Map<string, Head>) => concatRows(batch.map((b): EncodedRows => ({ ...b.columns, ...encodeLinks(chainLinks(b.staged, heads)) })));
     const count = batch.reduce((n, b) => n + b.staged.length, 0);
     let expect: Map<string, Head> | undefined;
     let heads: Map<string, Head> | undefined;

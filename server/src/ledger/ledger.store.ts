@@ -69,24 +69,47 @@ export const arrayText = (v: string | null): string => (v === null ? 'NULL' : `"
 export const arrayBytea = (hex: string | null): string => (hex === null ? 'NULL' : `"\\\\x${hex}"`);
 export const arrayInt = (n: number | null): string => (n === null ? 'NULL' : String(n));
 
-export function encodeRows(rows: NewEntryRow[]): EncodedRows {
-  const col = (f: (r: NewEntryRow) => string) => rows.map(f).join(',');
-  return {
-    id: col((r) => r.id),
-    stream: col((r) => arrayText(r.stream)),
-    streamSeq: col((r) => arrayInt(r.streamSeq)),
-    type: col((r) => arrayText(r.type)),
-    typeVersion: col((r) => arrayInt(r.typeVersion)),
-    data: col((r) => arrayText(r.dataJson)),
-    dataHash: col((r) => arrayBytea(r.dataHash)),
-    actorKind: col((r) => arrayText(r.actorKind)),
-    actorId: col((r) => arrayText(r.actorId)),
-    occurredAt: col((r) => r.occurredAt.toISOString()),
-    recordedAt: col((r) => r.recordedAt.toISOString()),
-    transactionId: col((r) => arrayText(r.transactionId)),
-    prevHash: col((r) => arrayBytea(r.prevHash)),
-    hash: col((r) => arrayBytea(r.hash)),
+/** The columns that do not depend on the streams' heads (a stream group stages them before its locks). */
+export type StagedColumns = Omit<EncodedRows, 'streamSeq' | 'prevHash' | 'hash'>;
+
+export function encodeStagedColumns(rows: Array<Omit<NewEntryRow, 'streamSeq' | 'prevHash' | 'hash'>>): StagedColumns {
+  // A column's element is encoded once for a run of equal values (a batch's actor, times, types).
+  const col = <T>(get: (r: (typeof rows)[number]) => T, encode: (v: T) => string) => {
+    let last: T | undefined;
+    let text = '';
+    let out = '';
+    for (let i = 0; i < rows.length; i++) {
+      const v = get(rows[i]!);
+      if (i === 0 || v !== last) text = encode(v);
+      last = v;
+      out += i ? ',' + text : text;
+    }
+    return out;
   };
+  const same = (v: string) => v;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    id: col((r) => r.id, same),
+    stream: col((r) => r.stream, arrayText),
+    type: col((r) => r.type, arrayText),
+    typeVersion: col((r) => r.typeVersion, arrayInt),
+    data: col((r) => r.dataJson, arrayText),
+    dataHash: col((r) => r.dataHash, arrayBytea),
+    actorKind: col((r) => r.actorKind, arrayText),
+    actorId: col((r) => r.actorId, arrayText),
+    occurredAt: col((r) => r.occurredAt.getTime(), iso),
+    recordedAt: col((r) => r.recordedAt.getTime(), iso),
+    transactionId: col((r) => r.transactionId, arrayText),
+  };
+}
+
+/** The columns a stream's head decides: each entry's sequence, predecessor's hash and hash (hex). */
+export function encodeLinks(links: { seq: Array<number | null>; prev: Array<string | null>; hash: string[] }): Pick<EncodedRows, 'streamSeq' | 'prevHash' | 'hash'> {
+  return { streamSeq: links.seq.map(arrayInt).join(','), prevHash: links.prev.map(arrayBytea).join(','), hash: links.hash.map((h) => arrayBytea(h)).join(',') };
+}
+
+export function encodeRows(rows: NewEntryRow[]): EncodedRows {
+  return { ...encodeStagedColumns(rows), ...encodeLinks({ seq: rows.map((r) => r.streamSeq), prev: rows.map((r) => r.prevHash), hash: rows.map((r) => r.hash) }) };
 }
 
 /** The rows of several encodings, in order. */
