@@ -19,7 +19,12 @@ function fieldsOf(doc: RegistrationTypeDocument) {
  * Checks a type document: its shape against docs/registration-type.schema.json, then what a
  * schema cannot say. Throws invalid_registration_type with every problem as a JSON pointer.
  */
-export function validateTypeDocument(body: unknown, expectId?: string): RegistrationTypeDocument {
+/**
+ * `checks`: other modules' checks of the parts they interpret (RegistrationsService's
+ * typeDocumentChecks), run on a document of the right shape; their problems are reported with the
+ * others, in one answer.
+ */
+export function validateTypeDocument(body: unknown, expectId?: string, checks: ReadonlyArray<(doc: RegistrationTypeDocument) => DefinitionError[]> = []): RegistrationTypeDocument {
   const errors: DefinitionError[] = [];
   const validateShape = shapeValidator();
   if (!validateShape(body)) {
@@ -99,6 +104,7 @@ export function validateTypeDocument(body: unknown, expectId?: string): Registra
   (doc.flags ?? []).forEach((f, i) => checkLocalised(f.label, `/flags/${i}/label`));
   (doc.certificates ?? []).forEach((c, i) => checkLocalised(c.label, `/certificates/${i}/label`));
   for (const [name, a] of Object.entries(doc.customActions ?? {})) checkLocalised(a.label, `/customActions/${name}/label`);
+  for (const check of checks) errors.push(...check(doc));
   if (errors.length) throw fail('invalid_registration_type', `The registration type has ${errors.length} problem${errors.length > 1 ? 's' : ''}`, { errors: errors.slice(0, 50) });
   return doc;
 }

@@ -157,9 +157,7 @@ export class RegistrationsService {
   /** Saves a new version; an identical document answers the current version unchanged. */
   async putType(ctx: AuthContext, id: string, body: unknown): Promise<RegistrationTypeVersion> {
     requireScope(ctx, 'registrations:manage');
-    const doc = validateTypeDocument(body, id);
-    const problems = this.typeDocumentChecks.flatMap((check) => check(doc));
-    if (problems.length) throw fail('invalid_registration_type', `The registration type has ${problems.length} problem${problems.length > 1 ? 's' : ''}`, { errors: problems.slice(0, 50) });
+    const doc = validateTypeDocument(body, id, this.typeDocumentChecks);
     await this.ensureShipped(id);
     const latest = await store.latestType(this.db, id);
     if (latest && canonical(latest.document) === canonical(doc)) return { ...summary(id, latest.version, doc, latest.created_at), document: doc };

@@ -1,6 +1,6 @@
 import type { JsonValue, RegistrationTypeDocument } from '@cairn/sdk';
 import { fold, spellingKey } from './linkage/strings.js';
-import { LinkageModel, type BlockingRule, type FieldKind, type LinkageConfig, type Prepared, combineKeys, fieldKey, type KeyTransform } from './linkage/model.js';
+import { FIELD_KINDS, LinkageModel, type BlockingRule, type FieldKind, type LinkageConfig, type Prepared, combineKeys, fieldKey, type KeyTransform } from './linkage/model.js';
 import { birthLinkage, deathLinkage, type LinkagePreset } from './linkage/presets.js';
 
 /**
@@ -153,7 +153,7 @@ export function checkDeduplication(doc: RegistrationTypeDocument): Array<{ point
   const formFields = fieldKinds(doc);
   (Array.isArray(scored?.fields) ? scored.fields : []).forEach((f, i) => {
     if (!f || typeof f.id !== 'string' || !formFields.has(f.id)) problems.push({ pointer: `/deduplication/scored/fields/${i}/id`, message: 'must name a field of the form' });
-    if (!f || !['name', 'text', 'date', 'id', 'code'].includes(f.kind)) problems.push({ pointer: `/deduplication/scored/fields/${i}/kind`, message: 'must be name, text, date, id or code' });
+    if (!f || !FIELD_KINDS.includes(f.kind)) problems.push({ pointer: `/deduplication/scored/fields/${i}/kind`, message: `must be one of ${FIELD_KINDS.join(', ')}` });
   });
   if (problems.length) return problems;
   try {
@@ -266,8 +266,13 @@ const pairKey = (a: string, b: string) => (a < b ? `${a}&${b}` : `${b}&${a}`);
  * of two long lists.
  */
 function indexKeysOf(k: { all: string[]; weak: string[] }): string[] {
-  const out = [...k.all];
-  for (let a = 0; a < k.weak.length; a++) for (let b = a + 1; b < k.weak.length; b++) out.push(pairKey(k.weak[a]!, k.weak[b]!));
+  return [...k.all, ...pairsOf(k.weak)];
+}
+
+/** Every pair of these weak keys, each as one key. */
+function pairsOf(weak: string[]): string[] {
+  const out: string[] = [];
+  for (let a = 0; a < weak.length; a++) for (let b = a + 1; b < weak.length; b++) out.push(pairKey(weak[a]!, weak[b]!));
   return out;
 }
 
@@ -292,8 +297,7 @@ export function candidateKeysOf(preset: LinkagePreset, model: LinkageModel, data
   const asked = new Set<string>();
   const ask = (v: { strong: string[]; weak: string[] }) => {
     v.strong.forEach((k) => asked.add(k));
-    if (v.weak.length < 2) v.weak.forEach((k) => asked.add(k));
-    for (let a = 0; a < v.weak.length; a++) for (let b = a + 1; b < v.weak.length; b++) asked.add(pairKey(v.weak[a]!, v.weak[b]!));
+    (v.weak.length < 2 ? v.weak : pairsOf(v.weak)).forEach((k) => asked.add(k));
   };
   ask(own);
   for (const [a, b] of preset.config.nameSwaps ?? []) {

@@ -47,10 +47,8 @@ type BatchIndex = Map<string, Candidate[]>;
  */
 export class CheckMemory {
   inFlight: BatchIndex = new Map();
-  /** Records checked so far (the register has grown by about as many), and when the model in use was learnt. */
+  /** Records checked so far: the register has grown by about as many. */
   checked = 0;
-  checkedAtTraining = 0;
-  model: TypeModel | null = null;
   readonly known = new Map<string, Candidate>();
   constructor(private readonly max = 100_000) {}
 
@@ -139,12 +137,9 @@ export class SearchService {
     // Switched off: no model to learn (learning one samples the register).
     if (dedupConfig((await this.registrations.typeDocument(type, version)).document).enabled === false) return regs.map(() => ({ matches: [] }));
     // An import into a young register outgrows the model learnt when it started (priors only,
-    // below 50 records): learnt again each time the register has doubled, until the sample is full.
-    const tm = await this.typeModel(type, version, (m) => m.trainedOn < U_SAMPLE && memory.checked - memory.checkedAtTraining >= Math.max(m.trainedOn, 1000));
-    if (tm !== memory.model) {
-      memory.model = tm;
-      memory.checkedAtTraining = memory.checked;
-    }
+    // below 50 records): learnt again once the import has added twice the records it was learnt
+    // on, until the sample is full (about five times for an import into an empty register).
+    const tm = await this.typeModel(type, version, (m) => m.trainedOn < U_SAMPLE && memory.checked >= 2 * Math.max(m.trainedOn, 500));
     memory.checked += regs.length;
     const keysOf = regs.map((r) => candidateKeysOf(tm.preset, tm.model, r.data));
     const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flatMap((k) => k.asked))], MAX_CANDIDATES);

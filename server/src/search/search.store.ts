@@ -43,7 +43,9 @@ export interface AdvancedQuery {
  * the key texts, at 1,000,000 registrations with pairs of keys (docs/performance.md). A collision
  * can only add a candidate, which is then scored like any other.
  */
-const BLOCK_HASHES = (keys: RawBuilder<unknown> | string) => sql`ARRAY(SELECT hashtextextended(k, 0) FROM unnest(${typeof keys === 'string' ? sql.raw(keys) : keys}) AS k)`;
+const BLOCK_HASH = (key: RawBuilder<unknown>) => sql`hashtextextended(${key}, 0)`;
+/** The hashes of a text[] of keys. */
+const BLOCK_HASHES = (keys: RawBuilder<unknown>) => sql`ARRAY(SELECT ${BLOCK_HASH(sql`k`)} FROM unnest(${keys}) AS k)`;
 
 /**
  * The type as a filter on the rows a key look-up found, never as an index condition: while an
@@ -122,7 +124,7 @@ export const searchStore = {
       INSERT INTO ${sql.table(tables.search)} (id, type, status, flags, office_path, event_location_path, event_date, tracking_id, registration_number, legacy_id,
         identifiers, names, name_keys, block_hashes, fields, updated_at)
       SELECT u.id, u.type, u.status, u.flags::text[], u.office_path, u.event_location_path, u.event_date::date, u.tracking_id, u.registration_number, u.legacy_id,
-        u.identifiers::text[], u.names, u.name_keys::text[], ${BLOCK_HASHES('u.block_keys::text[]')}, u.fields::jsonb, u.updated_at
+        u.identifiers::text[], u.names, u.name_keys::text[], ${BLOCK_HASHES(sql`u.block_keys::text[]`)}, u.fields::jsonb, u.updated_at
       FROM unnest(${col('id')}::uuid[], ${col('type')}::text[], ${col('status')}::text[], ${arr('flags')}::text[], ${col('office_path')}::text[],
         ${col('event_location_path')}::text[], ${col('event_date')}::text[], ${col('tracking_id')}::text[], ${col('registration_number')}::text[], ${col('legacy_id')}::text[],
         ${arr('identifiers')}::text[], ${col('names')}::text[], ${arr('name_keys')}::text[], ${arr('block_keys')}::text[],
@@ -208,7 +210,7 @@ export const searchStore = {
   async candidatesByKey(db: Db, type: string, asked: string[], perKey: number): Promise<Array<{ key: string; id: string }>> {
     if (!asked.length) return [];
     return (await sql<{ key: string; id: string }>`SELECT a.k AS key, r.id FROM unnest(${asked}::text[]) AS a(k)
-      CROSS JOIN LATERAL (SELECT id FROM registration_search WHERE block_hashes @> ARRAY[hashtextextended(a.k, 0)] AND ${SAME_TYPE(type)}
+      CROSS JOIN LATERAL (SELECT id FROM registration_search WHERE block_hashes @> ARRAY[${BLOCK_HASH(sql`a.k`)}] AND ${SAME_TYPE(type)}
         AND status <> 'archived' LIMIT ${perKey}) AS r`.execute(db)).rows;
   },
 

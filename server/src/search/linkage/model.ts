@@ -54,6 +54,7 @@ const LEVELS: Record<FieldKind, string[]> = {
   id: ['exact', 'one edit', 'two edits', 'different'],
   code: ['exact', 'one edit', 'different'],
 };
+export const FIELD_KINDS = Object.keys(LEVELS) as FieldKind[];
 
 /**
  * How often a true duplicate lands at each level: typical data-entry error rates (a typo in a
