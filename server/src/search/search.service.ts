@@ -191,15 +191,17 @@ export class SearchService {
     const mode = cfg.mode ?? (cfg.rules ? 'rules' : 'scored');
     const rule = (cfg.rules?.[when] ?? null) as Rule | null;
     const threshold = cfg.scored?.threshold ?? 0.5;
+    // probability >= threshold as log2 odds, for scoreAtLeast to drop hopeless candidates early.
+    const minScore = threshold > 0 && threshold < 1 ? Math.log2(threshold / (1 - threshold)) : -Infinity;
     const matches: string[] = [];
     const scores: Record<string, JsonValue> = {};
     for (const c of candidates) {
-      let s = tm.model.score(mine.prepared, c.prepared, 0, 0, false);
-      const byScore = mode !== 'rules' && s.probability >= threshold;
+      const quick = mode === 'rules' ? null : tm.model.scoreAtLeast(mine.prepared, c.prepared, minScore);
+      const byScore = quick !== null && quick.probability >= threshold;
       const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine.fields, c.fields) === true;
       if (!byScore && !byRule) continue;
       // Explained for the matches only: which fields agreed goes into the duplicate-detected action.
-      s = tm.model.score(mine.prepared, c.prepared);
+      const s = tm.model.score(mine.prepared, c.prepared);
       matches.push(c.id);
       scores[c.id] = { probability: round(s.probability), score: round(s.score), by: byScore && byRule ? 'both' : byScore ? 'score' : 'rule', agreed: agreed(s) };
     }

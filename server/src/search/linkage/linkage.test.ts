@@ -1,4 +1,5 @@
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { editDistance, fold, jaroWinkler, soundex, spellingKey } from './strings.js';
 import { sameNickname } from './nicknames.js';
@@ -35,6 +36,37 @@ describe('string comparison', () => {
     expect(soundex('robert')).toBe('r163');
     expect(soundex('rupert')).toBe('r163');
     expect(soundex('ashcraft')).toBe('a261');
+  });
+});
+
+describe('bounded edit distance', () => {
+  /** The textbook optimal-string-alignment table, unbounded. */
+  const reference = (a: string, b: string): number => {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= a.length; i++)
+      for (let j = 1; j <= b.length; j++) {
+        d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+        if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      }
+    return d[a.length]![b.length]!;
+  };
+  it('agrees with the full table, capped, on any two strings', () => {
+    // A small alphabet makes near strings, transpositions and shifted runs common.
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '1', '2'), maxLength: 14 });
+    fc.assert(
+      fc.property(text, text, fc.integer({ min: 0, max: 4 }), (a, b, max) => {
+        expect(editDistance(a, b, max)).toBe(Math.min(reference(a, b), max + 1));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+  it('answers the shortcuts exactly', () => {
+    expect(editDistance('20200113', '20201013', 2)).toBe(1);
+    expect(editDistance('20200113', '20201031', 2)).toBe(2);
+    expect(editDistance('20200113', '20209876', 2)).toBe(3);
+    expect(editDistance('abcd', 'badc', 2)).toBe(2);
+    expect(editDistance('1234567890', '1234567809', 2)).toBe(1);
+    expect(editDistance('1234567890', '2345678901', 2)).toBe(2);
   });
 });
 
@@ -112,6 +144,36 @@ describe('de-duplicating a birth register', () => {
       expect(wrong).toEqual([]);
     });
   }
+});
+
+describe('scoring with an early exit', () => {
+  it('drops only pairs that score() would not match, and keeps the same score for the rest', () => {
+    const rows = generateBirths({ originals: 800, seed: 5 });
+    const model = new LinkageModel(birthLinkage.config);
+    const prepared = model.prepare(rows);
+    // Learnt u and term frequencies: the ceilings must hold for the weights of a real register.
+    model.estimateU(prepared);
+    const pairs: Array<[number, number]> = [];
+    for (let i = 0; i < rows.length; i++) for (let j = 0; j < i; j++) if (rows[i]!.person === rows[j]!.person || rows[i]!['mother.lastName'] === rows[j]!['mother.lastName']) pairs.push([i, j]);
+    expect(pairs.length).toBeGreaterThan(5000);
+    for (const threshold of [0.05, 0.5, 0.95]) {
+      const min = Math.log2(threshold / (1 - threshold));
+      let dropped = 0;
+      let matched = 0;
+      for (const [i, j] of pairs) {
+        const full = model.score(prepared[i]!, prepared[j]!, 0, 0, false);
+        const quick = model.scoreAtLeast(prepared[i]!, prepared[j]!, min);
+        if (quick === null) {
+          dropped++;
+          expect(full.probability < threshold, `pair ${i},${j} dropped at ${threshold} with probability ${full.probability}`).toBe(true);
+        } else expect(quick).toEqual(full);
+        if (full.probability >= threshold) matched++;
+      }
+      expect(matched).toBeGreaterThan(100);
+      // Most pairs sharing only a family name are hopeless after a few fields.
+      expect(dropped).toBeGreaterThan((pairs.length - matched) / 2);
+    }
+  });
 });
 
 const febrl = febrlDir();

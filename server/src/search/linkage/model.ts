@@ -153,7 +153,8 @@ function compareDate(a: string, b: string): number {
 
 function compareCode(kind: 'id' | 'code', a: string, b: string): number {
   if (a === b) return 0;
-  const d = editDistance(a, b, 2);
+  // A code has one level between exact and different: past one edit, how far does not matter.
+  const d = editDistance(a, b, kind === 'code' ? 1 : 2);
   if (kind === 'code') return d === 1 ? 1 : 2;
   return d === 1 ? 1 : d === 2 ? 2 : 3;
 }
@@ -172,6 +173,11 @@ export class LinkageModel {
   private recordCount = 0;
   /** log2(m/u) of the m and u arrays it was worked out from (they are replaced, never edited in place). */
   private weights: { m: number[][]; u: number[][]; w: number[][] } | null = null;
+  /** Fields outside every name swap (scoreAtLeast compares them first). */
+  private readonly unswapped: number[];
+  private readonly steppable: boolean;
+  /** scoreAtLeast's ceilings per record, valid for the m, u and term frequencies they came from. */
+  private ceilingCache = new WeakMap<Prepared, { m: number[][]; u: number[][]; tf: Array<Map<string, number>>; c: Float64Array }>();
 
   constructor(readonly config: LinkageConfig) {
     this.fields = config.fields;
@@ -183,6 +189,10 @@ export class LinkageModel {
     this.swaps = (config.nameSwaps ?? []).map(([g, f]) => [index(g), index(f)]);
     this.distinctRules = (config.distinct ?? []).map((r) => ({ same: (r.same ?? []).map(index), differ: (r.differ ?? []).map(index), unlike: (r.unlike ?? []).map(index) }));
     this.subject = config.subject ? new Set(config.subject.map(index)) : null;
+    const swapped = new Set(this.swaps.flat());
+    this.unswapped = this.fields.map((_, i) => i).filter((i) => !swapped.has(i));
+    // A field in two swap pairs would be compared twice by scoreAtLeast's steps: no early exit then.
+    this.steppable = swapped.size === this.swaps.length * 2;
     this.m = this.fields.map((f) => [...M_PRIORS[f.kind]]);
     this.u = this.fields.map((f) => [...U_PRIORS[f.kind]]);
     this.tf = this.fields.map(() => new Map());
@@ -205,21 +215,89 @@ export class LinkageModel {
     const levels = new Int8Array(n);
     for (let i = 0; i < n; i++) levels[i] = this.compareField(i, a, b, i);
     let swapped = false;
-    for (const [g, f] of this.swaps) {
-      if (levels[g]! <= 1 && levels[f]! <= 1) continue;
-      const cross1 = this.compareField(g, a, b, f);
-      const cross2 = this.compareField(f, a, b, g);
-      // Swapped when both crossed comparisons are close and together better than the direct ones.
-      // With typos on top of the swap the crossed comparisons are only "similar"; still a swap when
-      // the direct ones are worse.
-      const limit = levels[g]! >= 3 && levels[f]! >= 3 ? 3 : 2;
-      if (cross1 >= 0 && cross2 >= 0 && cross1 <= limit && cross2 <= limit && cross1 + cross2 < Math.max(0, levels[g]!) + Math.max(0, levels[f]!)) {
-        levels[g] = cross1;
-        levels[f] = cross2;
-        swapped = true;
-      }
-    }
+    for (const [g, f] of this.swaps) if (this.compareSwap(g, f, a, b, levels)) swapped = true;
     return { levels, swapped };
+  }
+
+  /** Replaces the direct levels of a given/family pair by the crossed ones when the names look swapped. */
+  private compareSwap(g: number, f: number, a: Prepared, b: Prepared, levels: Int8Array): boolean {
+    if (levels[g]! <= 1 && levels[f]! <= 1) return false;
+    const cross1 = this.compareField(g, a, b, f);
+    const cross2 = this.compareField(f, a, b, g);
+    // Swapped when both crossed comparisons are close and together better than the direct ones.
+    // With typos on top of the swap the crossed comparisons are only "similar"; still a swap when
+    // the direct ones are worse.
+    const limit = levels[g]! >= 3 && levels[f]! >= 3 ? 3 : 2;
+    if (cross1 >= 0 && cross2 >= 0 && cross1 <= limit && cross2 <= limit && cross1 + cross2 < Math.max(0, levels[g]!) + Math.max(0, levels[f]!)) {
+      levels[g] = cross1;
+      levels[f] = cross2;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The pair's score, or null as soon as it cannot reach `min` (log2 odds) or is already two
+   * different people by the subject rule. Same answer as score() for every pair it does not drop:
+   * fields are compared cheapest first (those outside the name swaps: dates, codes, ids), then
+   * each swap pair as a unit, and after each step the score so far plus the most the fields left
+   * could add (a's ceilings) is held against `min`. Most candidates of an import are dropped after
+   * a few fields: strangers on their dates, siblings on the child's own fields.
+   */
+  scoreAtLeast(a: Prepared, b: Prepared, min: number): ScoredPair | null {
+    if (!this.steppable) return this.score(a, b, 0, 0, false);
+    const ceil = this.ceilings(a);
+    const n = this.fields.length;
+    const levels = new Int8Array(n);
+    // A margin for the sums here and in score() adding the same weights in another order.
+    const EPS = 1e-9;
+    let score = Math.log2(this.lambda / (1 - this.lambda));
+    let rest = ceil[n]!;
+    let subjectScore = 0;
+    let subjectLeft = this.subject?.size ?? 0;
+    const add = (i: number) => {
+      const l = levels[i]!;
+      rest -= ceil[i]!;
+      if (l < 0) return;
+      const w = this.weight(i, l, a.norm[i] ?? null, true);
+      score += w;
+      if (this.subject?.has(i)) subjectScore += w;
+    };
+    const hopeless = () => score + rest < min - EPS || (this.subject !== null && subjectLeft === 0 && subjectScore <= -EPS);
+    for (const i of this.unswapped) {
+      levels[i] = this.compareField(i, a, b, i);
+      add(i);
+      if (this.subject?.has(i)) subjectLeft--;
+    }
+    if (hopeless()) return null;
+    for (const [g, f] of this.swaps) {
+      levels[g] = this.compareField(g, a, b, g);
+      levels[f] = this.compareField(f, a, b, f);
+      this.compareSwap(g, f, a, b, levels);
+      add(g);
+      add(f);
+      if (this.subject?.has(g)) subjectLeft--;
+      if (this.subject?.has(f)) subjectLeft--;
+      if (hopeless()) return null;
+    }
+    return this.score(a, b, 0, 0, false);
+  }
+
+  /** Per field, the most it can add to a pair's score with `a` (0 when a lacks it); the sum last. */
+  private ceilings(a: Prepared): Float64Array {
+    const cached = this.ceilingCache.get(a);
+    if (cached && cached.m === this.m && cached.u === this.u && cached.tf === this.tf) return cached.c;
+    const n = this.fields.length;
+    const c = new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) {
+      if (a.norm[i] == null) continue;
+      let best = 0;
+      for (let l = 0; l < LEVELS[this.fields[i]!.kind].length; l++) best = Math.max(best, this.weight(i, l, a.norm[i] ?? null, true));
+      c[i] = best;
+      c[n] = c[n]! + best;
+    }
+    this.ceilingCache.set(a, { m: this.m, u: this.u, tf: this.tf, c });
+    return c;
   }
 
   private compareField(i: number, a: Prepared, b: Prepared, j: number): number {

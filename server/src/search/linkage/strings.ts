@@ -113,35 +113,79 @@ export function jaroWinkler(a: string, b: string): number {
 // Scratch rows, as for Jaro-Winkler: every cell read is written first in the same call.
 let rowBufs = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
 
-/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), capped at `max + 1`. */
+/**
+ * Optimal-string-alignment distance (Levenshtein plus adjacent transpositions), capped at `max + 1`.
+ * An import compares every candidate's dates, codes and ids with it (the first item of its
+ * profile), nearly always two values far apart, so: two strings of one length that differ in one
+ * or two places are answered without a table, and otherwise only the band of cells within `max`
+ * of the diagonal is filled (a cell outside it is already over the cap), stopping at the first
+ * row over the cap.
+ */
 export function editDistance(a: string, b: string, max = 3): number {
   if (a === b) return 0;
   const la = a.length;
   const lb = b.length;
-  if (Math.abs(la - lb) > max) return max + 1;
-  if (!la) return Math.min(lb, max + 1);
-  if (!lb) return Math.min(la, max + 1);
-  if (rowBufs[0]!.length <= lb) rowBufs = [new Int32Array(lb * 2 + 2), new Int32Array(lb * 2 + 2), new Int32Array(lb * 2 + 2)];
+  const big = max + 1;
+  if (Math.abs(la - lb) > max) return big;
+  if (!la) return Math.min(lb, big);
+  if (!lb) return Math.min(la, big);
+  if (la === lb) {
+    // One substitution is 1; two differences are 1 when they are one adjacent transposition.
+    let h = 0;
+    let first = -1;
+    for (let i = 0; i < la && h < 3; i++) {
+      if (a.charCodeAt(i) === b.charCodeAt(i)) continue;
+      if (h === 0) first = i;
+      else if (h === 1) {
+        const swapped = i === first + 1 && a.charCodeAt(first) === b.charCodeAt(i) && a.charCodeAt(i) === b.charCodeAt(first);
+        if (swapped) {
+          // The rest must match for the distance to be 1; otherwise it is at least 2.
+          let rest = 0;
+          for (let k = i + 1; k < la && rest < 2; k++) if (a.charCodeAt(k) !== b.charCodeAt(k)) rest++;
+          if (rest === 0) return Math.min(1, big);
+        }
+      }
+      h++;
+    }
+    if (h === 1) return Math.min(1, big);
+    if (h === 2) return Math.min(2, big);
+  }
+  if (rowBufs[0]!.length <= lb + 1) rowBufs = [new Int32Array(lb * 2 + 2), new Int32Array(lb * 2 + 2), new Int32Array(lb * 2 + 2)];
   let [prev2, prev, cur] = rowBufs as [Int32Array, Int32Array, Int32Array];
-  for (let j = 0; j <= lb; j++) prev[j] = j;
+  // Row 0 inside the band, and the first cell past it (read as "delete" by the next row).
+  const top = Math.min(lb, max);
+  for (let j = 0; j <= top; j++) prev[j] = j;
+  if (top < lb) prev[top + 1] = big;
   for (let i = 1; i <= la; i++) {
-    cur[0] = i;
-    let rowMin = i;
+    const lo = i - max > 1 ? i - max : 1;
+    const hi = i + max < lb ? i + max : lb;
+    // The cell left of the band: the first column inside it, over the cap outside it.
+    cur[lo - 1] = lo === 1 ? i : big;
+    let rowMin = big;
     const ca = a.charCodeAt(i - 1);
-    for (let j = 1; j <= lb; j++) {
+    const ca2 = i > 1 ? a.charCodeAt(i - 2) : -1;
+    for (let j = lo; j <= hi; j++) {
       const cb = b.charCodeAt(j - 1);
-      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ca === cb ? 0 : 1));
-      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) v = Math.min(v, prev2[j - 2]! + 1);
+      let v = prev[j - 1]! + (ca === cb ? 0 : 1);
+      const del = prev[j]! + 1;
+      if (del < v) v = del;
+      const ins = cur[j - 1]! + 1;
+      if (ins < v) v = ins;
+      if (j > 1 && ca === b.charCodeAt(j - 2) && ca2 === cb) {
+        const t = prev2[j - 2]! + 1;
+        if (t < v) v = t;
+      }
       cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
-    if (rowMin > max) return max + 1;
+    if (rowMin > max) return big;
+    if (hi < lb) cur[hi + 1] = big;
     const t = prev2;
     prev2 = prev;
     prev = cur;
     cur = t;
   }
-  return Math.min(prev[lb]!, max + 1);
+  return Math.min(prev[lb]!, big);
 }
 
 const SOUNDEX: Record<string, string> = { b: '1', f: '1', p: '1', v: '1', c: '2', g: '2', j: '2', k: '2', q: '2', s: '2', x: '2', z: '2', d: '3', t: '3', l: '4', m: '5', n: '5', r: '6' };
