@@ -18,10 +18,12 @@ const SERVER = path.join(ROOT, 'server');
 export const DIST = path.join(SERVER, 'dist');
 export const ENTRY = path.join(DIST, 'main.js');
 const ENTRY_SOURCE = path.join(SERVER, 'src/main.ts');
+/** Worker threads' entries, built next to main.js (their hosts find them there when CAIRN_BUNDLED). */
+const WORKER_SOURCES = [path.join(SERVER, 'src/search/search.dedup.worker.ts')];
 const MANIFEST = path.join(DIST, 'build.json');
 const SELF = fileURLToPath(import.meta.url);
 /** Bumped when the shape of the output changes, so an older build is never reused. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 function mtime(file, ifMissing = Infinity) {
   try {
@@ -112,7 +114,8 @@ export async function buildServer() {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     absWorkingDir: ROOT,
-    entryPoints: [ENTRY_SOURCE],
+    entryPoints: [ENTRY_SOURCE, ...WORKER_SOURCES],
+    define: { CAIRN_BUNDLED: 'true' },
     outdir: DIST,
     entryNames: '[name]',
     // Modules loaded by import() (the S3 store and its AWS SDK) go to chunks of their own, loaded

@@ -152,6 +152,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env, override
         await services.projector.stop(); // lets a batch in flight commit
         await services.webhooks.stop();
         await services.viewRuns.close(); // worker threads and Python sandbox processes
+        await services.search.close(); // the import de-duplication worker
         await database.close();
       })());
     return { app, services, url, stop };

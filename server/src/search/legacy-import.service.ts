@@ -14,7 +14,8 @@ import { entryType, type EntryData } from '../registrations/registrations.fold.j
 import { newTrackingId, type RegistrationsService } from '../registrations/registrations.service.js';
 import { fold } from './linkage/strings.js';
 import { fieldKinds } from './search.index.js';
-import { CheckMemory, type SearchService } from './search.service.js';
+import type { Found } from './search.matching.js';
+import type { SearchService } from './search.service.js';
 import { searchStore } from './search.store.js';
 
 /** Rows written per transaction: one ledger append, one candidate query, one projection pass. */
@@ -31,7 +32,6 @@ interface Checked {
   fields: Partial<EntryData>;
 }
 
-type Found = { matches: string[]; details?: Record<string, JsonValue> };
 
 /**
  * Adds each phase's elapsed seconds to the report. Phases of two batches overlap (one is checked
@@ -102,12 +102,12 @@ export class LegacyImportService {
     // it is written, so Node's work and PostgreSQL's overlap instead of taking turns. The batch
     // being written is not in the index yet: the check also compares with it in memory.
     let writing: Promise<void> = Promise.resolve();
-    const memory = new CheckMemory();
+    const checker = this.search.importChecker(doc.id, type.version);
     const flush = async () => {
       if (!batch.length) return;
       const rows = batch;
       batch = [];
-      const checked = await this.checkBatch(c, doc, type.version, action, columns!, rows, { places: places!, byName: byName!, seenLegacy }, report, memory);
+      const checked = await this.checkBatch(doc, action, columns!, rows, { places: places!, byName: byName!, seenLegacy }, report, checker);
       await writing;
       writing = this.commitBatch(ctx, c, doc, type.version, action, checked.fresh, checked.found, report);
       // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
@@ -132,6 +132,8 @@ export class LegacyImportService {
       // The batch being written finishes (or fails) before the caller hears of the error.
       await writing.catch(() => {});
       throw e;
+    } finally {
+      checker.close();
     }
     if (!columns) throw fail('invalid_import', 'The file is empty: its first row must name the columns (the type’s field ids, and legacyId)', { errors: [] });
     return report;
@@ -176,15 +178,13 @@ export class LegacyImportService {
 
   /** Validation, legacy ids already imported, de-duplication: everything before the write. */
   private async checkBatch(
-    c: Awaited<ReturnType<RegistrationsService['caller']>>,
     doc: RegistrationTypeDocument,
-    version: number,
     action: 'declare' | 'notify',
     columns: Array<{ field: string; kind: string }>,
     rows: Row[],
     lookups: { places: Map<string, Place>; byName: Map<string, Place[]>; seenLegacy: Map<string, number> },
     report: RegistrationImportReport,
-    memory: CheckMemory,
+    checker: ReturnType<SearchService['importChecker']>,
   ): Promise<{ fresh: Checked[]; found: Found[] }> {
     const refuse = (r: Row, legacyId: string | null, errors: RegistrationImportRowError[]) => {
       report.refusedCount++;
@@ -233,8 +233,8 @@ export class LegacyImportService {
     report.alreadyImported += valid.length - fresh.length;
     lap('lookups');
     if (!fresh.length || action !== 'declare') return { fresh, found: fresh.map(() => ({ matches: [] })) };
-    // The batch before this one is being written meanwhile: memory holds it (checkMany).
-    const found = await this.search.checkMany(this.db, doc.id, version, fresh.map((v) => ({ id: v.id, data: v.fields.data ?? {} })), 'declare', memory);
+    // The batch before this one is being written meanwhile: the checker's memory holds it (checkBatch).
+    const found = await checker.check(fresh.map((v) => ({ id: v.id, data: v.fields.data ?? {} })), 'declare');
     lap('deduplicate');
     return { fresh, found };
   }

@@ -2,6 +2,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CairnClient, RegistrationImportReport } from '@cairn/sdk';
 import type { TestServer } from '../../test/harness.js';
+import { createLogger } from '../kernel/logger.js';
+import { newId } from '../kernel/ids.js';
+import { DedupWorker } from './search.dedup.host.js';
 import { place, registrationWorld, type RegistrationClient, type RegistrationTree } from '../../test/registration-world.js';
 
 const PASSWORD = 'correct horse battery staple';
@@ -140,4 +143,20 @@ describe('legacy register import', () => {
     const flagged = new Map(r.duplicates.map((d) => [d.legacyId, d.matches.map((m) => m.legacyId)]));
     expect(Object.fromEntries(flagged)).toEqual({ 'BX-1001': ['BX-1000'], 'BX-2500': ['BX-10'], 'BX-1500': ['BX-1200'] });
   });
+
+  it('a de-duplication worker that stops fails the check it had, and the next check starts another', async () => {
+    const { db } = server.services;
+    const { version, document } = await server.services.registrations.typeDocument('birth');
+    const yusuf = { 'child.firstName': 'Youssouf', 'child.lastName': 'Coulibaly', 'child.sex': 'male', 'child.dob': '1987-06-11', 'mother.firstName': 'Mariam', 'mother.lastName': 'Sangaré' };
+    const worker = new DedupWorker(db, createLogger('silent'));
+    const pending = worker.check(newId(), 'birth', version, document, [{ id: newId(), data: yusuf }], 'declare');
+    const failed = expect(pending).rejects.toThrow(/stopped/);
+    await worker.close();
+    await failed;
+    // Reads the register through this process: the registration declared before the imports.
+    const [found] = await worker.check(newId(), 'birth', version, document, [{ id: newId(), data: yusuf }], 'declare');
+    expect(found!.matches).toContain(existing.id);
+    await worker.close();
+  });
 });
+

@@ -3,69 +3,27 @@ import type { DuplicatePair, DuplicateReview, JsonValue, RegistrationSearchFilte
 import type { Database } from '../database/database.js';
 import type { AuthContext } from '../kernel/access.js';
 import { fail } from '../kernel/errors.js';
+import { newId } from '../kernel/ids.js';
 import type { Logger } from '../kernel/logger.js';
 import type { DuplicateChecker, RegistrationsService } from '../registrations/registrations.service.js';
-import { LinkageModel, type Prepared, type ScoredPair } from './linkage/model.js';
-import type { LinkagePreset } from './linkage/presets.js';
+import type { ScoredPair } from './linkage/model.js';
 import { fold, jaroWinkler, spellingKey } from './linkage/strings.js';
-import { candidateKeysOf, comparable, dedupConfig, digits, fieldKinds, linkagePreset, normaliseIdentifier, personNameFields } from './search.index.js';
-import { evaluateRule, type Rule } from './search.rules.js';
-import { searchStore, type IndexHit, type Predicate } from './search.store.js';
+import { candidateKeysOf, dedupConfig, digits, fieldKinds, normaliseIdentifier, personNameFields } from './search.index.js';
+import { DedupWorker } from './search.dedup.host.js';
+import { MAX_CANDIDATES, ModelCache, comparableData, matchAmong, round, type Found, type TypeModel } from './search.matching.js';
+import { searchStore, storeSource, type IndexHit, type Predicate } from './search.store.js';
 
 /** How long a search statement may run before PostgreSQL cancels it (answered 503 search_timeout). */
 const SEARCH_TIMEOUT_MS = 3000;
 const MAX_QUERY = 200;
 const MAX_RESULTS = 200;
-/** Candidates scored per de-duplication check: a common blocking key must not make a check slow. */
-const MAX_CANDIDATES = 300;
 /** Register name words looked at per query word (the most similar first). */
 const WORDS_PER_QUERY_WORD = 50;
-/** Records sampled to learn u. */
-const U_SAMPLE = 5000;
-/** A type's learnt model (u from a sample of its register) is refreshed this often. */
-const MODEL_TTL_MS = 10 * 60_000;
 
 // The answers' shapes are the SDK's (declared once, in sdk/src/registrations.ts).
 type SearchResult = RegistrationSearchResult;
 type SearchPage = RegistrationSearchPage;
 type AdvancedFilter = RegistrationSearchFilter;
-
-/** A stored (or earlier-imported) record scored as a candidate, prepared once. */
-interface Candidate {
-  id: string;
-  fields: Record<string, string>;
-  prepared: Prepared;
-}
-
-/** A batch of records not yet in the index, by the keys they will be indexed with (checkMany). */
-type BatchIndex = Map<string, Candidate[]>;
-
-/**
- * What checkMany keeps between the batches of one import: the batch the caller is writing, and
- * the records it has seen, prepared, up to a bound (an import of a million rows must not hold a
- * million records; past the bound the oldest are fetched again when they are candidates).
- */
-export class CheckMemory {
-  inFlight: BatchIndex = new Map();
-  /** Records checked so far: the register has grown by about as many. */
-  checked = 0;
-  readonly known = new Map<string, Candidate>();
-  constructor(private readonly max = 100_000) {}
-
-  remember(c: Candidate): void {
-    if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value!);
-    this.known.set(c.id, c);
-  }
-}
-
-interface TypeModel {
-  doc: RegistrationTypeDocument;
-  preset: LinkagePreset;
-  model: LinkageModel;
-  trainedAt: number;
-  /** How many records of the type the register held when u was learnt. */
-  trainedOn: number;
-}
 
 const encodeCursor = (offset: number) => Buffer.from(`o${offset}`).toString('base64url');
 function decodeCursor(c: string | undefined): number {
@@ -84,33 +42,28 @@ function timeouts<T>(p: Promise<T>): Promise<T> {
 }
 
 export class SearchService {
-  private readonly models = new Map<string, TypeModel>();
+  private readonly models = new ModelCache();
+  private readonly dedup: DedupWorker;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly registrations: RegistrationsService,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.dedup = new DedupWorker(db, log);
+  }
+
+  /** Stops the import de-duplication worker (the app is closing). */
+  close(): Promise<void> {
+    return this.dedup.close();
+  }
 
   /** The type document of a registration's version (the registrations service caches saved versions). */
   readonly loadType = async (id: string, version: number): Promise<RegistrationTypeDocument> => (await this.registrations.typeDocument(id, version)).document;
 
   /** A type's scored model: priors for m, u learnt from a sample of the register (refreshed every few minutes). */
-  private async typeModel(type: string, version: number, stale?: (m: TypeModel) => boolean): Promise<TypeModel> {
-    const key = `${type}@${version}`;
-    const cached = this.models.get(key);
-    if (cached && Date.now() - cached.trainedAt < MODEL_TTL_MS && !stale?.(cached)) return cached;
-    const doc = await this.loadType(type, version);
-    const preset = linkagePreset(doc);
-    const model = new LinkageModel(preset.config);
-    const total = await searchStore.count(this.db, type);
-    if (total >= 50) {
-      const sample = await searchStore.sample(this.db, type, U_SAMPLE, total);
-      model.estimateU(model.prepare(sample.map((s) => s.fields)));
-    }
-    const tm = { doc, preset, model, trainedAt: Date.now(), trainedOn: total };
-    this.models.set(key, tm);
-    return tm;
+  private typeModel(type: string, version: number): Promise<TypeModel> {
+    return this.models.get(type, version, () => this.loadType(type, version), storeSource(this.db));
   }
 
   // --- de-duplication ------------------------------------------------------------------------
@@ -122,90 +75,19 @@ export class SearchService {
     const candidates = await searchStore.candidates(db, reg.type, candidateKeysOf(tm.preset, tm.model, reg.data).asked, reg.id, MAX_CANDIDATES);
     const mine = comparableData(reg.data);
     const [me, ...them] = tm.model.prepare([mine, ...candidates.map((c) => c.fields)]);
-    return this.matchAmong(tm, when, { fields: mine, prepared: me! }, candidates.map((c, i) => ({ id: c.id, fields: c.fields, prepared: them[i]! })));
+    return matchAmong(tm, when, { fields: mine, prepared: me! }, candidates.map((c, i) => ({ id: c.id, fields: c.fields, prepared: them[i]! })));
   };
 
   /**
-   * De-duplication of many new records of one type at once (a legacy import): one candidate query
-   * for the whole batch (at most MAX_CANDIDATES per key), each candidate prepared once, and each
-   * record also checked against the records before it in the list and against `memory.inFlight`
-   * (the previous batch, which the caller may still be writing: the query does not see it yet).
-   * The batch becomes the next `inFlight`, and its records are remembered, prepared, for the
-   * batches after it (most of an import's candidates are its own earlier rows).
+   * De-duplication for one import, batch after batch (search.matching.ts's checkBatch), in the
+   * de-duplication worker thread, which keeps the import's memory until `close`.
    */
-  async checkMany(db: Kysely<Database>, type: string, version: number, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register', memory = new CheckMemory()): Promise<Array<{ matches: string[]; details?: Record<string, JsonValue> }>> {
-    // Switched off: no model to learn (learning one samples the register).
-    if (dedupConfig((await this.registrations.typeDocument(type, version)).document).enabled === false) return regs.map(() => ({ matches: [] }));
-    // An import into a young register outgrows the model learnt when it started (priors only,
-    // below 50 records): learnt again once the import has added twice the records it was learnt
-    // on, until the sample is full (about five times for an import into an empty register).
-    const tm = await this.typeModel(type, version, (m) => m.trainedOn < U_SAMPLE && memory.checked >= 2 * Math.max(m.trainedOn, 500));
-    memory.checked += regs.length;
-    const keysOf = regs.map((r) => candidateKeysOf(tm.preset, tm.model, r.data));
-    const found = await searchStore.candidatesByKey(db, type, [...new Set(keysOf.flatMap((k) => k.asked))], MAX_CANDIDATES);
-    const unknown = [...new Set(found.filter((f) => !memory.known.has(f.id)).map((f) => f.id))];
-    const fetched = await searchStore.fieldsOf(db, unknown);
-    const fetchedPrepared = tm.model.prepare(fetched.map((f) => f.fields));
-    const byId = new Map(fetched.map((f, i) => [f.id, { id: f.id, fields: f.fields, prepared: fetchedPrepared[i]! }]));
-    const stored = new Map<string, Candidate[]>();
-    for (const f of found) {
-      const c = memory.known.get(f.id) ?? byId.get(f.id);
-      if (!c) continue;
-      const list = stored.get(f.key);
-      if (list) list.push(c);
-      else stored.set(f.key, [c]);
-    }
-    const mine = regs.map((r) => comparableData(r.data));
-    const minePrepared = tm.model.prepare(mine);
-    const earlier: BatchIndex = new Map();
-    const inFlight = memory.inFlight;
-    const results = regs.map((r, i) => {
-      // The single check's rule: any asked key (a strong key, a pair of weak keys) held.
-      const candidates = new Map<string, Candidate>();
-      for (const k of keysOf[i]!.asked) {
-        for (const list of [stored.get(k), inFlight.get(k), earlier.get(k)]) {
-          if (!list) continue;
-          for (const c of list) {
-            if (candidates.size >= MAX_CANDIDATES) break;
-            candidates.set(c.id, c);
-          }
-        }
-      }
-      const me = { id: r.id, fields: Object.fromEntries(Object.entries(mine[i]!).filter((e): e is [string, string] => e[1] !== undefined)), prepared: minePrepared[i]! };
-      // Later records find this one under the keys it will be indexed with.
-      for (const k of keysOf[i]!.index) {
-        const list = earlier.get(k);
-        if (list) list.push(me);
-        else earlier.set(k, [me]);
-      }
-      memory.remember(me);
-      return this.matchAmong(tm, when, { fields: mine[i]!, prepared: me.prepared }, [...candidates.values()]);
-    });
-    memory.inFlight = earlier;
-    return results;
-  }
-
-  private matchAmong(tm: TypeModel, when: 'declare' | 'register', mine: { fields: Record<string, string | undefined>; prepared: Prepared }, candidates: Candidate[]): { matches: string[]; details?: Record<string, JsonValue> } {
-    if (!candidates.length) return { matches: [] };
-    const cfg = dedupConfig(tm.doc);
-    const mode = cfg.mode ?? (cfg.rules ? 'rules' : 'scored');
-    const rule = (cfg.rules?.[when] ?? null) as Rule | null;
-    const threshold = cfg.scored?.threshold ?? 0.5;
-    // probability >= threshold as log2 odds, for scoreAtLeast to drop hopeless candidates early.
-    const minScore = threshold > 0 && threshold < 1 ? Math.log2(threshold / (1 - threshold)) : -Infinity;
-    const matches: string[] = [];
-    const scores: Record<string, JsonValue> = {};
-    for (const c of candidates) {
-      const quick = mode === 'rules' ? null : tm.model.scoreAtLeast(mine.prepared, c.prepared, minScore);
-      const byScore = quick !== null && quick.probability >= threshold;
-      const byRule = mode !== 'scored' && rule !== null && evaluateRule(rule, mine.fields, c.fields) === true;
-      if (!byScore && !byRule) continue;
-      // Explained for the matches only: which fields agreed goes into the duplicate-detected action.
-      const s = tm.model.score(mine.prepared, c.prepared);
-      matches.push(c.id);
-      scores[c.id] = { probability: round(s.probability), score: round(s.score), by: byScore && byRule ? 'both' : byScore ? 'score' : 'rule', agreed: agreed(s) };
-    }
-    return matches.length ? { matches, details: { scores } } : { matches: [] };
+  importChecker(type: string, version: number): { check(regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Found[]>; close(): void } {
+    const importId = newId();
+    return {
+      check: async (regs, when) => this.dedup.check(importId, type, version, await this.loadType(type, version), regs, when),
+      close: () => this.dedup.release(importId),
+    };
   }
 
   /** Scores two registrations (the review page and the duplicates list). */
@@ -449,6 +331,3 @@ export class SearchService {
   }
 }
 
-const comparableData = (data: Record<string, unknown>): Record<string, string | undefined> => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, comparable(v) ?? undefined]));
-const round = (x: number) => Math.round(x * 1000) / 1000;
-const agreed = (s: ScoredPair): JsonValue => s.fields.filter((f) => f.weight > 0).map((f) => ({ field: f.field, level: f.level }));

@@ -2,6 +2,7 @@ import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../database/database.js';
 import { arrayText, ledgerStore } from '../ledger/ledger.store.js';
 import type { SearchRow } from './search.index.js';
+import type { CandidateSource } from './search.matching.js';
 
 type Db = Kysely<Database>;
 
@@ -301,3 +302,11 @@ export const searchStore = {
     return (await sql<IndexHit>`SELECT ${HIT_COLUMNS} FROM registration_search WHERE id = ANY(${ids}::uuid[])`.execute(db)).rows;
   },
 };
+
+/** The register as de-duplication reads it (search.matching.ts), through this pool or transaction. */
+export const storeSource = (db: Db): CandidateSource => ({
+  candidatesByKey: (type, asked, perKey) => searchStore.candidatesByKey(db, type, asked, perKey),
+  fieldsOf: (ids) => searchStore.fieldsOf(db, ids),
+  count: (type) => searchStore.count(db, type),
+  sample: (type, n, total) => searchStore.sample(db, type, n, total),
+});
