@@ -20,6 +20,11 @@ import { searchStore } from './search.store.js';
 
 /** Rows written per transaction: one ledger append, one candidate query, one projection pass. */
 const BATCH = 1000;
+/**
+ * Batches written at once, each in its own transaction. A batch's write is JavaScript (entries,
+ * projections' rows) and PostgreSQL (the statements) taking turns; two at once keep both busy.
+ */
+const WRITERS = 2;
 export const MAX_IMPORT_ROWS = 1_000_000;
 export const MAX_IMPORT_BYTES = 1024 * 1024 * 1024;
 /** Refused and duplicate rows listed in the report (their counts are always exact). */
@@ -98,20 +103,22 @@ export class LegacyImportService {
     let byName: Map<string, Place[]> | null = null;
     const seenLegacy = new Map<string, number>();
     let batch: Row[] = [];
-    // Pipelined: a batch is checked (validation, legacy ids, de-duplication) while the one before
-    // it is written, so Node's work and PostgreSQL's overlap instead of taking turns. The batch
-    // being written is not in the index yet: the check also compares with it in memory.
-    let writing: Promise<void> = Promise.resolve();
-    const checker = this.search.importChecker(doc.id, type.version);
+    // Pipelined: a batch is checked (validation, legacy ids, de-duplication in a worker thread)
+    // while the ones before it are written, up to WRITERS at once, so the threads and PostgreSQL
+    // work together instead of taking turns. Batches being written are not in the index yet: the
+    // check also compares with them in memory.
+    const writing: Array<Promise<void>> = [];
+    const checker = this.search.importChecker(doc.id, type.version, WRITERS);
     const flush = async () => {
       if (!batch.length) return;
       const rows = batch;
       batch = [];
       const checked = await this.checkBatch(doc, action, columns!, rows, { places: places!, byName: byName!, seenLegacy }, report, checker);
-      await writing;
-      writing = this.commitBatch(ctx, c, doc, type.version, action, checked.fresh, checked.found, report);
-      // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
-      writing.catch(() => {});
+      if (writing.length >= WRITERS) await writing.shift();
+      const w = this.commitBatch(ctx, c, doc, type.version, action, checked.fresh, checked.found, report);
+      // Awaited by a later flush or at the end; until then a failure must not count as unhandled.
+      w.catch(() => {});
+      writing.push(w);
     };
     try {
       for await (const { record, line } of csvUploadRecords(body, MAX_IMPORT_BYTES, `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`)) {
@@ -127,14 +134,16 @@ export class LegacyImportService {
         if (batch.length >= BATCH) await flush();
       }
       await flush();
-      await writing;
+      for (const w of writing.splice(0)) await w;
     } catch (e) {
-      // The batch being written finishes (or fails) before the caller hears of the error.
-      await writing.catch(() => {});
+      // The batches being written finish (or fail) before the caller hears of the error.
+      await Promise.allSettled(writing);
       throw e;
     } finally {
       checker.close();
     }
+    // Batches written at once finish in any order: the report lists rows in file order.
+    report.duplicates.sort((a, b) => a.row - b.row);
     if (!columns) throw fail('invalid_import', 'The file is empty: its first row must name the columns (the type’s field ids, and legacyId)', { errors: [] });
     return report;
   }

@@ -149,12 +149,12 @@ describe('legacy register import', () => {
     const { version, document } = await server.services.registrations.typeDocument('birth');
     const yusuf = { 'child.firstName': 'Youssouf', 'child.lastName': 'Coulibaly', 'child.sex': 'male', 'child.dob': '1987-06-11', 'mother.firstName': 'Mariam', 'mother.lastName': 'Sangaré' };
     const worker = new DedupWorker(db, createLogger('silent'));
-    const pending = worker.check(newId(), 'birth', version, document, [{ id: newId(), data: yusuf }], 'declare');
+    const pending = worker.check(newId(), 1, 'birth', version, document, [{ id: newId(), data: yusuf }], 'declare');
     const failed = expect(pending).rejects.toThrow(/stopped/);
     await worker.close();
     await failed;
     // Reads the register through this process: the registration declared before the imports.
-    const [found] = await worker.check(newId(), 'birth', version, document, [{ id: newId(), data: yusuf }], 'declare');
+    const [found] = await worker.check(newId(), 1, 'birth', version, document, [{ id: newId(), data: yusuf }], 'declare');
     expect(found!.matches).toContain(existing.id);
     await worker.close();
   });

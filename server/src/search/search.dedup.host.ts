@@ -15,7 +15,7 @@ const WORKER_URL = bundled ? new URL('../../dist/search.dedup.worker.js', import
 
 /** host → worker */
 export type DedupRequest =
-  | { kind: 'check'; id: number; importId: string; type: string; version: number; doc: RegistrationTypeDocument; regs: Array<{ id: string; data: Record<string, JsonValue> }>; when: 'declare' | 'register' }
+  | { kind: 'check'; id: number; importId: string; unwritten: number; type: string; version: number; doc: RegistrationTypeDocument; regs: Array<{ id: string; data: Record<string, JsonValue> }>; when: 'declare' | 'register' }
   | { kind: 'release'; importId: string }
   | { kind: 'answer'; qid: number; ok: boolean; value?: unknown; error?: string };
 
@@ -41,12 +41,16 @@ export class DedupWorker {
     private readonly log: Logger,
   ) {}
 
-  check(importId: string, type: string, version: number, doc: RegistrationTypeDocument, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Found[]> {
+  /**
+   * Checks a batch of an import. `unwritten`: how many batches before it the import may still be
+   * writing (the worker holds that many in memory, since the index does not hold them yet).
+   */
+  check(importId: string, unwritten: number, type: string, version: number, doc: RegistrationTypeDocument, regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Found[]> {
     const w = this.start();
     const id = this.next++;
     return new Promise<Found[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ kind: 'check', id, importId, type, version, doc, regs, when } satisfies DedupRequest);
+      w.postMessage({ kind: 'check', id, importId, unwritten, type, version, doc, regs, when } satisfies DedupRequest);
     });
   }
 

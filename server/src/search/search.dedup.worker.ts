@@ -35,7 +35,7 @@ port.on('message', (m: DedupRequest) => {
   } else if (m.kind === 'release') memories.delete(m.importId);
   else {
     let memory = memories.get(m.importId);
-    if (!memory) memories.set(m.importId, (memory = new CheckMemory()));
+    if (!memory) memories.set(m.importId, (memory = new CheckMemory(m.unwritten)));
     checkBatch(models, source, { id: m.type, version: m.version, doc: async () => m.doc }, m.regs, m.when, memory).then(
       (found) => port.postMessage({ kind: 'done', id: m.id, ok: true, found } satisfies DedupReply),
       (e: unknown) => port.postMessage({ kind: 'done', id: m.id, ok: false, error: e instanceof Error ? e.message : String(e) } satisfies DedupReply),

@@ -51,16 +51,27 @@ export interface Candidate {
 type BatchIndex = Map<string, Candidate[]>;
 
 /**
- * What checkBatch keeps between the batches of one import: the batch the caller is writing, and
- * the records it has seen, prepared, up to a bound (an import of a million rows must not hold a
- * million records; past the bound the oldest are fetched again when they are candidates).
+ * What checkBatch keeps between the batches of one import: the last `unwritten` batches (the
+ * caller may still be writing them: the index does not hold them yet), and the records it has
+ * seen, prepared, up to a bound (an import of a million rows must not hold a million records; past
+ * the bound the oldest are fetched again when they are candidates).
  */
 export class CheckMemory {
-  inFlight: BatchIndex = new Map();
+  /** The last batches checked, oldest first. */
+  recent: BatchIndex[] = [];
   /** Records checked so far: the register has grown by about as many. */
   checked = 0;
   readonly known = new Map<string, Candidate>();
-  constructor(private readonly max = 100_000) {}
+  constructor(
+    private readonly unwritten = 1,
+    private readonly max = 100_000,
+  ) {}
+
+  /** A batch just checked: the oldest one kept is written by now. */
+  checkedBatch(b: BatchIndex): void {
+    this.recent.push(b);
+    if (this.recent.length > this.unwritten) this.recent.shift();
+  }
 
   remember(c: Candidate): void {
     if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value!);
@@ -93,10 +104,10 @@ export class ModelCache {
 /**
  * De-duplication of many new records of one type at once (a legacy import): one candidate query
  * for the whole batch (at most MAX_CANDIDATES per key), each candidate prepared once, and each
- * record also checked against the records before it in the list and against `memory.inFlight`
- * (the previous batch, which the caller may still be writing: the query does not see it yet).
- * The batch becomes the next `inFlight`, and its records are remembered, prepared, for the
- * batches after it (most of an import's candidates are its own earlier rows).
+ * record also checked against the records before it in the list and against `memory.recent`
+ * (the batches before, which the caller may still be writing: the query does not see them yet).
+ * The batch joins `recent`, and its records are remembered, prepared, for the batches after it
+ * (most of an import's candidates are its own earlier rows).
  */
 export async function checkBatch(
   models: ModelCache,
@@ -130,12 +141,14 @@ export async function checkBatch(
   const mine = regs.map((r) => comparableData(r.data));
   const minePrepared = tm.model.prepare(mine);
   const earlier: BatchIndex = new Map();
-  const inFlight = memory.inFlight;
+  // Where an earlier record can be: in the index, in a batch still being written, earlier in this one.
+  const places = [stored, ...memory.recent, earlier];
   const results = regs.map((r, i) => {
     // The single check's rule: any asked key (a strong key, a pair of weak keys) held.
     const candidates = new Map<string, Candidate>();
     for (const k of keysOf[i]!.asked) {
-      for (const list of [stored.get(k), inFlight.get(k), earlier.get(k)]) {
+      for (const place of places) {
+        const list = place.get(k);
         if (!list) continue;
         for (const c of list) {
           if (candidates.size >= MAX_CANDIDATES) break;
@@ -153,7 +166,7 @@ export async function checkBatch(
     memory.remember(me);
     return matchAmong(tm, when, { fields: mine[i]!, prepared: me.prepared }, [...candidates.values()]);
   });
-  memory.inFlight = earlier;
+  memory.checkedBatch(earlier);
   return results;
 }
 

@@ -80,12 +80,13 @@ export class SearchService {
 
   /**
    * De-duplication for one import, batch after batch (search.matching.ts's checkBatch), in the
-   * de-duplication worker thread, which keeps the import's memory until `close`.
+   * de-duplication worker thread, which keeps the import's memory until `close`. `unwritten`: how
+   * many checked batches the import may still be writing when it checks the next one.
    */
-  importChecker(type: string, version: number): { check(regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Found[]>; close(): void } {
+  importChecker(type: string, version: number, unwritten: number): { check(regs: Array<{ id: string; data: Record<string, JsonValue> }>, when: 'declare' | 'register'): Promise<Found[]>; close(): void } {
     const importId = newId();
     return {
-      check: async (regs, when) => this.dedup.check(importId, type, version, await this.loadType(type, version), regs, when),
+      check: async (regs, when) => this.dedup.check(importId, unwritten, type, version, await this.loadType(type, version), regs, when),
       close: () => this.dedup.release(importId),
     };
   }
