@@ -81,6 +81,17 @@ export function queueDeltas(changes: Array<{ before: { officePath: string; statu
   return [...sums.values()].filter((d) => d.n !== 0);
 }
 
+/**
+ * The states this projection has just written to the live table in a transaction, for the inline
+ * projections applied after it in the same transaction (the search index) to read without asking
+ * PostgreSQL for the rows it was just sent. Keyed by the transaction object, so nothing outlives it.
+ */
+const writtenIn = new WeakMap<object, Map<string, RegState>>();
+
+export function statesWrittenIn(trx: Kysely<Database>): ReadonlyMap<string, RegState> | undefined {
+  return writtenIn.get(trx);
+}
+
 export const registrationsProjection = {
   name: 'registrations',
   version: 1,
@@ -122,6 +133,11 @@ export const registrationsProjection = {
     // One registration (a writer's transaction): one plain upsert; a batch (a rebuild): one statement.
     if (out.length === 1) await writeState(trx, out[0]!, table);
     else await registrationsStore.upsertMany(trx, out.map((s) => ({ s, flags: allFlags(s) })), table);
+    if (table === 'registrations') {
+      const mine = writtenIn.get(trx) ?? new Map<string, RegState>();
+      for (const s of out) mine.set(s.id, s);
+      writtenIn.set(trx, mine);
+    }
     // Last, so the counter rows (shared by an office's writers) are held for as little as can be.
     await registrationsStore.addToCounts(trx, queueDeltas(out.map((s) => ({ before: stored.get(s.id) ?? null, after: s }))), counters);
   },

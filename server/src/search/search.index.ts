@@ -172,6 +172,16 @@ export function checkDeduplication(doc: RegistrationTypeDocument): Array<{ point
 
 // --- building a row ----------------------------------------------------------------------------
 
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** jsonb's key order: shorter keys first (in UTF-8 bytes), then bytewise. */
+export function jsonbKeyOrder(a: string, b: string): number {
+  if (ASCII.test(a) && ASCII.test(b)) return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length - y.length || Buffer.compare(x, y);
+}
+
 export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegistration, preset: LinkagePreset, model: LinkageModel): SearchRow {
   const kinds = fieldKinds(doc);
   const fields: Record<string, string> = {};
@@ -182,8 +192,10 @@ export function buildSearchRow(doc: RegistrationTypeDocument, reg: IndexedRegist
   const nameWords: string[] = [];
   const wordKeys = new Map<string, string>();
   const keys = new Set<string>();
-  for (const [id, raw] of Object.entries(reg.data)) {
-    const v = comparable(raw);
+  // In the order PostgreSQL keeps a jsonb object's keys: a row built from a state just folded and
+  // one built from the stored jsonb (a rebuild) list identifiers and names alike.
+  for (const id of Object.keys(reg.data).sort(jsonbKeyOrder)) {
+    const v = comparable(reg.data[id]);
     if (v === null) continue;
     const kind = kinds.get(id);
     fields[id] = v;

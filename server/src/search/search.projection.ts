@@ -5,6 +5,8 @@ import type { ConsumedEntry, Projection, ProjectionTables } from '../projections
 import { buildSearchRow, linkagePreset, type SearchRow } from './search.index.js';
 import { searchStore, type SourceRow } from './search.store.js';
 import { LinkageModel } from './linkage/model.js';
+import { allFlags, type RegState } from '../registrations/registrations.fold.js';
+import { statesWrittenIn } from '../registrations/registrations.projection.js';
 
 export type TypeLoader = (id: string, version: number) => Promise<RegistrationTypeDocument>;
 
@@ -63,7 +65,18 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
         if (typeof id === 'string') ids.add(id);
       }
       if (!ids.size) return;
-      await searchStore.upsert(trx, await rowsOf(await searchStore.sources(trx, [...ids])), targets(tables));
+      // The registrations projection, applied just before in this transaction, hands over the
+      // states it wrote; only the others (none, in a writer's transaction) are read back.
+      const written = statesWrittenIn(trx);
+      const sources: SourceRow[] = [];
+      const unread: string[] = [];
+      for (const id of ids) {
+        const s = written?.get(id);
+        if (s) sources.push(sourceOf(s));
+        else unread.push(id);
+      }
+      sources.push(...(await searchStore.sources(trx, unread)));
+      await searchStore.upsert(trx, await rowsOf(sources), targets(tables));
     },
   };
 
@@ -92,3 +105,9 @@ export function registrationSearchProjection(loadType: TypeLoader, opts: { bulkP
 
 const BULK_PAGE = 5000;
 const targets = (tables: ProjectionTables) => ({ search: tables.registration_search!, words: tables.registration_name_words! });
+
+/** A registration's state as the index reads it (the columns searchStore.sources selects). */
+const sourceOf = (s: RegState): SourceRow => ({
+  id: s.id, type: s.type, type_version: s.typeVersion, status: s.status, flags: allFlags(s), office_path: s.officePath, event_location_path: s.eventLocationPath,
+  event_date: s.eventDate, tracking_id: s.trackingId, registration_number: s.registrationNumber, data: s.data, updated_at: s.updatedAt,
+});
