@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../scripts/node-flags.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,8 +32,8 @@ export async function startBenchServer(env: Record<string, string> = {}, dataDir
   const port = await freePort();
   // BENCH_PROFILE=<dir> writes the server's CPU profile there when it stops (for chasing a figure).
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-  // The same built server `npm start` runs (scripts/start.mjs rebuilds server/dist first if a source is newer).
-  const child = spawn(process.execPath, [...profile, 'scripts/start.mjs'], {
+  // The same built server `npm start` runs, with its flags (scripts/start.mjs rebuilds server/dist first if a source is newer).
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...profile, 'scripts/start.mjs'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), CAIRN_DATA_DIR: dataDir, LOG_LEVEL: 'warn', CAIRN_LOGIN_RATE_LIMIT: '100000', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],

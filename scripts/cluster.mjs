@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { ensureServerBuilt } from './build-server.mjs';
+import { SERVER_NODE_FLAGS } from './node-flags.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const HAPROXY = process.env.CAIRN_HAPROXY ?? '/usr/sbin/haproxy';
@@ -201,7 +202,7 @@ export async function startCluster(options = {}) {
 
   const startNode = async (i) => {
     const n = nodes[i];
-    const child = spawn(process.execPath, ['--import', ORPHAN_GUARD, 'scripts/start.mjs'], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', ORPHAN_GUARD, 'scripts/start.mjs'], {
       cwd: ROOT,
       env: { ...shared, PORT: String(n.port), CAIRN_DATA_DIR: n.dataDir },
       stdio: ['pipe', 'pipe', 'pipe'],
