@@ -63,8 +63,17 @@ export interface EncodedRows {
   hash: string;
 }
 
-/** A quoted element of an array literal (backslashes and double quotes escaped), NULL for null. */
-export const arrayText = (v: string | null): string => (v === null ? 'NULL' : `"${v.replace(/[\\"]/g, '\\$&')}"`);
+/**
+ * A quoted element of an array literal (backslashes and double quotes escaped), NULL for null.
+ * Every column of every batch goes through here (entries' JSON data among them): plain string
+ * searches and replaceAll take 40 % of the time a regular expression did (docs/performance.md).
+ */
+export function arrayText(v: string | null): string {
+  if (v === null) return 'NULL';
+  const backslash = v.indexOf('\\') >= 0;
+  if (!backslash && v.indexOf('"') < 0) return `"${v}"`;
+  return `"${(backslash ? v.replaceAll('\\', '\\\\') : v).replaceAll('"', '\\"')}"`;
+}
 /** A bytea element of an array literal from its hex, NULL for null. */
 export const arrayBytea = (hex: string | null): string => (hex === null ? 'NULL' : `"\\\\x${hex}"`);
 export const arrayInt = (n: number | null): string => (n === null ? 'NULL' : String(n));

@@ -379,3 +379,20 @@ describe('tamper evidence', () => {
     }
   });
 });
+
+describe('array literal encoding', () => {
+  it('reads back exactly what was encoded, whatever the text', async () => {
+    const { arrayText } = await import('./ledger.store.js');
+    const fc = (await import('fast-check')).default;
+    // Quotes, backslashes, braces, commas, spaces, NULL-like words and any Unicode (no NUL, which text cannot hold).
+    const text = fc.oneof(fc.string({ unit: fc.constantFrom('"', '\\', '{', '}', ',', ' ', 'a', 'N', 'U', 'L') }), fc.string({ unit: 'grapheme' }), fc.constant('NULL'));
+    const values = fc.array(fc.oneof(text.map((s) => s.replaceAll('\u0000', '')), fc.constant(null)), { maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(values, async (xs) => {
+        const { rows } = await pool.query<{ a: Array<string | null> }>('SELECT $1::text[] AS a', [`{${xs.map(arrayText).join(',')}}`]);
+        expect(rows[0]!.a).toEqual(xs);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
