@@ -37,10 +37,9 @@ interface Checked {
   fields: Partial<EntryData>;
 }
 
-
 /**
- * Adds each phase's elapsed seconds to the report. Phases of two batches overlap (one is checked
- * while the other is written), so the phases can add up to more than the import took.
+ * Adds each phase's elapsed seconds to the report. Phases of several batches overlap (one is
+ * checked while two others are written), so the phases can add up to more than the import took.
  */
 function phaseTimer(report: RegistrationImportReport): (phase: keyof RegistrationImportReport['seconds']) => void {
   let t = performance.now();
@@ -58,6 +57,13 @@ interface Place {
   id: string;
   kind: string;
   path: string;
+}
+
+/** A column of the file: its field, the field's kind, and for a field with options how a cell names one. */
+interface Column {
+  field: string;
+  kind: string;
+  choose?: (cell: string) => string;
 }
 
 interface Row {
@@ -97,8 +103,9 @@ export class LegacyImportService {
     // A hook must answer for each row before it is recorded; an import would call it 100,000 times.
     if (doc.hooks?.[action]) throw fail('action_not_allowed', `This type calls an external system on ${action}; send these registrations one by one through POST /api/v1/registrations`);
     const kinds = fieldKinds(doc);
+    const choices = optionChoosers(doc);
     const report: RegistrationImportReport = { type: q.type, action, rows: 0, created: 0, refusedCount: 0, duplicatesCount: 0, alreadyImported: 0, refused: [], duplicates: [], truncated: false, seconds: { validate: 0, lookups: 0, deduplicate: 0, write: 0 } };
-    let columns: Array<{ field: string; kind: string }> | null = null;
+    let columns: Column[] | null = null;
     let places: Map<string, Place> | null = null;
     let byName: Map<string, Place[]> | null = null;
     const seenLegacy = new Map<string, number>();
@@ -123,7 +130,7 @@ export class LegacyImportService {
     try {
       for await (const { record, line } of csvUploadRecords(body, MAX_IMPORT_BYTES, `An import file holds at most ${MAX_IMPORT_BYTES / 1024 / 1024} MiB`)) {
         if (!columns) {
-          columns = this.header(record, kinds);
+          columns = this.header(record, kinds).map((col) => ({ ...col, choose: choices.get(col.field) }));
           if (columns.some((col) => col.kind === 'location')) ({ places, byName } = await this.loadPlaces());
           else ({ places, byName } = { places: new Map(), byName: new Map() });
           continue;
@@ -189,7 +196,7 @@ export class LegacyImportService {
   private async checkBatch(
     doc: RegistrationTypeDocument,
     action: 'declare' | 'notify',
-    columns: Array<{ field: string; kind: string }>,
+    columns: Column[],
     rows: Row[],
     lookups: { places: Map<string, Place>; byName: Map<string, Place[]>; seenLegacy: Map<string, number> },
     report: RegistrationImportReport,
@@ -214,7 +221,7 @@ export class LegacyImportService {
           const p = resolvePlace(v, lookups.places, lookups.byName);
           if (typeof p === 'string') errors.push({ field: col.field, pointer, code: p === 'ambiguous' ? 'ambiguous_location' : 'unknown_location', message: p === 'ambiguous' ? `several locations are called "${v.slice(0, 100)}"; give its id` : `no location has the id or name "${v.slice(0, 100)}"` });
           else data[col.field] = p.id;
-        } else data[col.field] = cell(col.kind, v);
+        } else data[col.field] = cell(col.kind, v, col.choose);
       });
       const legacyId = typeof data.legacyId === 'string' ? data.legacyId : null;
       if (legacyId !== null) {
@@ -242,7 +249,7 @@ export class LegacyImportService {
     report.alreadyImported += valid.length - fresh.length;
     lap('lookups');
     if (!fresh.length || action !== 'declare') return { fresh, found: fresh.map(() => ({ matches: [] })) };
-    // The batch before this one is being written meanwhile: the checker's memory holds it (checkBatch).
+    // The batches before this one may still be being written: the checker's memory holds them (checkBatch).
     const found = await checker.check(fresh.map((v) => ({ id: v.id, data: v.fields.data ?? {} })), 'declare');
     lap('deduplicate');
     return { fresh, found };
@@ -321,15 +328,61 @@ export class LegacyImportService {
   }
 }
 
-/** A cell's text as the field's answer: numbers, yes/no, lists split on "|", an age for a date given as one. */
-function cell(kind: string, v: string): JsonValue {
+/**
+ * For each field with options, how a cell names one: its value or any of its labels, in any
+ * language, case and accents aside ("F", "female", "Féminin"), or one letter that begins the value
+ * or a label of that option alone (paper registers write M and F). Anything else is left as it is,
+ * for validation to refuse (`not_an_option`).
+ */
+function optionChoosers(doc: RegistrationTypeDocument): Map<string, (cell: string) => string> {
+  const out = new Map<string, (cell: string) => string>();
+  const walk = (items: unknown) => {
+    if (!Array.isArray(items)) return;
+    for (const item of items as Array<Record<string, unknown>>) {
+      const options = item.options as Array<{ value: unknown; label?: unknown }> | undefined;
+      if (typeof item.name === 'string' && Array.isArray(options) && options.length) out.set(item.name, chooser(options));
+      walk(item.items);
+      walk(item.fields);
+    }
+  };
+  for (const page of doc.form.pages as unknown as Array<Record<string, unknown>>) {
+    walk(page.items);
+    walk(page.fields);
+  }
+  return out;
+}
+
+function chooser(options: Array<{ value: unknown; label?: unknown }>): (cell: string) => string {
+  const names = new Map<string, string>();
+  const initials = new Map<string, Set<string>>();
+  for (const o of options) {
+    if (typeof o.value !== 'string') continue;
+    const labels = typeof o.label === 'string' ? [o.label] : o.label && typeof o.label === 'object' ? Object.values(o.label as Record<string, unknown>).filter((l): l is string => typeof l === 'string') : [];
+    for (const name of [o.value, ...labels].map(fold).filter(Boolean)) {
+      if (!names.has(name)) names.set(name, o.value);
+      const first = name[0]!;
+      initials.set(first, (initials.get(first) ?? new Set()).add(o.value));
+    }
+  }
+  return (v) => {
+    const f = fold(v);
+    const named = names.get(f);
+    if (named !== undefined) return named;
+    const by = f.length === 1 ? initials.get(f) : undefined;
+    return by?.size === 1 ? [...by][0]! : v;
+  };
+}
+
+/** A cell's text as the field's answer: numbers, yes/no, lists split on "|", an age for a date given as one, an option by its name. */
+function cell(kind: string, v: string, choose?: (cell: string) => string): JsonValue {
+  if (choose && kind !== 'multiselect') return choose(v);
   switch (kind) {
     case 'number':
       return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
     case 'boolean':
       return /^(true|yes|1|oui|vrai)$/i.test(v) ? true : /^(false|no|0|non|faux)$/i.test(v) ? false : v;
     case 'multiselect':
-      return v.split('|').map((x) => x.trim()).filter(Boolean);
+      return v.split('|').map((x) => x.trim()).filter(Boolean).map((x) => (choose ? choose(x) : x));
     case 'date':
       // Paper registers often give a parent's age, not a date of birth.
       return /^\d{1,3}$/.test(v) ? { age: Number(v) } : v;

@@ -144,6 +144,20 @@ describe('legacy register import', () => {
     expect(Object.fromEntries(flagged)).toEqual({ 'BX-1001': ['BX-1000'], 'BX-2500': ['BX-10'], 'BX-1500': ['BX-1200'] });
   });
 
+  it('reads an option by its value or label in any language, or by the one letter paper registers use', async () => {
+    const rows = ['F', 'Masculin', 'MALE', 'féminin', 'x'].map((sex, i) => `SX-${i + 1},Ami${'abcde'[i]}ta,Sidibé${'abcde'[i]},${sex},2001-0${i + 1}-15,Kayes Cercle,Nana${'abcde'[i]},Keita${'abcde'[i]},,`);
+    const r = await users.registrar.registrations.importCsv([HEADER, ...rows].join('\n'), { type: 'birth', action: 'declare' });
+    expect(r).toMatchObject({ rows: 5, created: 4, refusedCount: 1 });
+    expect(r.refused[0]).toMatchObject({ row: 5, legacyId: 'SX-5' });
+    expect(r.refused[0]!.errors.map((e) => [e.pointer, e.code])).toEqual([['/child.sex', 'not_an_option']]);
+    const sexes = [];
+    for (const legacyId of ['SX-1', 'SX-2', 'SX-3', 'SX-4']) {
+      const hit = (await users.registrar.registrations.search(legacyId)).results[0]!;
+      sexes.push((await users.registrar.registrations.get(hit.id)).data['child.sex']);
+    }
+    expect(sexes).toEqual(['female', 'male', 'male', 'female']);
+  });
+
   it('a de-duplication worker that stops fails the check it had, and the next check starts another', async () => {
     const { db } = server.services;
     const { version, document } = await server.services.registrations.typeDocument('birth');

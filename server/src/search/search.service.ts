@@ -153,7 +153,9 @@ export class SearchService {
     const words = fold(q).split(' ').filter(Boolean).slice(0, 8);
     const idForms = new Set<string>();
     const compact = normaliseIdentifier(q);
-    if (compact.length >= 4) idForms.add(compact);
+    // Paper registers number their entries briefly ("SX-1", "A12"): an identifier is matched
+    // exactly, so a short one finds only itself.
+    if (compact.length >= 2) idForms.add(compact);
     const d = digits(q);
     if (d.length >= 6 && d.length === q.replace(/[\s+().-]/g, '').length) {
       idForms.add(d);
