@@ -79,8 +79,10 @@ export class DedupWorker {
 
   private start(): Worker {
     if (this.worker) return this.worker;
-    // No environment: the worker needs none, and the API's secrets stay in the API's thread.
-    const w = new Worker(WORKER_URL, { env: {} });
+    // No environment: the worker needs none, and the API's secrets stay in the API's thread. A
+    // heap of its own, bounded: imports at once that outgrow it (each keeps up to ~150 MB) stop
+    // the worker and fail, instead of taking the server down with them.
+    const w = new Worker(WORKER_URL, { env: {}, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     // An idle worker must not keep a stopping process alive.
     w.unref();
     const source = storeSource(this.db);
