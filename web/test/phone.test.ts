@@ -207,6 +207,9 @@ describe('on a 390 × 844 phone', () => {
     expect(await p.getByTestId('recovery-codes').count()).toBe(0);
 
     await p.getByRole('button', { name: /Sign out/ }).click();
+    // Signing out ends on the sign-in page once the device's copies are deleted: going there
+    // before that raced with it (a sign-in form that never appeared, once in three CI runs).
+    await p.getByLabel('Username').waitFor();
     await signIn(p, 'bob', 'bob password 11');
     await p.getByRole('button', { name: 'Lost your device? Use a recovery code' }).click();
     await p.getByLabel('Recovery code', { exact: true }).fill('wrong-code');
