@@ -270,17 +270,19 @@ export class LinkageModel {
       if (this.subject?.has(i)) subjectLeft--;
     }
     if (hopeless()) return null;
+    let swapped = false;
     for (const [g, f] of this.swaps) {
       levels[g] = this.compareField(g, a, b, g);
       levels[f] = this.compareField(f, a, b, f);
-      this.compareSwap(g, f, a, b, levels);
+      if (this.compareSwap(g, f, a, b, levels)) swapped = true;
       add(g);
       add(f);
       if (this.subject?.has(g)) subjectLeft--;
       if (this.subject?.has(f)) subjectLeft--;
       if (hopeless()) return null;
     }
-    return this.score(a, b, 0, 0, false);
+    // Every field is compared by now: the score is summed from these levels, not compared again.
+    return this.scored({ levels, swapped }, a, b, 0, 0, false);
   }
 
   /** Per field, the most it can add to a pair's score with `a` (0 when a lacks it); the sum last. */
@@ -421,6 +423,11 @@ export class LinkageModel {
    */
   score(a: Prepared, b: Prepared, ia = 0, ib = 0, explain = true): ScoredPair {
     const c = this.compare(a, b);
+    return this.scored(c, a, b, ia, ib, explain);
+  }
+
+  /** A pair's score from its comparison (score() and scoreAtLeast() both end here). */
+  private scored(c: PairComparison, a: Prepared, b: Prepared, ia: number, ib: number, explain: boolean): ScoredPair {
     let score = Math.log2(this.lambda / (1 - this.lambda));
     let subjectScore = 0;
     const fields: FieldExplanation[] = [];
