@@ -13,7 +13,7 @@ import type { LedgerService } from '../ledger/ledger.service.js';
 import { entryType, type EntryData } from '../registrations/registrations.fold.js';
 import { newTrackingId, type RegistrationsService } from '../registrations/registrations.service.js';
 import { fold } from './linkage/strings.js';
-import { fieldKinds } from './search.index.js';
+import { fieldKinds, formFields } from './search.index.js';
 import type { Found } from './search.matching.js';
 import type { SearchService } from './search.service.js';
 import { searchStore } from './search.store.js';
@@ -336,18 +336,9 @@ export class LegacyImportService {
  */
 function optionChoosers(doc: RegistrationTypeDocument): Map<string, (cell: string) => string> {
   const out = new Map<string, (cell: string) => string>();
-  const walk = (items: unknown) => {
-    if (!Array.isArray(items)) return;
-    for (const item of items as Array<Record<string, unknown>>) {
-      const options = item.options as Array<{ value: unknown; label?: unknown }> | undefined;
-      if (typeof item.name === 'string' && Array.isArray(options) && options.length) out.set(item.name, chooser(options));
-      walk(item.items);
-      walk(item.fields);
-    }
-  };
-  for (const page of doc.form.pages as unknown as Array<Record<string, unknown>>) {
-    walk(page.items);
-    walk(page.fields);
+  for (const [name, item] of formFields(doc)) {
+    const options = item.options as Array<{ value: unknown; label?: unknown }> | undefined;
+    if (Array.isArray(options) && options.length) out.set(name, chooser(options));
   }
   return out;
 }

@@ -43,27 +43,38 @@ export interface IndexedRegistration {
   updatedAt: Date;
 }
 
-/** The answers of a type's form, by kind (personName, date, nationalId, phone, location, text...). */
-// Type documents are immutable once saved: each one's field kinds are worked out once (the index
-// projection asks for every registration it re-indexes).
+// Type documents are immutable once saved: each one's form is walked once (the index projection
+// asks for every registration it re-indexes).
+const fieldsOfDoc = new WeakMap<RegistrationTypeDocument, Map<string, Record<string, unknown>>>();
 const kindsOf = new WeakMap<RegistrationTypeDocument, Map<string, string>>();
 
-export function fieldKinds(doc: RegistrationTypeDocument): Map<string, string> {
-  const cached = kindsOf.get(doc);
+/** Every field of a type's form, by name, wherever it sits (pages, groups). */
+export function formFields(doc: RegistrationTypeDocument): Map<string, Record<string, unknown>> {
+  const cached = fieldsOfDoc.get(doc);
   if (cached) return cached;
-  const kinds = new Map<string, string>();
-  kindsOf.set(doc, kinds);
-  const walk = (items: unknown[]) => {
+  const fields = new Map<string, Record<string, unknown>>();
+  fieldsOfDoc.set(doc, fields);
+  const walk = (items: unknown) => {
+    if (!Array.isArray(items)) return;
     for (const item of items as Array<Record<string, unknown>>) {
-      if (typeof item.name === 'string' && typeof item.kind === 'string') kinds.set(item.name, item.kind);
-      if (Array.isArray(item.items)) walk(item.items);
-      if (Array.isArray(item.fields)) walk(item.fields);
+      if (typeof item.name === 'string' && typeof item.kind === 'string') fields.set(item.name, item);
+      walk(item.items);
+      walk(item.fields);
     }
   };
   for (const page of doc.form.pages as unknown as Array<Record<string, unknown>>) {
-    if (Array.isArray(page.items)) walk(page.items);
-    if (Array.isArray(page.fields)) walk(page.fields);
+    walk(page.items);
+    walk(page.fields);
   }
+  return fields;
+}
+
+/** The answers of a type's form, by kind (personName, date, nationalId, phone, location, text...). */
+export function fieldKinds(doc: RegistrationTypeDocument): Map<string, string> {
+  const cached = kindsOf.get(doc);
+  if (cached) return cached;
+  const kinds = new Map([...formFields(doc)].map(([name, item]) => [name, item.kind as string]));
+  kindsOf.set(doc, kinds);
   return kinds;
 }
 
